@@ -1,0 +1,53 @@
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { FAILURE_TYPES, type FailureType } from '../domain/failure-types';
+
+/** A Gatehouse request that ended in a known failure type. `instanceof` works per type. */
+export class GatehouseRequestError extends Error {
+  constructor(
+    message: string,
+    readonly failureType: FailureType | string,
+    readonly workflowId?: string,
+    readonly step?: string,
+  ) {
+    super(message);
+    this.name = 'GatehouseRequestError';
+  }
+}
+
+export class RequestInvalidError extends GatehouseRequestError {
+  constructor(message: string, readonly problems: string[] = []) {
+    super(message, FAILURE_TYPES.requestInvalid);
+    this.name = 'RequestInvalidError';
+  }
+}
+export class PolicyDeniedError extends GatehouseRequestError {
+  override name = 'PolicyDeniedError';
+}
+export class BudgetExceededError extends GatehouseRequestError {
+  override name = 'BudgetExceededError';
+}
+export class InferenceExhaustedError extends GatehouseRequestError {
+  override name = 'InferenceExhaustedError';
+}
+export class ValidationFailedError extends GatehouseRequestError {
+  override name = 'ValidationFailedError';
+}
+
+/** Failure type → error class; a table, so the mapping survives minification of class names. */
+const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
+  [FAILURE_TYPES.policyDenied]: PolicyDeniedError,
+  [FAILURE_TYPES.budgetExceeded]: BudgetExceededError,
+  [FAILURE_TYPES.inferenceExhausted]: InferenceExhaustedError,
+  [FAILURE_TYPES.validationFailed]: ValidationFailedError,
+};
+
+/** Turns a workflow failure into the typed error a caller can branch on; other errors pass through. */
+export function toGatehouseError(error: unknown, workflowId: string): unknown {
+  if (!(error instanceof WorkflowFailedError)) return error;
+  const cause = error.cause;
+  if (!(cause instanceof ApplicationFailure) || !cause.type) return error;
+  const details = cause.details?.[0] as { step?: string } | undefined;
+  if (cause.type === FAILURE_TYPES.requestInvalid) return new RequestInvalidError(cause.message);
+  const ErrorClass = ERROR_CLASSES[cause.type] ?? GatehouseRequestError;
+  return new ErrorClass(cause.message, cause.type, workflowId, details?.step);
+}

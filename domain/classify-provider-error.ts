@@ -1,0 +1,159 @@
+/**
+ * How a provider failure should be handled: retry the same route, fall back to the next one, or give up.
+ * Pure tables and functions so the workflow, the activities and the tests all read the same decisions.
+ */
+export interface ProviderErrorClass {
+  /** Dotted failure type, e.g. `Inference.RateLimited` (one of INFERENCE_FAILURE_TYPES for our providers). */
+  failureType: string;
+  /** Try the same route again (within its retry budget). */
+  retryable: boolean;
+  /** Move to the next route when this one gives up. */
+  fallback: boolean;
+  /** From Retry-After when the provider sent one. */
+  nextRetryDelayMs?: number;
+  /** The provider's own name for the error (exception name or HTTP status). */
+  code: string;
+}
+
+export const INFERENCE_FAILURE_TYPES = {
+  rateLimited: 'Inference.RateLimited',
+  unavailable: 'Inference.Unavailable',
+  timeout: 'Inference.Timeout',
+  invalidRequest: 'Inference.InvalidRequest',
+  accessDenied: 'Inference.AccessDenied',
+  modelError: 'Inference.ModelError',
+  malformedResponse: 'Inference.MalformedResponse',
+  streamInterrupted: 'Inference.StreamInterrupted',
+  unknown: 'Inference.Unknown',
+} as const;
+
+export type InferenceFailureType = (typeof INFERENCE_FAILURE_TYPES)[keyof typeof INFERENCE_FAILURE_TYPES];
+
+interface Decision {
+  failureType: InferenceFailureType;
+  retryable: boolean;
+  fallback: boolean;
+}
+
+const TYPES = INFERENCE_FAILURE_TYPES;
+
+/**
+ * Bedrock Runtime exceptions by NAME, never by the SDK's `$fault`: `ThrottlingException` is a client
+ * fault yet the textbook retryable error.
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_Errors
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html#API_runtime_ConverseStream_Errors
+ */
+export const BEDROCK_EXCEPTION_TABLE: Readonly<Record<string, Decision>> = {
+  ThrottlingException: { failureType: TYPES.rateLimited, retryable: true, fallback: true },
+  // Account-level quota (e.g. tokens per day): waiting seconds will not lift it, another route might.
+  ServiceQuotaExceededException: { failureType: TYPES.rateLimited, retryable: false, fallback: true },
+  ServiceUnavailableException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  InternalServerException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  // Documented as retried automatically by the AWS SDKs; we own retries, so we retry it ourselves.
+  ModelNotReadyException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  ModelTimeoutException: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  // 424: the model failed while processing; AWS's own message for it says "try your request again".
+  ModelErrorException: { failureType: TYPES.modelError, retryable: true, fallback: true },
+  ModelStreamErrorException: { failureType: TYPES.modelError, retryable: true, fallback: true },
+  // Bedrock reports model-specific limits (context window, unsupported parameters) as validation errors,
+  // so the same request can succeed on another route's model; it never succeeds on this one.
+  ValidationException: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+  // Model not enabled for this account or region: another route may use another account or model.
+  AccessDeniedException: { failureType: TYPES.accessDenied, retryable: false, fallback: true },
+  ResourceNotFoundException: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+  ConflictException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  // Raised by the SDK itself, not the service: transport failures and a body it could not parse.
+  TimeoutError: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  AbortError: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  ECONNREFUSED: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  ECONNRESET: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  ETIMEDOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  EPIPE: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  SyntaxError: { failureType: TYPES.malformedResponse, retryable: true, fallback: true },
+};
+
+/**
+ * HTTP statuses for OpenAI-compatible servers (vLLM, TGI, Ollama, LM Studio): 408/409/429/5xx retry,
+ * other 4xx do not. https://platform.openai.com/docs/guides/error-codes/api-errors
+ */
+export const HTTP_STATUS_TABLE: Readonly<Record<number, Decision>> = {
+  400: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+  401: { failureType: TYPES.accessDenied, retryable: false, fallback: true },
+  403: { failureType: TYPES.accessDenied, retryable: false, fallback: true },
+  404: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+  408: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  409: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  413: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+  422: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+  429: { failureType: TYPES.rateLimited, retryable: true, fallback: true },
+  500: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  502: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  503: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  504: { failureType: TYPES.timeout, retryable: true, fallback: true },
+};
+
+const OTHER_CLIENT_ERROR: Decision = { failureType: TYPES.invalidRequest, retryable: false, fallback: true };
+const OTHER_SERVER_ERROR: Decision = { failureType: TYPES.unavailable, retryable: true, fallback: true };
+// Something we cannot name may well be transient; the retry budget bounds the cost of being wrong.
+const UNKNOWN: Decision = { failureType: TYPES.unknown, retryable: true, fallback: true };
+
+/**
+ * Failures the provider detects itself rather than reads from the service. A stream that broke after
+ * text reached the caller can be neither retried nor moved to another route without the caller seeing
+ * the answer twice (issue 3: fallback only before the first token).
+ */
+export const CLIENT_SIDE_FAILURE_TABLE = {
+  malformedResponse: { failureType: TYPES.malformedResponse, retryable: true, fallback: true },
+  streamInterrupted: { failureType: TYPES.streamInterrupted, retryable: false, fallback: false },
+  invalidRoute: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+} as const satisfies Record<string, Decision>;
+
+export type ClientSideFailure = keyof typeof CLIENT_SIDE_FAILURE_TABLE;
+
+function withDelay(decision: Decision, code: string, retryAfterMs: number | undefined): ProviderErrorClass {
+  return retryAfterMs === undefined ? { ...decision, code } : { ...decision, code, nextRetryDelayMs: retryAfterMs };
+}
+
+export function classifyHttpStatus(status: number, retryAfterMs?: number): ProviderErrorClass {
+  const decision =
+    HTTP_STATUS_TABLE[status] ??
+    (status >= 500 ? OTHER_SERVER_ERROR : status >= 400 ? OTHER_CLIENT_ERROR : UNKNOWN);
+  return withDelay(decision, String(status), retryAfterMs);
+}
+
+export interface BedrockErrorFacts {
+  /** The exception name (`error.name`), or a Node system error code such as `ECONNRESET`. */
+  name: string;
+  httpStatus?: number;
+  retryAfterMs?: number;
+  message?: string;
+}
+
+/** By exception name first; an unknown name with an HTTP status falls back to the status table. */
+export function classifyBedrockError(facts: BedrockErrorFacts): ProviderErrorClass {
+  const byName = BEDROCK_EXCEPTION_TABLE[facts.name];
+  if (byName) return withDelay(byName, facts.name, facts.retryAfterMs);
+  if (facts.httpStatus !== undefined && facts.httpStatus >= 400) {
+    return { ...classifyHttpStatus(facts.httpStatus, facts.retryAfterMs), code: facts.name };
+  }
+  return withDelay(UNKNOWN, facts.name, facts.retryAfterMs);
+}
+
+export function classifyClientSideFailure(failure: ClientSideFailure, code: string): ProviderErrorClass {
+  return { ...CLIENT_SIDE_FAILURE_TABLE[failure], code };
+}
+
+/**
+ * Retry-After is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3). Returns milliseconds from
+ * `nowMs`, never negative; undefined when absent or unreadable. `nowMs` is a parameter so workflows can
+ * pass their deterministic clock.
+ */
+export function parseRetryAfter(headerValue: string | null | undefined, nowMs: number): number | undefined {
+  if (headerValue === null || headerValue === undefined) return undefined;
+  const value = headerValue.trim();
+  if (value === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}

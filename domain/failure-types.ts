@@ -1,0 +1,25 @@
+/**
+ * Dotted failure types carried by `ApplicationFailure.type`. Clients map them to typed errors, operators
+ * filter on them, and the audit trail records them; treat each string as a public contract.
+ */
+export const FAILURE_TYPES = {
+  requestInvalid: 'Request.Invalid',
+  policyDenied: 'Policy.Denied',
+  promptNotFound: 'Prompt.NotFound',
+  contextBudgetExceeded: 'Prompt.ContextBudgetExceeded',
+  routeUnavailable: 'Route.Unavailable',
+  budgetExceeded: 'Budget.Exceeded',
+  inferenceExhausted: 'Inference.Exhausted',
+  inferenceProviderError: 'Inference.ProviderError',
+  validationFailed: 'Validation.Failed',
+  cancelled: 'Request.Cancelled',
+  internal: 'Gatehouse.Internal',
+} as const;
+
+export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
+
+const KNOWN_FAILURE_TYPES: ReadonlySet<string> = new Set(Object.values(FAILURE_TYPES));
+
+export function isFailureType(value: unknown): value is FailureType {
+  return typeof value === 'string' && KNOWN_FAILURE_TYPES.has(value);
+}

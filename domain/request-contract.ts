@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { dataClassSchema } from './data-class';
+
+/** Lone surrogates make hashes and token counts unstable, so text must be well-formed UTF-16. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const MAX_QUESTION_CHARS = 32_000;
+export const MAX_OUTPUT_SCHEMA_CHARS = 16_000;
+const MAX_OUTPUT_SCHEMA_DEPTH = 12;
+
+function jsonDepth(value: unknown, depth = 0): number {
+  if (depth > MAX_OUTPUT_SCHEMA_DEPTH) return depth;
+  if (value === null || typeof value !== 'object') return depth;
+  let deepest = depth + 1;
+  for (const child of Object.values(value as Record<string, unknown>)) {
+    deepest = Math.max(deepest, jsonDepth(child, depth + 1));
+  }
+  return deepest;
+}
+
+const wellFormedText = (max: number) =>
+  z
+    .string()
+    .max(max, { message: `must be at most ${max} characters` })
+    .refine((text) => !LONE_SURROGATE.test(text), { message: 'must be well-formed UTF-16 (no lone surrogates)' });
+
+export const tenantIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tenant ids are 1-63 lower-case letters, digits and dashes');
+export const requestIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'request ids are 1-128 letters, digits, dots, dashes, colons or underscores');
+export const taskTypeSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'task types are lower-case words joined by dashes');
+
+export const promptReferenceSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+    label: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    version: z.number().int().positive().optional(),
+  })
+  .refine((reference) => !(reference.label && reference.version), {
+    message: 'give a prompt label or a version, not both',
+  });
+export type PromptReference = z.infer<typeof promptReferenceSchema>;
+
+const outputSchemaSchema = z
+  .record(z.unknown())
+  .refine((schema) => JSON.stringify(schema).length <= MAX_OUTPUT_SCHEMA_CHARS, {
+    message: `output schema must be at most ${MAX_OUTPUT_SCHEMA_CHARS} characters of JSON`,
+  })
+  .refine((schema) => jsonDepth(schema) <= MAX_OUTPUT_SCHEMA_DEPTH, {
+    message: `output schema must nest at most ${MAX_OUTPUT_SCHEMA_DEPTH} levels`,
+  });
+
+const requestFields = {
+  tenantId: tenantIdSchema,
+  requestId: requestIdSchema,
+  taskType: taskTypeSchema,
+  feature: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)
+    .optional(),
+  dataClass: dataClassSchema.default('internal'),
+  question: wellFormedText(MAX_QUESTION_CHARS).pipe(z.string().trim().min(1, 'question must not be empty')),
+  prompt: promptReferenceSchema.optional(),
+  outputSchema: outputSchemaSchema.optional(),
+  maxOutputTokens: z.number().int().positive().max(32_000).optional(),
+};
+
+/**
+ * What a product service sends. The raw API key stays on the client side: only its SHA-256 reaches
+ * Temporal, so history never holds a usable credential.
+ */
+export const llmRequestInputSchema = z.object({
+  ...requestFields,
+  requestId: requestIdSchema.optional(),
+  apiKey: z.string().min(16, 'API key is too short').max(256),
+});
+export type LlmRequestInput = z.input<typeof llmRequestInputSchema>;
+
+/** The workflow's input, as stored in history. */
+export const llmRequestSchema = z.object({
+  ...requestFields,
+  apiKeyHash: z.string().regex(/^[a-f0-9]{64}$/, 'apiKeyHash must be a SHA-256 hex digest'),
+});
+export type LlmRequest = z.infer<typeof llmRequestSchema>;
+
+/** Workflow ids are the idempotency key of a request (DESIGN.md §2). */
+export function requestWorkflowId(tenantId: string, requestId: string): string {
+  return `gatehouse/${tenantId}/${requestId}`;
+}
+
+export function parseRequestWorkflowId(workflowId: string): { tenantId: string; requestId: string } | undefined {
+  const match = /^gatehouse\/([^/]+)\/(.+)$/.exec(workflowId);
+  return match?.[1] && match[2] ? { tenantId: match[1], requestId: match[2] } : undefined;
+}

@@ -1,0 +1,19 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Gatehouse's search attributes. They are stored in plain text by Temporal, so they only ever hold
+ * opaque ids and numbers — never prompt or response content.
+ */
+export const SEARCH_ATTRIBUTE_KEYS = {
+  tenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
+  taskType: defineSearchAttributeKey('TaskType', SearchAttributeType.KEYWORD),
+  feature: defineSearchAttributeKey('Feature', SearchAttributeType.KEYWORD),
+  route: defineSearchAttributeKey('Route', SearchAttributeType.KEYWORD),
+  outcome: defineSearchAttributeKey('Outcome', SearchAttributeType.KEYWORD),
+  failedStep: defineSearchAttributeKey('FailedStep', SearchAttributeType.KEYWORD),
+  promptVersion: defineSearchAttributeKey('PromptVersion', SearchAttributeType.KEYWORD),
+  costUsd: defineSearchAttributeKey('CostUsd', SearchAttributeType.DOUBLE),
+} as const;
+
+export const REQUEST_OUTCOMES = ['running', 'succeeded', 'failed', 'parked', 'awaiting-approval'] as const;
+export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];

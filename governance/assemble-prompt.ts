@@ -1,0 +1,77 @@
+import type { AssembledPrompt, RetrievedChunk } from '../domain/step-contracts';
+import type { TokenCounter } from '../providers/token-counter';
+
+export interface PromptTemplate {
+  name: string;
+  version: number;
+  systemTemplate: string;
+  userTemplate: string;
+}
+
+export class ContextBudgetError extends Error {
+  override readonly name = 'ContextBudgetError';
+}
+
+/**
+ * Retrieved text is data, not instructions: each chunk is fenced in a `<document>` element and any
+ * fence-like text inside it is neutralised so a document cannot close its own fence and speak as the
+ * system.
+ */
+export function quoteChunk(chunk: RetrievedChunk): string {
+  const safeText = chunk.text.replace(/<\/?\s*document/gi, (match) => match.replace('<', '‹'));
+  const safeTitle = chunk.title.replace(/["<>]/g, ' ');
+  return `<document id="${chunk.documentId}" version="${chunk.documentVersion}" title="${safeTitle}">\n${safeText}\n</document>`;
+}
+
+function render(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{\s*([a-zA-Z]+)\s*\}\}/g, (match, key: string) => values[key] ?? match);
+}
+
+/**
+ * Renders a template with as many retrieved chunks as fit the context budget, best-ranked first. The
+ * question itself is never cut: if even the bare prompt exceeds the budget the request fails.
+ */
+export function assemblePrompt(options: {
+  template: PromptTemplate;
+  question: string;
+  chunks: RetrievedChunk[];
+  contextTokenBudget: number;
+  maxPromptTokens: number;
+  tokenCounter: TokenCounter;
+}): AssembledPrompt {
+  const { template, question, chunks, tokenCounter } = options;
+  const included: RetrievedChunk[] = [];
+  const dropped: string[] = [];
+  let contextTokens = 0;
+  for (const chunk of chunks) {
+    const tokens = tokenCounter.count(quoteChunk(chunk));
+    if (contextTokens + tokens > options.contextTokenBudget) {
+      dropped.push(chunk.chunkId);
+      continue;
+    }
+    contextTokens += tokens;
+    included.push(chunk);
+  }
+  const context =
+    included.length > 0 ? included.map(quoteChunk).join('\n\n') : '(no documents were found for this question)';
+  const values = { question, context };
+  const system = render(template.systemTemplate, values);
+  const user = render(template.userTemplate, values);
+  const inputTokens = tokenCounter.count(system) + tokenCounter.count(user);
+  if (inputTokens > options.maxPromptTokens) {
+    throw new ContextBudgetError(
+      `the prompt needs ${inputTokens} tokens, more than the ${options.maxPromptTokens} the routes allow`,
+    );
+  }
+  return {
+    promptName: template.name,
+    promptVersion: template.version,
+    promptRef: `${template.name}@${template.version}`,
+    system,
+    user,
+    inputTokens,
+    contextTokens,
+    includedChunkIds: included.map((chunk) => chunk.chunkId),
+    droppedChunkIds: dropped,
+  };
+}

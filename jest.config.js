@@ -1,0 +1,10 @@
+/** Jest runs TypeScript through SWC; one real Temporal dev server serves the whole run. */
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  testMatch: ['**/test/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/support/temporal-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/temporal-global-teardown.ts',
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

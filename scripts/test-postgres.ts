@@ -1,0 +1,14 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * Runs the store, audit and budget suites, and the request path, against PostgreSQL. Needs DATABASE_URL;
+ * every suite works in a schema of its own, so the database may be shared.
+ */
+const url = process.env.DATABASE_URL;
+if (!url || !/^postgres(ql)?:\/\//.test(url)) {
+  console.error('test:postgres needs DATABASE_URL=postgres://user:password@host:port/database');
+  process.exit(2);
+}
+const extra = process.argv.slice(2);
+const result = spawnSync('npx', ['jest', 'test/store', 'test/request-path', ...extra], { stdio: 'inherit', env: process.env });
+process.exit(result.status ?? 1);

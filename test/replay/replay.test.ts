@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
+import { HISTORY_DIR } from '../support/history-recording';
+
+const historyFiles = readdirSync(HISTORY_DIR).filter((file) => file.endsWith('.json')).sort();
+
+function* histories() {
+  for (const file of historyFiles) {
+    yield { workflowId: path.basename(file, '.json'), history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))) };
+  }
+}
+
+async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+  const results: ReplayResult[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'gatehouse-replay' }, histories())) {
+    results.push(result);
+  }
+  return results;
+}
+
+describe('replay of committed histories', () => {
+  it('has committed histories of the request scenarios to replay', () => {
+    expect(historyFiles).toEqual(expect.arrayContaining(['succeeded-qa.json', 'denied-unknown-tenant.json', 'budget-exceeded.json']));
+  });
+
+  it('replays every committed history with the current workflow code', async () => {
+    const results = await replayAll(require.resolve('../../workflows'));
+    expect(results).toHaveLength(historyFiles.length);
+    for (const result of results) {
+      expect({ workflowId: result.workflowId, error: result.error ? String(result.error) : undefined }).toEqual({
+        workflowId: result.workflowId,
+        error: undefined,
+      });
+    }
+  });
+
+  it('fails replay for a non-deterministic change (negative control)', async () => {
+    const results = await replayAll(require.resolve('./incompatible-workflow'));
+    expect(results).toHaveLength(historyFiles.length);
+    for (const result of results) {
+      expect(result.error).toBeDefined();
+      expect(String(result.error)).toMatch(/[Nn]ondeterminism|DeterminismViolation|TMPRL1100/);
+    }
+  });
+});

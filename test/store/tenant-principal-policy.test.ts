@@ -1,0 +1,105 @@
+import { putPolicy, getLatestPolicy } from '../../store/policy-repository';
+import { findPrincipalByKeyHash, hashApiKey, upsertPrincipal } from '../../store/principal-repository';
+import { getTenant, upsertTenant } from '../../store/tenant-repository';
+import { createTestDatabase, rejectionMessage, type TestDatabase } from './test-database';
+
+describe('tenants, principals and policies', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await upsertTenant(database.db, { id: 'acme', name: 'Acme', status: 'active', tier: 'team' });
+    await upsertTenant(database.db, { id: 'globex', name: 'Globex', status: 'active', tier: 'starter' });
+  });
+  afterAll(async () => {
+    await database.destroy();
+  });
+
+  it('round-trips a tenant and updates it in place', async () => {
+    const first = await getTenant(database.db, 'acme');
+    expect(first).toMatchObject({ id: 'acme', name: 'Acme', status: 'active', tier: 'team' });
+    expect(first?.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const updated = await upsertTenant(database.db, {
+      id: 'acme',
+      name: 'Acme Inc',
+      status: 'suspended',
+      tier: 'team',
+    });
+    expect(updated).toMatchObject({ name: 'Acme Inc', status: 'suspended', createdAt: first?.createdAt });
+    await upsertTenant(database.db, { id: 'acme', name: 'Acme', status: 'active', tier: 'team' });
+    expect(await getTenant(database.db, 'nobody')).toBeUndefined();
+  });
+
+  it('finds a principal by key hash only within its own tenant', async () => {
+    const apiKeyHash = hashApiKey('secret-key-1');
+    expect(apiKeyHash).toMatch(/^[0-9a-f]{64}$/);
+    await upsertPrincipal(database.db, {
+      id: 'alice',
+      tenantId: 'acme',
+      name: 'Alice',
+      apiKeyHash,
+      capabilities: ['qa', 'summarize'],
+      groups: ['everyone', 'support'],
+      clearance: 'internal',
+      role: 'approver',
+      status: 'active',
+    });
+    expect(await findPrincipalByKeyHash(database.db, 'acme', apiKeyHash)).toEqual({
+      id: 'alice',
+      tenantId: 'acme',
+      name: 'Alice',
+      capabilities: ['qa', 'summarize'],
+      groups: ['everyone', 'support'],
+      clearance: 'internal',
+      role: 'approver',
+      status: 'active',
+    });
+    expect(await findPrincipalByKeyHash(database.db, 'globex', apiKeyHash)).toBeUndefined();
+    expect(await findPrincipalByKeyHash(database.db, 'acme', hashApiKey('wrong'))).toBeUndefined();
+    const raw = (await database.db('principals').where({ id: 'alice' }).first()) as Record<string, unknown>;
+    expect(JSON.stringify(raw)).not.toContain('secret-key-1');
+  });
+
+  it('rotates a key by upsert and rejects a key hash reused by another principal', async () => {
+    const base = {
+      tenantId: 'acme',
+      name: 'Bob',
+      capabilities: ['qa'],
+      groups: ['everyone'],
+      clearance: 'public' as const,
+      role: 'requester' as const,
+      status: 'active' as const,
+    };
+    await upsertPrincipal(database.db, { ...base, id: 'bob', apiKeyHash: hashApiKey('bob-1') });
+    await upsertPrincipal(database.db, { ...base, id: 'bob', apiKeyHash: hashApiKey('bob-2') });
+    expect(await findPrincipalByKeyHash(database.db, 'acme', hashApiKey('bob-1'))).toBeUndefined();
+    expect((await findPrincipalByKeyHash(database.db, 'acme', hashApiKey('bob-2')))?.id).toBe('bob');
+    expect(
+      await rejectionMessage(
+        upsertPrincipal(database.db, { ...base, id: 'mallory', apiKeyHash: hashApiKey('bob-2') }),
+      ),
+    ).toMatch(/unique/i);
+  });
+
+  it('versions policies atomically, even under concurrent puts', async () => {
+    expect(await getLatestPolicy(database.db, 'globex')).toBeUndefined();
+    expect(await putPolicy(database.db, 'globex', { maxOutputTokens: 100 })).toBe(1);
+    const versions = await Promise.all(
+      Array.from({ length: 8 }, (_, index) =>
+        putPolicy(database.db, 'globex', { maxOutputTokens: 200 + index }),
+      ),
+    );
+    expect([...versions].sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    const latest = await getLatestPolicy(database.db, 'globex');
+    expect(latest?.version).toBe(9);
+    expect(latest?.document).toEqual({ maxOutputTokens: 200 + versions.indexOf(9) });
+  });
+
+  it('refuses to edit a published policy version', async () => {
+    await putPolicy(database.db, 'acme', { logging: 'full' });
+    expect(
+      await rejectionMessage(
+        database.db('policies').where({ tenant_id: 'acme', version: 1 }).update({ document: '{}' }),
+      ),
+    ).toMatch(/policies is append-only: UPDATE is not allowed/);
+  });
+});

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import { GatehouseClient } from '../../client/gatehouse-client';
+import { routeTableSchema, type RouteTable } from '../../domain/route-table';
+import { createKnex } from '../../store/knex-client';
+import { migrateLatest } from '../../store/migrate';
+import { seedDemo } from '../../store/seed-demo';
+import { buildActivities } from '../../worker/build-activities';
+import { loadRouteTable } from '../../worker/load-route-table';
+import { startGatehouseWorkers, type GatehouseWorkers } from '../../worker/run-workers';
+import { getTestTemporalAddress } from './temporal-test-env';
+
+export interface GatehouseHarness {
+  db: Knex;
+  client: Client;
+  gatehouse: GatehouseClient;
+  routeTable: RouteTable;
+  taskQueue: string;
+  apiKey: string;
+  contractorApiKey: string;
+  workers: GatehouseWorkers;
+  close(): Promise<void>;
+}
+
+function uniqueSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/**
+ * An isolated app database: a temporary SQLite file, or (with DATABASE_URL) a PostgreSQL schema of its own.
+ */
+export async function createIsolatedDatabase(): Promise<{ db: Knex; drop(): Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const schema = `gh_test_${uniqueSuffix()}`;
+    const admin = createKnex({ databaseUrl: url });
+    await admin.raw(`CREATE SCHEMA "${schema}"`);
+    await admin.destroy();
+    const db = createKnex({ databaseUrl: url, searchPath: schema });
+    return {
+      db,
+      async drop() {
+        await db.raw(`DROP SCHEMA "${schema}" CASCADE`);
+        await db.destroy();
+      },
+    };
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-app-'));
+  const db = createKnex({ sqliteFile: path.join(dir, 'app.sqlite') });
+  return {
+    db,
+    async drop() {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The shipped route table with task queues renamed so that test files never steal each other's tasks. */
+export function isolatedRouteTable(suffix: string, table: RouteTable = loadRouteTable(path.resolve(__dirname, '../../config/routes.json'))): RouteTable {
+  return routeTableSchema.parse({
+    ...table,
+    routes: table.routes.map((route) => ({ ...route, taskQueue: `${route.taskQueue}-${suffix}` })),
+  });
+}
+
+/** A real worker on the shared test dev server, over a seeded isolated database. */
+export async function startHarness(options: { routeTable?: RouteTable } = {}): Promise<GatehouseHarness> {
+  const suffix = uniqueSuffix();
+  const address = getTestTemporalAddress();
+  const database = await createIsolatedDatabase();
+  const { db } = database;
+  await migrateLatest(db);
+  const apiKey = `test-analyst-${randomBytes(12).toString('hex')}`;
+  const contractorApiKey = `test-contractor-${randomBytes(12).toString('hex')}`;
+  await seedDemo(db, { apiKey, contractorApiKey });
+  const routeTable = options.routeTable ?? isolatedRouteTable(suffix);
+  const taskQueue = `gatehouse-test-${suffix}`;
+  const workerConnection = await NativeConnection.connect({ address });
+  const workers = await startGatehouseWorkers({
+    connection: workerConnection,
+    namespace: 'default',
+    taskQueue,
+    routeTable,
+    activities: buildActivities(db, routeTable),
+    workflowBundlePath: process.env.GATEHOUSE_TEST_WORKFLOW_BUNDLE,
+  });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  return {
+    db,
+    client,
+    gatehouse: new GatehouseClient(client, { taskQueue }),
+    routeTable,
+    taskQueue,
+    apiKey,
+    contractorApiKey,
+    workers,
+    async close() {
+      await workers.shutdown();
+      await workerConnection.close();
+      await connection.close();
+      await database.drop();
+    },
+  };
+}
+
+/** Activity types in the order the history scheduled them, local activities included. */
+export async function scheduledActivityTypes(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  const types: string[] = [];
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name) types.push(scheduled.activityType.name);
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName === 'core_local_activity') {
+      const payload = marker.details?.['data']?.payloads?.[0];
+      const data = payload?.data ? (JSON.parse(Buffer.from(payload.data).toString('utf8')) as { activity_type?: string }) : undefined;
+      if (data?.activity_type) types.push(data.activity_type);
+    }
+  }
+  return types;
+}
+
+// Worker chatter (state changes, expected workflow failures) would bury real test failures.
+if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value && value.trim() !== '' ? value.trim() : undefined));
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
+
+/** Every environment variable Gatehouse reads, parsed once at the entry points (README lists them). */
+export const environmentSchema = z.object({
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_API_KEY: optionalText,
+  TEMPORAL_TLS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((value) => value === 'true' || value === '1'),
+  TEMPORAL_CLI_PATH: optionalText,
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_UI_URL: optionalText,
+  GATEHOUSE_TASK_QUEUE: z.string().default('gatehouse-requests'),
+  GATEHOUSE_DATA_DIR: z.string().default('.data'),
+  GATEHOUSE_ROUTES_FILE: z.string().default('config/routes.json'),
+  GATEHOUSE_API_KEY: optionalText,
+  DATABASE_URL: optionalText,
+  GATEHOUSE_LOG_LEVEL: z.enum(['ERROR', 'WARN', 'INFO', 'DEBUG']).default('WARN'),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface GatehouseSettings {
+  projectRoot: string;
+  temporal: {
+    /** Undefined means: start the embedded dev server. */
+    address?: string;
+    namespace: string;
+    apiKey?: string;
+    tls: boolean;
+    cliPath?: string;
+    port: number;
+    uiPort: number;
+    uiUrl?: string;
+  };
+  taskQueue: string;
+  dataDir: string;
+  routesFile: string;
+  databaseUrl?: string;
+  sqliteFile: string;
+  apiKey?: string;
+  /** Level of the Temporal SDK's own log lines. */
+  logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSettings {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ');
+    throw new Error(`invalid environment:\n  ${problems}`);
+  }
+  const values = parsed.data;
+  const dataDir = path.resolve(PROJECT_ROOT, values.GATEHOUSE_DATA_DIR);
+  return {
+    projectRoot: PROJECT_ROOT,
+    temporal: {
+      address: values.TEMPORAL_ADDRESS,
+      namespace: values.TEMPORAL_NAMESPACE,
+      apiKey: values.TEMPORAL_API_KEY,
+      tls: values.TEMPORAL_TLS || values.TEMPORAL_API_KEY !== undefined,
+      cliPath: values.TEMPORAL_CLI_PATH,
+      port: values.TEMPORAL_PORT,
+      uiPort: values.TEMPORAL_UI_PORT,
+      uiUrl: values.TEMPORAL_UI_URL,
+    },
+    taskQueue: values.GATEHOUSE_TASK_QUEUE,
+    dataDir,
+    routesFile: path.resolve(PROJECT_ROOT, values.GATEHOUSE_ROUTES_FILE),
+    databaseUrl: values.DATABASE_URL,
+    sqliteFile: path.join(dataDir, 'gatehouse.sqlite'),
+    apiKey: values.GATEHOUSE_API_KEY,
+    logLevel: values.GATEHOUSE_LOG_LEVEL,
+  };
+}
+
+/** Where the Temporal Web UI shows a workflow. */
+export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string): string {
+  return `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

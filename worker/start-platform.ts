@@ -1,0 +1,115 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createKnex } from '../store/knex-client';
+import { migrateLatest } from '../store/migrate';
+import { seedDemo } from '../store/seed-demo';
+import { buildActivities } from './build-activities';
+import { loadOrCreateDemoCredentials } from './demo-credentials';
+import { startDevServer } from './dev-server';
+import { readSettings, type GatehouseSettings } from './environment';
+import { loadRouteTable } from './load-route-table';
+import { startGatehouseWorkers } from './run-workers';
+import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
+import { ensureTemporalCli } from './temporal-cli';
+
+const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
+
+/**
+ * `npm start`: the whole platform on one machine. Starts (or connects to) Temporal, migrates and seeds
+ * the app database, runs the workers, and stops everything it started on Ctrl-C.
+ */
+export async function startPlatform(settings: GatehouseSettings, options: { seed: boolean; embedded: boolean }): Promise<void> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: unknown) => say(`while stopping: ${String(error)}`));
+    }
+  };
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal} received, stopping…`);
+    void stopAll().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  try {
+    mkdirSync(settings.dataDir, { recursive: true });
+    let address = settings.temporal.address;
+    let uiUrl = settings.temporal.uiUrl;
+    if (!address) {
+      if (!options.embedded) throw new Error('TEMPORAL_ADDRESS is not set: point the worker at a Temporal cluster');
+      const cliPath = await ensureTemporalCli({
+        projectRoot: settings.projectRoot,
+        explicitPath: settings.temporal.cliPath,
+        log: say,
+      });
+      say(`starting the Temporal dev server (state in ${path.relative(process.cwd(), settings.dataDir)}/temporal.sqlite)…`);
+      const server = await startDevServer({
+        cliPath,
+        dbFile: path.join(settings.dataDir, 'temporal.sqlite'),
+        port: settings.temporal.port,
+        uiPort: settings.temporal.uiPort,
+        searchAttributes: GATEHOUSE_SEARCH_ATTRIBUTES,
+        namespace: settings.temporal.namespace,
+        logFile: path.join(settings.dataDir, 'temporal-server.log'),
+        log: say,
+      });
+      cleanups.push(() => server.stop());
+      address = server.address;
+      uiUrl ??= server.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
+    }
+    const connectionOptions = { address, tls: settings.temporal.tls ? {} : undefined, apiKey: settings.temporal.apiKey };
+    const clientConnection = await Connection.connect(connectionOptions);
+    cleanups.push(() => clientConnection.close());
+    const added = await ensureSearchAttributes(clientConnection, settings.temporal.namespace, GATEHOUSE_SEARCH_ATTRIBUTES, say);
+    if (added.length > 0) say(`registered search attributes: ${added.join(', ')}`);
+
+    const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
+    cleanups.push(() => db.destroy());
+    await migrateLatest(db);
+    const credentials = options.seed ? loadOrCreateDemoCredentials(settings.dataDir) : undefined;
+    if (credentials) await seedDemo(db, { apiKey: credentials.apiKey, contractorApiKey: credentials.contractorApiKey });
+
+    const routeTable = loadRouteTable(settings.routesFile);
+    const workerConnection = await NativeConnection.connect(connectionOptions);
+    cleanups.push(() => workerConnection.close());
+    const workers = await startGatehouseWorkers({
+      connection: workerConnection,
+      namespace: settings.temporal.namespace,
+      taskQueue: settings.taskQueue,
+      routeTable,
+      activities: buildActivities(db, routeTable),
+    });
+    cleanups.push(() => workers.shutdown());
+
+    say(`ready. Temporal ${address}, namespace '${settings.temporal.namespace}', task queue '${settings.taskQueue}'`);
+    say(`database: ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : path.relative(process.cwd(), settings.sqliteFile)}`);
+    say(`routes: ${routeTable.routes.map((route) => `${route.id} (${route.provider})`).join(', ')} — table ${routeTable.version}`);
+    if (uiUrl) say(`Temporal UI: ${uiUrl}`);
+    if (credentials) {
+      say(`demo tenant 'demo', API key ${credentials.apiKey} (saved in ${path.relative(process.cwd(), settings.dataDir)}/demo-credentials.json)`);
+      say('send a first request (in another terminal):');
+      say('  npx gatehouse ask --tenant demo --task qa "What is the refund policy?"');
+      say("then: npx gatehouse requests list --tenant demo   ·   npx gatehouse audit verify --tenant demo");
+    }
+    say('Ctrl-C stops everything started here.');
+    await workers.running;
+  } catch (error) {
+    say(`failed: ${(error as Error).message}`);
+    await stopAll();
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  // The SDK's INFO lines (bundle sizes, state changes) drown the few lines a person needs here.
+  const settings = readSettings();
+  Runtime.install({ logger: new DefaultLogger(settings.logLevel) });
+  const mode = process.argv[2] === 'worker' ? 'worker' : 'start';
+  void startPlatform(settings, { seed: mode === 'start', embedded: mode === 'start' });
+}

@@ -1,0 +1,2 @@
+/** Everything the worker registers as workflows. Runs inside Temporal's deterministic sandbox. */
+export { llmRequestWorkflow, progressQuery } from './llm-request-workflow';

@@ -21,6 +21,7 @@ export function buildAuditEvents(input: RecordInput): AuditEventDraft[] {
   const events: AuditEventDraft[] = [];
   for (const step of input.steps) {
     const payload: Record<string, unknown> = { status: step.status, elapsedMs: step.elapsedMs, ...step.detail };
+    if (step.step === 'infer') payload.fallbacks = input.fallbacks;
     if (step.step === 'authorize') {
       Object.assign(payload, {
         requestId: input.requestId,
@@ -32,6 +33,16 @@ export function buildAuditEvents(input: RecordInput): AuditEventDraft[] {
       });
     }
     events.push({ ...base, step: step.step, attempt: 0, eventType: `step.${step.status}`, payload });
+  }
+  if (input.approval) {
+    // The approver is part of the record: who let restricted work through, or stopped it.
+    events.push({
+      ...base,
+      step: 'authorize',
+      attempt: 1,
+      eventType: `approval.${input.approval.decision}`,
+      payload: { approverId: input.approval.approverId ?? null, comment: input.approval.comment ?? null },
+    });
   }
   for (const attempt of input.attempts) {
     events.push({
@@ -48,6 +59,8 @@ export function buildAuditEvents(input: RecordInput): AuditEventDraft[] {
         usage: attempt.usage,
         costUsd: microToUsd(attempt.costMicroUsd),
         latencyMs: attempt.latencyMs,
+        timeToFirstTokenMs: attempt.timeToFirstTokenMs ?? null,
+        classification: attempt.classification ?? null,
       },
     });
   }

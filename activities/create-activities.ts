@@ -1,12 +1,14 @@
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { worstCaseCostMicroUsd } from '../domain/cost';
+import type { ProviderErrorClass } from '../domain/classify-provider-error';
+import { worstCaseCostMicroUsd, ZERO_USAGE } from '../domain/cost';
 import type { DataClass } from '../domain/data-class';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import { decideAuthorization, type PolicyDecision } from '../domain/policy';
 import type { LlmRequest, PromptReference } from '../domain/request-contract';
 import { planRetrieval, type RetrievalPlan } from '../domain/retrieval-plan';
-import { selectRoutePlan, type RoutePlan, type RouteSelectionInput, type RouteTable } from '../domain/route-table';
+import type { Route, RouteTable } from '../domain/route-table';
+import { selectRoutePlan, type RoutePlan, type RouteSelectionInput } from '../domain/route-selection';
 import type {
   AssembledPrompt,
   InferenceFailureDetails,
@@ -29,14 +31,30 @@ import { findPrincipalByKeyHash } from '../store/principal-repository';
 import { resolvePrompt } from '../store/prompt-repository';
 import { getTenant } from '../store/tenant-repository';
 import { recordUsage } from '../store/usage-repository';
+import { countsAgainstRoute } from '../domain/circuit-breaker';
+import { claimRouteProbe, getRouteHealth, recordRouteOutcome } from '../store/route-health-repository';
+import { findPrincipalByIdAndKeyHash, listPrincipalsByRole } from '../store/principal-repository';
 import { buildAuditEvents } from './build-audit-events';
+import { StreamRelay, type StreamPublisher } from './stream-relay';
 import { timed } from './timed';
 
+/** A failure the provider did not classify: retry it, and let another route try if it persists. */
+const UNKNOWN_PROVIDER_FAILURE: ProviderErrorClass = {
+  failureType: 'Inference.Unknown',
+  retryable: true,
+  fallback: true,
+  code: 'unexpected',
+};
+
 export interface ActivityDependencies {
+  /** Epoch milliseconds; injected so breaker tests control time. */
+  clock: () => number;
   db: Knex;
   routeTable: RouteTable;
   providers: Partial<Record<InferenceRequest['route']['provider'], ModelProvider>>;
   tokenCounter: TokenCounter;
+  /** Where streamed deltas go; without one, streaming requests are answered whole. */
+  streamPublisher?: StreamPublisher;
 }
 
 /**
@@ -51,8 +69,31 @@ export function createActivities(deps: ActivityDependencies) {
     const principal = tenant ? await findPrincipalByKeyHash(db, request.tenantId, request.apiKeyHash) : undefined;
     const policy = principal ? await getLatestPolicy(db, request.tenantId) : undefined;
     const decision = decideAuthorization(request, tenant, principal, policy);
-    if (!decision.allowed) log.info('request denied', { tenantId: request.tenantId, reason: decision.reason });
+    if (!decision.allowed) {
+      log.info('request denied', { tenantId: request.tenantId, reason: decision.reason });
+      return decision;
+    }
+    if (decision.approval.required) {
+      const approvers = await listPrincipalsByRole(db, request.tenantId, decision.approval.approverRoles);
+      decision.approval.approverIds = approvers.map((approver) => approver.id).filter((id) => id !== decision.principalId);
+    }
     return decision;
+  }
+
+  /** Authenticates an approver: the key must belong to that principal, which must hold an approver role. */
+  async function verifyApprover(input: {
+    tenantId: string;
+    principalId: string;
+    apiKeyHash: string;
+    roles: Array<'approver' | 'admin'>;
+  }): Promise<{ verified: boolean; reason?: string }> {
+    const principal = await findPrincipalByIdAndKeyHash(db, input.tenantId, input.principalId, input.apiKeyHash);
+    if (!principal) return { verified: false, reason: `the API key does not belong to principal '${input.principalId}'` };
+    if (principal.status !== 'active') return { verified: false, reason: `principal '${principal.id}' is ${principal.status}` };
+    if (!input.roles.includes(principal.role as 'approver' | 'admin')) {
+      return { verified: false, reason: `principal '${principal.id}' has role '${principal.role}', not ${input.roles.join(' or ')}` };
+    }
+    return { verified: true };
   }
 
   async function planRetrievalStep(
@@ -107,60 +148,103 @@ export function createActivities(deps: ActivityDependencies) {
   }
 
   async function selectRoute(input: RouteSelectionInput): Promise<RoutePlan> {
-    return selectRoutePlan(deps.routeTable, input);
+    const table = deps.routeTable;
+    const now = deps.clock();
+    const health = await getRouteHealth(db, table.routes.map((route) => route.id));
+    const plan = selectRoutePlan(table, input, health, now);
+    // A half-open route is probed by one request only: whoever loses the claim skips the route.
+    for (const choice of plan.choices.filter((entry) => entry.probe)) {
+      if (await claimRouteProbe(db, choice.routeId, now, table.breaker)) continue;
+      plan.candidates = plan.candidates.filter((route) => route.id !== choice.routeId);
+      plan.choices = plan.choices.filter((entry) => entry.routeId !== choice.routeId);
+      plan.excluded.push({ routeId: choice.routeId, reason: 'circuit half-open, another request is probing it' });
+    }
+    return plan;
+  }
+
+  /** Prompt tokens as the costliest way of counting them says: local, or the provider's own count. */
+  async function countPromptTokens(routes: Route[], prompt: InferenceRequest['prompt'], localCount: number): Promise<number> {
+    let tokens = localCount;
+    for (const route of routes.filter((candidate) => candidate.countTokensWith === 'provider')) {
+      const provider = deps.providers[route.provider];
+      if (!provider?.countTokens) continue;
+      try {
+        tokens = Math.max(tokens, await provider.countTokens({ route, prompt }));
+      } catch (error) {
+        // The local count still bounds the reservation; a count failure must not fail the request.
+        log.warn('provider token count failed; using the local count', { routeId: route.id, error: String(error) });
+      }
+    }
+    return tokens;
   }
 
   async function reserve(input: {
     tenantId: string;
     idempotencyKey: string;
     routeIds: string[];
+    prompt: InferenceRequest['prompt'];
     promptTokens: number;
     maxOutputTokens: number;
   }): Promise<ReservationOutcome> {
     const routes = deps.routeTable.routes.filter((route) => input.routeIds.includes(route.id));
-    const amountMicroUsd = worstCaseCostMicroUsd(routes, input.promptTokens, input.maxOutputTokens);
+    const promptTokens = await countPromptTokens(routes, input.prompt, input.promptTokens);
+    const amountMicroUsd = worstCaseCostMicroUsd(routes, promptTokens, input.maxOutputTokens);
     const outcome = await reserveBudget(db, {
       tenantId: input.tenantId,
       idempotencyKey: input.idempotencyKey,
       amountMicroUsd,
     });
-    return outcome.admitted
-      ? { admitted: true, idempotencyKey: input.idempotencyKey, amountMicroUsd }
-      : { admitted: false, idempotencyKey: input.idempotencyKey, amountMicroUsd, reason: outcome.reason };
+    const base = { idempotencyKey: input.idempotencyKey, amountMicroUsd, promptTokens };
+    return outcome.admitted ? { ...base, admitted: true } : { ...base, admitted: false, reason: outcome.reason };
   }
 
   async function infer(request: InferenceRequest): Promise<InferenceResponse> {
+    const started = performance.now();
+    const relay = request.stream && deps.streamPublisher
+      ? new StreamRelay(deps.streamPublisher, request.workflowId, request.attempt)
+      : undefined;
+    const failureDetails = (usage = ZERO_USAGE): InferenceFailureDetails => ({
+      usage,
+      latencyMs: performance.now() - started,
+      deliveredDeltas: relay?.delivered ?? 0,
+      timeToFirstTokenMs: relay?.firstDeltaAt === undefined ? undefined : relay.firstDeltaAt - started,
+    });
     const provider = deps.providers[request.route.provider];
     if (!provider) {
       throw ApplicationFailure.create({
         message: `no '${request.route.provider}' provider is configured on this worker (route '${request.route.id}')`,
         type: FAILURE_TYPES.inferenceProviderError,
         nonRetryable: true,
-        details: [{ usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, latencyMs: 0 }],
+        details: [failureDetails(), { failureType: 'Inference.NotConfigured', retryable: false, fallback: true, code: 'no-provider' }],
       });
     }
-    const started = performance.now();
+    const breaker = deps.routeTable.breaker;
     try {
-      return await provider.generate(request);
-    } catch (error) {
-      const details: InferenceFailureDetails = {
-        usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      const response = await provider.generate(request, {
+        onDelta: relay ? (text) => relay.push(text) : undefined,
+        signal: Context.current().cancellationSignal,
+      });
+      await relay?.close();
+      await recordRouteOutcome(db, request.route.id, { kind: 'success' }, deps.clock(), breaker);
+      return {
+        ...response,
+        // The whole call as this worker saw it, not just the provider's own accounting.
         latencyMs: performance.now() - started,
+        timeToFirstTokenMs: relay?.firstDeltaAt === undefined ? response.timeToFirstTokenMs : relay.firstDeltaAt - started,
       };
-      if (error instanceof ProviderError) {
-        const { classification } = error;
-        throw ApplicationFailure.create({
-          message: error.message,
-          type: classification.failureType,
-          nonRetryable: !classification.retryable,
-          details: [{ ...details, usage: error.partialUsage ?? details.usage }, classification],
-          nextRetryDelay: classification.nextRetryDelayMs,
-        });
+    } catch (error) {
+      await relay?.close().catch(() => undefined);
+      const classification = error instanceof ProviderError ? error.classification : UNKNOWN_PROVIDER_FAILURE;
+      // Only failures that say something about the route's health count against its circuit.
+      if (countsAgainstRoute(classification.failureType)) {
+        await recordRouteOutcome(db, request.route.id, { kind: 'failure' }, deps.clock(), breaker);
       }
       throw ApplicationFailure.create({
         message: (error as Error).message,
-        type: FAILURE_TYPES.inferenceProviderError,
-        details: [details, 'unexpected'],
+        type: classification.failureType,
+        nonRetryable: !classification.retryable,
+        details: [failureDetails(error instanceof ProviderError ? error.partialUsage : undefined), classification],
+        nextRetryDelay: classification.nextRetryDelayMs,
       });
     }
   }
@@ -203,6 +287,7 @@ export function createActivities(deps: ActivityDependencies) {
 
   return {
     authorize: timed(authorize),
+    verifyApprover: timed(verifyApprover),
     planRetrieval: timed(planRetrievalStep),
     retrieve: timed(retrieve),
     assemblePrompt: timed(assemble),

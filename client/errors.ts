@@ -33,12 +33,22 @@ export class ValidationFailedError extends GatehouseRequestError {
   override name = 'ValidationFailedError';
 }
 
+export class ApprovalDeniedError extends GatehouseRequestError {
+  override name = 'ApprovalDeniedError';
+}
+export class StreamInterruptedError extends GatehouseRequestError {
+  override name = 'StreamInterruptedError';
+}
+
 /** Failure type → error class; a table, so the mapping survives minification of class names. */
 const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
   [FAILURE_TYPES.policyDenied]: PolicyDeniedError,
   [FAILURE_TYPES.budgetExceeded]: BudgetExceededError,
   [FAILURE_TYPES.inferenceExhausted]: InferenceExhaustedError,
   [FAILURE_TYPES.validationFailed]: ValidationFailedError,
+  [FAILURE_TYPES.approvalDenied]: ApprovalDeniedError,
+  [FAILURE_TYPES.approvalTimedOut]: ApprovalDeniedError,
+  [FAILURE_TYPES.streamInterrupted]: StreamInterruptedError,
 };
 
 /** Turns a workflow failure into the typed error a caller can branch on; other errors pass through. */

@@ -6,6 +6,12 @@ import {
 } from '@temporalio/client';
 import { llmRequestInputSchema, requestWorkflowId, type LlmRequest, type LlmRequestInput } from '../domain/request-contract';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
+import {
+  REQUEST_MESSAGE_NAMES,
+  type ApprovalDecisionInput,
+  type ApprovalOutcome,
+  type StreamView,
+} from '../domain/request-messages';
 import type { LlmResult, RequestProgress } from '../domain/step-contracts';
 import type { llmRequestWorkflow } from '../workflows/llm-request-workflow';
 import { RequestInvalidError, toGatehouseError } from './errors';
@@ -29,8 +35,12 @@ export function prepareRequest(input: LlmRequestInput): LlmRequest {
   return {
     ...rest,
     requestId: requestId ?? randomUUID(),
-    apiKeyHash: createHash('sha256').update(apiKey, 'utf8').digest('hex'),
+    apiKeyHash: hashApiKey(apiKey),
   };
+}
+
+function hashApiKey(apiKey: string): string {
+  return createHash('sha256').update(apiKey, 'utf8').digest('hex');
 }
 
 /**
@@ -86,6 +96,54 @@ export class GatehouseClient {
   }
 
   async progress(workflowId: string): Promise<RequestProgress> {
-    return this.client.workflow.getHandle(workflowId).query<RequestProgress>('progress');
+    return this.client.workflow.getHandle(workflowId).query<RequestProgress>(REQUEST_MESSAGE_NAMES.progressQuery);
+  }
+
+  /**
+   * Yields the text of a streaming request as it arrives, then returns when the request has finished;
+   * call `result()` for the recorded result (its output is the streamed text).
+   */
+  async *stream(workflowId: string, options: { pollIntervalMs?: number } = {}): AsyncGenerator<string, void> {
+    const handle = this.client.workflow.getHandle(workflowId);
+    let delivered = 0;
+    for (;;) {
+      let view: StreamView;
+      try {
+        view = await handle.query<StreamView>(REQUEST_MESSAGE_NAMES.streamQuery);
+      } catch (error) {
+        // A finished request may already be gone from the worker's cache; the result has the full text.
+        const description = await handle.describe();
+        if (description.status.name !== 'RUNNING') return;
+        throw error;
+      }
+      if (view.text.length > delivered) {
+        yield view.text.slice(delivered);
+        delivered = view.text.length;
+      }
+      if (view.done) return;
+      await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 50));
+    }
+  }
+
+  /** Approves restricted work waiting on `approveUpdate`; the approver's key is hashed before it is sent. */
+  async approve(workflowId: string, approver: { approverId: string; apiKey: string; comment?: string }): Promise<ApprovalOutcome> {
+    return this.decide(REQUEST_MESSAGE_NAMES.approveUpdate, workflowId, approver);
+  }
+
+  async deny(workflowId: string, approver: { approverId: string; apiKey: string; comment?: string }): Promise<ApprovalOutcome> {
+    return this.decide(REQUEST_MESSAGE_NAMES.denyUpdate, workflowId, approver);
+  }
+
+  private async decide(
+    update: string,
+    workflowId: string,
+    approver: { approverId: string; apiKey: string; comment?: string },
+  ): Promise<ApprovalOutcome> {
+    const input: ApprovalDecisionInput = {
+      approverId: approver.approverId,
+      apiKeyHash: hashApiKey(approver.apiKey),
+      comment: approver.comment,
+    };
+    return this.client.workflow.getHandle(workflowId).executeUpdate<ApprovalOutcome, [ApprovalDecisionInput]>(update, { args: [input] });
   }
 }

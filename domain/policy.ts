@@ -16,6 +16,19 @@ export const policyDocumentSchema = z.object({
   maxOutputTokens: z.number().int().positive().max(32_000).default(512),
   logging: z.enum(['full', 'redacted', 'hash']).default('full'),
   taskPrompts: z.record(promptReferenceSchema).default({}),
+  /** May a request fall back to a degraded route (e.g. extractive) when the model routes fail? */
+  allowDegradedRoutes: z.boolean().default(true),
+  /** Routes whose worst case costs more than this are not tried. */
+  maxCostPerRequestUsd: z.number().positive().optional(),
+  approval: z
+    .object({
+      /** Requests of these data classes wait for an approver before anything else happens. */
+      requiredForDataClasses: z.array(dataClassSchema).default([]),
+      approverRoles: z.array(z.enum(['approver', 'admin'])).min(1).default(['approver', 'admin']),
+      /** Without a decision in this time the request is denied. */
+      timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+    })
+    .default({}),
 });
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 export type LoggingMode = PolicyDocument['logging'];
@@ -23,6 +36,7 @@ export type LoggingMode = PolicyDocument['logging'];
 export interface TenantFacts {
   id: string;
   status: string;
+  tier: string;
 }
 
 export interface PrincipalFacts {
@@ -51,6 +65,10 @@ export type PolicyDecision =
       maxOutputTokens: number;
       logging: LoggingMode;
       prompt: PromptReference;
+      tenantTier: string;
+      allowDegradedRoutes: boolean;
+      costCeilingMicroUsd?: number;
+      approval: ApprovalRequirement;
     }
   | {
       allowed: false;
@@ -58,6 +76,17 @@ export type PolicyDecision =
       principalId?: string;
       policyVersion?: number;
       reason: string;
+    };
+
+export type ApprovalRequirement =
+  | { required: false }
+  | {
+      required: true;
+      reason: string;
+      timeoutMs: number;
+      approverRoles: Array<'approver' | 'admin'>;
+      /** Principals who may approve; filled in by the authorize activity, never the requester. */
+      approverIds: string[];
     };
 
 /**
@@ -123,5 +152,18 @@ export function decideAuthorization(
     maxOutputTokens: Math.min(request.maxOutputTokens ?? document.maxOutputTokens, document.maxOutputTokens),
     logging: document.logging,
     prompt,
+    tenantTier: tenant.tier,
+    allowDegradedRoutes: document.allowDegradedRoutes,
+    costCeilingMicroUsd:
+      document.maxCostPerRequestUsd === undefined ? undefined : Math.round(document.maxCostPerRequestUsd * 1_000_000),
+    approval: document.approval.requiredForDataClasses.includes(request.dataClass)
+      ? {
+          required: true,
+          reason: `'${request.dataClass}' requests need approval under policy version ${policy.version}`,
+          timeoutMs: document.approval.timeoutSeconds * 1000,
+          approverRoles: document.approval.approverRoles,
+          approverIds: [],
+        }
+      : { required: false },
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dataClassSchema } from './data-class';
+import { latencyClassSchema } from './route-table';
 
 /** Lone surrogates make hashes and token counts unstable, so text must be well-formed UTF-16. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -67,6 +68,12 @@ const requestFields = {
   prompt: promptReferenceSchema.optional(),
   outputSchema: outputSchemaSchema.optional(),
   maxOutputTokens: z.number().int().positive().max(32_000).optional(),
+  /** Routes slower than this class are not tried. */
+  latencyClass: latencyClassSchema.optional(),
+  /** Lowers the policy's per-request cost ceiling for this request. */
+  maxCostUsd: z.number().positive().max(1000).optional(),
+  /** Deliver text deltas while the model writes; fallback is then allowed only before the first delta. */
+  stream: z.boolean().default(false),
 };
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { dataClassSchema, type DataClass } from './data-class';
+import { dataClassSchema } from './data-class';
 
-/** Temporal's own retry knobs, applied by the workflow's attempt loop for one route. */
+/** Attempts on one route and the backoff between them, applied by the workflow's attempt loop. */
 export const routeRetrySchema = z.object({
   maximumAttempts: z.number().int().min(1).max(10),
   initialIntervalMs: z.number().int().min(1),
@@ -10,9 +10,13 @@ export const routeRetrySchema = z.object({
 });
 export type RouteRetry = z.infer<typeof routeRetrySchema>;
 
+export const latencyClassSchema = z.enum(['interactive', 'standard', 'batch']);
+export type LatencyClass = z.infer<typeof latencyClassSchema>;
+
 export const routeSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),
   provider: z.enum(['extractive', 'bedrock', 'openai-compatible']),
+  /** Bedrock: a model id, an inference profile id (us./eu./apac./global.) or an application inference profile ARN. */
   model: z.string().min(1),
   /** What every response from this route says it is, e.g. "extractive (offline, no model)". */
   label: z.string().min(1),
@@ -26,19 +30,61 @@ export const routeSchema = z.object({
   }),
   contextWindowTokens: z.number().int().positive(),
   maxOutputTokens: z.number().int().positive(),
+  /** Data classes this route may carry; `restricted` only on routes whose data never leaves our control. */
   dataClasses: z.array(dataClassSchema).min(1),
+  /** Tenant tiers that may use the route; absent means every tier. */
+  tenantTiers: z.array(z.string()).optional(),
+  latencyClass: latencyClassSchema.default('standard'),
+  /** A route of last resort (e.g. extractive): used only where the tenant's policy allows degraded answers. */
+  degraded: z.boolean().default(false),
+  /** Whether to count prompt tokens with the provider's own API (Bedrock CountTokens) instead of locally. */
+  countTokensWith: z.enum(['local', 'provider']).default('local'),
   taskQueue: z.string().min(1),
+  /** Shapes traffic across all workers: Temporal enforces the rate on the route's task queue. */
+  rateLimit: z
+    .object({
+      maxConcurrent: z.number().int().min(1).max(1000).default(16),
+      activitiesPerSecond: z.number().positive().optional(),
+    })
+    .default({}),
   timeoutMs: z.number().int().positive().default(60_000),
   retry: routeRetrySchema,
+  tags: z.array(z.string()).default([]),
 });
 export type Route = z.infer<typeof routeSchema>;
+
+/** Retry and fallback budgets of one task type's inference phase. */
+export const inferenceBudgetSchema = z.object({
+  maxTotalAttempts: z.number().int().min(1).max(30).default(6),
+  maxFallbacks: z.number().int().min(0).max(10).default(2),
+  /** What failed attempts may cost in total before the request gives up. */
+  maxRetrySpendUsd: z.number().min(0).default(0.5),
+  /** Wall-clock limit of the whole inference phase, retries and fallbacks included. */
+  deadlineMs: z.number().int().positive().default(120_000),
+});
+export type InferenceBudget = z.infer<typeof inferenceBudgetSchema>;
+
+export const taskRoutingSchema = z.object({
+  /** Route ids in order of preference. */
+  routes: z.array(z.string()).min(1),
+  budget: inferenceBudgetSchema.default({}),
+});
+export type TaskRouting = z.infer<typeof taskRoutingSchema>;
+
+export const circuitBreakerSettingsSchema = z.object({
+  failureThreshold: z.number().int().min(1).default(5),
+  windowMs: z.number().int().positive().default(60_000),
+  cooldownMs: z.number().int().positive().default(30_000),
+});
+export type CircuitBreakerSettings = z.infer<typeof circuitBreakerSettingsSchema>;
 
 export const routeTableSchema = z
   .object({
     version: z.string().min(1),
     routes: z.array(routeSchema).min(1),
-    /** Task type → route ids in order of preference; `default` applies to any other task type. */
-    taskRoutes: z.record(z.array(z.string()).min(1)),
+    /** Task type → routing; `default` applies to every other task type. */
+    tasks: z.record(taskRoutingSchema).refine((tasks) => 'default' in tasks, { message: "a 'default' task entry is required" }),
+    breaker: circuitBreakerSettingsSchema.default({}),
   })
   .superRefine((table, context) => {
     const ids = new Set<string>();
@@ -46,64 +92,17 @@ export const routeTableSchema = z
       if (ids.has(route.id)) context.addIssue({ code: 'custom', message: `route '${route.id}' is defined twice` });
       ids.add(route.id);
     }
-    for (const [taskType, routeIds] of Object.entries(table.taskRoutes)) {
-      for (const routeId of routeIds) {
+    for (const [taskType, routing] of Object.entries(table.tasks)) {
+      for (const routeId of routing.routes) {
         if (!ids.has(routeId)) {
-          context.addIssue({ code: 'custom', message: `task '${taskType}' names unknown route '${routeId}'` });
+          context.addIssue({ code: 'custom', path: ['tasks', taskType], message: `names unknown route '${routeId}'` });
         }
       }
     }
   });
 export type RouteTable = z.infer<typeof routeTableSchema>;
 
-export interface RouteExclusion {
-  routeId: string;
-  reason: string;
-}
-
-export interface RoutePlan {
-  tableVersion: string;
-  candidates: Route[];
-  excluded: RouteExclusion[];
-}
-
-export interface RouteSelectionInput {
-  taskType: string;
-  dataClass: DataClass;
-  allowedRoutes: string[] | null;
-  promptTokens: number;
-  maxOutputTokens: number;
-}
-
-/**
- * Orders the candidate routes for a request and says why each other route was left out. Pure: the same
- * table and input always give the same plan, which is kept in history and in the audit trail.
- */
-export function selectRoutePlan(table: RouteTable, input: RouteSelectionInput): RoutePlan {
-  const preferred = table.taskRoutes[input.taskType] ?? table.taskRoutes['default'] ?? [];
-  const byId = new Map(table.routes.map((route) => [route.id, route]));
-  const candidates: Route[] = [];
-  const excluded: RouteExclusion[] = [];
-  for (const routeId of preferred) {
-    const route = byId.get(routeId);
-    if (!route) continue;
-    const reason = exclusionReason(route, input);
-    if (reason) excluded.push({ routeId, reason });
-    else candidates.push(route);
-  }
-  return { tableVersion: table.version, candidates, excluded };
-}
-
-function exclusionReason(route: Route, input: RouteSelectionInput): string | undefined {
-  if (input.allowedRoutes && !input.allowedRoutes.includes(route.id)) {
-    return 'not in the tenant allowlist';
-  }
-  if (!route.dataClasses.includes(input.dataClass)) {
-    return `does not carry '${input.dataClass}' data`;
-  }
-  const needed = input.promptTokens + Math.min(input.maxOutputTokens, route.maxOutputTokens);
-  if (needed > route.contextWindowTokens) {
-    return `needs ${needed} tokens, context window is ${route.contextWindowTokens}`;
-  }
-  return undefined;
+export function taskRoutingFor(table: RouteTable, taskType: string): TaskRouting {
+  // The schema guarantees a default entry.
+  return table.tasks[taskType] ?? (table.tasks['default'] as TaskRouting);
 }

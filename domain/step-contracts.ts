@@ -3,7 +3,10 @@ import type { DataClass } from './data-class';
 import type { FailureType } from './failure-types';
 import type { LoggingMode } from './policy';
 import type { RetrievalPlan } from './retrieval-plan';
-import type { Route, RoutePlan } from './route-table';
+import type { ProviderErrorClass } from './classify-provider-error';
+import type { ApprovalOutcome } from './request-messages';
+import type { RoutePlan } from './route-selection';
+import type { Route } from './route-table';
 import type { StepName } from './step-names';
 
 /** A chunk the caller was allowed to read, as retrieval returned it. */
@@ -40,6 +43,8 @@ export interface InferenceRequest {
   chunks: RetrievedChunk[];
   maxOutputTokens: number;
   responseFormat: 'text' | 'json';
+  /** Deliver text deltas to the caller while the model writes. */
+  stream: boolean;
 }
 
 export interface InferenceResponse {
@@ -49,12 +54,17 @@ export interface InferenceResponse {
   finishReason: 'stop' | 'length' | 'content-filter' | 'other';
   usage: TokenUsage;
   latencyMs: number;
+  /** Streaming only: from the start of the attempt to its first delivered delta. */
+  timeToFirstTokenMs?: number;
 }
 
 /** Details attached to a failed inference attempt so its tokens and latency are still recorded. */
 export interface InferenceFailureDetails {
   usage: TokenUsage;
   latencyMs: number;
+  /** Delta batches already delivered to the caller; after the first, no retry or fallback may follow. */
+  deliveredDeltas: number;
+  timeToFirstTokenMs?: number;
 }
 
 export interface InferenceAttempt {
@@ -68,6 +78,15 @@ export interface InferenceAttempt {
   usage: TokenUsage;
   costMicroUsd: number;
   latencyMs: number;
+  timeToFirstTokenMs?: number;
+  /** How the failure was classified: retry this route, fall back, or stop. */
+  classification?: ProviderErrorClass;
+}
+
+export interface FallbackRecord {
+  fromRouteId: string;
+  toRouteId: string;
+  reason: string;
 }
 
 export interface Verdict {
@@ -86,6 +105,8 @@ export interface ReservationOutcome {
   admitted: boolean;
   idempotencyKey: string;
   amountMicroUsd: number;
+  /** The prompt tokens the reservation assumed: the provider's count where a route supports it. */
+  promptTokens: number;
   reason?: string;
 }
 
@@ -120,6 +141,8 @@ export interface RecordInput {
   output?: string;
   steps: StepLog[];
   attempts: InferenceAttempt[];
+  fallbacks: FallbackRecord[];
+  approval?: ApprovalOutcome;
   reservationKey?: string;
   costMicroUsd: number;
   failure?: RequestFailure;
@@ -143,7 +166,11 @@ export interface LlmResult {
   costUsd: number;
   route: { id: string; provider: Route['provider']; model: string; label: string };
   attempts: InferenceAttempt[];
-  routePlan: { tableVersion: string; candidates: string[]; excluded: RoutePlan['excluded'] };
+  fallbacks: FallbackRecord[];
+  routePlan: { tableVersion: string; choices: RoutePlan['choices']; excluded: RoutePlan['excluded'] };
+  approval?: ApprovalOutcome;
+  streamed: boolean;
+  timeToFirstTokenMs?: number;
   retrievalPlan: RetrievalPlan;
   promptVersion: string;
   policyVersion: number;
@@ -153,7 +180,7 @@ export interface LlmResult {
 
 export interface RequestProgress {
   currentStep: StepName | 'done';
-  outcome: 'running' | 'succeeded' | 'failed';
+  outcome: 'running' | 'awaiting-approval' | 'succeeded' | 'failed';
   steps: StepLog[];
   failure?: RequestFailure;
 }

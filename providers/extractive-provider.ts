@@ -1,5 +1,5 @@
 import type { InferenceRequest, InferenceResponse, RetrievedChunk } from '../domain/step-contracts';
-import type { ModelProvider } from './model-provider';
+import type { GenerateOptions, ModelProvider } from './model-provider';
 import type { TokenCounter } from './token-counter';
 
 const STOP_WORDS = new Set(
@@ -23,7 +23,9 @@ function stem(word: string): string {
 }
 
 export function contentTerms(text: string): string[] {
-  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).filter((word) => !STOP_WORDS.has(word)).map(stem);
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
+    .filter((word) => !STOP_WORDS.has(word))
+    .map(stem);
 }
 
 function splitSentences(text: string): string[] {
@@ -68,7 +70,12 @@ export function selectSentences(question: string, chunks: RetrievedChunk[], limi
       }
     }
     if (score > 0) {
-      scored.push({ text: sentence.text, chunk: sentence.chunk, order: sentence.order, score: score / (1 + 0.1 * sentence.chunkRank) });
+      scored.push({
+        text: sentence.text,
+        chunk: sentence.chunk,
+        order: sentence.order,
+        score: score / (1 + 0.1 * sentence.chunkRank),
+      });
     }
   }
   return scored.sort((left, right) => right.score - left.score || left.order - right.order).slice(0, limit);
@@ -82,7 +89,7 @@ export function selectSentences(question: string, chunks: RetrievedChunk[], limi
 export function createExtractiveProvider(tokenCounter: TokenCounter): ModelProvider {
   return {
     name: 'extractive',
-    async generate(request: InferenceRequest): Promise<InferenceResponse> {
+    async generate(request: InferenceRequest, options: GenerateOptions = {}): Promise<InferenceResponse> {
       const started = performance.now();
       const picked = selectSentences(request.question, request.chunks, MAX_SENTENCES);
       const parts: string[] = [];
@@ -95,11 +102,15 @@ export function createExtractiveProvider(tokenCounter: TokenCounter): ModelProvi
           finishReason = 'length';
           break;
         }
-        parts.push(`${sentence.text} [${sentence.chunk.documentId}]`);
+        const piece = `${sentence.text} [${sentence.chunk.documentId}]`;
+        // Streams sentence by sentence: the same text, delivered as it is chosen.
+        if (request.responseFormat === 'text') options.onDelta?.(parts.length === 0 ? piece : ` ${piece}`);
+        parts.push(piece);
         if (!cited.includes(sentence.chunk.documentId)) cited.push(sentence.chunk.documentId);
       }
       const answer = parts.length > 0 ? parts.join(' ') : NO_ANSWER_TEXT;
       const text = request.responseFormat === 'json' ? JSON.stringify({ answer, citations: cited }) : answer;
+      if (request.responseFormat === 'json' || parts.length === 0) options.onDelta?.(text);
       return {
         text,
         citedDocumentIds: cited,

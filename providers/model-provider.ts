@@ -16,6 +16,8 @@ export interface GenerateOptions {
 export interface ModelProvider {
   readonly name: InferenceRequest['route']['provider'];
   generate(request: InferenceRequest, options?: GenerateOptions): Promise<InferenceResponse>;
+  /** The provider's own token count of a prompt, where the model supports it (e.g. Bedrock CountTokens). */
+  countTokens?(request: Pick<InferenceRequest, 'route' | 'prompt'>): Promise<number>;
 }
 
 export class ProviderError extends Error {

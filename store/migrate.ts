@@ -3,6 +3,7 @@ import * as coreTables from './migrations/20261127000100-core-tables';
 import * as documents from './migrations/20261127000200-documents';
 import * as auditEvents from './migrations/20261127000300-audit-events';
 import * as usageAndBudgets from './migrations/20261127000400-usage-and-budgets';
+import * as routeHealth from './migrations/20261127000500-route-health';
 
 interface NamedMigration {
   name: string;
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261127000200-documents', migration: documents },
   { name: '20261127000300-audit-events', migration: auditEvents },
   { name: '20261127000400-usage-and-budgets', migration: usageAndBudgets },
+  { name: '20261127000500-route-health', migration: routeHealth },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -92,3 +92,25 @@ function parseStringArray(text: string): string[] {
     return [];
   }
 }
+
+/** Active principals of a tenant holding one of `roles` (e.g. the approvers of restricted work). */
+export async function listPrincipalsByRole(db: Knex, tenantId: string, roles: PrincipalRole[]): Promise<Principal[]> {
+  const rows = (await db('principals')
+    .where({ tenant_id: tenantId, status: 'active' })
+    .whereIn('role', roles)
+    .orderBy('id')) as PrincipalRow[];
+  return rows.map(toPrincipal);
+}
+
+/** The principal with this id, if `apiKeyHash` is really its key. */
+export async function findPrincipalByIdAndKeyHash(
+  db: Knex,
+  tenantId: string,
+  principalId: string,
+  apiKeyHash: string,
+): Promise<Principal | undefined> {
+  const row = (await db('principals').where({ tenant_id: tenantId, id: principalId, api_key_hash: apiKeyHash }).first()) as
+    | PrincipalRow
+    | undefined;
+  return row === undefined ? undefined : toPrincipal(row);
+}

@@ -31,14 +31,26 @@ export async function startGatehouseWorkers(options: {
     ...workflowSource,
     activities: options.activities,
   });
-  const routeQueues = [...new Set(options.routeTable.routes.map((route) => route.taskQueue))];
+  // Routes sharing a queue share its limits; the strictest one wins.
+  const queueLimits = new Map<string, { maxConcurrent: number; activitiesPerSecond?: number }>();
+  for (const route of options.routeTable.routes) {
+    const known = queueLimits.get(route.taskQueue);
+    const rates = [known?.activitiesPerSecond, route.rateLimit.activitiesPerSecond].filter((rate): rate is number => rate !== undefined);
+    queueLimits.set(route.taskQueue, {
+      maxConcurrent: Math.min(known?.maxConcurrent ?? Infinity, route.rateLimit.maxConcurrent),
+      activitiesPerSecond: rates.length > 0 ? Math.min(...rates) : undefined,
+    });
+  }
   const routeWorkers = await Promise.all(
-    routeQueues.map((taskQueue) =>
+    [...queueLimits].map(([taskQueue, limits]) =>
       Worker.create({
         connection: options.connection,
         namespace: options.namespace,
         taskQueue,
         activities: { infer: options.activities.infer },
+        maxConcurrentActivityTaskExecutions: limits.maxConcurrent,
+        // Enforced by the server across every worker polling this queue: the provider quota holds fleet-wide.
+        maxTaskQueueActivitiesPerSecond: limits.activitiesPerSecond,
       }),
     ),
   );

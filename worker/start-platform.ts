@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
@@ -83,7 +83,11 @@ export async function startPlatform(settings: GatehouseSettings, options: { seed
       namespace: settings.temporal.namespace,
       taskQueue: settings.taskQueue,
       routeTable,
-      activities: buildActivities(db, routeTable),
+      activities: buildActivities({
+        db,
+        routeTable,
+        client: new Client({ connection: clientConnection, namespace: settings.temporal.namespace }),
+      }),
     });
     cleanups.push(() => workers.shutdown());
 

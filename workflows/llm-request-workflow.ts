@@ -2,29 +2,28 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
+  condition,
   isCancellation,
   log,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { GatehouseActivities } from '../activities/create-activities';
-import { addUsage, microToUsd, usageCostMicroUsd, ZERO_USAGE, type TokenUsage } from '../domain/cost';
+import { addUsage, microToUsd, usdToMicro, ZERO_USAGE, type TokenUsage } from '../domain/cost';
 import { FAILURE_TYPES, isFailureType, type FailureType } from '../domain/failure-types';
 import type { LoggingMode, PolicyDecision } from '../domain/policy';
 import { llmRequestSchema, type LlmRequest } from '../domain/request-contract';
+import { approvalDecisionInputSchema, type ApprovalDecisionInput, type ApprovalOutcome } from '../domain/request-messages';
 import type { RetrievalPlan } from '../domain/retrieval-plan';
-import type { Route, RoutePlan } from '../domain/route-table';
+import type { RoutePlan } from '../domain/route-selection';
 import { SEARCH_ATTRIBUTE_KEYS, type RequestOutcome } from '../domain/search-attribute-keys';
 import type {
   AssembledPrompt,
+  FallbackRecord,
   InferenceAttempt,
-  InferenceFailureDetails,
-  InferenceResponse,
   LlmResult,
   RequestFailure,
   RequestProgress,
@@ -33,8 +32,10 @@ import type {
   Timed,
 } from '../domain/step-contracts';
 import type { StepName } from '../domain/step-names';
+import { inferOverRoutes } from './infer-over-routes';
+import { approveUpdate, denyUpdate, progressQuery, streamDeltaSignal, streamQuery } from './request-messages';
 
-export const progressQuery = defineQuery<RequestProgress>('progress');
+export { approveUpdate, denyUpdate, progressQuery, streamDeltaSignal, streamQuery };
 
 /** Cheap steps with no long I/O run as local activities: no task-queue round trip per step. */
 const localSteps = proxyLocalActivities<GatehouseActivities>({
@@ -71,6 +72,8 @@ function failureOf(step: StepName, error: unknown): RequestFailure {
   return { type: FAILURE_TYPES.internal, step, message: `step '${step}' failed: ${message}` };
 }
 
+const sumCost = (attempts: InferenceAttempt[]) => attempts.reduce((total, attempt) => total + attempt.costMicroUsd, 0);
+
 /**
  * One LLM request, end to end (DESIGN.md §1). The only place that decides what happens next; every step
  * is an activity so it is durable, retried by Temporal and visible in history.
@@ -95,15 +98,62 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
   let failure: RequestFailure | undefined;
   setHandler(progressQuery, () => ({ currentStep, outcome, steps: [...steps], failure }));
 
-  const setOutcome = (value: RequestOutcome) =>
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value }]);
+  // Streaming: delta batches arrive as signals from the inference activity; callers poll the query.
+  let streamAttempt: number | undefined;
+  let streamText = '';
+  let nextStreamSeq = 0;
+  setHandler(streamDeltaSignal, (delta) => {
+    // The first attempt to deliver text owns the stream; batches arrive in order, duplicates are dropped.
+    if (streamAttempt !== undefined && delta.attempt !== streamAttempt) return;
+    if (delta.seq !== nextStreamSeq) return;
+    streamAttempt = delta.attempt;
+    streamText += delta.text;
+    nextStreamSeq += 1;
+  });
+  setHandler(streamQuery, () => ({
+    attempt: streamAttempt,
+    text: streamText,
+    done: outcome === 'succeeded' || outcome === 'failed',
+    outcome: outcome === 'awaiting-approval' ? 'running' : outcome,
+  }));
+
+  const setOutcome = (value: RequestOutcome) => upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value }]);
   setOutcome('running');
 
-  async function runStep<T>(
-    step: StepName,
-    run: () => Promise<Timed<T>>,
-    summarize: (value: T) => Record<string, unknown>,
-  ): Promise<T> {
+  // Approval for restricted work: the validator rejects ineligible approvers before anything is
+  // written to history; the handler then authenticates the approver's key against the store.
+  let approvalRequirement: Extract<PolicyDecision, { allowed: true }>['approval'] | undefined;
+  let approval: ApprovalOutcome | undefined;
+  const validateDecision = (input: ApprovalDecisionInput) => {
+    const checked = approvalDecisionInputSchema.safeParse(input);
+    if (!checked.success) throw new Error(`invalid approval: ${checked.error.issues[0]?.message ?? 'malformed'}`);
+    if (!approvalRequirement?.required || outcome !== 'awaiting-approval' || approval) {
+      throw new Error('this request is not waiting for approval');
+    }
+    if (!approvalRequirement.approverIds.includes(checked.data.approverId)) {
+      throw new Error(
+        `'${checked.data.approverId}' may not approve this request (needs role ${approvalRequirement.approverRoles.join(' or ')}, and not the requester)`,
+      );
+    }
+  };
+  const decide = (decision: 'approved' | 'denied') => async (input: ApprovalDecisionInput): Promise<ApprovalOutcome> => {
+    const requirement = approvalRequirement;
+    if (!requirement?.required) throw ApplicationFailure.nonRetryable('this request is not waiting for approval');
+    const { value: verification } = await localSteps.verifyApprover({
+      tenantId: request.tenantId,
+      principalId: input.approverId,
+      apiKeyHash: input.apiKeyHash,
+      roles: requirement.approverRoles,
+    });
+    if (!verification.verified) throw ApplicationFailure.nonRetryable(`approval refused: ${verification.reason ?? 'not verified'}`);
+    // Two approvers may race; the first decision recorded wins and the second learns the outcome.
+    approval ??= { decision, approverId: input.approverId, comment: input.comment };
+    return approval;
+  };
+  setHandler(approveUpdate, decide('approved'), { validator: validateDecision });
+  setHandler(denyUpdate, decide('denied'), { validator: validateDecision });
+
+  async function runStep<T>(step: StepName, run: () => Promise<Timed<T>>, summarize: (value: T) => Record<string, unknown>): Promise<T> {
     currentStep = step;
     const started = Date.now();
     try {
@@ -121,26 +171,50 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     throw new RequestFailed({ type, step, message });
   };
 
-  let decision: Extract<PolicyDecision, { allowed: true }> | undefined;
   let principalId: string | undefined;
   let policyVersion: number | undefined;
   let logging: LoggingMode = 'hash';
   let prompt: AssembledPrompt | undefined;
   let reservationKey: string | undefined;
-  const attempts: InferenceAttempt[] = [];
+  let attempts: InferenceAttempt[] = [];
+  let fallbacks: FallbackRecord[] = [];
   let output: string | undefined;
 
   try {
     const authorization = await runStep(
       'authorize',
       () => localSteps.authorize(request),
-      (value) => ({ allowed: value.allowed, policyVersion: value.policyVersion ?? null, reason: value.allowed ? null : value.reason }),
+      (value) => ({
+        allowed: value.allowed,
+        policyVersion: value.policyVersion ?? null,
+        reason: value.allowed ? null : value.reason,
+        approvalRequired: value.allowed ? value.approval.required : null,
+      }),
     );
     principalId = authorization.principalId;
     policyVersion = authorization.policyVersion;
     if (!authorization.allowed) return fail(FAILURE_TYPES.policyDenied, 'authorize', authorization.reason);
-    decision = authorization;
-    logging = decision.logging;
+    logging = authorization.logging;
+
+    if (authorization.approval.required) {
+      const requirement = authorization.approval;
+      approvalRequirement = requirement;
+      if (requirement.approverIds.length === 0) {
+        fail(FAILURE_TYPES.approvalDenied, 'authorize', `${requirement.reason}, but the tenant has no approver other than the requester`);
+      }
+      outcome = 'awaiting-approval';
+      setOutcome('awaiting-approval');
+      const decided = await condition(() => approval !== undefined, requirement.timeoutMs);
+      approval ??= { decision: 'timed-out' };
+      outcome = 'running';
+      setOutcome('running');
+      if (!decided) {
+        fail(FAILURE_TYPES.approvalTimedOut, 'authorize', `no approver decided within ${Math.round(requirement.timeoutMs / 1000)} s; denied`);
+      }
+      if (approval.decision !== 'approved') {
+        fail(FAILURE_TYPES.approvalDenied, 'authorize', `denied by '${approval.approverId}'${approval.comment ? `: ${approval.comment}` : ''}`);
+      }
+    }
 
     const plan: RetrievalPlan = await runStep(
       'plan-retrieval',
@@ -190,21 +264,23 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     const assembled = prompt;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.promptVersion, value: assembled.promptRef }]);
 
+    const ceilings = [authorization.costCeilingMicroUsd, request.maxCostUsd === undefined ? undefined : usdToMicro(request.maxCostUsd)];
+    const definedCeilings = ceilings.filter((ceiling): ceiling is number => ceiling !== undefined);
     const routePlan: RoutePlan = await runStep(
       'select-route',
       () =>
         localSteps.selectRoute({
           taskType: request.taskType,
           dataClass: request.dataClass,
+          tenantTier: authorization.tenantTier,
           allowedRoutes: authorization.allowedRoutes,
+          allowDegraded: authorization.allowDegradedRoutes,
+          latencyClass: request.latencyClass,
           promptTokens: assembled.inputTokens,
           maxOutputTokens: authorization.maxOutputTokens,
+          costCeilingMicroUsd: definedCeilings.length > 0 ? Math.min(...definedCeilings) : undefined,
         }),
-      (value) => ({
-        tableVersion: value.tableVersion,
-        candidates: value.candidates.map((route) => route.id),
-        excluded: value.excluded,
-      }),
+      (value) => ({ tableVersion: value.tableVersion, choices: value.choices, excluded: value.excluded, budget: value.budget }),
     );
     if (routePlan.candidates.length === 0) {
       const reasons = routePlan.excluded.map((exclusion) => `${exclusion.routeId}: ${exclusion.reason}`).join('; ');
@@ -221,10 +297,16 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
           tenantId: request.tenantId,
           idempotencyKey,
           routeIds: routePlan.candidates.map((route) => route.id),
+          prompt: { system: assembled.system, user: assembled.user },
           promptTokens: assembled.inputTokens,
           maxOutputTokens: authorization.maxOutputTokens,
         }),
-      (value) => ({ admitted: value.admitted, reservedUsd: microToUsd(value.amountMicroUsd), reason: value.reason ?? null }),
+      (value) => ({
+        admitted: value.admitted,
+        reservedUsd: microToUsd(value.amountMicroUsd),
+        promptTokens: value.promptTokens,
+        reason: value.reason ?? null,
+      }),
     );
     if (!reservation.admitted) {
       fail(FAILURE_TYPES.budgetExceeded, 'reserve-budget', `budget exceeded: ${reservation.reason ?? 'no headroom'}`);
@@ -235,35 +317,43 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     const inference = await inferOverRoutes({
       request,
       executionId,
-      routes: routePlan.candidates,
+      plan: routePlan,
       prompt: assembled,
       chunks,
       maxOutputTokens: authorization.maxOutputTokens,
-      attempts,
     });
-    const usage = attempts.reduce<TokenUsage>((total, attempt) => addUsage(total, attempt.usage), ZERO_USAGE);
-    const costMicroUsd = attempts.reduce((total, attempt) => total + attempt.costMicroUsd, 0);
+    attempts = inference.attempts;
+    fallbacks = inference.fallbacks;
+    const costMicroUsd = sumCost(attempts);
     steps.push({
       step: 'infer',
-      status: inference ? 'succeeded' : 'failed',
+      status: inference.success ? 'succeeded' : 'failed',
       elapsedMs: Date.now() - inferStarted,
-      detail: { attempts: attempts.length, routeId: inference?.route.id ?? null, costUsd: microToUsd(costMicroUsd) },
+      detail: {
+        attempts: attempts.length,
+        routeId: inference.success?.route.id ?? null,
+        fallbacks,
+        stopReason: inference.stopReason ?? null,
+        costUsd: microToUsd(costMicroUsd),
+      },
     });
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.costUsd, value: microToUsd(costMicroUsd) }]);
-    if (!inference) {
-      const summary = attempts.map((attempt) => `#${attempt.attempt} ${attempt.routeId}: ${attempt.message ?? attempt.failureType}`).join('; ');
-      return fail(FAILURE_TYPES.inferenceExhausted, 'infer', `every route failed (${summary})`);
+    const success = inference.success;
+    if (!success) {
+      const type = inference.interruptedAfterDelivery ? FAILURE_TYPES.streamInterrupted : FAILURE_TYPES.inferenceExhausted;
+      const summary = attempts.map((attempt) => `#${attempt.attempt} ${attempt.routeId}: ${attempt.failureType}`).join('; ');
+      return fail(type, 'infer', `${inference.stopReason ?? 'no route answered'} (attempts: ${summary || 'none'})`);
     }
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.route, value: inference.route.id }]);
-    output = inference.response.text;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.route, value: success.route.id }]);
+    output = success.response.text;
 
     const chunkDocuments = new Map(chunks.map((chunk) => [chunk.documentId, chunk]));
     const validation = await runStep(
       'validate',
       () =>
         localSteps.validate({
-          text: inference.response.text,
-          citedDocumentIds: inference.response.citedDocumentIds,
+          text: success.response.text,
+          citedDocumentIds: success.response.citedDocumentIds,
           retrievedDocumentIds: [...chunkDocuments.keys()],
           outputSchema: request.outputSchema,
         }),
@@ -282,46 +372,46 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     for (const entry of steps) {
       if (entry.status !== 'skipped') timings[entry.step] = (timings[entry.step] ?? 0) + entry.elapsedMs;
     }
+    const usage = attempts.reduce<TokenUsage>((total, attempt) => addUsage(total, attempt.usage), ZERO_USAGE);
     return {
       workflowId: info.workflowId,
       tenantId: request.tenantId,
       requestId: request.requestId,
-      output: inference.response.text,
+      output: success.response.text,
       json: validation.json,
-      citations: inference.response.citedDocumentIds.map((documentId) => {
+      citations: success.response.citedDocumentIds.map((documentId) => {
         const chunk = chunkDocuments.get(documentId);
         return { documentId, documentVersion: chunk?.documentVersion ?? 0, title: chunk?.title ?? documentId };
       }),
       usage,
       costUsd: microToUsd(costMicroUsd),
-      route: { id: inference.route.id, provider: inference.route.provider, model: inference.route.model, label: inference.route.label },
+      route: { id: success.route.id, provider: success.route.provider, model: success.route.model, label: success.route.label },
       attempts,
-      routePlan: {
-        tableVersion: routePlan.tableVersion,
-        candidates: routePlan.candidates.map((route) => route.id),
-        excluded: routePlan.excluded,
-      },
+      fallbacks,
+      routePlan: { tableVersion: routePlan.tableVersion, choices: routePlan.choices, excluded: routePlan.excluded },
       retrievalPlan: plan,
       promptVersion: assembled.promptRef,
       policyVersion: authorization.policyVersion,
+      approval,
       verdicts: validation.verdicts,
+      streamed: request.stream,
+      timeToFirstTokenMs: success.response.timeToFirstTokenMs,
       timings,
     };
   } catch (error) {
-    const cancelled = isCancellation(error);
-    failure = cancelled
-      ? { type: FAILURE_TYPES.cancelled, step: currentStep === 'done' ? 'record' : currentStep, message: 'the request was cancelled' }
-      : failureOf(currentStep === 'done' ? 'record' : currentStep, error);
+    const step = currentStep === 'done' ? 'record' : currentStep;
+    failure = isCancellation(error)
+      ? { type: FAILURE_TYPES.cancelled, step, message: 'the request was cancelled' }
+      : failureOf(step, error);
     outcome = 'failed';
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTE_KEYS.outcome, value: 'failed' },
       { key: SEARCH_ATTRIBUTE_KEYS.failedStep, value: failure.step },
     ]);
-    const costMicroUsd = attempts.reduce((total, attempt) => total + attempt.costMicroUsd, 0);
     const finalFailure = failure;
     try {
       // Recording a failure must finish even when the request itself was cancelled.
-      await CancellationScope.nonCancellable(() => record(finalFailure, costMicroUsd));
+      await CancellationScope.nonCancellable(() => record(finalFailure, sumCost(attempts)));
     } catch (recordError) {
       log.error('recording the failed request failed', { error: String(recordError) });
     }
@@ -330,11 +420,11 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       message: finalFailure.message,
       type: finalFailure.type,
       nonRetryable: true,
-      details: [{ step: finalFailure.step, attempts }],
+      details: [{ step: finalFailure.step, attempts, fallbacks }],
     });
   }
 
-  async function record(requestFailure: RequestFailure | undefined, costMicroUsd: number): Promise<StepLog> {
+  async function record(requestFailure: RequestFailure | undefined, costMicroUsd: number): Promise<void> {
     currentStep = 'record';
     const result = await recordSteps.record({
       workflowId: info.workflowId,
@@ -351,107 +441,12 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       output,
       steps,
       attempts,
+      fallbacks,
+      approval,
       reservationKey,
       costMicroUsd,
       failure: requestFailure,
     });
-    const entry: StepLog = {
-      step: 'record',
-      status: 'succeeded',
-      elapsedMs: result.elapsedMs,
-      detail: { ...result.value },
-    };
-    steps.push(entry);
-    return entry;
+    steps.push({ step: 'record', status: 'succeeded', elapsedMs: result.elapsedMs, detail: { ...result.value } });
   }
-}
-
-interface InferenceSuccess {
-  route: Route;
-  response: InferenceResponse;
-}
-
-/**
- * The attempt loop: each route is tried up to its retry policy's attempts with explicit backoff (or the
- * provider's Retry-After), then the next route takes over. Every attempt, failed ones too, is recorded
- * with its tokens and cost; a non-retryable failure moves straight on to the next route.
- */
-async function inferOverRoutes(options: {
-  request: LlmRequest;
-  executionId: string;
-  routes: Route[];
-  prompt: AssembledPrompt;
-  chunks: RetrievedChunk[];
-  maxOutputTokens: number;
-  attempts: InferenceAttempt[];
-}): Promise<InferenceSuccess | undefined> {
-  const { request, routes, attempts } = options;
-  const info = workflowInfo();
-  for (const route of routes) {
-    const routeActivities = proxyActivities<GatehouseActivities>({
-      taskQueue: route.taskQueue,
-      startToCloseTimeout: route.timeoutMs,
-      // Without a worker on the route's queue the attempt must still end, so the next route can run.
-      scheduleToCloseTimeout: route.timeoutMs + 30_000,
-      // The loop below owns retries so that each attempt is seen, costed and audited.
-      retry: { maximumAttempts: 1, initialInterval: route.retry.initialIntervalMs },
-    });
-    for (let routeAttempt = 1; routeAttempt <= route.retry.maximumAttempts; routeAttempt++) {
-      const attempt = attempts.length + 1;
-      const started = Date.now();
-      try {
-        const { value: response } = await routeActivities.infer({
-          workflowId: info.workflowId,
-          executionId: options.executionId,
-          tenantId: request.tenantId,
-          attempt,
-          route,
-          prompt: { system: options.prompt.system, user: options.prompt.user },
-          question: request.question,
-          chunks: options.chunks,
-          maxOutputTokens: Math.min(options.maxOutputTokens, route.maxOutputTokens),
-          responseFormat: request.outputSchema ? 'json' : 'text',
-        });
-        attempts.push({
-          attempt,
-          routeId: route.id,
-          provider: route.provider,
-          model: route.model,
-          outcome: 'succeeded',
-          usage: response.usage,
-          costMicroUsd: usageCostMicroUsd(route, response.usage),
-          latencyMs: response.latencyMs,
-        });
-        return { route, response };
-      } catch (error) {
-        if (isCancellation(error)) throw error;
-        const cause = error instanceof ActivityFailure ? error.cause : undefined;
-        const application = cause instanceof ApplicationFailure ? cause : undefined;
-        const details = application?.details?.[0] as Partial<InferenceFailureDetails> | undefined;
-        const usage = details?.usage ?? ZERO_USAGE;
-        attempts.push({
-          attempt,
-          routeId: route.id,
-          provider: route.provider,
-          model: route.model,
-          outcome: 'failed',
-          failureType: application?.type ?? cause?.name ?? 'Unknown',
-          message: cause?.message ?? String(error),
-          usage,
-          costMicroUsd: usageCostMicroUsd(route, usage),
-          latencyMs: details?.latencyMs ?? Date.now() - started,
-        });
-        if (application?.nonRetryable) break;
-        if (routeAttempt < route.retry.maximumAttempts) {
-          const backoff = Math.min(
-            route.retry.initialIntervalMs * route.retry.backoffCoefficient ** (routeAttempt - 1),
-            route.retry.maximumIntervalMs,
-          );
-          const retryAfter = application?.nextRetryDelay;
-          await sleep(retryAfter ?? backoff);
-        }
-      }
-    }
-  }
-  return undefined;
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
+import type { ActivityDependencies } from '../../activities/create-activities';
 import { GatehouseClient } from '../../client/gatehouse-client';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { createKnex } from '../../store/knex-client';
@@ -70,7 +71,16 @@ export function isolatedRouteTable(suffix: string, table: RouteTable = loadRoute
 }
 
 /** A real worker on the shared test dev server, over a seeded isolated database. */
-export async function startHarness(options: { routeTable?: RouteTable } = {}): Promise<GatehouseHarness> {
+export interface HarnessOptions {
+  /** Defaults to the shipped route table with per-harness task queues. */
+  routeTable?: RouteTable | ((suffix: string) => RouteTable);
+  /** Providers that replace or add to the shipped ones (e.g. one wired to an emulator). */
+  providers?: Partial<ActivityDependencies['providers']>;
+  /** Epoch-ms clock for the circuit breaker. */
+  clock?: () => number;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<GatehouseHarness> {
   const suffix = uniqueSuffix();
   const address = getTestTemporalAddress();
   const database = await createIsolatedDatabase();
@@ -79,19 +89,20 @@ export async function startHarness(options: { routeTable?: RouteTable } = {}): P
   const apiKey = `test-analyst-${randomBytes(12).toString('hex')}`;
   const contractorApiKey = `test-contractor-${randomBytes(12).toString('hex')}`;
   await seedDemo(db, { apiKey, contractorApiKey });
-  const routeTable = options.routeTable ?? isolatedRouteTable(suffix);
+  const routeTable =
+    typeof options.routeTable === 'function' ? options.routeTable(suffix) : (options.routeTable ?? isolatedRouteTable(suffix));
   const taskQueue = `gatehouse-test-${suffix}`;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
   const workerConnection = await NativeConnection.connect({ address });
   const workers = await startGatehouseWorkers({
     connection: workerConnection,
     namespace: 'default',
     taskQueue,
     routeTable,
-    activities: buildActivities(db, routeTable),
+    activities: buildActivities({ db, routeTable, client, providers: options.providers, clock: options.clock }),
     workflowBundlePath: process.env.GATEHOUSE_TEST_WORKFLOW_BUNDLE,
   });
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
   return {
     db,
     client,

@@ -1,0 +1,117 @@
+import { admitThroughBreaker, closedHealth, type RouteHealth } from './circuit-breaker';
+import { usageCostMicroUsd, ZERO_USAGE } from './cost';
+import type { DataClass } from './data-class';
+import { taskRoutingFor, type InferenceBudget, type LatencyClass, type Route, type RouteTable } from './route-table';
+
+export interface RouteChoice {
+  routeId: string;
+  reason: string;
+  /** This request is the half-open probe that decides whether the route's circuit closes. */
+  probe: boolean;
+}
+
+export interface RouteExclusion {
+  routeId: string;
+  reason: string;
+}
+
+/** The ordered routes a request may try, why each was chosen or left out, and the budgets that bound it. */
+export interface RoutePlan {
+  tableVersion: string;
+  candidates: Route[];
+  choices: RouteChoice[];
+  excluded: RouteExclusion[];
+  budget: InferenceBudget;
+}
+
+export interface RouteSelectionInput {
+  taskType: string;
+  dataClass: DataClass;
+  tenantTier: string;
+  /** Tenant allowlist from policy; null means every route. */
+  allowedRoutes: string[] | null;
+  allowDegraded: boolean;
+  latencyClass?: LatencyClass;
+  promptTokens: number;
+  maxOutputTokens: number;
+  /** Per-request ceiling: routes whose worst case costs more are left out. */
+  costCeilingMicroUsd?: number;
+}
+
+const LATENCY_RANK: Record<LatencyClass, number> = { interactive: 0, standard: 1, batch: 2 };
+
+/** Static reasons a route cannot serve a request, checked in order; the first that applies is reported. */
+const EXCLUSION_RULES: Array<(route: Route, input: RouteSelectionInput) => string | undefined> = [
+  (route, input) => (input.allowedRoutes && !input.allowedRoutes.includes(route.id) ? 'not in the tenant allowlist' : undefined),
+  (route, input) =>
+    route.tenantTiers && !route.tenantTiers.includes(input.tenantTier)
+      ? `not offered to tier '${input.tenantTier}' (tiers: ${route.tenantTiers.join(', ')})`
+      : undefined,
+  (route, input) => (route.dataClasses.includes(input.dataClass) ? undefined : `does not carry '${input.dataClass}' data`),
+  (route, input) => (route.degraded && !input.allowDegraded ? 'degraded route, not allowed by policy' : undefined),
+  (route, input) =>
+    input.latencyClass && LATENCY_RANK[route.latencyClass] > LATENCY_RANK[input.latencyClass]
+      ? `latency class '${route.latencyClass}' is slower than the requested '${input.latencyClass}'`
+      : undefined,
+  (route, input) => {
+    const needed = input.promptTokens + Math.min(input.maxOutputTokens, route.maxOutputTokens);
+    return needed > route.contextWindowTokens ? `needs ${needed} tokens, context window is ${route.contextWindowTokens}` : undefined;
+  },
+  (route, input) => {
+    if (input.costCeilingMicroUsd === undefined) return undefined;
+    const worst = worstCaseOnRoute(route, input.promptTokens, input.maxOutputTokens);
+    return worst > input.costCeilingMicroUsd
+      ? `worst case ${worst} micro-USD exceeds the request's ceiling of ${input.costCeilingMicroUsd}`
+      : undefined;
+  },
+];
+
+export function worstCaseOnRoute(route: Route, promptTokens: number, maxOutputTokens: number): number {
+  return usageCostMicroUsd(route, {
+    ...ZERO_USAGE,
+    inputTokens: promptTokens,
+    outputTokens: Math.min(maxOutputTokens, route.maxOutputTokens),
+  });
+}
+
+/**
+ * Orders the candidate routes for a request and says why each other route was left out. Pure: the same
+ * table, input, health and clock always give the same plan, which is kept in history and the audit trail.
+ * Degraded routes always come last, whatever their place in the task's list.
+ */
+export function selectRoutePlan(
+  table: RouteTable,
+  input: RouteSelectionInput,
+  health: Record<string, RouteHealth | undefined>,
+  now: number,
+): RoutePlan {
+  const routing = taskRoutingFor(table, input.taskType);
+  const byId = new Map(table.routes.map((route) => [route.id, route]));
+  const ordered = routing.routes
+    .map((routeId, index) => ({ route: byId.get(routeId), index }))
+    .filter((entry): entry is { route: Route; index: number } => entry.route !== undefined)
+    .sort((left, right) => Number(left.route.degraded) - Number(right.route.degraded) || left.index - right.index);
+  const candidates: Route[] = [];
+  const choices: RouteChoice[] = [];
+  const excluded: RouteExclusion[] = [];
+  for (const { route, index } of ordered) {
+    const staticReason = EXCLUSION_RULES.map((rule) => rule(route, input)).find((reason) => reason !== undefined);
+    if (staticReason) {
+      excluded.push({ routeId: route.id, reason: staticReason });
+      continue;
+    }
+    const admission = admitThroughBreaker(health[route.id] ?? closedHealth(route.id), now, table.breaker);
+    if (!admission.admitted) {
+      excluded.push({ routeId: route.id, reason: admission.reason });
+      continue;
+    }
+    candidates.push(route);
+    const place = `preference ${index + 1} for task '${input.taskType}'`;
+    choices.push({
+      routeId: route.id,
+      probe: admission.probe,
+      reason: admission.probe ? `${place}; half-open probe after cool-down` : route.degraded ? `${place}; degraded last resort` : place,
+    });
+  }
+  return { tableVersion: table.version, candidates, choices, excluded, budget: routing.budget };
+}

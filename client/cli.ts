@@ -83,6 +83,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
     .option('--feature <name>', 'the product feature asking, for reporting')
     .option('--max-output-tokens <n>', 'cap on output tokens', positiveInteger)
     .option('--schema <file>', 'JSON schema the output must match')
+    .option('--stream', 'print the answer as it is written')
     .option('--json', 'print the whole result as JSON')
     .action(async (words: string[], options) => {
       const dataClass = dataClassSchema.safeParse(options.dataClass);
@@ -101,11 +102,17 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
           prompt: options.prompt,
           outputSchema,
           maxOutputTokens: options.maxOutputTokens,
+          stream: Boolean(options.stream),
         });
         const link = workflowUiUrl(uiBase(settings), settings.temporal.namespace, submitted.workflowId);
         try {
+          if (options.stream && !options.json) {
+            for await (const piece of gatehouse.stream(submitted.workflowId)) process.stdout.write(piece);
+            process.stdout.write('\n\n');
+          }
           const result = await gatehouse.result(submitted.workflowId);
-          process.stdout.write(`${options.json ? JSON.stringify(result, null, 2) : formatResult(result, link)}\n`);
+          if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          else process.stdout.write(`${formatResult(result, link, { omitOutput: Boolean(options.stream) })}\n`);
         } catch (error) {
           if (error instanceof GatehouseRequestError) {
             process.stderr.write(`Request failed: ${error.failureType}${error.step ? ` at ${error.step}` : ''}: ${error.message}\n`);
@@ -191,6 +198,35 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
         process.stdout.write(`${formatAuditEvents(events)}\n`);
       });
     });
+
+  for (const decision of ['approve', 'deny'] as const) {
+    requests
+      .command(decision)
+      .description(decision === 'approve' ? 'approve restricted work waiting for a decision' : 'deny restricted work waiting for a decision')
+      .argument('<id>', 'workflow id, or request id with --tenant')
+      .requiredOption('--approver <principal>', 'your principal id (must hold an approver role)')
+      .option('-t, --tenant <id>', 'tenant id', 'demo')
+      .option('--api-key <key>', "the approver's API key (default: GATEHOUSE_API_KEY)")
+      .option('--comment <text>', 'why; kept in the audit trail')
+      .action(async (id: string, options) => {
+        const workflowId = id.startsWith('gatehouse/') ? id : requestWorkflowId(options.tenant, id);
+        await withTemporal(settings, async (client) => {
+          const gatehouse = new GatehouseClient(client, { taskQueue: settings.taskQueue });
+          const approver = {
+            approverId: options.approver,
+            apiKey: resolveApiKey(settings, options.tenant, options.apiKey),
+            comment: options.comment,
+          };
+          try {
+            const outcome = decision === 'approve' ? await gatehouse.approve(workflowId, approver) : await gatehouse.deny(workflowId, approver);
+            process.stdout.write(`${workflowId}: ${outcome.decision} by ${outcome.approverId ?? 'nobody'}\n`);
+          } catch (error) {
+            const cause = (error as { cause?: Error }).cause;
+            throw new Error(`the ${decision} was refused: ${cause?.message ?? (error as Error).message}`);
+          }
+        });
+      });
+  }
 
   program
     .command('audit')

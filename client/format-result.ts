@@ -4,8 +4,8 @@ import type { LlmResult, RequestProgress } from '../domain/step-contracts';
 const money = (usd: number) => `$${usd.toFixed(6)}`;
 
 /** A person-readable rendering of a request's result, for the CLI. */
-export function formatResult(result: LlmResult, uiLink: string): string {
-  const lines = [result.output, ''];
+export function formatResult(result: LlmResult, uiLink: string, options: { omitOutput?: boolean } = {}): string {
+  const lines = options.omitOutput ? [] : [result.output, ''];
   if (result.citations.length > 0) {
     lines.push('Citations:');
     for (const citation of result.citations) {
@@ -19,11 +19,14 @@ export function formatResult(result: LlmResult, uiLink: string): string {
     `Route:     ${result.route.id} — ${result.route.label}`,
     `Tokens:    ${usage.inputTokens} in, ${usage.outputTokens} out` +
       (usage.cacheReadTokens || usage.cacheWriteTokens ? `, cache ${usage.cacheReadTokens} read / ${usage.cacheWriteTokens} written` : ''),
-    `Cost:      ${money(result.costUsd)} over ${result.attempts.length} attempt(s)`,
+    `Cost:      ${money(result.costUsd)} over ${result.attempts.length} attempt(s)` +
+      (result.fallbacks.length > 0 ? ` · fell back: ${result.fallbacks.map((fallback) => `${fallback.fromRouteId} → ${fallback.toRouteId} (${fallback.reason})`).join('; ')}` : ''),
     `Prompt:    ${result.promptVersion} · policy version ${result.policyVersion}`,
     `Timings:   ${Object.entries(result.timings)
       .map(([step, ms]) => `${step} ${ms.toFixed(1)} ms`)
       .join(' · ')}`,
+    ...(result.timeToFirstTokenMs === undefined ? [] : [`First text: ${result.timeToFirstTokenMs.toFixed(0)} ms`]),
+    ...(result.approval ? [`Approval:  ${result.approval.decision} by ${result.approval.approverId ?? 'nobody'}`] : []),
     `Workflow:  ${result.workflowId}`,
     `Temporal:  ${uiLink}`,
   );

@@ -62,14 +62,33 @@ export const BEDROCK_EXCEPTION_TABLE: Readonly<Record<string, Decision>> = {
   AccessDeniedException: { failureType: TYPES.accessDenied, retryable: false, fallback: true },
   ResourceNotFoundException: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
   ConflictException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  // Raised by the SDK itself, not the service: transport failures and a body it could not parse.
-  TimeoutError: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  // The SDK raises this itself when a 2xx body is not the JSON it expected.
+  SyntaxError: { failureType: TYPES.malformedResponse, retryable: true, fallback: true },
+};
+
+/**
+ * Failures below HTTP, by error name or Node/undici error code: the request may never have reached the
+ * model, so they are worth retrying. https://nodejs.org/api/errors.html#common-system-errors
+ * https://nodejs.org/api/errors.html#nodejs-error-codes https://undici.nodejs.org/#/docs/api/Errors
+ */
+export const TRANSPORT_ERROR_TABLE: Readonly<Record<string, Decision>> = {
   AbortError: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  TimeoutError: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  ETIMEDOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  UND_ERR_CONNECT_TIMEOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  UND_ERR_HEADERS_TIMEOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  UND_ERR_BODY_TIMEOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
   ECONNREFUSED: { failureType: TYPES.unavailable, retryable: true, fallback: true },
   ECONNRESET: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  ETIMEDOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
   EPIPE: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  SyntaxError: { failureType: TYPES.malformedResponse, retryable: true, fallback: true },
+  ENOTFOUND: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  EAI_AGAIN: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  UND_ERR_SOCKET: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  // The Bedrock Runtime client speaks HTTP/2; a dropped session or stream surfaces with these codes.
+  ERR_HTTP2_SESSION_ERROR: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  ERR_HTTP2_STREAM_ERROR: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  ERR_HTTP2_GOAWAY_SESSION: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  ERR_HTTP2_STREAM_CANCEL: { failureType: TYPES.unavailable, retryable: true, fallback: true },
 };
 
 /**
@@ -94,6 +113,7 @@ export const HTTP_STATUS_TABLE: Readonly<Record<number, Decision>> = {
 
 const OTHER_CLIENT_ERROR: Decision = { failureType: TYPES.invalidRequest, retryable: false, fallback: true };
 const OTHER_SERVER_ERROR: Decision = { failureType: TYPES.unavailable, retryable: true, fallback: true };
+const UNREACHABLE: Decision = { failureType: TYPES.unavailable, retryable: true, fallback: true };
 // Something we cannot name may well be transient; the retry budget bounds the cost of being wrong.
 const UNKNOWN: Decision = { failureType: TYPES.unknown, retryable: true, fallback: true };
 
@@ -111,7 +131,9 @@ export const CLIENT_SIDE_FAILURE_TABLE = {
 export type ClientSideFailure = keyof typeof CLIENT_SIDE_FAILURE_TABLE;
 
 function withDelay(decision: Decision, code: string, retryAfterMs: number | undefined): ProviderErrorClass {
-  return retryAfterMs === undefined ? { ...decision, code } : { ...decision, code, nextRetryDelayMs: retryAfterMs };
+  return retryAfterMs === undefined
+    ? { ...decision, code }
+    : { ...decision, code, nextRetryDelayMs: retryAfterMs };
 }
 
 export function classifyHttpStatus(status: number, retryAfterMs?: number): ProviderErrorClass {
@@ -129,14 +151,22 @@ export interface BedrockErrorFacts {
   message?: string;
 }
 
-/** By exception name first; an unknown name with an HTTP status falls back to the status table. */
+/**
+ * By exception name first (then as a transport failure); an unknown name with an HTTP status falls back
+ * to the status table.
+ */
 export function classifyBedrockError(facts: BedrockErrorFacts): ProviderErrorClass {
-  const byName = BEDROCK_EXCEPTION_TABLE[facts.name];
+  const byName = BEDROCK_EXCEPTION_TABLE[facts.name] ?? TRANSPORT_ERROR_TABLE[facts.name];
   if (byName) return withDelay(byName, facts.name, facts.retryAfterMs);
   if (facts.httpStatus !== undefined && facts.httpStatus >= 400) {
     return { ...classifyHttpStatus(facts.httpStatus, facts.retryAfterMs), code: facts.name };
   }
   return withDelay(UNKNOWN, facts.name, facts.retryAfterMs);
+}
+
+/** Unlisted transport failures are still below HTTP, so treated as the provider being unreachable. */
+export function classifyTransportError(code: string): ProviderErrorClass {
+  return { ...(TRANSPORT_ERROR_TABLE[code] ?? UNREACHABLE), code };
 }
 
 export function classifyClientSideFailure(failure: ClientSideFailure, code: string): ProviderErrorClass {
@@ -153,7 +183,8 @@ export function parseRetryAfter(headerValue: string | null | undefined, nowMs: n
   const value = headerValue.trim();
   if (value === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const date = Date.parse(value);
+  // An HTTP-date always names its weekday and month; Date.parse alone would accept '-5' as a year.
+  const date = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - nowMs);
 }

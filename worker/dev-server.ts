@@ -3,7 +3,7 @@
  *
  * Used by the embedded `npm start` path and by the test suite's global setup.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
@@ -56,9 +56,13 @@ export async function startDevServer(options: StartDevServerOptions): Promise<De
     try {
       return await startOnce(options);
     } catch (err) {
-      // The server also binds internal ports it picks itself, so any collision is worth a retry.
-      const lostPortRace = err instanceof DevServerStartError && /address already in use/i.test(err.message);
-      if (!lostPortRace || attempt >= MAX_PORT_RACE_RETRIES) throw err;
+      // Ports we picked (and the internal ones the server picks itself) can be taken between the
+      // pick and the bind, so a collision is worth a retry; a busy port the caller chose is not.
+      const portInUse = err instanceof DevServerStartError && /address already in use/i.test(err.message);
+      const callerPortBusy = [options.port, options.uiPort].some(
+        (p) => p !== undefined && err instanceof Error && new RegExp(`:${p}\\b`).test(err.message),
+      );
+      if (!portInUse || callerPortBusy || attempt >= MAX_PORT_RACE_RETRIES) throw err;
       options.log?.('Temporal dev server port was taken meanwhile; retrying on other ports');
     }
   }
@@ -80,7 +84,9 @@ async function startOnce(options: StartDevServerOptions): Promise<DevServerHandl
 
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port)];
   if (headless) args.push('--headless');
-  else args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
+  // Only flags CLI 1.5 already had (e.g. not --ui-disable-news-fetch): the binary may be an older
+  // one on PATH or the Go-installed fallback.
+  else args.push('--ui-port', String(uiPort));
   if (options.dbFile !== undefined) args.push('--db-filename', options.dbFile);
   // 'default' always exists; passing it again is harmless but noisy in the server log.
   if (namespace !== 'default') args.push('--namespace', namespace);
@@ -101,10 +107,12 @@ async function startOnce(options: StartDevServerOptions): Promise<DevServerHandl
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
+  // A persistent listener: an unhandled later 'error' (e.g. a failed kill) would crash the caller.
+  const spawnFailed = new Promise<Error>((resolve) => child.on('error', resolve));
 
   // 'exit' handlers must be synchronous; SIGKILL is the only thing we can still do there.
-  const running = (): boolean => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  const running = (): boolean =>
+    child.pid !== undefined && child.exitCode === null && child.signalCode === null;
   const killOnParentExit = (): void => {
     if (running()) child.kill('SIGKILL');
   };
@@ -125,7 +133,9 @@ async function startOnce(options: StartDevServerOptions): Promise<DevServerHandl
         ]);
         clearTimeout(timer);
         if (!graceful) {
-          log(`Temporal dev server (pid ${child.pid}) ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killing it`);
+          log(
+            `Temporal dev server (pid ${child.pid}) ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killing it`,
+          );
           child.kill('SIGKILL');
           await exited;
         }
@@ -140,11 +150,13 @@ async function startOnce(options: StartDevServerOptions): Promise<DevServerHandl
   const hostForUrl = connectHost.includes(':') ? `[${connectHost}]` : connectHost;
   const address = `${hostForUrl}:${port}`;
   const started = Date.now();
-  log(`Starting the Temporal dev server on ${address}${options.dbFile ? ` (state in ${options.dbFile})` : ''} …`);
+  log(
+    `Starting the Temporal dev server on ${address}${options.dbFile ? ` (state in ${options.dbFile})` : ''} …`,
+  );
 
   const failure = (reason: string): DevServerStartError =>
     new DevServerStartError(
-      `Temporal dev server ${reason}.\nCommand: ${options.cliPath} ${args.join(' ')}\n` +
+      `Temporal dev server ${reason}\nCommand: ${options.cliPath} ${args.join(' ')}\n` +
         (options.logFile ? `Log: ${options.logFile}\n` : '') +
         `Last output:\n${output.tail() || '(none)'}`,
     );
@@ -154,10 +166,10 @@ async function startOnce(options: StartDevServerOptions): Promise<DevServerHandl
     await Promise.race([
       waitUntilServing(address, namespace, options.searchAttributes, Date.now() + timeoutMs, abort.signal),
       exited.then(({ code, signal }) => {
-        throw failure(`exited during startup (${code !== null ? `code ${code}` : `signal ${signal}`})`);
+        throw failure(`exited during startup (${code !== null ? `code ${code}` : `signal ${signal}`}).`);
       }),
       spawnFailed.then((err) => {
-        throw failure(`could not be started (${err.message})`);
+        throw failure(`could not be started (${err.message}).`);
       }),
     ]);
   } catch (err) {
@@ -165,12 +177,12 @@ async function startOnce(options: StartDevServerOptions): Promise<DevServerHandl
     await stop();
     if (err instanceof DevServerStartError) throw err;
     if (err instanceof ReadinessTimeout) {
-      throw failure(`did not become ready within ${timeoutMs / 1000} s (last error: ${err.message})`);
+      throw failure(`did not become ready within ${timeoutMs / 1000} s (last error: ${err.message}).`);
     }
     throw failure(`started but failed its readiness check: ${errorMessage(err)}`);
   }
 
-  if (child.pid === undefined) throw failure('has no pid');
+  if (child.pid === undefined) throw failure('has no pid.');
   const uiUrl = headless ? undefined : `http://${hostForUrl}:${uiPort}`;
   log(
     `Temporal dev server ready on ${address} after ${((Date.now() - started) / 1000).toFixed(1)} s` +
@@ -204,7 +216,9 @@ async function waitUntilServing(
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new ReadinessTimeout(errorMessage(lastError));
     // A plain TCP probe is far cheaper than a gRPC connect while the process is still booting.
-    if (!(await canConnect(host, Number(portText)))) {
+    const listening = await canConnect(host, Number(portText));
+    if (signal.aborted) return;
+    if (!listening) {
       lastError = new Error(`nothing listening on ${address} yet`);
       await delay(200);
       continue;
@@ -245,7 +259,11 @@ let setprivChecked: boolean | undefined;
 function setprivSupportsPdeathsig(): boolean {
   if (setprivChecked === undefined) {
     try {
-      const help = execFileSync('setpriv', ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 });
+      const help = execFileSync('setpriv', ['--help'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 5_000,
+      });
       setprivChecked = help.includes('--pdeathsig');
     } catch {
       setprivChecked = false;

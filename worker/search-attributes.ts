@@ -6,13 +6,7 @@ import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 
 export type SearchAttributeTypeName =
-  | 'Keyword'
-  | 'Double'
-  | 'Text'
-  | 'Int'
-  | 'Bool'
-  | 'Datetime'
-  | 'KeywordList';
+  'Keyword' | 'Double' | 'Text' | 'Int' | 'Bool' | 'Datetime' | 'KeywordList';
 
 /** Opaque ids and enums only: search attributes are stored unencrypted by Temporal. */
 export const GATEHOUSE_SEARCH_ATTRIBUTES = {
@@ -42,7 +36,8 @@ const TYPE_TO_PROTO: Record<SearchAttributeTypeName, temporal.api.enums.v1.Index
 export function searchAttributeTypeName(
   value: temporal.api.enums.v1.IndexedValueType | string | null | undefined,
 ): SearchAttributeTypeName | undefined {
-  const numeric = typeof value === 'string' ? IndexedValueType[value as keyof typeof IndexedValueType] : value;
+  const numeric =
+    typeof value === 'string' ? IndexedValueType[value as keyof typeof IndexedValueType] : value;
   for (const [name, proto] of Object.entries(TYPE_TO_PROTO)) {
     if (proto === numeric) return name as SearchAttributeTypeName;
   }
@@ -119,7 +114,7 @@ function assertNoTypeConflicts(
 ): void {
   const conflicts = Object.entries(wanted)
     .filter(([name, type]) => existing[name] !== undefined && existing[name] !== type)
-    .map(([name, type]) => `${name} is ${existing[name]} but Gatehouse needs ${type}`);
+    .map(([name, type]) => `${name} is ${existing[name]} but ${type} is expected`);
   if (conflicts.length > 0) {
     throw new Error(
       `Search attribute type conflict in namespace ${namespace}: ${conflicts.join('; ')}. ` +

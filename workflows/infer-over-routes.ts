@@ -79,6 +79,8 @@ export async function inferOverRoutes(options: {
   prompt: AssembledPrompt;
   chunks: RetrievedChunk[];
   maxOutputTokens: number;
+  /** Whether any streamed text of this attempt reached the workflow (and so possibly the caller). */
+  deliveredText: (attempt: number) => boolean;
 }): Promise<InferenceOutcome> {
   const { request, plan } = options;
   const budget = plan.budget;
@@ -167,7 +169,8 @@ export async function inferOverRoutes(options: {
         });
         failedSpendMicroUsd += costMicroUsd;
         lastRouteFailure = `${route.id}: ${classification.failureType} (${classification.code})`;
-        if ((details?.deliveredDeltas ?? 0) > 0) {
+        // A timeout carries no details, so the workflow's own view of the stream decides too.
+        if ((details?.deliveredDeltas ?? 0) > 0 || options.deliveredText(attempt)) {
           return stop(`${route.id} failed after streaming had begun (${message}); nothing may replace delivered text`, true);
         }
         if (failedSpendMicroUsd > maxRetrySpendMicroUsd) {

@@ -321,6 +321,7 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       prompt: assembled,
       chunks,
       maxOutputTokens: authorization.maxOutputTokens,
+      deliveredText: (attempt) => streamAttempt === attempt && streamText.length > 0,
     });
     attempts = inference.attempts;
     fallbacks = inference.fallbacks;

@@ -47,7 +47,10 @@ export async function temporalGlobalSetup(): Promise<void> {
   const infoFile = testTemporalFileFor(process.pid);
   const staged = `${infoFile}.${process.pid}.tmp`;
   // Write then rename so a reader never sees a half-written file.
-  await writeFile(staged, JSON.stringify({ address: server.address, namespace: server.namespace, pid: server.pid }));
+  await writeFile(
+    staged,
+    JSON.stringify({ address: server.address, namespace: server.namespace, pid: server.pid }),
+  );
   await rename(staged, infoFile);
 
   process.env[TEST_TEMPORAL_ADDRESS_ENV] = server.address;

@@ -29,7 +29,11 @@ export function getTestTemporalAddress(): string {
   const fromEnv = process.env[TEST_TEMPORAL_ADDRESS_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
 
-  const candidates = [process.env[TEST_TEMPORAL_FILE_ENV], testTemporalFileFor(process.pid), testTemporalFileFor(process.ppid)];
+  const candidates = [
+    process.env[TEST_TEMPORAL_FILE_ENV],
+    testTemporalFileFor(process.pid),
+    testTemporalFileFor(process.ppid),
+  ];
   for (const file of candidates) {
     if (file === undefined || file === '') continue;
     const info = readInfo(file);
@@ -44,7 +48,12 @@ export function getTestTemporalAddress(): string {
 function readInfo(file: string): TestTemporalInfo | undefined {
   try {
     const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'address' in parsed && typeof parsed.address === 'string') {
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      'address' in parsed &&
+      typeof parsed.address === 'string'
+    ) {
       return parsed as TestTemporalInfo;
     }
   } catch {

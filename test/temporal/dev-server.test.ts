@@ -33,10 +33,18 @@ describe('Temporal CLI provisioning', () => {
     expect(stdout).toMatch(/^temporal version \d+\.\d+\.\d+/);
   });
 
+  it('uses an explicit path as given, and rejects one that is not the Temporal CLI', async () => {
+    const cli = await ensureTemporalCli({ projectRoot });
+    await expect(ensureTemporalCli({ projectRoot, explicitPath: cli })).resolves.toBe(cli);
+    await expect(ensureTemporalCli({ projectRoot, explicitPath: '/bin/true' })).rejects.toThrow(
+      /TEMPORAL_CLI_PATH points to \/bin\/true, but .* --version` failed/,
+    );
+  });
+
   it('rejects an explicit path that does not exist, naming TEMPORAL_CLI_PATH', async () => {
-    await expect(
-      ensureTemporalCli({ projectRoot, explicitPath: '/nonexistent/temporal' }),
-    ).rejects.toThrow(/TEMPORAL_CLI_PATH points to \/nonexistent\/temporal/);
+    await expect(ensureTemporalCli({ projectRoot, explicitPath: '/nonexistent/temporal' })).rejects.toThrow(
+      /TEMPORAL_CLI_PATH points to \/nonexistent\/temporal/,
+    );
   });
 });
 
@@ -67,13 +75,17 @@ describe('the shared test dev server', () => {
   });
 
   it('ensureSearchAttributes adds nothing when they are already registered', async () => {
-    await expect(ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual([]);
-    await expect(ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual([]);
+    await expect(ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual(
+      [],
+    );
+    await expect(ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual(
+      [],
+    );
   });
 
   it('ensureSearchAttributes refuses an attribute registered with another type', async () => {
     await expect(ensureSearchAttributes(connection, 'default', { CostUsd: 'Keyword' })).rejects.toThrow(
-      /CostUsd is Double but Gatehouse needs Keyword/,
+      /CostUsd is Double but Keyword is expected/,
     );
   });
 });
@@ -91,8 +103,12 @@ describe('a second dev server', () => {
       try {
         const added = await ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES);
         expect([...added].sort()).toEqual(Object.keys(GATEHOUSE_SEARCH_ATTRIBUTES).sort());
-        expect(await listCustomSearchAttributes(connection, 'default')).toMatchObject(GATEHOUSE_SEARCH_ATTRIBUTES);
-        await expect(ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual([]);
+        expect(await listCustomSearchAttributes(connection, 'default')).toMatchObject(
+          GATEHOUSE_SEARCH_ATTRIBUTES,
+        );
+        await expect(
+          ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES),
+        ).resolves.toEqual([]);
       } finally {
         await connection.close();
       }

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { GatehouseClient } from '../client/gatehouse-client';
+import { routeTableSchema, type RouteTable } from '../domain/route-table';
+import { startBedrockEmulator, type BedrockEmulator } from '../emulators/bedrock-runtime-emulator';
+import { createBedrockProvider } from '../providers/bedrock-provider';
+import { createKnex } from '../store/knex-client';
+import { migrateLatest } from '../store/migrate';
+import { seedDemo, DEMO_TENANT_ID } from '../store/seed-demo';
+import { setBudget } from '../store/budget-repository';
+import { buildActivities } from '../worker/build-activities';
+import { startDevServer } from '../worker/dev-server';
+import { startGatehouseWorkers } from '../worker/run-workers';
+import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../worker/search-attributes';
+import { ensureTemporalCli } from '../worker/temporal-cli';
+
+export const PRIMARY_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
+export const FALLBACK_MODEL = 'amazon.nova-lite-v1:0';
+const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+
+export interface BenchEnvironment {
+  gatehouse: GatehouseClient;
+  apiKey: string;
+  emulator: BedrockEmulator;
+  /** The baseline: the same AWS SDK client a service would use without Gatehouse. */
+  direct: BedrockRuntimeClient;
+  close(): Promise<void>;
+}
+
+function benchRouteTable(endpoint: string): RouteTable {
+  const route = (id: string, model: string) => ({
+    id,
+    provider: 'bedrock',
+    model,
+    label: `Bedrock ${model} (emulated)`,
+    region: 'us-east-1',
+    endpoint,
+    priceUsdPerMillionTokens: { input: 0.8, output: 4 },
+    contextWindowTokens: 200_000,
+    maxOutputTokens: 1024,
+    dataClasses: ['public', 'internal', 'confidential'],
+    latencyClass: 'interactive',
+    taskQueue: `bench-route-${id}`,
+    rateLimit: { maxConcurrent: 64 },
+    timeoutMs: 30_000,
+    // One attempt per route: B5 measures exactly one 429 followed by one fallback.
+    retry: { maximumAttempts: 1, initialIntervalMs: 10 },
+  });
+  return routeTableSchema.parse({
+    version: 'bench',
+    routes: [route('primary', PRIMARY_MODEL), route('fallback', FALLBACK_MODEL)],
+    tasks: { default: { routes: ['primary', 'fallback'] } },
+    breaker: { failureThreshold: 1_000_000 },
+  });
+}
+
+/**
+ * Everything on this one machine: a Temporal dev server, the SQLite app store, the workers and the
+ * Bedrock emulator that both Gatehouse and the direct baseline call through the real AWS SDK.
+ */
+export async function startBenchEnvironment(options: { latencyMs: number; log: (line: string) => void }): Promise<BenchEnvironment> {
+  if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const projectRoot = path.resolve(__dirname, '..');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  const cliPath = await ensureTemporalCli({ projectRoot, explicitPath: process.env.TEMPORAL_CLI_PATH, log: options.log });
+  const server = await startDevServer({
+    cliPath,
+    headless: true,
+    searchAttributes: GATEHOUSE_SEARCH_ATTRIBUTES,
+    logFile: path.join(dir, 'temporal.log'),
+    log: options.log,
+  });
+  const emulator = await startBedrockEmulator({ latencyMs: options.latencyMs });
+  const db = createKnex({ sqliteFile: path.join(dir, 'app.sqlite') });
+  await migrateLatest(db);
+  const apiKey = `bench-${randomBytes(12).toString('hex')}`;
+  await seedDemo(db, { apiKey, contractorApiKey: `${apiKey}-contractor` });
+  await setBudget(db, { tenantId: DEMO_TENANT_ID, limitMicroUsd: 1_000_000_000 });
+  const routeTable = benchRouteTable(emulator.endpoint);
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const workerConnection = await NativeConnection.connect({ address: server.address });
+  const taskQueue = 'bench-requests';
+  const workers = await startGatehouseWorkers({
+    connection: workerConnection,
+    namespace: 'default',
+    taskQueue,
+    routeTable,
+    activities: buildActivities({
+      db,
+      routeTable,
+      client,
+      providers: { bedrock: createBedrockProvider({ defaultRegion: 'us-east-1', credentials: CREDENTIALS }) },
+    }),
+  });
+  const direct = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
+  return {
+    gatehouse: new GatehouseClient(client, { taskQueue }),
+    apiKey,
+    emulator,
+    direct,
+    async close() {
+      direct.destroy();
+      await workers.shutdown();
+      await workerConnection.close();
+      await connection.close();
+      await db.destroy();
+      await emulator.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

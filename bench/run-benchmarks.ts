@@ -1,0 +1,188 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { STEP_NAMES } from '../domain/step-names';
+import type { LlmResult } from '../domain/step-contracts';
+import { startBenchEnvironment, PRIMARY_MODEL, FALLBACK_MODEL, type BenchEnvironment } from './bench-environment';
+import { round, summarize, type Summary } from './statistics';
+
+/**
+ * B1, B2 and B5 of BENCHMARKS.md: Gatehouse against the same request sent directly with the AWS SDK to
+ * the same Bedrock emulator, interleaved (A B A B …) after a warm-up, on this machine, in one run.
+ */
+const QUESTION = 'What is the refund policy?';
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+interface Prompt {
+  system: string;
+  user: string;
+}
+
+interface ScenarioResult {
+  id: string;
+  scenario: string;
+  latencyMs: number;
+  gatehouse: Summary;
+  direct: Summary;
+  added: Summary;
+  ratioP50: number;
+  ratioP99: number;
+  errors: number;
+  steps: Record<string, { p50: number; p95: number }>;
+}
+
+async function timeGatehouse(env: BenchEnvironment): Promise<{ ms: number; result?: LlmResult }> {
+  const started = performance.now();
+  try {
+    const result = await env.gatehouse.execute({ tenantId: 'demo', apiKey: env.apiKey, taskType: 'qa', question: QUESTION });
+    return { ms: performance.now() - started, result };
+  } catch (error) {
+    log(`gatehouse request failed: ${(error as Error).message}`);
+    return { ms: performance.now() - started };
+  }
+}
+
+async function timeDirect(env: BenchEnvironment, prompt: Prompt, modelId: string): Promise<{ ms: number; ok: boolean }> {
+  const started = performance.now();
+  try {
+    await env.direct.send(
+      new ConverseCommand({
+        modelId,
+        system: [{ text: prompt.system }],
+        messages: [{ role: 'user', content: [{ text: prompt.user }] }],
+        inferenceConfig: { maxTokens: 512 },
+      }),
+    );
+    return { ms: performance.now() - started, ok: true };
+  } catch (error) {
+    log(`direct request failed: ${(error as Error).message}`);
+    return { ms: performance.now() - started, ok: false };
+  }
+}
+
+/** The prompt Gatehouse actually sent, read back from the emulator, so the baseline sends the same. */
+function lastPrompt(env: BenchEnvironment): Prompt {
+  const call = [...env.emulator.calls()].reverse().find((entry) => entry.operation === 'converse' && entry.userText);
+  if (!call) throw new Error('no Converse call reached the emulator during warm-up');
+  return { system: call.system ?? '', user: call.userText ?? '' };
+}
+
+async function runScenario(
+  env: BenchEnvironment,
+  options: { id: string; scenario: string; latencyMs: number; warmup: number; rounds: number; directModel: string },
+): Promise<ScenarioResult> {
+  for (let index = 0; index < options.warmup; index++) await timeGatehouse(env);
+  const prompt = lastPrompt(env);
+  for (let index = 0; index < options.warmup; index++) await timeDirect(env, prompt, options.directModel);
+  const gatehouseMs: number[] = [];
+  const directMs: number[] = [];
+  const added: number[] = [];
+  const stepTimes = new Map<string, number[]>();
+  let errors = 0;
+  for (let index = 0; index < options.rounds; index++) {
+    const a = await timeGatehouse(env);
+    const b = await timeDirect(env, prompt, options.directModel);
+    if (!a.result || !b.ok) {
+      errors += 1;
+      continue;
+    }
+    gatehouseMs.push(a.ms);
+    directMs.push(b.ms);
+    added.push(a.ms - b.ms);
+    for (const [step, ms] of Object.entries(a.result.timings)) {
+      stepTimes.set(step, [...(stepTimes.get(step) ?? []), ms]);
+    }
+    if ((index + 1) % 50 === 0) log(`${options.id}: ${index + 1}/${options.rounds} rounds`);
+  }
+  const gatehouse = summarize(gatehouseMs);
+  const direct = summarize(directMs);
+  const steps: ScenarioResult['steps'] = {};
+  for (const step of STEP_NAMES) {
+    const values = summarize(stepTimes.get(step) ?? []);
+    steps[step] = { p50: round(values.p50, 2), p95: round(values.p95, 2) };
+  }
+  return {
+    id: options.id,
+    scenario: options.scenario,
+    latencyMs: options.latencyMs,
+    gatehouse,
+    direct,
+    added: summarize(added),
+    ratioP50: gatehouse.p50 / direct.p50,
+    ratioP99: gatehouse.p99 / direct.p99,
+    errors,
+    steps,
+  };
+}
+
+function printTable(results: ScenarioResult[], verdicts: Record<string, string>): void {
+  const header = ['id', 'scenario', 'n', 'gatehouse p50', 'direct p50', 'added p50', 'added p95', 'added p99', 'added max', 'ratio p50', 'ratio p99', 'errors', 'target'];
+  const rows = results.map((result) => [
+    result.id,
+    result.scenario,
+    String(result.gatehouse.count),
+    `${round(result.gatehouse.p50)} ms`,
+    `${round(result.direct.p50)} ms`,
+    `${round(result.added.p50)} ms`,
+    `${round(result.added.p95)} ms`,
+    `${round(result.added.p99)} ms`,
+    `${round(result.added.max)} ms`,
+    round(result.ratioP50, 3).toString(),
+    round(result.ratioP99, 3).toString(),
+    String(result.errors),
+    verdicts[result.id] ?? '',
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(line(widths.map((width) => '-'.repeat(width))));
+  for (const row of rows) console.log(line(row));
+  console.log('\nPer-step anatomy (ms, p50 / p95, from the workflow timings):');
+  for (const result of results) {
+    console.log(`  ${result.id}: ${Object.entries(result.steps).map(([step, times]) => `${step} ${times.p50}/${times.p95}`).join(' · ')}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const rounds = (full: number) => (quick ? Math.max(10, Math.round(full / 10)) : full);
+  const results: ScenarioResult[] = [];
+
+  log('B1 + B5: emulator at 0 ms');
+  const fast = await startBenchEnvironment({ latencyMs: 0, log });
+  try {
+    results.push(await runScenario(fast, { id: 'B1', scenario: 'full path, 0 ms model, concurrency 1', latencyMs: 0, warmup: 20, rounds: rounds(300), directModel: PRIMARY_MODEL }));
+    fast.emulator.setScript(PRIMARY_MODEL, { behaviours: ['throttle'], retryAfterSeconds: 0 });
+    results.push(await runScenario(fast, { id: 'B5', scenario: 'one 429, then fallback, 0 ms model', latencyMs: 0, warmup: 10, rounds: rounds(200), directModel: FALLBACK_MODEL }));
+    const fallbackCalls = fast.emulator.callCount(FALLBACK_MODEL, 'converse');
+    log(`B5 fallback model answered ${fallbackCalls} calls`);
+  } finally {
+    await fast.close();
+  }
+
+  log('B2: emulator at 100 ms');
+  const slow = await startBenchEnvironment({ latencyMs: 100, log });
+  try {
+    results.push(await runScenario(slow, { id: 'B2', scenario: 'full path, 100 ms model, concurrency 1', latencyMs: 100, warmup: 5, rounds: rounds(100), directModel: PRIMARY_MODEL }));
+  } finally {
+    await slow.close();
+  }
+
+  const [b1, b5, b2] = results as [ScenarioResult, ScenarioResult, ScenarioResult];
+  const b5Bound = b1.gatehouse.p50 + b1.direct.p50 + 30;
+  const verdicts: Record<string, string> = {
+    B1: `added p50 ≤ 20, p99 ≤ 60: ${b1.added.p50 <= 20 && b1.added.p99 <= 60 ? 'met' : 'NOT met'}`,
+    B2: `ratio p50 ≤ 1.15, p99 ≤ 1.4: ${b2.ratioP50 <= 1.15 && b2.ratioP99 <= 1.4 ? 'met' : 'NOT met'}`,
+    B5: `p50 ≤ B1 p50 + one call + 30 = ${round(b5Bound)} ms: ${b5.gatehouse.p50 <= b5Bound ? 'met' : 'NOT met'}`,
+  };
+  printTable(results, verdicts);
+  const file = path.resolve(__dirname, 'results', `request-path-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ machine: { cpus: require('node:os').cpus().length, node: process.version }, quick, results, verdicts }, null, 2)}\n`);
+  console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -9,13 +9,15 @@ import { verifyAuditChain, listAuditEvents } from '../store/audit-repository';
 import { createKnex } from '../store/knex-client';
 import { readDemoCredentials } from '../worker/demo-credentials';
 import { readSettings, workflowUiUrl, type GatehouseSettings } from '../worker/environment';
+import { registerBatchCommands } from './batch-commands';
 import { GatehouseRequestError } from './errors';
 import { formatAuditEvents, formatProgress, formatResult } from './format-result';
 import { GatehouseClient } from './gatehouse-client';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError('expected a positive whole number');
   return parsed;
 }
 
@@ -36,7 +38,9 @@ async function withTemporal<T>(settings: GatehouseSettings, run: (client: Client
       connectTimeout: '5s',
     });
   } catch (error) {
-    throw new Error(`cannot reach Temporal at ${address} (${(error as Error).message}). Is \`npm start\` running, or TEMPORAL_ADDRESS set?`);
+    throw new Error(
+      `cannot reach Temporal at ${address} (${(error as Error).message}). Is \`npm start\` running, or TEMPORAL_ADDRESS set?`,
+    );
   }
   try {
     return await run(new Client({ connection, namespace: settings.temporal.namespace }));
@@ -45,7 +49,10 @@ async function withTemporal<T>(settings: GatehouseSettings, run: (client: Client
   }
 }
 
-async function withDatabase<T>(settings: GatehouseSettings, run: (db: ReturnType<typeof createKnex>) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  settings: GatehouseSettings,
+  run: (db: ReturnType<typeof createKnex>) => Promise<T>,
+): Promise<T> {
   const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
   try {
     return await run(db);
@@ -59,7 +66,10 @@ function uiBase(settings: GatehouseSettings): string {
 }
 
 function resolveApiKey(settings: GatehouseSettings, tenantId: string, explicit?: string): string {
-  const key = explicit ?? settings.apiKey ?? (tenantId === 'demo' ? readDemoCredentials(settings.dataDir)?.apiKey : undefined);
+  const key =
+    explicit ??
+    settings.apiKey ??
+    (tenantId === 'demo' ? readDemoCredentials(settings.dataDir)?.apiKey : undefined);
   if (!key) {
     throw new Error(`no API key for tenant '${tenantId}': pass --api-key or set GATEHOUSE_API_KEY`);
   }
@@ -68,7 +78,9 @@ function resolveApiKey(settings: GatehouseSettings, tenantId: string, explicit?:
 
 /** The `gatehouse` command line: ask questions, inspect requests, verify the audit trail. */
 export function buildCli(settings: GatehouseSettings = readSettings()): Command {
-  const program = new Command('gatehouse').description('Gatehouse: durable, audited LLM requests on Temporal');
+  const program = new Command('gatehouse').description(
+    'Gatehouse: durable, audited LLM requests on Temporal',
+  );
 
   program
     .command('ask')
@@ -87,8 +99,11 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
     .option('--json', 'print the whole result as JSON')
     .action(async (words: string[], options) => {
       const dataClass = dataClassSchema.safeParse(options.dataClass);
-      if (!dataClass.success) throw new Error(`--data-class must be one of ${dataClassSchema.options.join(', ')}`);
-      const outputSchema = options.schema ? (JSON.parse(readFileSync(options.schema, 'utf8')) as Record<string, unknown>) : undefined;
+      if (!dataClass.success)
+        throw new Error(`--data-class must be one of ${dataClassSchema.options.join(', ')}`);
+      const outputSchema = options.schema
+        ? (JSON.parse(readFileSync(options.schema, 'utf8')) as Record<string, unknown>)
+        : undefined;
       await withTemporal(settings, async (client) => {
         const gatehouse = new GatehouseClient(client, { taskQueue: settings.taskQueue });
         const submitted = await gatehouse.submit({
@@ -112,10 +127,13 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
           }
           const result = await gatehouse.result(submitted.workflowId);
           if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          else process.stdout.write(`${formatResult(result, link, { omitOutput: Boolean(options.stream) })}\n`);
+          else
+            process.stdout.write(`${formatResult(result, link, { omitOutput: Boolean(options.stream) })}\n`);
         } catch (error) {
           if (error instanceof GatehouseRequestError) {
-            process.stderr.write(`Request failed: ${error.failureType}${error.step ? ` at ${error.step}` : ''}: ${error.message}\n`);
+            process.stderr.write(
+              `Request failed: ${error.failureType}${error.step ? ` at ${error.step}` : ''}: ${error.message}\n`,
+            );
             process.stderr.write(`Workflow:  ${submitted.workflowId}\nTemporal:  ${link}\n`);
             process.exitCode = 2;
             return;
@@ -138,7 +156,10 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
       if (options.outcome) clauses.push(`Outcome = '${String(options.outcome).replace(/'/g, '')}'`);
       await withTemporal(settings, async (client) => {
         const rows: string[] = [];
-        for await (const execution of client.workflow.list({ query: clauses.join(' AND '), pageSize: options.limit })) {
+        for await (const execution of client.workflow.list({
+          query: clauses.join(' AND '),
+          pageSize: options.limit,
+        })) {
           const attributes = execution.typedSearchAttributes;
           const cost = attributes.get(SEARCH_ATTRIBUTE_KEYS.costUsd);
           rows.push(
@@ -154,7 +175,9 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
           );
           if (rows.length >= options.limit) break;
         }
-        process.stdout.write(rows.length > 0 ? `${rows.join('\n')}\n` : `no requests match: ${clauses.join(' AND ')}\n`);
+        process.stdout.write(
+          rows.length > 0 ? `${rows.join('\n')}\n` : `no requests match: ${clauses.join(' AND ')}\n`,
+        );
       });
     });
 
@@ -202,7 +225,11 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   for (const decision of ['approve', 'deny'] as const) {
     requests
       .command(decision)
-      .description(decision === 'approve' ? 'approve restricted work waiting for a decision' : 'deny restricted work waiting for a decision')
+      .description(
+        decision === 'approve'
+          ? 'approve restricted work waiting for a decision'
+          : 'deny restricted work waiting for a decision',
+      )
       .argument('<id>', 'workflow id, or request id with --tenant')
       .requiredOption('--approver <principal>', 'your principal id (must hold an approver role)')
       .option('-t, --tenant <id>', 'tenant id', 'demo')
@@ -218,7 +245,10 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
             comment: options.comment,
           };
           try {
-            const outcome = decision === 'approve' ? await gatehouse.approve(workflowId, approver) : await gatehouse.deny(workflowId, approver);
+            const outcome =
+              decision === 'approve'
+                ? await gatehouse.approve(workflowId, approver)
+                : await gatehouse.deny(workflowId, approver);
             process.stdout.write(`${workflowId}: ${outcome.decision} by ${outcome.approverId ?? 'nobody'}\n`);
           } catch (error) {
             const cause = (error as { cause?: Error }).cause;
@@ -237,13 +267,18 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
     .action(async (options) => {
       const verdict = await withDatabase(settings, (db) => verifyAuditChain(db, options.tenant));
       if (verdict.ok) {
-        process.stdout.write(`audit chain of '${options.tenant}' verifies: ${verdict.checked} event(s), head at #${verdict.headSeq}\n`);
+        process.stdout.write(
+          `audit chain of '${options.tenant}' verifies: ${verdict.checked} event(s), head at #${verdict.headSeq}\n`,
+        );
       } else {
-        process.stdout.write(`audit chain of '${options.tenant}' is BROKEN at #${verdict.firstBadSeq}: ${verdict.reason} (${verdict.checked} event(s) checked)\n`);
+        process.stdout.write(
+          `audit chain of '${options.tenant}' is BROKEN at #${verdict.firstBadSeq}: ${verdict.reason} (${verdict.checked} event(s) checked)\n`,
+        );
         process.exitCode = 1;
       }
     });
 
+  registerBatchCommands(program, settings, { withTemporal, resolveApiKey });
   return program;
 }
 

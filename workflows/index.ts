@@ -1,2 +1,3 @@
 /** Everything the worker registers as workflows. Runs inside Temporal's deterministic sandbox. */
 export { llmRequestWorkflow, progressQuery } from './llm-request-workflow';
+export { batchLlmWorkflow, batchProgressQuery } from './batch-llm-workflow';

@@ -5,11 +5,40 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
-const ioPackages = ['knex', 'pg', 'better-sqlite3', 'ajv', 'js-tiktoken', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'];
-const capabilityFolders = ['activities', 'providers', 'retrieval', 'governance', 'store', 'telemetry', 'worker', 'client'];
+const ioPackages = [
+  'knex',
+  'pg',
+  'better-sqlite3',
+  'ajv',
+  'js-tiktoken',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+];
+const capabilityFolders = [
+  'activities',
+  'providers',
+  'retrieval',
+  'governance',
+  'store',
+  'telemetry',
+  'worker',
+  'client',
+];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', '.tools/**', 'coverage/**', 'bin/**', '*.config.js', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.data/**',
+      '.tools/**',
+      'coverage/**',
+      'bin/**',
+      '*.config.js',
+      'eslint.config.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -32,8 +61,16 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, ...ioPackages].map((name) => ({ name, message: 'domain/ is pure: no I/O, no Node built-ins' })),
-          patterns: [{ group: [...capabilityFolders, 'workflows'].map((folder) => `../${folder}/*`), message: 'domain/ imports nothing but itself' }],
+          paths: [...nodeBuiltins, ...ioPackages].map((name) => ({
+            name,
+            message: 'domain/ is pure: no I/O, no Node built-ins',
+          })),
+          patterns: [
+            {
+              group: [...capabilityFolders, 'workflows'].map((folder) => `../${folder}/*`),
+              message: 'domain/ imports nothing but itself',
+            },
+          ],
         },
       ],
     },
@@ -45,11 +82,20 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, ...ioPackages].map((name) => ({ name, message: 'workflows/ must stay deterministic' })),
+          paths: [...nodeBuiltins, ...ioPackages].map((name) => ({
+            name,
+            message: 'workflows/ must stay deterministic',
+          })),
           patterns: [
-            { group: ['../activities/*'], allowTypeImports: true, message: 'workflows/ import activity types only' },
             {
-              group: ['providers', 'retrieval', 'governance', 'store', 'telemetry', 'worker', 'client'].map((folder) => `../${folder}/*`),
+              group: ['../activities/*'],
+              allowTypeImports: true,
+              message: 'workflows/ import activity types only',
+            },
+            {
+              group: ['providers', 'retrieval', 'governance', 'store', 'telemetry', 'worker', 'client'].map(
+                (folder) => `../${folder}/*`,
+              ),
               message: 'workflows/ import domain/, @temporalio/workflow and activity types only',
             },
           ],
@@ -58,11 +104,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['activities/**/*.ts', 'providers/**/*.ts', 'retrieval/**/*.ts', 'governance/**/*.ts', 'store/**/*.ts', 'telemetry/**/*.ts'],
+    files: [
+      'activities/**/*.ts',
+      'providers/**/*.ts',
+      'retrieval/**/*.ts',
+      'governance/**/*.ts',
+      'store/**/*.ts',
+      'telemetry/**/*.ts',
+    ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../workflows/*', '../workflows'], message: 'capabilities never import workflows/' }] },
+        {
+          patterns: [
+            { group: ['../workflows/*', '../workflows'], message: 'capabilities never import workflows/' },
+          ],
+        },
       ],
     },
   },
@@ -74,7 +131,11 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['../activities/*'], message: 'client/ never imports activities/' },
-            { group: ['../workflows/*'], allowTypeImports: true, message: 'client/ imports workflow types only' },
+            {
+              group: ['../workflows/*'],
+              allowTypeImports: true,
+              message: 'client/ imports workflow types only',
+            },
           ],
         },
       ],

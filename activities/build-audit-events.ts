@@ -20,7 +20,11 @@ export function buildAuditEvents(input: RecordInput): AuditEventDraft[] {
   const base = { tenantId: input.tenantId, workflowId: input.workflowId, executionId: input.executionId };
   const events: AuditEventDraft[] = [];
   for (const step of input.steps) {
-    const payload: Record<string, unknown> = { status: step.status, elapsedMs: step.elapsedMs, ...step.detail };
+    const payload: Record<string, unknown> = {
+      status: step.status,
+      elapsedMs: step.elapsedMs,
+      ...step.detail,
+    };
     if (step.step === 'infer') payload.fallbacks = input.fallbacks;
     if (step.step === 'authorize') {
       Object.assign(payload, {

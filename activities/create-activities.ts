@@ -66,7 +66,9 @@ export function createActivities(deps: ActivityDependencies) {
 
   async function authorize(request: LlmRequest): Promise<PolicyDecision> {
     const tenant = await getTenant(db, request.tenantId);
-    const principal = tenant ? await findPrincipalByKeyHash(db, request.tenantId, request.apiKeyHash) : undefined;
+    const principal = tenant
+      ? await findPrincipalByKeyHash(db, request.tenantId, request.apiKeyHash)
+      : undefined;
     const policy = principal ? await getLatestPolicy(db, request.tenantId) : undefined;
     const decision = decideAuthorization(request, tenant, principal, policy);
     if (!decision.allowed) {
@@ -75,7 +77,9 @@ export function createActivities(deps: ActivityDependencies) {
     }
     if (decision.approval.required) {
       const approvers = await listPrincipalsByRole(db, request.tenantId, decision.approval.approverRoles);
-      decision.approval.approverIds = approvers.map((approver) => approver.id).filter((id) => id !== decision.principalId);
+      decision.approval.approverIds = approvers
+        .map((approver) => approver.id)
+        .filter((id) => id !== decision.principalId);
     }
     return decision;
   }
@@ -87,11 +91,21 @@ export function createActivities(deps: ActivityDependencies) {
     apiKeyHash: string;
     roles: Array<'approver' | 'admin'>;
   }): Promise<{ verified: boolean; reason?: string }> {
-    const principal = await findPrincipalByIdAndKeyHash(db, input.tenantId, input.principalId, input.apiKeyHash);
-    if (!principal) return { verified: false, reason: `the API key does not belong to principal '${input.principalId}'` };
-    if (principal.status !== 'active') return { verified: false, reason: `principal '${principal.id}' is ${principal.status}` };
+    const principal = await findPrincipalByIdAndKeyHash(
+      db,
+      input.tenantId,
+      input.principalId,
+      input.apiKeyHash,
+    );
+    if (!principal)
+      return { verified: false, reason: `the API key does not belong to principal '${input.principalId}'` };
+    if (principal.status !== 'active')
+      return { verified: false, reason: `principal '${principal.id}' is ${principal.status}` };
     if (!input.roles.includes(principal.role as 'approver' | 'admin')) {
-      return { verified: false, reason: `principal '${principal.id}' has role '${principal.role}', not ${input.roles.join(' or ')}` };
+      return {
+        verified: false,
+        reason: `principal '${principal.id}' has role '${principal.role}', not ${input.roles.join(' or ')}`,
+      };
     }
     return { verified: true };
   }
@@ -123,7 +137,9 @@ export function createActivities(deps: ActivityDependencies) {
   }): Promise<AssembledPrompt> {
     const template = await resolvePrompt(db, { tenantId: input.tenantId, ...input.prompt });
     if (!template) {
-      const which = input.prompt.version ? `version ${input.prompt.version}` : `label '${input.prompt.label ?? 'production'}'`;
+      const which = input.prompt.version
+        ? `version ${input.prompt.version}`
+        : `label '${input.prompt.label ?? 'production'}'`;
       throw ApplicationFailure.nonRetryable(
         `prompt '${input.prompt.name}' ${which} does not exist for tenant '${input.tenantId}'`,
         FAILURE_TYPES.promptNotFound,
@@ -150,20 +166,30 @@ export function createActivities(deps: ActivityDependencies) {
   async function selectRoute(input: RouteSelectionInput): Promise<RoutePlan> {
     const table = deps.routeTable;
     const now = deps.clock();
-    const health = await getRouteHealth(db, table.routes.map((route) => route.id));
+    const health = await getRouteHealth(
+      db,
+      table.routes.map((route) => route.id),
+    );
     const plan = selectRoutePlan(table, input, health, now);
     // A half-open route is probed by one request only: whoever loses the claim skips the route.
     for (const choice of plan.choices.filter((entry) => entry.probe)) {
       if (await claimRouteProbe(db, choice.routeId, now, table.breaker)) continue;
       plan.candidates = plan.candidates.filter((route) => route.id !== choice.routeId);
       plan.choices = plan.choices.filter((entry) => entry.routeId !== choice.routeId);
-      plan.excluded.push({ routeId: choice.routeId, reason: 'circuit half-open, another request is probing it' });
+      plan.excluded.push({
+        routeId: choice.routeId,
+        reason: 'circuit half-open, another request is probing it',
+      });
     }
     return plan;
   }
 
   /** Prompt tokens as the costliest way of counting them says: local, or the provider's own count. */
-  async function countPromptTokens(routes: Route[], prompt: InferenceRequest['prompt'], localCount: number): Promise<number> {
+  async function countPromptTokens(
+    routes: Route[],
+    prompt: InferenceRequest['prompt'],
+    localCount: number,
+  ): Promise<number> {
     let tokens = localCount;
     for (const route of routes.filter((candidate) => candidate.countTokensWith === 'provider')) {
       const provider = deps.providers[route.provider];
@@ -172,7 +198,10 @@ export function createActivities(deps: ActivityDependencies) {
         tokens = Math.max(tokens, await provider.countTokens({ route, prompt }));
       } catch (error) {
         // The local count still bounds the reservation; a count failure must not fail the request.
-        log.warn('provider token count failed; using the local count', { routeId: route.id, error: String(error) });
+        log.warn('provider token count failed; using the local count', {
+          routeId: route.id,
+          error: String(error),
+        });
       }
     }
     return tokens;
@@ -195,14 +224,17 @@ export function createActivities(deps: ActivityDependencies) {
       amountMicroUsd,
     });
     const base = { idempotencyKey: input.idempotencyKey, amountMicroUsd, promptTokens };
-    return outcome.admitted ? { ...base, admitted: true } : { ...base, admitted: false, reason: outcome.reason };
+    return outcome.admitted
+      ? { ...base, admitted: true }
+      : { ...base, admitted: false, reason: outcome.reason };
   }
 
   async function infer(request: InferenceRequest): Promise<InferenceResponse> {
     const started = performance.now();
-    const relay = request.stream && deps.streamPublisher
-      ? new StreamRelay(deps.streamPublisher, request.workflowId, request.attempt)
-      : undefined;
+    const relay =
+      request.stream && deps.streamPublisher
+        ? new StreamRelay(deps.streamPublisher, request.workflowId, request.attempt)
+        : undefined;
     const failureDetails = (usage = ZERO_USAGE): InferenceFailureDetails => ({
       usage,
       latencyMs: performance.now() - started,
@@ -215,7 +247,10 @@ export function createActivities(deps: ActivityDependencies) {
         message: `no '${request.route.provider}' provider is configured on this worker (route '${request.route.id}')`,
         type: FAILURE_TYPES.inferenceProviderError,
         nonRetryable: true,
-        details: [failureDetails(), { failureType: 'Inference.NotConfigured', retryable: false, fallback: true, code: 'no-provider' }],
+        details: [
+          failureDetails(),
+          { failureType: 'Inference.NotConfigured', retryable: false, fallback: true, code: 'no-provider' },
+        ],
       });
     }
     const breaker = deps.routeTable.breaker;
@@ -230,7 +265,8 @@ export function createActivities(deps: ActivityDependencies) {
         ...response,
         // The whole call as this worker saw it, not just the provider's own accounting.
         latencyMs: performance.now() - started,
-        timeToFirstTokenMs: relay?.firstDeltaAt === undefined ? response.timeToFirstTokenMs : relay.firstDeltaAt - started,
+        timeToFirstTokenMs:
+          relay?.firstDeltaAt === undefined ? response.timeToFirstTokenMs : relay.firstDeltaAt - started,
       };
     } catch (error) {
       await relay?.close().catch(() => undefined);
@@ -243,7 +279,10 @@ export function createActivities(deps: ActivityDependencies) {
         message: (error as Error).message,
         type: classification.failureType,
         nonRetryable: !classification.retryable,
-        details: [failureDetails(error instanceof ProviderError ? error.partialUsage : undefined), classification],
+        details: [
+          failureDetails(error instanceof ProviderError ? error.partialUsage : undefined),
+          classification,
+        ],
         nextRetryDelay: classification.nextRetryDelayMs,
       });
     }

@@ -63,11 +63,18 @@ function benchRouteTable(endpoint: string): RouteTable {
  * Everything on this one machine: a Temporal dev server, the SQLite app store, the workers and the
  * Bedrock emulator that both Gatehouse and the direct baseline call through the real AWS SDK.
  */
-export async function startBenchEnvironment(options: { latencyMs: number; log: (line: string) => void }): Promise<BenchEnvironment> {
+export async function startBenchEnvironment(options: {
+  latencyMs: number;
+  log: (line: string) => void;
+}): Promise<BenchEnvironment> {
   if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('ERROR') });
   const projectRoot = path.resolve(__dirname, '..');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
-  const cliPath = await ensureTemporalCli({ projectRoot, explicitPath: process.env.TEMPORAL_CLI_PATH, log: options.log });
+  const cliPath = await ensureTemporalCli({
+    projectRoot,
+    explicitPath: process.env.TEMPORAL_CLI_PATH,
+    log: options.log,
+  });
   const server = await startDevServer({
     cliPath,
     headless: true,
@@ -98,7 +105,12 @@ export async function startBenchEnvironment(options: { latencyMs: number; log: (
       providers: { bedrock: createBedrockProvider({ defaultRegion: 'us-east-1', credentials: CREDENTIALS }) },
     }),
   });
-  const direct = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
+  const direct = new BedrockRuntimeClient({
+    region: 'us-east-1',
+    endpoint: emulator.endpoint,
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+  });
   return {
     gatehouse: new GatehouseClient(client, { taskQueue }),
     apiKey,

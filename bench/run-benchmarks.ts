@@ -1,9 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { STEP_NAMES } from '../domain/step-names';
 import type { LlmResult } from '../domain/step-contracts';
-import { startBenchEnvironment, PRIMARY_MODEL, FALLBACK_MODEL, type BenchEnvironment } from './bench-environment';
+import {
+  startBenchEnvironment,
+  PRIMARY_MODEL,
+  FALLBACK_MODEL,
+  type BenchEnvironment,
+} from './bench-environment';
 import { round, summarize, type Summary } from './statistics';
 
 /**
@@ -34,7 +40,12 @@ interface ScenarioResult {
 async function timeGatehouse(env: BenchEnvironment): Promise<{ ms: number; result?: LlmResult }> {
   const started = performance.now();
   try {
-    const result = await env.gatehouse.execute({ tenantId: 'demo', apiKey: env.apiKey, taskType: 'qa', question: QUESTION });
+    const result = await env.gatehouse.execute({
+      tenantId: 'demo',
+      apiKey: env.apiKey,
+      taskType: 'qa',
+      question: QUESTION,
+    });
     return { ms: performance.now() - started, result };
   } catch (error) {
     log(`gatehouse request failed: ${(error as Error).message}`);
@@ -42,7 +53,11 @@ async function timeGatehouse(env: BenchEnvironment): Promise<{ ms: number; resul
   }
 }
 
-async function timeDirect(env: BenchEnvironment, prompt: Prompt, modelId: string): Promise<{ ms: number; ok: boolean }> {
+async function timeDirect(
+  env: BenchEnvironment,
+  prompt: Prompt,
+  modelId: string,
+): Promise<{ ms: number; ok: boolean }> {
   const started = performance.now();
   try {
     await env.direct.send(
@@ -62,14 +77,23 @@ async function timeDirect(env: BenchEnvironment, prompt: Prompt, modelId: string
 
 /** The prompt Gatehouse actually sent, read back from the emulator, so the baseline sends the same. */
 function lastPrompt(env: BenchEnvironment): Prompt {
-  const call = [...env.emulator.calls()].reverse().find((entry) => entry.operation === 'converse' && entry.userText);
+  const call = [...env.emulator.calls()]
+    .reverse()
+    .find((entry) => entry.operation === 'converse' && entry.userText);
   if (!call) throw new Error('no Converse call reached the emulator during warm-up');
   return { system: call.system ?? '', user: call.userText ?? '' };
 }
 
 async function runScenario(
   env: BenchEnvironment,
-  options: { id: string; scenario: string; latencyMs: number; warmup: number; rounds: number; directModel: string },
+  options: {
+    id: string;
+    scenario: string;
+    latencyMs: number;
+    warmup: number;
+    rounds: number;
+    directModel: string;
+  },
 ): Promise<ScenarioResult> {
   for (let index = 0; index < options.warmup; index++) await timeGatehouse(env);
   const prompt = lastPrompt(env);
@@ -116,7 +140,21 @@ async function runScenario(
 }
 
 function printTable(results: ScenarioResult[], verdicts: Record<string, string>): void {
-  const header = ['id', 'scenario', 'n', 'gatehouse p50', 'direct p50', 'added p50', 'added p95', 'added p99', 'added max', 'ratio p50', 'ratio p99', 'errors', 'target'];
+  const header = [
+    'id',
+    'scenario',
+    'n',
+    'gatehouse p50',
+    'direct p50',
+    'added p50',
+    'added p95',
+    'added p99',
+    'added max',
+    'ratio p50',
+    'ratio p99',
+    'errors',
+    'target',
+  ];
   const rows = results.map((result) => [
     result.id,
     result.scenario,
@@ -132,14 +170,21 @@ function printTable(results: ScenarioResult[], verdicts: Record<string, string>)
     String(result.errors),
     verdicts[result.id] ?? '',
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
   console.log(line(header));
   console.log(line(widths.map((width) => '-'.repeat(width))));
   for (const row of rows) console.log(line(row));
   console.log('\nPer-step anatomy (ms, p50 / p95, from the workflow timings):');
   for (const result of results) {
-    console.log(`  ${result.id}: ${Object.entries(result.steps).map(([step, times]) => `${step} ${times.p50}/${times.p95}`).join(' · ')}`);
+    console.log(
+      `  ${result.id}: ${Object.entries(result.steps)
+        .map(([step, times]) => `${step} ${times.p50}/${times.p95}`)
+        .join(' · ')}`,
+    );
   }
 }
 
@@ -151,9 +196,27 @@ async function main(): Promise<void> {
   log('B1 + B5: emulator at 0 ms');
   const fast = await startBenchEnvironment({ latencyMs: 0, log });
   try {
-    results.push(await runScenario(fast, { id: 'B1', scenario: 'full path, 0 ms model, concurrency 1', latencyMs: 0, warmup: 20, rounds: rounds(300), directModel: PRIMARY_MODEL }));
+    results.push(
+      await runScenario(fast, {
+        id: 'B1',
+        scenario: 'full path, 0 ms model, concurrency 1',
+        latencyMs: 0,
+        warmup: 20,
+        rounds: rounds(300),
+        directModel: PRIMARY_MODEL,
+      }),
+    );
     fast.emulator.setScript(PRIMARY_MODEL, { behaviours: ['throttle'], retryAfterSeconds: 0 });
-    results.push(await runScenario(fast, { id: 'B5', scenario: 'one 429, then fallback, 0 ms model', latencyMs: 0, warmup: 10, rounds: rounds(200), directModel: FALLBACK_MODEL }));
+    results.push(
+      await runScenario(fast, {
+        id: 'B5',
+        scenario: 'one 429, then fallback, 0 ms model',
+        latencyMs: 0,
+        warmup: 10,
+        rounds: rounds(200),
+        directModel: FALLBACK_MODEL,
+      }),
+    );
     const fallbackCalls = fast.emulator.callCount(FALLBACK_MODEL, 'converse');
     log(`B5 fallback model answered ${fallbackCalls} calls`);
   } finally {
@@ -163,7 +226,16 @@ async function main(): Promise<void> {
   log('B2: emulator at 100 ms');
   const slow = await startBenchEnvironment({ latencyMs: 100, log });
   try {
-    results.push(await runScenario(slow, { id: 'B2', scenario: 'full path, 100 ms model, concurrency 1', latencyMs: 100, warmup: 5, rounds: rounds(100), directModel: PRIMARY_MODEL }));
+    results.push(
+      await runScenario(slow, {
+        id: 'B2',
+        scenario: 'full path, 100 ms model, concurrency 1',
+        latencyMs: 100,
+        warmup: 5,
+        rounds: rounds(100),
+        directModel: PRIMARY_MODEL,
+      }),
+    );
   } finally {
     await slow.close();
   }
@@ -176,9 +248,16 @@ async function main(): Promise<void> {
     B5: `p50 ≤ B1 p50 + one call + 30 = ${round(b5Bound)} ms: ${b5.gatehouse.p50 <= b5Bound ? 'met' : 'NOT met'}`,
   };
   printTable(results, verdicts);
-  const file = path.resolve(__dirname, 'results', `request-path-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = path.resolve(
+    __dirname,
+    'results',
+    `request-path-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  );
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ machine: { cpus: require('node:os').cpus().length, node: process.version }, quick, results, verdicts }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, results, verdicts }, null, 2)}\n`,
+  );
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 

@@ -15,7 +15,10 @@ export class GatehouseRequestError extends Error {
 }
 
 export class RequestInvalidError extends GatehouseRequestError {
-  constructor(message: string, readonly problems: string[] = []) {
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
     super(message, FAILURE_TYPES.requestInvalid);
     this.name = 'RequestInvalidError';
   }

@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
-  WorkflowExecutionAlreadyStartedError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import { llmRequestInputSchema, requestWorkflowId, type LlmRequest, type LlmRequestInput } from '../domain/request-contract';
+  llmRequestInputSchema,
+  requestWorkflowId,
+  type LlmRequest,
+  type LlmRequestInput,
+} from '../domain/request-contract';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import {
   REQUEST_MESSAGE_NAMES,
@@ -28,7 +29,9 @@ export interface SubmittedRequest {
 export function prepareRequest(input: LlmRequestInput): LlmRequest {
   const parsed = llmRequestInputSchema.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'request'}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || 'request'}: ${issue.message}`,
+    );
     throw new RequestInvalidError(`invalid request: ${problems.join('; ')}`, problems);
   }
   const { apiKey, requestId, ...rest } = parsed.data;
@@ -75,7 +78,11 @@ export class GatehouseClient {
     } catch (error) {
       // A request that already succeeded is not run again: hand back the finished one.
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        return { workflowId, requestId: request.requestId, handle: this.client.workflow.getHandle(workflowId) };
+        return {
+          workflowId,
+          requestId: request.requestId,
+          handle: this.client.workflow.getHandle(workflowId),
+        };
       }
       throw error;
     }
@@ -96,7 +103,9 @@ export class GatehouseClient {
   }
 
   async progress(workflowId: string): Promise<RequestProgress> {
-    return this.client.workflow.getHandle(workflowId).query<RequestProgress>(REQUEST_MESSAGE_NAMES.progressQuery);
+    return this.client.workflow
+      .getHandle(workflowId)
+      .query<RequestProgress>(REQUEST_MESSAGE_NAMES.progressQuery);
   }
 
   /**
@@ -126,11 +135,17 @@ export class GatehouseClient {
   }
 
   /** Approves restricted work waiting on `approveUpdate`; the approver's key is hashed before it is sent. */
-  async approve(workflowId: string, approver: { approverId: string; apiKey: string; comment?: string }): Promise<ApprovalOutcome> {
+  async approve(
+    workflowId: string,
+    approver: { approverId: string; apiKey: string; comment?: string },
+  ): Promise<ApprovalOutcome> {
     return this.decide(REQUEST_MESSAGE_NAMES.approveUpdate, workflowId, approver);
   }
 
-  async deny(workflowId: string, approver: { approverId: string; apiKey: string; comment?: string }): Promise<ApprovalOutcome> {
+  async deny(
+    workflowId: string,
+    approver: { approverId: string; apiKey: string; comment?: string },
+  ): Promise<ApprovalOutcome> {
     return this.decide(REQUEST_MESSAGE_NAMES.denyUpdate, workflowId, approver);
   }
 
@@ -144,6 +159,8 @@ export class GatehouseClient {
       apiKeyHash: hashApiKey(approver.apiKey),
       comment: approver.comment,
     };
-    return this.client.workflow.getHandle(workflowId).executeUpdate<ApprovalOutcome, [ApprovalDecisionInput]>(update, { args: [input] });
+    return this.client.workflow
+      .getHandle(workflowId)
+      .executeUpdate<ApprovalOutcome, [ApprovalDecisionInput]>(update, { args: [input] });
   }
 }

@@ -38,16 +38,24 @@ export function applyBreakerEvent(
   return { ...health, recentFailures };
 }
 
-export type BreakerAdmission = { admitted: true; probe: boolean; health: RouteHealth } | { admitted: false; reason: string };
+export type BreakerAdmission =
+  { admitted: true; probe: boolean; health: RouteHealth } | { admitted: false; reason: string };
 
 /** Decides whether a request may use the route now, and whether it is the half-open probe. */
-export function admitThroughBreaker(health: RouteHealth, now: number, settings: CircuitBreakerSettings): BreakerAdmission {
+export function admitThroughBreaker(
+  health: RouteHealth,
+  now: number,
+  settings: CircuitBreakerSettings,
+): BreakerAdmission {
   if (health.state === 'closed') return { admitted: true, probe: false, health };
   const coolingSince = health.state === 'open' ? (health.openedAt ?? 0) : (health.probeStartedAt ?? 0);
   const remaining = settings.cooldownMs - (now - coolingSince);
   if (remaining > 0) {
     const why = health.state === 'open' ? 'circuit open' : 'circuit half-open, probe in flight';
-    return { admitted: false, reason: `${why} (${health.recentFailures.length} recent failures; next probe in ${Math.ceil(remaining / 1000)} s)` };
+    return {
+      admitted: false,
+      reason: `${why} (${health.recentFailures.length} recent failures; next probe in ${Math.ceil(remaining / 1000)} s)`,
+    };
   }
   return { admitted: true, probe: true, health: { ...health, state: 'half-open', probeStartedAt: now } };
 }

@@ -7,7 +7,12 @@ export interface TokenUsage {
   cacheWriteTokens: number;
 }
 
-export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+export const ZERO_USAGE: TokenUsage = {
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+};
 
 /** Money is counted in integer micro-dollars so that sums are exact; USD only at the edges. */
 export const MICRO_USD_PER_USD = 1_000_000;
@@ -33,7 +38,11 @@ export function usageCostMicroUsd(route: Pick<Route, 'priceUsdPerMillionTokens'>
 }
 
 /** The most a request can cost: full prompt plus maximum output at the costliest candidate route. */
-export function worstCaseCostMicroUsd(routes: Route[], promptTokens: number, maxOutputTokens: number): number {
+export function worstCaseCostMicroUsd(
+  routes: Route[],
+  promptTokens: number,
+  maxOutputTokens: number,
+): number {
   let worst = 0;
   for (const route of routes) {
     const outputTokens = Math.min(maxOutputTokens, route.maxOutputTokens);

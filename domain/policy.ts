@@ -24,9 +24,17 @@ export const policyDocumentSchema = z.object({
     .object({
       /** Requests of these data classes wait for an approver before anything else happens. */
       requiredForDataClasses: z.array(dataClassSchema).default([]),
-      approverRoles: z.array(z.enum(['approver', 'admin'])).min(1).default(['approver', 'admin']),
+      approverRoles: z
+        .array(z.enum(['approver', 'admin']))
+        .min(1)
+        .default(['approver', 'admin']),
       /** Without a decision in this time the request is denied. */
-      timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * 24 * 3600)
+        .default(3600),
     })
     .default({}),
 });
@@ -99,7 +107,10 @@ export function decideAuthorization(
   principal: PrincipalFacts | undefined,
   policy: PolicyFacts | undefined,
 ): PolicyDecision {
-  const deny = (reason: string, extra: { principalId?: string; policyVersion?: number } = {}): PolicyDecision => ({
+  const deny = (
+    reason: string,
+    extra: { principalId?: string; policyVersion?: number } = {},
+  ): PolicyDecision => ({
     allowed: false,
     tenantId: request.tenantId,
     reason,
@@ -109,15 +120,20 @@ export function decideAuthorization(
   if (tenant.status !== 'active') return deny(`tenant '${request.tenantId}' is ${tenant.status}, not active`);
   if (!principal) return deny(`the API key is not valid for tenant '${request.tenantId}'`);
   if (principal.status !== 'active') {
-    return deny(`principal '${principal.id}' is ${principal.status}, not active`, { principalId: principal.id });
+    return deny(`principal '${principal.id}' is ${principal.status}, not active`, {
+      principalId: principal.id,
+    });
   }
   if (!policy) return deny(`tenant '${request.tenantId}' has no policy`, { principalId: principal.id });
   const parsed = policyDocumentSchema.safeParse(policy.document);
   if (!parsed.success) {
-    return deny(`policy version ${policy.version} is invalid: ${parsed.error.issues[0]?.message ?? 'unknown'}`, {
-      principalId: principal.id,
-      policyVersion: policy.version,
-    });
+    return deny(
+      `policy version ${policy.version} is invalid: ${parsed.error.issues[0]?.message ?? 'unknown'}`,
+      {
+        principalId: principal.id,
+        policyVersion: policy.version,
+      },
+    );
   }
   const document = parsed.data;
   const context = { principalId: principal.id, policyVersion: policy.version };
@@ -155,7 +171,9 @@ export function decideAuthorization(
     tenantTier: tenant.tier,
     allowDegradedRoutes: document.allowDegradedRoutes,
     costCeilingMicroUsd:
-      document.maxCostPerRequestUsd === undefined ? undefined : Math.round(document.maxCostPerRequestUsd * 1_000_000),
+      document.maxCostPerRequestUsd === undefined
+        ? undefined
+        : Math.round(document.maxCostPerRequestUsd * 1_000_000),
     approval: document.approval.requiredForDataClasses.includes(request.dataClass)
       ? {
           required: true,

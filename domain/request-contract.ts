@@ -23,14 +23,19 @@ const wellFormedText = (max: number) =>
   z
     .string()
     .max(max, { message: `must be at most ${max} characters` })
-    .refine((text) => !LONE_SURROGATE.test(text), { message: 'must be well-formed UTF-16 (no lone surrogates)' });
+    .refine((text) => !LONE_SURROGATE.test(text), {
+      message: 'must be well-formed UTF-16 (no lone surrogates)',
+    });
 
 export const tenantIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tenant ids are 1-63 lower-case letters, digits and dashes');
 export const requestIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'request ids are 1-128 letters, digits, dots, dashes, colons or underscores');
+  .regex(
+    /^[A-Za-z0-9._:-]{1,128}$/,
+    'request ids are 1-128 letters, digits, dots, dashes, colons or underscores',
+  );
 export const taskTypeSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'task types are lower-case words joined by dashes');
@@ -38,7 +43,10 @@ export const taskTypeSchema = z
 export const promptReferenceSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
-    label: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    label: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+      .optional(),
     version: z.number().int().positive().optional(),
   })
   .refine((reference) => !(reference.label && reference.version), {
@@ -99,7 +107,9 @@ export function requestWorkflowId(tenantId: string, requestId: string): string {
   return `gatehouse/${tenantId}/${requestId}`;
 }
 
-export function parseRequestWorkflowId(workflowId: string): { tenantId: string; requestId: string } | undefined {
+export function parseRequestWorkflowId(
+  workflowId: string,
+): { tenantId: string; requestId: string } | undefined {
   const match = /^gatehouse\/([^/]+)\/(.+)$/.exec(workflowId);
   return match?.[1] && match[2] ? { tenantId: match[1], requestId: match[2] } : undefined;
 }

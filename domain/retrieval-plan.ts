@@ -18,9 +18,17 @@ export function planRetrieval(
   decision: Extract<PolicyDecision, { allowed: true }>,
 ): RetrievalPlan {
   const { retrieval } = decision;
-  const base = { query: request.question, topK: retrieval.topK, contextTokenBudget: retrieval.contextTokenBudget };
+  const base = {
+    query: request.question,
+    topK: retrieval.topK,
+    contextTokenBudget: retrieval.contextTokenBudget,
+  };
   if (!retrieval.enabled) {
-    return { ...base, enabled: false, reason: `retrieval disabled by policy version ${decision.policyVersion}` };
+    return {
+      ...base,
+      enabled: false,
+      reason: `retrieval disabled by policy version ${decision.policyVersion}`,
+    };
   }
   if (retrieval.contextTokenBudget === 0) {
     return { ...base, enabled: false, reason: 'policy context budget is 0 tokens' };
@@ -28,5 +36,9 @@ export function planRetrieval(
   if (!RETRIEVAL_TASKS.has(request.taskType)) {
     return { ...base, enabled: false, reason: `task '${request.taskType}' does not answer from documents` };
   }
-  return { ...base, enabled: true, reason: `task '${request.taskType}' answers from documents (top ${retrieval.topK})` };
+  return {
+    ...base,
+    enabled: true,
+    reason: `task '${request.taskType}' answers from documents (top ${retrieval.topK})`,
+  };
 }

@@ -1,7 +1,13 @@
 import { admitThroughBreaker, closedHealth, type RouteHealth } from './circuit-breaker';
 import { usageCostMicroUsd, ZERO_USAGE } from './cost';
 import type { DataClass } from './data-class';
-import { taskRoutingFor, type InferenceBudget, type LatencyClass, type Route, type RouteTable } from './route-table';
+import {
+  taskRoutingFor,
+  type InferenceBudget,
+  type LatencyClass,
+  type Route,
+  type RouteTable,
+} from './route-table';
 
 export interface RouteChoice {
   routeId: string;
@@ -42,20 +48,27 @@ const LATENCY_RANK: Record<LatencyClass, number> = { interactive: 0, standard: 1
 
 /** Static reasons a route cannot serve a request, checked in order; the first that applies is reported. */
 const EXCLUSION_RULES: Array<(route: Route, input: RouteSelectionInput) => string | undefined> = [
-  (route, input) => (input.allowedRoutes && !input.allowedRoutes.includes(route.id) ? 'not in the tenant allowlist' : undefined),
+  (route, input) =>
+    input.allowedRoutes && !input.allowedRoutes.includes(route.id)
+      ? 'not in the tenant allowlist'
+      : undefined,
   (route, input) =>
     route.tenantTiers && !route.tenantTiers.includes(input.tenantTier)
       ? `not offered to tier '${input.tenantTier}' (tiers: ${route.tenantTiers.join(', ')})`
       : undefined,
-  (route, input) => (route.dataClasses.includes(input.dataClass) ? undefined : `does not carry '${input.dataClass}' data`),
-  (route, input) => (route.degraded && !input.allowDegraded ? 'degraded route, not allowed by policy' : undefined),
+  (route, input) =>
+    route.dataClasses.includes(input.dataClass) ? undefined : `does not carry '${input.dataClass}' data`,
+  (route, input) =>
+    route.degraded && !input.allowDegraded ? 'degraded route, not allowed by policy' : undefined,
   (route, input) =>
     input.latencyClass && LATENCY_RANK[route.latencyClass] > LATENCY_RANK[input.latencyClass]
       ? `latency class '${route.latencyClass}' is slower than the requested '${input.latencyClass}'`
       : undefined,
   (route, input) => {
     const needed = input.promptTokens + Math.min(input.maxOutputTokens, route.maxOutputTokens);
-    return needed > route.contextWindowTokens ? `needs ${needed} tokens, context window is ${route.contextWindowTokens}` : undefined;
+    return needed > route.contextWindowTokens
+      ? `needs ${needed} tokens, context window is ${route.contextWindowTokens}`
+      : undefined;
   },
   (route, input) => {
     if (input.costCeilingMicroUsd === undefined) return undefined;
@@ -90,12 +103,16 @@ export function selectRoutePlan(
   const ordered = routing.routes
     .map((routeId, index) => ({ route: byId.get(routeId), index }))
     .filter((entry): entry is { route: Route; index: number } => entry.route !== undefined)
-    .sort((left, right) => Number(left.route.degraded) - Number(right.route.degraded) || left.index - right.index);
+    .sort(
+      (left, right) => Number(left.route.degraded) - Number(right.route.degraded) || left.index - right.index,
+    );
   const candidates: Route[] = [];
   const choices: RouteChoice[] = [];
   const excluded: RouteExclusion[] = [];
   for (const { route, index } of ordered) {
-    const staticReason = EXCLUSION_RULES.map((rule) => rule(route, input)).find((reason) => reason !== undefined);
+    const staticReason = EXCLUSION_RULES.map((rule) => rule(route, input)).find(
+      (reason) => reason !== undefined,
+    );
     if (staticReason) {
       excluded.push({ routeId: route.id, reason: staticReason });
       continue;
@@ -110,7 +127,11 @@ export function selectRoutePlan(
     choices.push({
       routeId: route.id,
       probe: admission.probe,
-      reason: admission.probe ? `${place}; half-open probe after cool-down` : route.degraded ? `${place}; degraded last resort` : place,
+      reason: admission.probe
+        ? `${place}; half-open probe after cool-down`
+        : route.degraded
+          ? `${place}; degraded last resort`
+          : place,
     });
   }
   return { tableVersion: table.version, candidates, choices, excluded, budget: routing.budget };

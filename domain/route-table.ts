@@ -83,19 +83,26 @@ export const routeTableSchema = z
     version: z.string().min(1),
     routes: z.array(routeSchema).min(1),
     /** Task type → routing; `default` applies to every other task type. */
-    tasks: z.record(taskRoutingSchema).refine((tasks) => 'default' in tasks, { message: "a 'default' task entry is required" }),
+    tasks: z
+      .record(taskRoutingSchema)
+      .refine((tasks) => 'default' in tasks, { message: "a 'default' task entry is required" }),
     breaker: circuitBreakerSettingsSchema.default({}),
   })
   .superRefine((table, context) => {
     const ids = new Set<string>();
     for (const route of table.routes) {
-      if (ids.has(route.id)) context.addIssue({ code: 'custom', message: `route '${route.id}' is defined twice` });
+      if (ids.has(route.id))
+        context.addIssue({ code: 'custom', message: `route '${route.id}' is defined twice` });
       ids.add(route.id);
     }
     for (const [taskType, routing] of Object.entries(table.tasks)) {
       for (const routeId of routing.routes) {
         if (!ids.has(routeId)) {
-          context.addIssue({ code: 'custom', path: ['tasks', taskType], message: `names unknown route '${routeId}'` });
+          context.addIssue({
+            code: 'custom',
+            path: ['tasks', taskType],
+            message: `names unknown route '${routeId}'`,
+          });
         }
       }
     }

@@ -53,7 +53,9 @@ export function assemblePrompt(options: {
     included.push(chunk);
   }
   const context =
-    included.length > 0 ? included.map(quoteChunk).join('\n\n') : '(no documents were found for this question)';
+    included.length > 0
+      ? included.map(quoteChunk).join('\n\n')
+      : '(no documents were found for this question)';
   const values = { question, context };
   const system = render(template.systemTemplate, values);
   const user = render(template.userTemplate, values);

@@ -10,7 +10,10 @@ const REDACTIONS: Array<{ pattern: RegExp; replacement: string }> = [
 ];
 
 export function redactText(text: string): string {
-  return REDACTIONS.reduce((current, { pattern, replacement }) => current.replace(pattern, replacement), text);
+  return REDACTIONS.reduce(
+    (current, { pattern, replacement }) => current.replace(pattern, replacement),
+    text,
+  );
 }
 
 export function sha256Hex(text: string): string {

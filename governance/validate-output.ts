@@ -32,7 +32,11 @@ export function validateOutput(options: {
 }): OutputValidation {
   const verdicts: Verdict[] = [];
   const nonEmpty = options.text.trim().length > 0;
-  verdicts.push({ check: 'non-empty', passed: nonEmpty, detail: nonEmpty ? 'output has text' : 'output is empty' });
+  verdicts.push({
+    check: 'non-empty',
+    passed: nonEmpty,
+    detail: nonEmpty ? 'output has text' : 'output is empty',
+  });
 
   const allowed = new Set(options.retrievedDocumentIds);
   const stray = options.citedDocumentIds.filter((id) => !allowed.has(id));
@@ -50,14 +54,22 @@ export function validateOutput(options: {
     try {
       json = JSON.parse(options.text);
     } catch (error) {
-      verdicts.push({ check: 'output-schema', passed: false, detail: `output is not JSON: ${(error as Error).message}` });
+      verdicts.push({
+        check: 'output-schema',
+        passed: false,
+        detail: `output is not JSON: ${(error as Error).message}`,
+      });
       return { passed: false, verdicts };
     }
     let validate: ValidateFunction;
     try {
       validate = compile(options.outputSchema);
     } catch (error) {
-      verdicts.push({ check: 'output-schema', passed: false, detail: `the output schema is invalid: ${(error as Error).message}` });
+      verdicts.push({
+        check: 'output-schema',
+        passed: false,
+        detail: `the output schema is invalid: ${(error as Error).message}`,
+      });
       return { passed: false, verdicts };
     }
     const valid = validate(json) as boolean;

@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   const target = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
   mkdirSync(path.dirname(target), { recursive: true });
   writeFileSync(target, code);
-  console.log(`workflow bundle: ${path.relative(process.cwd(), target)} (${(code.length / 1024).toFixed(0)} KiB, ${Date.now() - started} ms)`);
+  console.log(
+    `workflow bundle: ${path.relative(process.cwd(), target)} (${(code.length / 1024).toFixed(0)} KiB, ${Date.now() - started} ms)`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -10,5 +10,8 @@ if (!url || !/^postgres(ql)?:\/\//.test(url)) {
   process.exit(2);
 }
 const extra = process.argv.slice(2);
-const result = spawnSync('npx', ['jest', 'test/store', 'test/request-path', ...extra], { stdio: 'inherit', env: process.env });
+const result = spawnSync('npx', ['jest', 'test/store', 'test/request-path', ...extra], {
+  stdio: 'inherit',
+  env: process.env,
+});
 process.exit(result.status ?? 1);

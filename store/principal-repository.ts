@@ -94,7 +94,11 @@ function parseStringArray(text: string): string[] {
 }
 
 /** Active principals of a tenant holding one of `roles` (e.g. the approvers of restricted work). */
-export async function listPrincipalsByRole(db: Knex, tenantId: string, roles: PrincipalRole[]): Promise<Principal[]> {
+export async function listPrincipalsByRole(
+  db: Knex,
+  tenantId: string,
+  roles: PrincipalRole[],
+): Promise<Principal[]> {
   const rows = (await db('principals')
     .where({ tenant_id: tenantId, status: 'active' })
     .whereIn('role', roles)
@@ -109,8 +113,8 @@ export async function findPrincipalByIdAndKeyHash(
   principalId: string,
   apiKeyHash: string,
 ): Promise<Principal | undefined> {
-  const row = (await db('principals').where({ tenant_id: tenantId, id: principalId, api_key_hash: apiKeyHash }).first()) as
-    | PrincipalRow
-    | undefined;
+  const row = (await db('principals')
+    .where({ tenant_id: tenantId, id: principalId, api_key_hash: apiKeyHash })
+    .first()) as PrincipalRow | undefined;
   return row === undefined ? undefined : toPrincipal(row);
 }

@@ -51,7 +51,8 @@ async function updateUnderLock(
 ): Promise<RouteHealth> {
   return db.transaction(async (trx) => {
     await serializeOn(trx, 'route_health', routeId);
-    const row = (await trx('route_health').where({ route_id: routeId }).first()) as RouteHealthRow | undefined;
+    const row = (await trx('route_health').where({ route_id: routeId }).first()) as
+      RouteHealthRow | undefined;
     const current = row ? fromRow(row) : closedHealth(routeId);
     const next = change(current);
     if (!next) return current;
@@ -72,7 +73,8 @@ export async function recordRouteOutcome(
 ): Promise<RouteHealth> {
   return updateUnderLock(db, routeId, (current) => {
     // Closed and healthy stays as it is: no write on the hot path of a healthy route.
-    if (event.kind === 'success' && current.state === 'closed' && current.recentFailures.length === 0) return undefined;
+    if (event.kind === 'success' && current.state === 'closed' && current.recentFailures.length === 0)
+      return undefined;
     return applyBreakerEvent(current, event, now, settings);
   });
 }

@@ -1,8 +1,14 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { createActivities, type ActivityDependencies, type GatehouseActivities } from '../activities/create-activities';
+import {
+  createActivities,
+  type ActivityDependencies,
+  type GatehouseActivities,
+} from '../activities/create-activities';
 import type { RouteTable } from '../domain/route-table';
+import { createBedrockProvider } from '../providers/bedrock-provider';
 import { createExtractiveProvider } from '../providers/extractive-provider';
+import { createOpenAiCompatibleProvider } from '../providers/openai-compatible-provider';
 import { createLocalTokenCounter } from '../providers/token-counter';
 import { createSignalStreamPublisher } from './signal-stream-publisher';
 
@@ -13,14 +19,30 @@ export function buildActivities(options: {
   client: Client;
   providers?: Partial<ActivityDependencies['providers']>;
   clock?: () => number;
+  bedrock?: {
+    defaultRegion: string;
+    endpoint?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
+  openAiCompatibleApiKey?: string;
 }): GatehouseActivities {
   const tokenCounter = createLocalTokenCounter();
+  const bedrock = options.bedrock ?? { defaultRegion: 'us-east-1' };
   return createActivities({
     db: options.db,
     routeTable: options.routeTable,
     tokenCounter,
     clock: options.clock ?? Date.now,
     streamPublisher: createSignalStreamPublisher(options.client),
-    providers: { extractive: createExtractiveProvider(tokenCounter), ...options.providers },
+    providers: {
+      extractive: createExtractiveProvider(tokenCounter),
+      // Clients are built lazily per region, so a worker without AWS credentials only fails Bedrock attempts.
+      bedrock: createBedrockProvider({ ...bedrock, tokenCounter }),
+      'openai-compatible': createOpenAiCompatibleProvider({
+        apiKey: options.openAiCompatibleApiKey,
+        tokenCounter,
+      }),
+      ...options.providers,
+    },
   });
 }

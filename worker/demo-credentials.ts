@@ -3,7 +3,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
-const credentialsSchema = z.object({ tenantId: z.literal('demo'), apiKey: z.string(), contractorApiKey: z.string() });
+const credentialsSchema = z.object({
+  tenantId: z.literal('demo'),
+  apiKey: z.string(),
+  contractorApiKey: z.string(),
+});
 export type DemoCredentials = z.infer<typeof credentialsSchema>;
 
 export function demoCredentialsFile(dataDir: string): string {

@@ -27,6 +27,9 @@ export const environmentSchema = z.object({
   GATEHOUSE_API_KEY: optionalText,
   DATABASE_URL: optionalText,
   GATEHOUSE_LOG_LEVEL: z.enum(['ERROR', 'WARN', 'INFO', 'DEBUG']).default('WARN'),
+  AWS_REGION: optionalText,
+  GATEHOUSE_BEDROCK_EMULATOR_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  OPENAI_COMPATIBLE_API_KEY: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -50,6 +53,13 @@ export interface GatehouseSettings {
   databaseUrl?: string;
   sqliteFile: string;
   apiKey?: string;
+  bedrock: {
+    /** Region for routes that name none; the AWS SDK's default credential chain supplies credentials. */
+    defaultRegion: string;
+    /** When set, `npm start` runs the Bedrock Runtime emulator on this port and uses the emulated route table. */
+    emulatorPort?: number;
+  };
+  openAiCompatibleApiKey?: string;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
 }
@@ -59,11 +69,18 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSettings {
   const parsed = environmentSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ');
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+      .join('\n  ');
     throw new Error(`invalid environment:\n  ${problems}`);
   }
   const values = parsed.data;
   const dataDir = path.resolve(PROJECT_ROOT, values.GATEHOUSE_DATA_DIR);
+  // With the emulator on, the emulated table is the default; an explicit GATEHOUSE_ROUTES_FILE still wins.
+  const routesFile =
+    env.GATEHOUSE_ROUTES_FILE === undefined && values.GATEHOUSE_BEDROCK_EMULATOR_PORT !== undefined
+      ? 'config/routes.bedrock-emulator.json'
+      : values.GATEHOUSE_ROUTES_FILE;
   return {
     projectRoot: PROJECT_ROOT,
     temporal: {
@@ -78,11 +95,16 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
     },
     taskQueue: values.GATEHOUSE_TASK_QUEUE,
     dataDir,
-    routesFile: path.resolve(PROJECT_ROOT, values.GATEHOUSE_ROUTES_FILE),
+    routesFile: path.resolve(PROJECT_ROOT, routesFile),
     databaseUrl: values.DATABASE_URL,
     sqliteFile: path.join(dataDir, 'gatehouse.sqlite'),
     apiKey: values.GATEHOUSE_API_KEY,
     logLevel: values.GATEHOUSE_LOG_LEVEL,
+    bedrock: {
+      defaultRegion: values.AWS_REGION ?? 'us-east-1',
+      emulatorPort: values.GATEHOUSE_BEDROCK_EMULATOR_PORT,
+    },
+    openAiCompatibleApiKey: values.OPENAI_COMPATIBLE_API_KEY,
   };
 }
 

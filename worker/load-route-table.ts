@@ -11,7 +11,9 @@ export function loadRouteTable(file: string): RouteTable {
   }
   const parsed = routeTableSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw new Error(`the route table ${file} is invalid:\n  ${problems.join('\n  ')}`);
   }
   return parsed.data;

@@ -35,7 +35,9 @@ export async function startGatehouseWorkers(options: {
   const queueLimits = new Map<string, { maxConcurrent: number; activitiesPerSecond?: number }>();
   for (const route of options.routeTable.routes) {
     const known = queueLimits.get(route.taskQueue);
-    const rates = [known?.activitiesPerSecond, route.rateLimit.activitiesPerSecond].filter((rate): rate is number => rate !== undefined);
+    const rates = [known?.activitiesPerSecond, route.rateLimit.activitiesPerSecond].filter(
+      (rate): rate is number => rate !== undefined,
+    );
     queueLimits.set(route.taskQueue, {
       maxConcurrent: Math.min(known?.maxConcurrent ?? Infinity, route.rateLimit.maxConcurrent),
       activitiesPerSecond: rates.length > 0 ? Math.min(...rates) : undefined,

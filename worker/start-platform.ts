@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { startBedrockEmulator } from '../emulators/bedrock-runtime-emulator';
 import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
@@ -20,7 +21,10 @@ const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
  * `npm start`: the whole platform on one machine. Starts (or connects to) Temporal, migrates and seeds
  * the app database, runs the workers, and stops everything it started on Ctrl-C.
  */
-export async function startPlatform(settings: GatehouseSettings, options: { seed: boolean; embedded: boolean }): Promise<void> {
+export async function startPlatform(
+  settings: GatehouseSettings,
+  options: { seed: boolean; embedded: boolean },
+): Promise<void> {
   const cleanups: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -42,13 +46,16 @@ export async function startPlatform(settings: GatehouseSettings, options: { seed
     let address = settings.temporal.address;
     let uiUrl = settings.temporal.uiUrl;
     if (!address) {
-      if (!options.embedded) throw new Error('TEMPORAL_ADDRESS is not set: point the worker at a Temporal cluster');
+      if (!options.embedded)
+        throw new Error('TEMPORAL_ADDRESS is not set: point the worker at a Temporal cluster');
       const cliPath = await ensureTemporalCli({
         projectRoot: settings.projectRoot,
         explicitPath: settings.temporal.cliPath,
         log: say,
       });
-      say(`starting the Temporal dev server (state in ${path.relative(process.cwd(), settings.dataDir)}/temporal.sqlite)…`);
+      say(
+        `starting the Temporal dev server (state in ${path.relative(process.cwd(), settings.dataDir)}/temporal.sqlite)…`,
+      );
       const server = await startDevServer({
         cliPath,
         dbFile: path.join(settings.dataDir, 'temporal.sqlite'),
@@ -63,18 +70,35 @@ export async function startPlatform(settings: GatehouseSettings, options: { seed
       address = server.address;
       uiUrl ??= server.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
     }
-    const connectionOptions = { address, tls: settings.temporal.tls ? {} : undefined, apiKey: settings.temporal.apiKey };
+    const connectionOptions = {
+      address,
+      tls: settings.temporal.tls ? {} : undefined,
+      apiKey: settings.temporal.apiKey,
+    };
     const clientConnection = await Connection.connect(connectionOptions);
     cleanups.push(() => clientConnection.close());
-    const added = await ensureSearchAttributes(clientConnection, settings.temporal.namespace, GATEHOUSE_SEARCH_ATTRIBUTES, say);
+    const added = await ensureSearchAttributes(
+      clientConnection,
+      settings.temporal.namespace,
+      GATEHOUSE_SEARCH_ATTRIBUTES,
+      say,
+    );
     if (added.length > 0) say(`registered search attributes: ${added.join(', ')}`);
 
     const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
     cleanups.push(() => db.destroy());
     await migrateLatest(db);
     const credentials = options.seed ? loadOrCreateDemoCredentials(settings.dataDir) : undefined;
-    if (credentials) await seedDemo(db, { apiKey: credentials.apiKey, contractorApiKey: credentials.contractorApiKey });
+    if (credentials)
+      await seedDemo(db, { apiKey: credentials.apiKey, contractorApiKey: credentials.contractorApiKey });
 
+    let bedrockEndpoint: string | undefined;
+    if (settings.bedrock.emulatorPort !== undefined) {
+      const emulator = await startBedrockEmulator({ port: settings.bedrock.emulatorPort });
+      cleanups.push(() => emulator.close());
+      bedrockEndpoint = emulator.endpoint;
+      say(`Bedrock Runtime emulator on ${emulator.endpoint} (answers are generated locally, not by a model)`);
+    }
     const routeTable = loadRouteTable(settings.routesFile);
     const workerConnection = await NativeConnection.connect(connectionOptions);
     cleanups.push(() => workerConnection.close());
@@ -87,19 +111,34 @@ export async function startPlatform(settings: GatehouseSettings, options: { seed
         db,
         routeTable,
         client: new Client({ connection: clientConnection, namespace: settings.temporal.namespace }),
+        bedrock: {
+          defaultRegion: settings.bedrock.defaultRegion,
+          endpoint: bedrockEndpoint,
+          // The emulator accepts any signature; real routes use the AWS SDK's default credential chain.
+          credentials: bedrockEndpoint ? { accessKeyId: 'emulator', secretAccessKey: 'emulator' } : undefined,
+        },
+        openAiCompatibleApiKey: settings.openAiCompatibleApiKey,
       }),
     });
     cleanups.push(() => workers.shutdown());
 
-    say(`ready. Temporal ${address}, namespace '${settings.temporal.namespace}', task queue '${settings.taskQueue}'`);
-    say(`database: ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : path.relative(process.cwd(), settings.sqliteFile)}`);
-    say(`routes: ${routeTable.routes.map((route) => `${route.id} (${route.provider})`).join(', ')} — table ${routeTable.version}`);
+    say(
+      `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', task queue '${settings.taskQueue}'`,
+    );
+    say(
+      `database: ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : path.relative(process.cwd(), settings.sqliteFile)}`,
+    );
+    say(
+      `routes: ${routeTable.routes.map((route) => `${route.id} (${route.provider})`).join(', ')} — table ${routeTable.version}`,
+    );
     if (uiUrl) say(`Temporal UI: ${uiUrl}`);
     if (credentials) {
-      say(`demo tenant 'demo', API key ${credentials.apiKey} (saved in ${path.relative(process.cwd(), settings.dataDir)}/demo-credentials.json)`);
+      say(
+        `demo tenant 'demo', API key ${credentials.apiKey} (saved in ${path.relative(process.cwd(), settings.dataDir)}/demo-credentials.json)`,
+      );
       say('send a first request (in another terminal):');
       say('  npx gatehouse ask --tenant demo --task qa "What is the refund policy?"');
-      say("then: npx gatehouse requests list --tenant demo   ·   npx gatehouse audit verify --tenant demo");
+      say('then: npx gatehouse requests list --tenant demo   ·   npx gatehouse audit verify --tenant demo');
     }
     say('Ctrl-C stops everything started here.');
     await workers.running;

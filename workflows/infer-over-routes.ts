@@ -40,11 +40,20 @@ const UNCLASSIFIED_FAILURE: ProviderErrorClass = {
   code: 'unknown',
 };
 
-function classify(error: unknown): { classification: ProviderErrorClass; details?: Partial<InferenceFailureDetails>; message: string } {
+function classify(error: unknown): {
+  classification: ProviderErrorClass;
+  details?: Partial<InferenceFailureDetails>;
+  message: string;
+} {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof TimeoutFailure) {
     return {
-      classification: { failureType: 'Inference.Timeout', retryable: true, fallback: true, code: cause.timeoutType?.toString() ?? 'timeout' },
+      classification: {
+        failureType: 'Inference.Timeout',
+        retryable: true,
+        fallback: true,
+        code: cause.timeoutType?.toString() ?? 'timeout',
+      },
       message: `the attempt timed out (${cause.message})`,
     };
   }
@@ -60,10 +69,17 @@ function classify(error: unknown): { classification: ProviderErrorClass; details
             code: reported.code ?? cause.type ?? 'unknown',
             nextRetryDelayMs: reported.nextRetryDelayMs,
           }
-        : { ...UNCLASSIFIED_FAILURE, failureType: cause.type ?? UNCLASSIFIED_FAILURE.failureType, retryable: !cause.nonRetryable };
+        : {
+            ...UNCLASSIFIED_FAILURE,
+            failureType: cause.type ?? UNCLASSIFIED_FAILURE.failureType,
+            retryable: !cause.nonRetryable,
+          };
     return { classification, details, message: cause.message };
   }
-  return { classification: UNCLASSIFIED_FAILURE, message: cause instanceof Error ? cause.message : String(cause) };
+  return {
+    classification: UNCLASSIFIED_FAILURE,
+    message: cause instanceof Error ? cause.message : String(cause),
+  };
 }
 
 /**
@@ -100,7 +116,8 @@ export async function inferOverRoutes(options: {
 
   for (const [routeIndex, route] of plan.candidates.entries()) {
     if (routeIndex > 0) {
-      if (fallbacks.length >= budget.maxFallbacks) return stop(`fallback budget of ${budget.maxFallbacks} spent`);
+      if (fallbacks.length >= budget.maxFallbacks)
+        return stop(`fallback budget of ${budget.maxFallbacks} spent`);
       fallbacks.push({
         fromRouteId: plan.candidates[routeIndex - 1]?.id ?? 'none',
         toRouteId: route.id,
@@ -108,7 +125,8 @@ export async function inferOverRoutes(options: {
       });
     }
     for (let routeAttempt = 1; routeAttempt <= route.retry.maximumAttempts; routeAttempt++) {
-      if (attempts.length >= budget.maxTotalAttempts) return stop(`attempt budget of ${budget.maxTotalAttempts} spent`);
+      if (attempts.length >= budget.maxTotalAttempts)
+        return stop(`attempt budget of ${budget.maxTotalAttempts} spent`);
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) return stop(`inference deadline of ${budget.deadlineMs} ms passed`);
       const attempt = attempts.length + 1;
@@ -171,13 +189,20 @@ export async function inferOverRoutes(options: {
         lastRouteFailure = `${route.id}: ${classification.failureType} (${classification.code})`;
         // A timeout carries no details, so the workflow's own view of the stream decides too.
         if ((details?.deliveredDeltas ?? 0) > 0 || options.deliveredText(attempt)) {
-          return stop(`${route.id} failed after streaming had begun (${message}); nothing may replace delivered text`, true);
+          return stop(
+            `${route.id} failed after streaming had begun (${message}); nothing may replace delivered text`,
+            true,
+          );
         }
         if (failedSpendMicroUsd > maxRetrySpendMicroUsd) {
-          return stop(`failed attempts cost ${failedSpendMicroUsd} micro-USD, over the retry budget of ${maxRetrySpendMicroUsd}`);
+          return stop(
+            `failed attempts cost ${failedSpendMicroUsd} micro-USD, over the retry budget of ${maxRetrySpendMicroUsd}`,
+          );
         }
         if (!classification.retryable && !classification.fallback) {
-          return stop(`${classification.failureType} from ${route.id} is not something a retry or another route can fix: ${message}`);
+          return stop(
+            `${classification.failureType} from ${route.id} is not something a retry or another route can fix: ${message}`,
+          );
         }
         if (!classification.retryable) break;
         if (routeAttempt < route.retry.maximumAttempts) {
@@ -186,7 +211,8 @@ export async function inferOverRoutes(options: {
             route.retry.maximumIntervalMs,
           );
           const delayMs = classification.nextRetryDelayMs ?? backoffMs;
-          if (Date.now() + delayMs >= deadline) return stop(`the next retry (in ${delayMs} ms) would pass the inference deadline`);
+          if (Date.now() + delayMs >= deadline)
+            return stop(`the next retry (in ${delayMs} ms) would pass the inference deadline`);
           await sleep(delayMs);
         }
       }

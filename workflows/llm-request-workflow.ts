@@ -16,7 +16,11 @@ import { addUsage, microToUsd, usdToMicro, ZERO_USAGE, type TokenUsage } from '.
 import { FAILURE_TYPES, isFailureType, type FailureType } from '../domain/failure-types';
 import type { LoggingMode, PolicyDecision } from '../domain/policy';
 import { llmRequestSchema, type LlmRequest } from '../domain/request-contract';
-import { approvalDecisionInputSchema, type ApprovalDecisionInput, type ApprovalOutcome } from '../domain/request-messages';
+import {
+  approvalDecisionInputSchema,
+  type ApprovalDecisionInput,
+  type ApprovalOutcome,
+} from '../domain/request-messages';
 import type { RetrievalPlan } from '../domain/retrieval-plan';
 import type { RoutePlan } from '../domain/route-selection';
 import { SEARCH_ATTRIBUTE_KEYS, type RequestOutcome } from '../domain/search-attribute-keys';
@@ -72,7 +76,8 @@ function failureOf(step: StepName, error: unknown): RequestFailure {
   return { type: FAILURE_TYPES.internal, step, message: `step '${step}' failed: ${message}` };
 }
 
-const sumCost = (attempts: InferenceAttempt[]) => attempts.reduce((total, attempt) => total + attempt.costMicroUsd, 0);
+const sumCost = (attempts: InferenceAttempt[]) =>
+  attempts.reduce((total, attempt) => total + attempt.costMicroUsd, 0);
 
 /**
  * One LLM request, end to end (DESIGN.md §1). The only place that decides what happens next; every step
@@ -117,7 +122,8 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     outcome: outcome === 'awaiting-approval' ? 'running' : outcome,
   }));
 
-  const setOutcome = (value: RequestOutcome) => upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value }]);
+  const setOutcome = (value: RequestOutcome) =>
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value }]);
   setOutcome('running');
 
   // Approval for restricted work: the validator rejects ineligible approvers before anything is
@@ -126,7 +132,8 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
   let approval: ApprovalOutcome | undefined;
   const validateDecision = (input: ApprovalDecisionInput) => {
     const checked = approvalDecisionInputSchema.safeParse(input);
-    if (!checked.success) throw new Error(`invalid approval: ${checked.error.issues[0]?.message ?? 'malformed'}`);
+    if (!checked.success)
+      throw new Error(`invalid approval: ${checked.error.issues[0]?.message ?? 'malformed'}`);
     if (!approvalRequirement?.required || outcome !== 'awaiting-approval' || approval) {
       throw new Error('this request is not waiting for approval');
     }
@@ -136,24 +143,32 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       );
     }
   };
-  const decide = (decision: 'approved' | 'denied') => async (input: ApprovalDecisionInput): Promise<ApprovalOutcome> => {
-    const requirement = approvalRequirement;
-    if (!requirement?.required) throw ApplicationFailure.nonRetryable('this request is not waiting for approval');
-    const { value: verification } = await localSteps.verifyApprover({
-      tenantId: request.tenantId,
-      principalId: input.approverId,
-      apiKeyHash: input.apiKeyHash,
-      roles: requirement.approverRoles,
-    });
-    if (!verification.verified) throw ApplicationFailure.nonRetryable(`approval refused: ${verification.reason ?? 'not verified'}`);
-    // Two approvers may race; the first decision recorded wins and the second learns the outcome.
-    approval ??= { decision, approverId: input.approverId, comment: input.comment };
-    return approval;
-  };
+  const decide =
+    (decision: 'approved' | 'denied') =>
+    async (input: ApprovalDecisionInput): Promise<ApprovalOutcome> => {
+      const requirement = approvalRequirement;
+      if (!requirement?.required)
+        throw ApplicationFailure.nonRetryable('this request is not waiting for approval');
+      const { value: verification } = await localSteps.verifyApprover({
+        tenantId: request.tenantId,
+        principalId: input.approverId,
+        apiKeyHash: input.apiKeyHash,
+        roles: requirement.approverRoles,
+      });
+      if (!verification.verified)
+        throw ApplicationFailure.nonRetryable(`approval refused: ${verification.reason ?? 'not verified'}`);
+      // Two approvers may race; the first decision recorded wins and the second learns the outcome.
+      approval ??= { decision, approverId: input.approverId, comment: input.comment };
+      return approval;
+    };
   setHandler(approveUpdate, decide('approved'), { validator: validateDecision });
   setHandler(denyUpdate, decide('denied'), { validator: validateDecision });
 
-  async function runStep<T>(step: StepName, run: () => Promise<Timed<T>>, summarize: (value: T) => Record<string, unknown>): Promise<T> {
+  async function runStep<T>(
+    step: StepName,
+    run: () => Promise<Timed<T>>,
+    summarize: (value: T) => Record<string, unknown>,
+  ): Promise<T> {
     currentStep = step;
     const started = Date.now();
     try {
@@ -162,7 +177,12 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       return value;
     } catch (error) {
       const stepFailure = failureOf(step, error);
-      steps.push({ step, status: 'failed', elapsedMs: Date.now() - started, detail: { failureType: stepFailure.type } });
+      steps.push({
+        step,
+        status: 'failed',
+        elapsedMs: Date.now() - started,
+        detail: { failureType: stepFailure.type },
+      });
       throw new RequestFailed(stepFailure);
     }
   }
@@ -200,7 +220,11 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       const requirement = authorization.approval;
       approvalRequirement = requirement;
       if (requirement.approverIds.length === 0) {
-        fail(FAILURE_TYPES.approvalDenied, 'authorize', `${requirement.reason}, but the tenant has no approver other than the requester`);
+        fail(
+          FAILURE_TYPES.approvalDenied,
+          'authorize',
+          `${requirement.reason}, but the tenant has no approver other than the requester`,
+        );
       }
       outcome = 'awaiting-approval';
       setOutcome('awaiting-approval');
@@ -209,17 +233,31 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       outcome = 'running';
       setOutcome('running');
       if (!decided) {
-        fail(FAILURE_TYPES.approvalTimedOut, 'authorize', `no approver decided within ${Math.round(requirement.timeoutMs / 1000)} s; denied`);
+        fail(
+          FAILURE_TYPES.approvalTimedOut,
+          'authorize',
+          `no approver decided within ${Math.round(requirement.timeoutMs / 1000)} s; denied`,
+        );
       }
       if (approval.decision !== 'approved') {
-        fail(FAILURE_TYPES.approvalDenied, 'authorize', `denied by '${approval.approverId}'${approval.comment ? `: ${approval.comment}` : ''}`);
+        fail(
+          FAILURE_TYPES.approvalDenied,
+          'authorize',
+          `denied by '${approval.approverId}'${approval.comment ? `: ${approval.comment}` : ''}`,
+        );
       }
     }
 
     const plan: RetrievalPlan = await runStep(
       'plan-retrieval',
-      () => localSteps.planRetrieval({ taskType: request.taskType, question: request.question }, authorization),
-      (value) => ({ enabled: value.enabled, topK: value.topK, contextTokenBudget: value.contextTokenBudget, reason: value.reason }),
+      () =>
+        localSteps.planRetrieval({ taskType: request.taskType, question: request.question }, authorization),
+      (value) => ({
+        enabled: value.enabled,
+        topK: value.topK,
+        contextTokenBudget: value.contextTokenBudget,
+        reason: value.reason,
+      }),
     );
 
     let chunks: RetrievedChunk[] = [];
@@ -235,7 +273,12 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
             topK: plan.topK,
           }),
         (value) => ({
-          chunks: value.map((chunk) => ({ chunkId: chunk.chunkId, documentId: chunk.documentId, documentVersion: chunk.documentVersion, score: chunk.score })),
+          chunks: value.map((chunk) => ({
+            chunkId: chunk.chunkId,
+            documentId: chunk.documentId,
+            documentVersion: chunk.documentVersion,
+            score: chunk.score,
+          })),
         }),
       );
     } else {
@@ -264,7 +307,10 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     const assembled = prompt;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.promptVersion, value: assembled.promptRef }]);
 
-    const ceilings = [authorization.costCeilingMicroUsd, request.maxCostUsd === undefined ? undefined : usdToMicro(request.maxCostUsd)];
+    const ceilings = [
+      authorization.costCeilingMicroUsd,
+      request.maxCostUsd === undefined ? undefined : usdToMicro(request.maxCostUsd),
+    ];
     const definedCeilings = ceilings.filter((ceiling): ceiling is number => ceiling !== undefined);
     const routePlan: RoutePlan = await runStep(
       'select-route',
@@ -280,11 +326,22 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
           maxOutputTokens: authorization.maxOutputTokens,
           costCeilingMicroUsd: definedCeilings.length > 0 ? Math.min(...definedCeilings) : undefined,
         }),
-      (value) => ({ tableVersion: value.tableVersion, choices: value.choices, excluded: value.excluded, budget: value.budget }),
+      (value) => ({
+        tableVersion: value.tableVersion,
+        choices: value.choices,
+        excluded: value.excluded,
+        budget: value.budget,
+      }),
     );
     if (routePlan.candidates.length === 0) {
-      const reasons = routePlan.excluded.map((exclusion) => `${exclusion.routeId}: ${exclusion.reason}`).join('; ');
-      fail(FAILURE_TYPES.routeUnavailable, 'select-route', `no route can serve this request (${reasons || 'no routes for this task'})`);
+      const reasons = routePlan.excluded
+        .map((exclusion) => `${exclusion.routeId}: ${exclusion.reason}`)
+        .join('; ');
+      fail(
+        FAILURE_TYPES.routeUnavailable,
+        'select-route',
+        `no route can serve this request (${reasons || 'no routes for this task'})`,
+      );
     }
 
     // Known before the step runs, so even a reservation whose reply was lost is settled by `record`.
@@ -309,7 +366,11 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       }),
     );
     if (!reservation.admitted) {
-      fail(FAILURE_TYPES.budgetExceeded, 'reserve-budget', `budget exceeded: ${reservation.reason ?? 'no headroom'}`);
+      fail(
+        FAILURE_TYPES.budgetExceeded,
+        'reserve-budget',
+        `budget exceeded: ${reservation.reason ?? 'no headroom'}`,
+      );
     }
 
     currentStep = 'infer';
@@ -341,9 +402,17 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.costUsd, value: microToUsd(costMicroUsd) }]);
     const success = inference.success;
     if (!success) {
-      const type = inference.interruptedAfterDelivery ? FAILURE_TYPES.streamInterrupted : FAILURE_TYPES.inferenceExhausted;
-      const summary = attempts.map((attempt) => `#${attempt.attempt} ${attempt.routeId}: ${attempt.failureType}`).join('; ');
-      return fail(type, 'infer', `${inference.stopReason ?? 'no route answered'} (attempts: ${summary || 'none'})`);
+      const type = inference.interruptedAfterDelivery
+        ? FAILURE_TYPES.streamInterrupted
+        : FAILURE_TYPES.inferenceExhausted;
+      const summary = attempts
+        .map((attempt) => `#${attempt.attempt} ${attempt.routeId}: ${attempt.failureType}`)
+        .join('; ');
+      return fail(
+        type,
+        'infer',
+        `${inference.stopReason ?? 'no route answered'} (attempts: ${summary || 'none'})`,
+      );
     }
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.route, value: success.route.id }]);
     output = success.response.text;
@@ -361,7 +430,9 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       (value) => ({ passed: value.passed, verdicts: value.verdicts }),
     );
     if (!validation.passed) {
-      const failed = validation.verdicts.filter((verdict) => !verdict.passed).map((verdict) => `${verdict.check}: ${verdict.detail}`);
+      const failed = validation.verdicts
+        .filter((verdict) => !verdict.passed)
+        .map((verdict) => `${verdict.check}: ${verdict.detail}`);
       fail(FAILURE_TYPES.validationFailed, 'validate', `output failed validation (${failed.join('; ')})`);
     }
 
@@ -382,14 +453,27 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       json: validation.json,
       citations: success.response.citedDocumentIds.map((documentId) => {
         const chunk = chunkDocuments.get(documentId);
-        return { documentId, documentVersion: chunk?.documentVersion ?? 0, title: chunk?.title ?? documentId };
+        return {
+          documentId,
+          documentVersion: chunk?.documentVersion ?? 0,
+          title: chunk?.title ?? documentId,
+        };
       }),
       usage,
       costUsd: microToUsd(costMicroUsd),
-      route: { id: success.route.id, provider: success.route.provider, model: success.route.model, label: success.route.label },
+      route: {
+        id: success.route.id,
+        provider: success.route.provider,
+        model: success.route.model,
+        label: success.route.label,
+      },
       attempts,
       fallbacks,
-      routePlan: { tableVersion: routePlan.tableVersion, choices: routePlan.choices, excluded: routePlan.excluded },
+      routePlan: {
+        tableVersion: routePlan.tableVersion,
+        choices: routePlan.choices,
+        excluded: routePlan.excluded,
+      },
       retrievalPlan: plan,
       promptVersion: assembled.promptRef,
       policyVersion: authorization.policyVersion,
@@ -448,6 +532,11 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       costMicroUsd,
       failure: requestFailure,
     });
-    steps.push({ step: 'record', status: 'succeeded', elapsedMs: result.elapsedMs, detail: { ...result.value } });
+    steps.push({
+      step: 'record',
+      status: 'succeeded',
+      elapsedMs: result.elapsedMs,
+      detail: { ...result.value },
+    });
   }
 }

@@ -11,5 +11,9 @@ import type { RequestProgress } from '../domain/step-contracts';
 export const progressQuery = defineQuery<RequestProgress>(REQUEST_MESSAGE_NAMES.progressQuery);
 export const streamQuery = defineQuery<StreamView>(REQUEST_MESSAGE_NAMES.streamQuery);
 export const streamDeltaSignal = defineSignal<[StreamDelta]>(REQUEST_MESSAGE_NAMES.streamDeltaSignal);
-export const approveUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecisionInput]>(REQUEST_MESSAGE_NAMES.approveUpdate);
-export const denyUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecisionInput]>(REQUEST_MESSAGE_NAMES.denyUpdate);
+export const approveUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecisionInput]>(
+  REQUEST_MESSAGE_NAMES.approveUpdate,
+);
+export const denyUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecisionInput]>(
+  REQUEST_MESSAGE_NAMES.denyUpdate,
+);

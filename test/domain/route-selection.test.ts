@@ -26,8 +26,15 @@ const table: RouteTable = routeTableSchema.parse({
     route('claude'),
     route('nova', { priceUsdPerMillionTokens: { input: 0.06, output: 0.24 }, tenantTiers: ['enterprise'] }),
     route('batch-llama', { latencyClass: 'batch', contextWindowTokens: 8_000 }),
-    route('self-hosted', { provider: 'openai-compatible', dataClasses: ['public', 'internal', 'confidential', 'restricted'] }),
-    route('extractive', { provider: 'extractive', degraded: true, dataClasses: ['public', 'internal', 'confidential', 'restricted'] }),
+    route('self-hosted', {
+      provider: 'openai-compatible',
+      dataClasses: ['public', 'internal', 'confidential', 'restricted'],
+    }),
+    route('extractive', {
+      provider: 'extractive',
+      degraded: true,
+      dataClasses: ['public', 'internal', 'confidential', 'restricted'],
+    }),
   ],
   tasks: {
     default: { routes: ['extractive', 'claude', 'nova', 'batch-llama', 'self-hosted'] },
@@ -49,8 +56,15 @@ const baseInput: RouteSelectionInput = {
 describe('route selection', () => {
   it('keeps the task order, puts degraded routes last, and says why each route was left out', () => {
     const plan = selectRoutePlan(table, baseInput, {}, 0);
-    expect(plan.candidates.map((candidate) => candidate.id)).toEqual(['claude', 'batch-llama', 'self-hosted', 'extractive']);
-    expect(plan.excluded).toEqual([{ routeId: 'nova', reason: "not offered to tier 'standard' (tiers: enterprise)" }]);
+    expect(plan.candidates.map((candidate) => candidate.id)).toEqual([
+      'claude',
+      'batch-llama',
+      'self-hosted',
+      'extractive',
+    ]);
+    expect(plan.excluded).toEqual([
+      { routeId: 'nova', reason: "not offered to tier 'standard' (tiers: enterprise)" },
+    ]);
     expect(plan.choices.at(-1)?.reason).toMatch(/degraded last resort/);
     expect(plan.budget.maxFallbacks).toBe(2);
     expect(selectRoutePlan(table, { ...baseInput, taskType: 'qa' }, {}, 0).budget.maxFallbacks).toBe(1);
@@ -72,7 +86,9 @@ describe('route selection', () => {
       0,
     );
     expect(plan.candidates.map((candidate) => candidate.id)).toEqual(['nova']);
-    const reasons = Object.fromEntries(plan.excluded.map((exclusion) => [exclusion.routeId, exclusion.reason]));
+    const reasons = Object.fromEntries(
+      plan.excluded.map((exclusion) => [exclusion.routeId, exclusion.reason]),
+    );
     expect(reasons['claude']).toMatch(/exceeds the request's ceiling/);
     expect(reasons['batch-llama']).toMatch(/slower than the requested 'standard'/);
     expect(reasons['self-hosted']).toBe('not in the tenant allowlist');
@@ -88,7 +104,10 @@ describe('route selection', () => {
           tenantTier: fc.constantFrom('standard', 'enterprise'),
           allowedRoutes: fc.option(fc.subarray(table.routes.map((candidate) => candidate.id)), { nil: null }),
           allowDegraded: fc.boolean(),
-          latencyClass: fc.option(fc.constantFrom('interactive' as const, 'standard' as const, 'batch' as const), { nil: undefined }),
+          latencyClass: fc.option(
+            fc.constantFrom('interactive' as const, 'standard' as const, 'batch' as const),
+            { nil: undefined },
+          ),
           promptTokens: fc.integer({ min: 0, max: 250_000 }),
           maxOutputTokens: fc.integer({ min: 1, max: 8_000 }),
           costCeilingMicroUsd: fc.option(fc.integer({ min: 0, max: 5_000_000 }), { nil: undefined }),
@@ -101,7 +120,9 @@ describe('route selection', () => {
             if (!input.allowDegraded) expect(candidate.degraded).toBe(false);
           }
           if (input.dataClass === 'restricted') {
-            expect(plan.candidates.every((candidate) => ['self-hosted', 'extractive'].includes(candidate.id))).toBe(true);
+            expect(
+              plan.candidates.every((candidate) => ['self-hosted', 'extractive'].includes(candidate.id)),
+            ).toBe(true);
           }
           // Every route of the task is either a candidate or excluded with a reason.
           expect(plan.candidates.length + plan.excluded.length).toBe(
@@ -116,7 +137,8 @@ describe('route selection', () => {
 
 describe('circuit breaker', () => {
   const settings = table.breaker;
-  const fail = (health: RouteHealth, at: number) => applyBreakerEvent(health, { kind: 'failure' }, at, settings);
+  const fail = (health: RouteHealth, at: number) =>
+    applyBreakerEvent(health, { kind: 'failure' }, at, settings);
 
   it('opens after the threshold inside the window, skips the route, then lets one probe through', () => {
     let health = closedHealth('claude');
@@ -127,7 +149,9 @@ describe('circuit breaker', () => {
 
     const whileOpen = selectRoutePlan(table, baseInput, { claude: health }, 4_000);
     expect(whileOpen.candidates.map((candidate) => candidate.id)).not.toContain('claude');
-    expect(whileOpen.excluded.find((exclusion) => exclusion.routeId === 'claude')?.reason).toMatch(/circuit open/);
+    expect(whileOpen.excluded.find((exclusion) => exclusion.routeId === 'claude')?.reason).toMatch(
+      /circuit open/,
+    );
 
     const afterCooldown = selectRoutePlan(table, baseInput, { claude: health }, 8_001);
     expect(afterCooldown.choices[0]).toEqual(expect.objectContaining({ routeId: 'claude', probe: true }));

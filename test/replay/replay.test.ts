@@ -4,18 +4,26 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
 import { HISTORY_DIR } from '../support/history-recording';
 
-const historyFiles = readdirSync(HISTORY_DIR).filter((file) => file.endsWith('.json')).sort();
+const historyFiles = readdirSync(HISTORY_DIR)
+  .filter((file) => file.endsWith('.json'))
+  .sort();
 
 function* histories() {
   for (const file of historyFiles) {
-    yield { workflowId: path.basename(file, '.json'), history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))) };
+    yield {
+      workflowId: path.basename(file, '.json'),
+      history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))),
+    };
   }
 }
 
 async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
   const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: undefined });
   const results: ReplayResult[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'gatehouse-replay' }, histories())) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle, replayName: 'gatehouse-replay' },
+    histories(),
+  )) {
     results.push(result);
   }
   return results;
@@ -23,14 +31,19 @@ async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
 
 describe('replay of committed histories', () => {
   it('has committed histories of the request scenarios to replay', () => {
-    expect(historyFiles).toEqual(expect.arrayContaining(['succeeded-qa.json', 'denied-unknown-tenant.json', 'budget-exceeded.json']));
+    expect(historyFiles).toEqual(
+      expect.arrayContaining(['succeeded-qa.json', 'denied-unknown-tenant.json', 'budget-exceeded.json']),
+    );
   });
 
   it('replays every committed history with the current workflow code', async () => {
     const results = await replayAll(require.resolve('../../workflows'));
     expect(results).toHaveLength(historyFiles.length);
     for (const result of results) {
-      expect({ workflowId: result.workflowId, error: result.error ? String(result.error) : undefined }).toEqual({
+      expect({
+        workflowId: result.workflowId,
+        error: result.error ? String(result.error) : undefined,
+      }).toEqual({
         workflowId: result.workflowId,
         error: undefined,
       });

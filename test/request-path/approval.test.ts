@@ -24,9 +24,27 @@ describe('approval of restricted work', () => {
   let harness: GatehouseHarness;
   beforeAll(async () => {
     harness = await startHarness();
-    const principal = { tenantId: 'demo', capabilities: ['qa'], groups: ['everyone'], clearance: 'restricted' as const, status: 'active' as const };
-    await upsertPrincipal(harness.db, { ...principal, id: 'risk-analyst', name: 'Risk analyst', role: 'requester', apiKeyHash: hashApiKey(REQUESTER_KEY) });
-    await upsertPrincipal(harness.db, { ...principal, id: 'risk-approver', name: 'Risk approver', role: 'approver', apiKeyHash: hashApiKey(APPROVER_KEY) });
+    const principal = {
+      tenantId: 'demo',
+      capabilities: ['qa'],
+      groups: ['everyone'],
+      clearance: 'restricted' as const,
+      status: 'active' as const,
+    };
+    await upsertPrincipal(harness.db, {
+      ...principal,
+      id: 'risk-analyst',
+      name: 'Risk analyst',
+      role: 'requester',
+      apiKeyHash: hashApiKey(REQUESTER_KEY),
+    });
+    await upsertPrincipal(harness.db, {
+      ...principal,
+      id: 'risk-approver',
+      name: 'Risk approver',
+      role: 'approver',
+      apiKeyHash: hashApiKey(APPROVER_KEY),
+    });
   });
   afterAll(async () => {
     await harness?.close();
@@ -65,14 +83,20 @@ describe('approval of restricted work', () => {
       .approve(submitted.workflowId, { approverId: 'risk-approver', apiKey: REQUESTER_KEY })
       .catch((error: unknown) => error);
     expect(forged).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(String((forged as Error & { cause?: Error }).cause?.message)).toMatch(/does not belong to principal 'risk-approver'/);
+    expect(String((forged as Error & { cause?: Error }).cause?.message)).toMatch(
+      /does not belong to principal 'risk-approver'/,
+    );
 
     const decision = await harness.gatehouse.approve(submitted.workflowId, {
       approverId: 'risk-approver',
       apiKey: APPROVER_KEY,
       comment: 'ticket RISK-42',
     });
-    expect(decision).toEqual({ decision: 'approved', approverId: 'risk-approver', comment: 'ticket RISK-42' });
+    expect(decision).toEqual({
+      decision: 'approved',
+      approverId: 'risk-approver',
+      comment: 'ticket RISK-42',
+    });
     const result = await harness.gatehouse.result(submitted.workflowId);
     expect(result.approval?.approverId).toBe('risk-approver');
     expect(result.output).toMatch(/refund/i);
@@ -85,7 +109,11 @@ describe('approval of restricted work', () => {
     await usePolicy(3600);
     const submitted = await harness.gatehouse.submit(restrictedRequest('deny-me'));
     await waitForOutcome(harness, submitted.workflowId, 'awaiting-approval');
-    await harness.gatehouse.deny(submitted.workflowId, { approverId: 'risk-approver', apiKey: APPROVER_KEY, comment: 'not today' });
+    await harness.gatehouse.deny(submitted.workflowId, {
+      approverId: 'risk-approver',
+      apiKey: APPROVER_KEY,
+      comment: 'not today',
+    });
     const error = await harness.gatehouse.result(submitted.workflowId).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApprovalDeniedError);
     expect((error as ApprovalDeniedError).failureType).toBe('Approval.Denied');

@@ -33,10 +33,19 @@ describe('requests that must not reach a model', () => {
 
   it('denies an unknown tenant, audits it, and calls no model', async () => {
     const submitted = await expectDenied(
-      { tenantId: 'nobody', requestId: 'unknown-tenant', apiKey: harness.apiKey, taskType: 'qa', question: 'What is the refund policy?' },
+      {
+        tenantId: 'nobody',
+        requestId: 'unknown-tenant',
+        apiKey: harness.apiKey,
+        taskType: 'qa',
+        question: 'What is the refund policy?',
+      },
       /tenant 'nobody' does not exist/,
     );
-    const events = await listAuditEvents(harness.db, { tenantId: 'nobody', workflowId: submitted.workflowId });
+    const events = await listAuditEvents(harness.db, {
+      tenantId: 'nobody',
+      workflowId: submitted.workflowId,
+    });
     expect(events.map((event) => event.eventType)).toEqual(['step.succeeded', 'request.failed']);
     expect((events[1]!.payload as { failure: { type: string } }).failure.type).toBe('Policy.Denied');
     expect(await listUsage(harness.db, { tenantId: 'nobody' })).toHaveLength(0);
@@ -45,18 +54,32 @@ describe('requests that must not reach a model', () => {
 
   it('denies a principal without the task capability', async () => {
     const submitted = await expectDenied(
-      { tenantId: 'demo', requestId: 'no-capability', apiKey: harness.contractorApiKey, taskType: 'summarize', question: 'Summarise the on-call runbook' },
+      {
+        tenantId: 'demo',
+        requestId: 'no-capability',
+        apiKey: harness.contractorApiKey,
+        taskType: 'summarize',
+        question: 'Summarise the on-call runbook',
+      },
       /may not run task 'summarize'/,
     );
     const events = await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId });
     const authorize = events.find((event) => event.step === 'authorize');
-    expect(authorize?.payload).toEqual(expect.objectContaining({ allowed: false, principalId: 'demo-contractor' }));
+    expect(authorize?.payload).toEqual(
+      expect.objectContaining({ allowed: false, principalId: 'demo-contractor' }),
+    );
     expect(events.at(-1)?.eventType).toBe('request.failed');
   });
 
   it('denies a wrong API key without saying whose key it was', async () => {
     await expectDenied(
-      { tenantId: 'demo', requestId: 'bad-key', apiKey: 'not-a-real-key-0000000000', taskType: 'qa', question: 'What is the refund policy?' },
+      {
+        tenantId: 'demo',
+        requestId: 'bad-key',
+        apiKey: 'not-a-real-key-0000000000',
+        taskType: 'qa',
+        question: 'What is the refund policy?',
+      },
       /API key is not valid for tenant 'demo'/,
     );
   });
@@ -72,7 +95,13 @@ describe('requests that must not reach a model', () => {
       { outputSchema: JSON.parse('{"a":'.repeat(30) + '1' + '}'.repeat(30)) as Record<string, unknown> },
     ];
     for (const override of attempts) {
-      const input = { tenantId: 'demo', apiKey: harness.apiKey, taskType: 'qa', question: 'ok?', ...override };
+      const input = {
+        tenantId: 'demo',
+        apiKey: harness.apiKey,
+        taskType: 'qa',
+        question: 'ok?',
+        ...override,
+      };
       await expect(harness.gatehouse.submit(input as never)).rejects.toBeInstanceOf(RequestInvalidError);
     }
     expect(Date.now() - started).toBeLessThan(1000);
@@ -94,7 +123,9 @@ describe('requests that must not reach a model', () => {
       const types = await scheduledActivityTypes(submitted.handle);
       expect(types).not.toContain('infer');
       expect(types.at(-1)).toBe('record');
-      expect(await listUsage(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId })).toHaveLength(0);
+      expect(
+        await listUsage(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId }),
+      ).toHaveLength(0);
       const budget = await getBudget(harness.db, 'demo');
       expect(budget!.reservedMicroUsd).toBe(0);
       await saveHistoryIfRecording(submitted.handle, 'budget-exceeded');
@@ -104,13 +135,23 @@ describe('requests that must not reach a model', () => {
   });
 
   it('runs one workflow and charges once when the same request id arrives 10 times at once', async () => {
-    const input = { tenantId: 'demo', requestId: 'duplicate-10', apiKey: harness.apiKey, taskType: 'qa', question: 'What is the warranty period?' };
+    const input = {
+      tenantId: 'demo',
+      requestId: 'duplicate-10',
+      apiKey: harness.apiKey,
+      taskType: 'qa',
+      question: 'What is the warranty period?',
+    };
     const submissions = await Promise.all(Array.from({ length: 10 }, () => harness.gatehouse.submit(input)));
     const runIds = new Set(submissions.map((submission) => submission.runId ?? 'already finished'));
-    const results = await Promise.all(submissions.map((submission) => harness.gatehouse.result(submission.workflowId)));
+    const results = await Promise.all(
+      submissions.map((submission) => harness.gatehouse.result(submission.workflowId)),
+    );
     expect(new Set(results.map((result) => JSON.stringify(result))).size).toBe(1);
     const runs = [];
-    for await (const execution of harness.client.workflow.list({ query: `WorkflowId = '${results[0]!.workflowId}'` })) {
+    for await (const execution of harness.client.workflow.list({
+      query: `WorkflowId = '${results[0]!.workflowId}'`,
+    })) {
       runs.push(execution.runId);
     }
     // Visibility is eventually consistent; the run ids the starts returned are the immediate check.
@@ -126,12 +167,21 @@ describe('requests that must not reach a model', () => {
     expect(verdict.checked).toBeGreaterThan(5);
 
     // The append-only trigger refuses the edit through the normal path…
-    const refusal = await rejectionMessage(harness.db('audit_events').where({ tenant_id: 'demo', seq: 3 }).update({ event_type: 'step.skipped' }));
+    const refusal = await rejectionMessage(
+      harness.db('audit_events').where({ tenant_id: 'demo', seq: 3 }).update({ event_type: 'step.skipped' }),
+    );
     expect(refusal).toMatch(/append-only/);
     // …so a tamperer with DDL rights drops it first; the chain still gives them away.
     const postgres = Boolean(process.env.DATABASE_URL);
-    await harness.db.raw(postgres ? 'DROP TRIGGER audit_events_reject_update ON audit_events' : 'DROP TRIGGER audit_events_reject_update');
-    await harness.db('audit_events').where({ tenant_id: 'demo', seq: 3 }).update({ event_type: 'step.skipped' });
+    await harness.db.raw(
+      postgres
+        ? 'DROP TRIGGER audit_events_reject_update ON audit_events'
+        : 'DROP TRIGGER audit_events_reject_update',
+    );
+    await harness
+      .db('audit_events')
+      .where({ tenant_id: 'demo', seq: 3 })
+      .update({ event_type: 'step.skipped' });
     const tampered = await verifyAuditChain(harness.db, 'demo');
     expect(tampered).toEqual(expect.objectContaining({ ok: false, firstBadSeq: 3 }));
   });

@@ -97,7 +97,13 @@ describe('a request through the client, end to end', () => {
   });
 
   it('returns the finished result, without running again, when a succeeded request is submitted again', async () => {
-    const input = { tenantId: 'demo', requestId: 'happy-again', apiKey: harness.apiKey, taskType: 'qa', question: 'How long does shipping take?' };
+    const input = {
+      tenantId: 'demo',
+      requestId: 'happy-again',
+      apiKey: harness.apiKey,
+      taskType: 'qa',
+      question: 'How long does shipping take?',
+    };
     const first = await harness.gatehouse.execute(input);
     const second = await harness.gatehouse.execute(input);
     expect(second).toEqual(first);
@@ -114,7 +120,10 @@ describe('a request through the client, end to end', () => {
       outputSchema: {
         type: 'object',
         required: ['answer', 'citations'],
-        properties: { answer: { type: 'string', minLength: 1 }, citations: { type: 'array', items: { type: 'string' } } },
+        properties: {
+          answer: { type: 'string', minLength: 1 },
+          citations: { type: 'array', items: { type: 'string' } },
+        },
       },
     });
     expect(result.json).toEqual(expect.objectContaining({ answer: expect.any(String) }));

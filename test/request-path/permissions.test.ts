@@ -23,18 +23,28 @@ describe('permission-aware retrieval on the request path', () => {
   });
 
   it('gives a support principal the support-only document (positive control)', async () => {
-    const result = await harness.gatehouse.execute({ tenantId: 'demo', apiKey: harness.apiKey, taskType: 'qa', question });
+    const result = await harness.gatehouse.execute({
+      tenantId: 'demo',
+      apiKey: harness.apiKey,
+      taskType: 'qa',
+      question,
+    });
     expect(await retrievedDocuments(harness, result.workflowId)).toContain(supportOnly);
     expect(result.citations.map((citation) => citation.documentId)).toContain(supportOnly);
   });
 
   it("never gives a principal outside the group that group's chunks, nor anything above its clearance", async () => {
     const readable = new Set(
-      DEMO_DOCUMENTS.filter((document) => document.aclGroups.includes('everyone') && document.classification === 'public').map(
-        (document) => documentIdFor('demo', document.externalId),
-      ),
+      DEMO_DOCUMENTS.filter(
+        (document) => document.aclGroups.includes('everyone') && document.classification === 'public',
+      ).map((document) => documentIdFor('demo', document.externalId)),
     );
-    const questions = [question, 'What is the on-call escalation for a severity 1 outage?', 'What are the enterprise discount rules?', 'How long are backups kept?'];
+    const questions = [
+      question,
+      'What is the on-call escalation for a severity 1 outage?',
+      'What are the enterprise discount rules?',
+      'How long are backups kept?',
+    ];
     for (const text of questions) {
       const result = await harness.gatehouse.execute({
         tenantId: 'demo',

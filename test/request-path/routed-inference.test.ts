@@ -1,7 +1,10 @@
 import { InferenceExhaustedError } from '../../client/errors';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { startBedrockEmulator, type BedrockEmulator } from '../../emulators/bedrock-runtime-emulator';
-import { startOpenAiCompatibleEmulator, type OpenAiEmulator } from '../../emulators/openai-compatible-emulator';
+import {
+  startOpenAiCompatibleEmulator,
+  type OpenAiEmulator,
+} from '../../emulators/openai-compatible-emulator';
 import { createBedrockProvider } from '../../providers/bedrock-provider';
 import { createOpenAiCompatibleProvider } from '../../providers/openai-compatible-provider';
 import { listAuditEvents } from '../../store/audit-repository';
@@ -53,7 +56,10 @@ function routedTable(suffix: string, bedrockEndpoint: string, openAiEndpoint: st
       },
     ],
     tasks: {
-      default: { routes: ['claude', 'llama'], budget: { maxTotalAttempts: 6, maxFallbacks: 1, deadlineMs: 20_000 } },
+      default: {
+        routes: ['claude', 'llama'],
+        budget: { maxTotalAttempts: 6, maxFallbacks: 1, deadlineMs: 20_000 },
+      },
     },
     breaker: { failureThreshold: 3, windowMs: 30_000, cooldownMs: COOLDOWN_MS },
   });
@@ -64,7 +70,13 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
   let bedrock: BedrockEmulator;
   let openAi: OpenAiEmulator;
   const ask = (question = 'What is the refund policy?', extra: Record<string, unknown> = {}) =>
-    harness.gatehouse.execute({ tenantId: 'demo', apiKey: harness.apiKey, taskType: 'qa', question, ...extra });
+    harness.gatehouse.execute({
+      tenantId: 'demo',
+      apiKey: harness.apiKey,
+      taskType: 'qa',
+      question,
+      ...extra,
+    });
 
   beforeAll(async () => {
     bedrock = await startBedrockEmulator();
@@ -72,7 +84,10 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
     harness = await startHarness({
       routeTable: (suffix) => routedTable(suffix, bedrock.endpoint, openAi.endpoint),
       providers: {
-        bedrock: createBedrockProvider({ defaultRegion: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+        bedrock: createBedrockProvider({
+          defaultRegion: 'us-east-1',
+          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        }),
         'openai-compatible': createOpenAiCompatibleProvider({}),
       },
     });
@@ -108,7 +123,10 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
     expect(openAi.callCount(LLAMA)).toBe(1);
     // ValidationException is not retried on the same route.
     expect(bedrock.callCount(CLAUDE, 'converse')).toBe(1);
-    expect(result.attempts.map((attempt) => attempt.failureType ?? 'ok')).toEqual(['Inference.InvalidRequest', 'ok']);
+    expect(result.attempts.map((attempt) => attempt.failureType ?? 'ok')).toEqual([
+      'Inference.InvalidRequest',
+      'ok',
+    ]);
   });
 
   it('retries a throttled primary within its budget, honouring Retry-After, then falls back', async () => {
@@ -122,8 +140,18 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
       expect(gap).toBeLessThan(3_000);
     }
     expect(result.route.id).toBe('llama');
-    expect(result.attempts.filter((attempt) => attempt.routeId === 'claude').every((attempt) => attempt.failureType === 'Inference.RateLimited')).toBe(true);
-    expect(result.fallbacks).toEqual([expect.objectContaining({ fromRouteId: 'claude', toRouteId: 'llama', reason: expect.stringMatching(/RateLimited/) })]);
+    expect(
+      result.attempts
+        .filter((attempt) => attempt.routeId === 'claude')
+        .every((attempt) => attempt.failureType === 'Inference.RateLimited'),
+    ).toBe(true);
+    expect(result.fallbacks).toEqual([
+      expect.objectContaining({
+        fromRouteId: 'claude',
+        toRouteId: 'llama',
+        reason: expect.stringMatching(/RateLimited/),
+      }),
+    ]);
     const events = await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: result.workflowId });
     const infer = events.find((event) => event.step === 'infer' && event.attempt === 0);
     expect((infer?.payload as { fallbacks: unknown[] }).fallbacks).toHaveLength(1);
@@ -132,12 +160,19 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
   it('fails with Inference.Exhausted and the attempts list when every route fails, charging failed attempts', async () => {
     bedrock.setScript(CLAUDE, { behaviours: ['unavailable'] });
     openAi.setScript(LLAMA, { behaviours: ['unavailable'] });
-    const error = await ask('How long does shipping take?', { requestId: 'exhausted-1' }).catch((caught: unknown) => caught);
+    const error = await ask('How long does shipping take?', { requestId: 'exhausted-1' }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(InferenceExhaustedError);
-    expect((error as Error).message).toMatch(/#1 claude: Inference.Unavailable.*#5 llama: Inference.Unavailable/);
+    expect((error as Error).message).toMatch(
+      /#1 claude: Inference.Unavailable.*#5 llama: Inference.Unavailable/,
+    );
     expect(bedrock.callCount(CLAUDE, 'converse')).toBe(3);
     expect(openAi.callCount(LLAMA)).toBe(2);
-    const ledger = await listUsage(harness.db, { tenantId: 'demo', workflowId: 'gatehouse/demo/exhausted-1' });
+    const ledger = await listUsage(harness.db, {
+      tenantId: 'demo',
+      workflowId: 'gatehouse/demo/exhausted-1',
+    });
     expect(ledger).toHaveLength(5);
     expect(ledger.every((row) => row.outcome === 'failed')).toBe(true);
   });
@@ -151,7 +186,9 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
     const second = await ask('How long does shipping take?');
     expect(second.route.id).toBe('llama');
     expect(bedrock.callCount(CLAUDE, 'converse')).toBe(3);
-    expect(second.routePlan.excluded).toEqual([expect.objectContaining({ routeId: 'claude', reason: expect.stringMatching(/circuit open/) })]);
+    expect(second.routePlan.excluded).toEqual([
+      expect.objectContaining({ routeId: 'claude', reason: expect.stringMatching(/circuit open/) }),
+    ]);
 
     bedrock.setScript(CLAUDE, { behaviours: ['ok'] });
     await new Promise((resolve) => setTimeout(resolve, COOLDOWN_MS + 100));
@@ -174,13 +211,28 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
       status: 'active',
       apiKeyHash: hashApiKey(RESTRICTED_KEY),
     });
-    const version = await putPolicy(harness.db, 'demo', { ...DEMO_POLICY_DOCUMENT, allowedDataClasses: ['public', 'internal', 'confidential', 'restricted'] });
+    const version = await putPolicy(harness.db, 'demo', {
+      ...DEMO_POLICY_DOCUMENT,
+      allowedDataClasses: ['public', 'internal', 'confidential', 'restricted'],
+    });
     try {
-      for (const question of ['What is the refund policy?', 'How long are backups kept?', 'What is the warranty period?']) {
-        const result = await harness.gatehouse.execute({ tenantId: 'demo', apiKey: RESTRICTED_KEY, taskType: 'qa', dataClass: 'restricted', question });
+      for (const question of [
+        'What is the refund policy?',
+        'How long are backups kept?',
+        'What is the warranty period?',
+      ]) {
+        const result = await harness.gatehouse.execute({
+          tenantId: 'demo',
+          apiKey: RESTRICTED_KEY,
+          taskType: 'qa',
+          dataClass: 'restricted',
+          question,
+        });
         expect(result.policyVersion).toBe(version);
         expect(result.route.id).toBe('llama');
-        expect(result.routePlan.excluded).toEqual([{ routeId: 'claude', reason: "does not carry 'restricted' data" }]);
+        expect(result.routePlan.excluded).toEqual([
+          { routeId: 'claude', reason: "does not carry 'restricted' data" },
+        ]);
       }
       expect(bedrock.calls().filter((call) => call.operation !== 'count-tokens')).toHaveLength(0);
     } finally {

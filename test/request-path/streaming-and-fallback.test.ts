@@ -7,7 +7,12 @@ import { scriptedProvider, slowStreaming, type ScriptStep } from '../support/fak
 import { isolatedRouteTable, startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 import { loadRouteTable } from '../../worker/load-route-table';
 
-const RATE_LIMITED = { failureType: 'Inference.RateLimited', retryable: true, fallback: true, code: 'ThrottlingException' };
+const RATE_LIMITED = {
+  failureType: 'Inference.RateLimited',
+  retryable: true,
+  fallback: true,
+  code: 'ThrottlingException',
+};
 
 /** The shipped table plus a model route in front of extractive. */
 function tableWithModelRoute(suffix: string): RouteTable {
@@ -30,7 +35,9 @@ function tableWithModelRoute(suffix: string): RouteTable {
         },
         extractive,
       ],
-      tasks: { default: { routes: ['self-hosted', 'extractive'], budget: { maxTotalAttempts: 6, maxFallbacks: 1 } } },
+      tasks: {
+        default: { routes: ['self-hosted', 'extractive'], budget: { maxTotalAttempts: 6, maxFallbacks: 1 } },
+      },
     }),
   );
 }
@@ -38,7 +45,9 @@ function tableWithModelRoute(suffix: string): RouteTable {
 describe('streaming', () => {
   let harness: GatehouseHarness;
   beforeAll(async () => {
-    harness = await startHarness({ providers: { extractive: slowStreaming(createExtractiveProvider(createLocalTokenCounter()), 250) } });
+    harness = await startHarness({
+      providers: { extractive: slowStreaming(createExtractiveProvider(createLocalTokenCounter()), 250) },
+    });
   });
   afterAll(async () => {
     await harness?.close();
@@ -78,7 +87,10 @@ describe('retries and fallback', () => {
   const script: ScriptStep[] = [];
   const provider = scriptedProvider('openai-compatible', script);
   beforeAll(async () => {
-    harness = await startHarness({ routeTable: tableWithModelRoute, providers: { 'openai-compatible': provider } });
+    harness = await startHarness({
+      routeTable: tableWithModelRoute,
+      providers: { 'openai-compatible': provider },
+    });
   });
   afterAll(async () => {
     await harness?.close();
@@ -90,7 +102,12 @@ describe('retries and fallback', () => {
 
   it('retries a rate-limited route within its budget, then falls back and records every attempt', async () => {
     script.push({ kind: 'fail', classification: RATE_LIMITED });
-    const result = await harness.gatehouse.execute({ tenantId: 'demo', apiKey: harness.apiKey, taskType: 'qa', question: 'What is the refund policy?' });
+    const result = await harness.gatehouse.execute({
+      tenantId: 'demo',
+      apiKey: harness.apiKey,
+      taskType: 'qa',
+      question: 'What is the refund policy?',
+    });
     expect(provider.calls).toHaveLength(3);
     expect(result.route.id).toBe('extractive');
     expect(result.attempts.map((attempt) => [attempt.routeId, attempt.outcome])).toEqual([
@@ -100,18 +117,37 @@ describe('retries and fallback', () => {
       ['extractive', 'succeeded'],
     ]);
     expect(result.fallbacks).toEqual([
-      { fromRouteId: 'self-hosted', toRouteId: 'extractive', reason: 'self-hosted: Inference.RateLimited (ThrottlingException)' },
+      {
+        fromRouteId: 'self-hosted',
+        toRouteId: 'extractive',
+        reason: 'self-hosted: Inference.RateLimited (ThrottlingException)',
+      },
     ]);
     const ledger = await listUsage(harness.db, { tenantId: 'demo', workflowId: result.workflowId });
     expect(ledger).toHaveLength(4);
-    expect(ledger.filter((row) => row.outcome === 'failed').every((row) => row.inputTokens === 100)).toBe(true);
+    expect(ledger.filter((row) => row.outcome === 'failed').every((row) => row.inputTokens === 100)).toBe(
+      true,
+    );
     const charged = ledger.reduce((total, row) => total + row.costMicroUsd, 0);
     expect(charged / 1_000_000).toBeCloseTo(result.costUsd, 9);
   });
 
   it('does not retry a non-retryable failure on the same route', async () => {
-    script.push({ kind: 'fail', classification: { failureType: 'Inference.AccessDenied', retryable: false, fallback: true, code: 'AccessDeniedException' } });
-    const result = await harness.gatehouse.execute({ tenantId: 'demo', apiKey: harness.apiKey, taskType: 'qa', question: 'How long does shipping take?' });
+    script.push({
+      kind: 'fail',
+      classification: {
+        failureType: 'Inference.AccessDenied',
+        retryable: false,
+        fallback: true,
+        code: 'AccessDeniedException',
+      },
+    });
+    const result = await harness.gatehouse.execute({
+      tenantId: 'demo',
+      apiKey: harness.apiKey,
+      taskType: 'qa',
+      question: 'How long does shipping take?',
+    });
     expect(provider.calls).toHaveLength(1);
     expect(result.attempts).toHaveLength(2);
     expect(result.route.id).toBe('extractive');

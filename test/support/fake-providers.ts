@@ -28,7 +28,10 @@ export type ScriptStep =
  * A provider that follows a script, one step per call (the last step repeats), and counts its calls.
  * Stands in for a model in tests of the attempt loop; the real providers are tested against emulators.
  */
-export function scriptedProvider(name: ModelProvider['name'], script: ScriptStep[]): ModelProvider & { calls: InferenceRequest[] } {
+export function scriptedProvider(
+  name: ModelProvider['name'],
+  script: ScriptStep[],
+): ModelProvider & { calls: InferenceRequest[] } {
   const calls: InferenceRequest[] = [];
   return {
     name,
@@ -39,13 +42,22 @@ export function scriptedProvider(name: ModelProvider['name'], script: ScriptStep
       const usage = { inputTokens: 100, outputTokens: 10, cacheReadTokens: 0, cacheWriteTokens: 0 };
       if (step.kind === 'ok') {
         options.onDelta?.(step.text);
-        return { text: step.text, citedDocumentIds: step.citedDocumentIds ?? [], finishReason: 'stop', usage, latencyMs: 1 };
+        return {
+          text: step.text,
+          citedDocumentIds: step.citedDocumentIds ?? [],
+          finishReason: 'stop',
+          usage,
+          latencyMs: 1,
+        };
       }
       for (const delta of step.afterDeltas ?? []) {
         options.onDelta?.(delta);
         await sleep(60);
       }
-      throw new ProviderError(`scripted ${step.classification.code}`, step.classification, { ...usage, outputTokens: 0 });
+      throw new ProviderError(`scripted ${step.classification.code}`, step.classification, {
+        ...usage,
+        outputTokens: 0,
+      });
     },
   };
 }

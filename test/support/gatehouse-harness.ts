@@ -63,7 +63,10 @@ export async function createIsolatedDatabase(): Promise<{ db: Knex; drop(): Prom
 }
 
 /** The shipped route table with task queues renamed so that test files never steal each other's tasks. */
-export function isolatedRouteTable(suffix: string, table: RouteTable = loadRouteTable(path.resolve(__dirname, '../../config/routes.json'))): RouteTable {
+export function isolatedRouteTable(
+  suffix: string,
+  table: RouteTable = loadRouteTable(path.resolve(__dirname, '../../config/routes.json')),
+): RouteTable {
   return routeTableSchema.parse({
     ...table,
     routes: table.routes.map((route) => ({ ...route, taskQueue: `${route.taskQueue}-${suffix}` })),
@@ -90,7 +93,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
   const contractorApiKey = `test-contractor-${randomBytes(12).toString('hex')}`;
   await seedDemo(db, { apiKey, contractorApiKey });
   const routeTable =
-    typeof options.routeTable === 'function' ? options.routeTable(suffix) : (options.routeTable ?? isolatedRouteTable(suffix));
+    typeof options.routeTable === 'function'
+      ? options.routeTable(suffix)
+      : (options.routeTable ?? isolatedRouteTable(suffix));
   const taskQueue = `gatehouse-test-${suffix}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
@@ -100,7 +105,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     namespace: 'default',
     taskQueue,
     routeTable,
-    activities: buildActivities({ db, routeTable, client, providers: options.providers, clock: options.clock }),
+    activities: buildActivities({
+      db,
+      routeTable,
+      client,
+      providers: options.providers,
+      clock: options.clock,
+    }),
     workflowBundlePath: process.env.GATEHOUSE_TEST_WORKFLOW_BUNDLE,
   });
   return {
@@ -131,7 +142,9 @@ export async function scheduledActivityTypes(handle: WorkflowHandle): Promise<st
     const marker = event.markerRecordedEventAttributes;
     if (marker?.markerName === 'core_local_activity') {
       const payload = marker.details?.['data']?.payloads?.[0];
-      const data = payload?.data ? (JSON.parse(Buffer.from(payload.data).toString('utf8')) as { activity_type?: string }) : undefined;
+      const data = payload?.data
+        ? (JSON.parse(Buffer.from(payload.data).toString('utf8')) as { activity_type?: string })
+        : undefined;
       if (data?.activity_type) types.push(data.activity_type);
     }
   }

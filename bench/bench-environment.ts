@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { GatehouseClient } from '../client/gatehouse-client';
 import { routeTableSchema, type RouteTable } from '../domain/route-table';
 import { startBedrockEmulator, type BedrockEmulator } from '../emulators/bedrock-runtime-emulator';
@@ -29,6 +29,10 @@ export interface BenchEnvironment {
   emulator: BedrockEmulator;
   /** The baseline: the same AWS SDK client a service would use without Gatehouse. */
   direct: BedrockRuntimeClient;
+  /** Runs the request path's Temporal skeleton with no-op steps: the platform's own floor. */
+  runDispatchFloor(): Promise<void>;
+  /** The same skeleton with every step a local activity. */
+  runLocalOnlyFloor(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,6 +109,18 @@ export async function startBenchEnvironment(options: {
       providers: { bedrock: createBedrockProvider({ defaultRegion: 'us-east-1', credentials: CREDENTIALS }) },
     }),
   });
+  const noop = { noop: async () => undefined };
+  const calibrationWorkers = await Promise.all([
+    Worker.create({
+      connection: workerConnection,
+      taskQueue: 'bench-calibration',
+      workflowsPath: require.resolve('./calibration-workflow'),
+      activities: noop,
+    }),
+    Worker.create({ connection: workerConnection, taskQueue: 'bench-calibration-route', activities: noop }),
+  ]);
+  const calibrationRunning = Promise.all(calibrationWorkers.map((worker) => worker.run()));
+  let calibrationRuns = 0;
   const direct = new BedrockRuntimeClient({
     region: 'us-east-1',
     endpoint: emulator.endpoint,
@@ -116,8 +132,24 @@ export async function startBenchEnvironment(options: {
     apiKey,
     emulator,
     direct,
+    async runDispatchFloor() {
+      calibrationRuns += 1;
+      await client.workflow.execute('dispatchFloorWorkflow', {
+        taskQueue: 'bench-calibration',
+        workflowId: `calibration-${calibrationRuns}`,
+      });
+    },
+    async runLocalOnlyFloor() {
+      calibrationRuns += 1;
+      await client.workflow.execute('localOnlyFloorWorkflow', {
+        taskQueue: 'bench-calibration',
+        workflowId: `calibration-${calibrationRuns}`,
+      });
+    },
     async close() {
       direct.destroy();
+      for (const worker of calibrationWorkers) worker.shutdown();
+      await calibrationRunning;
       await workers.shutdown();
       await workerConnection.close();
       await connection.close();

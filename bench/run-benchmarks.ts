@@ -24,6 +24,18 @@ interface Prompt {
   user: string;
 }
 
+/** The Temporal skeleton alone, timed the same way, so the table can separate platform from Gatehouse. */
+async function measureFloor(run: () => Promise<void>, rounds: number): Promise<Summary> {
+  for (let index = 0; index < 5; index++) await run();
+  const times: number[] = [];
+  for (let index = 0; index < rounds; index++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return summarize(times);
+}
+
 interface ScenarioResult {
   id: string;
   scenario: string;
@@ -195,7 +207,14 @@ async function main(): Promise<void> {
 
   log('B1 + B5: emulator at 0 ms');
   const fast = await startBenchEnvironment({ latencyMs: 0, log });
+  let floor: Summary;
+  let localFloor: Summary;
   try {
+    floor = await measureFloor(() => fast.runDispatchFloor(), rounds(100));
+    localFloor = await measureFloor(() => fast.runLocalOnlyFloor(), rounds(100));
+    log(
+      `dispatch floor (no-op skeleton): p50 ${round(floor.p50)} ms; all-local skeleton: p50 ${round(localFloor.p50)} ms`,
+    );
     results.push(
       await runScenario(fast, {
         id: 'B1',
@@ -248,6 +267,12 @@ async function main(): Promise<void> {
     B5: `p50 ≤ B1 p50 + one call + 30 = ${round(b5Bound)} ms: ${b5.gatehouse.p50 <= b5Bound ? 'met' : 'NOT met'}`,
   };
   printTable(results, verdicts);
+  console.log(
+    `\nTemporal dispatch floor on this server (the request path's skeleton with no-op steps: 1 local activity,\n` +
+      `2 activities on the request queue, 1 on a route queue): p50 ${round(floor.p50)} ms, p95 ${round(floor.p95)} ms, ` +
+      `p99 ${round(floor.p99)} ms.\nB1 added p50 beyond that floor: ${round(b1.added.p50 - floor.p50)} ms. ` +
+      `The same skeleton with every step a local activity: p50 ${round(localFloor.p50)} ms.`,
+  );
   const file = path.resolve(
     __dirname,
     'results',
@@ -256,7 +281,7 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(
     file,
-    `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, results, verdicts }, null, 2)}\n`,
+    `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, dispatchFloor: floor, localOnlyFloor: localFloor, results, verdicts }, null, 2)}\n`,
   );
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 }

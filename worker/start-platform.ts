@@ -152,7 +152,14 @@ export async function startPlatform(
 if (require.main === module) {
   // The SDK's INFO lines (bundle sizes, state changes) drown the few lines a person needs here.
   const settings = readSettings();
-  Runtime.install({ logger: new DefaultLogger(settings.logLevel) });
+  // Route workers run only activities by design; the SDK's warning about that is noise here.
+  const expected = /^No workflows registered/;
+  const stderrLine = (entry: { level: string; message: string; meta?: unknown }) => {
+    if (expected.test(entry.message)) return;
+    const meta = entry.meta === undefined ? '' : ` ${JSON.stringify(entry.meta)}`;
+    process.stderr.write(`${new Date().toISOString()} [${entry.level}] ${entry.message}${meta}\n`);
+  };
+  Runtime.install({ logger: new DefaultLogger(settings.logLevel, stderrLine) });
   const mode = process.argv[2] === 'worker' ? 'worker' : 'start';
   void startPlatform(settings, { seed: mode === 'start', embedded: mode === 'start' });
 }

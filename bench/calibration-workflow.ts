@@ -1,0 +1,31 @@
+// Runs in the workflow sandbox. The same Temporal skeleton as a request — local steps, an activity on
+// the request queue, one on a route queue, one more on the request queue — with no work in any of them,
+// so the benchmark can tell the platform's own dispatch cost from Gatehouse's.
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+
+interface CalibrationActivities {
+  noop(): Promise<void>;
+}
+
+const local = proxyLocalActivities<CalibrationActivities>({ startToCloseTimeout: '10s' });
+const sameQueue = proxyActivities<CalibrationActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 1 },
+});
+const routeQueue = proxyActivities<CalibrationActivities>({
+  startToCloseTimeout: '10s',
+  taskQueue: 'bench-calibration-route',
+  retry: { maximumAttempts: 1 },
+});
+
+export async function dispatchFloorWorkflow(): Promise<void> {
+  await local.noop();
+  await sameQueue.noop();
+  await routeQueue.noop();
+  await sameQueue.noop();
+}
+
+/** The same steps all as local activities: what the path would cost if nothing left the workflow task. */
+export async function localOnlyFloorWorkflow(): Promise<void> {
+  for (let step = 0; step < 4; step++) await local.noop();
+}

@@ -2,7 +2,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  condition,
   isCancellation,
   log,
   proxyActivities,
@@ -14,13 +13,9 @@ import {
 import type { GatehouseActivities } from '../activities/create-activities';
 import { addUsage, microToUsd, usdToMicro, ZERO_USAGE, type TokenUsage } from '../domain/cost';
 import { FAILURE_TYPES, isFailureType, type FailureType } from '../domain/failure-types';
-import type { LoggingMode, PolicyDecision } from '../domain/policy';
+import type { LoggingMode } from '../domain/policy';
 import { llmRequestSchema, type LlmRequest } from '../domain/request-contract';
-import {
-  approvalDecisionInputSchema,
-  type ApprovalDecisionInput,
-  type ApprovalOutcome,
-} from '../domain/request-messages';
+import type { ApprovalOutcome } from '../domain/request-messages';
 import type { RetrievalPlan } from '../domain/retrieval-plan';
 import type { RoutePlan } from '../domain/route-selection';
 import { SEARCH_ATTRIBUTE_KEYS, type RequestOutcome } from '../domain/search-attribute-keys';
@@ -36,6 +31,7 @@ import type {
   Timed,
 } from '../domain/step-contracts';
 import type { StepName } from '../domain/step-names';
+import { ApprovalGate } from './approval-gate';
 import { inferOverRoutes } from './infer-over-routes';
 import { approveUpdate, denyUpdate, progressQuery, streamDeltaSignal, streamQuery } from './request-messages';
 
@@ -126,43 +122,8 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value }]);
   setOutcome('running');
 
-  // Approval for restricted work: the validator rejects ineligible approvers before anything is
-  // written to history; the handler then authenticates the approver's key against the store.
-  let approvalRequirement: Extract<PolicyDecision, { allowed: true }>['approval'] | undefined;
+  const approvalGate = new ApprovalGate(request.tenantId);
   let approval: ApprovalOutcome | undefined;
-  const validateDecision = (input: ApprovalDecisionInput) => {
-    const checked = approvalDecisionInputSchema.safeParse(input);
-    if (!checked.success)
-      throw new Error(`invalid approval: ${checked.error.issues[0]?.message ?? 'malformed'}`);
-    if (!approvalRequirement?.required || outcome !== 'awaiting-approval' || approval) {
-      throw new Error('this request is not waiting for approval');
-    }
-    if (!approvalRequirement.approverIds.includes(checked.data.approverId)) {
-      throw new Error(
-        `'${checked.data.approverId}' may not approve this request (needs role ${approvalRequirement.approverRoles.join(' or ')}, and not the requester)`,
-      );
-    }
-  };
-  const decide =
-    (decision: 'approved' | 'denied') =>
-    async (input: ApprovalDecisionInput): Promise<ApprovalOutcome> => {
-      const requirement = approvalRequirement;
-      if (!requirement?.required)
-        throw ApplicationFailure.nonRetryable('this request is not waiting for approval');
-      const { value: verification } = await localSteps.verifyApprover({
-        tenantId: request.tenantId,
-        principalId: input.approverId,
-        apiKeyHash: input.apiKeyHash,
-        roles: requirement.approverRoles,
-      });
-      if (!verification.verified)
-        throw ApplicationFailure.nonRetryable(`approval refused: ${verification.reason ?? 'not verified'}`);
-      // Two approvers may race; the first decision recorded wins and the second learns the outcome.
-      approval ??= { decision, approverId: input.approverId, comment: input.comment };
-      return approval;
-    };
-  setHandler(approveUpdate, decide('approved'), { validator: validateDecision });
-  setHandler(denyUpdate, decide('denied'), { validator: validateDecision });
 
   async function runStep<T>(
     step: StepName,
@@ -218,7 +179,6 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
 
     if (authorization.approval.required) {
       const requirement = authorization.approval;
-      approvalRequirement = requirement;
       if (requirement.approverIds.length === 0) {
         fail(
           FAILURE_TYPES.approvalDenied,
@@ -228,8 +188,8 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       }
       outcome = 'awaiting-approval';
       setOutcome('awaiting-approval');
-      const decided = await condition(() => approval !== undefined, requirement.timeoutMs);
-      approval ??= { decision: 'timed-out' };
+      const { decided, outcome: decision } = await approvalGate.await(requirement);
+      approval = decision;
       outcome = 'running';
       setOutcome('running');
       if (!decided) {
@@ -239,11 +199,11 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
           `no approver decided within ${Math.round(requirement.timeoutMs / 1000)} s; denied`,
         );
       }
-      if (approval.decision !== 'approved') {
+      if (decision.decision !== 'approved') {
         fail(
           FAILURE_TYPES.approvalDenied,
           'authorize',
-          `denied by '${approval.approverId}'${approval.comment ? `: ${approval.comment}` : ''}`,
+          `denied by '${decision.approverId}'${decision.comment ? `: ${decision.comment}` : ''}`,
         );
       }
     }

@@ -32,7 +32,14 @@ async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
 describe('replay of committed histories', () => {
   it('has committed histories of the request scenarios to replay', () => {
     expect(historyFiles).toEqual(
-      expect.arrayContaining(['succeeded-qa.json', 'denied-unknown-tenant.json', 'budget-exceeded.json']),
+      expect.arrayContaining([
+        'succeeded-qa.json',
+        'denied-unknown-tenant.json',
+        'budget-exceeded.json',
+        'approved-restricted.json',
+        'retried-then-fell-back.json',
+        'stream-interrupted.json',
+      ]),
     );
   });
 

@@ -5,6 +5,7 @@ import { listAuditEvents } from '../../store/audit-repository';
 import { putPolicy } from '../../store/policy-repository';
 import { hashApiKey, upsertPrincipal } from '../../store/principal-repository';
 import { DEMO_POLICY_DOCUMENT } from '../../store/seed-demo';
+import { saveHistoryIfRecording } from '../support/history-recording';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 
 const REQUESTER_KEY = 'risk-analyst-key-0123456789abcdef';
@@ -103,6 +104,7 @@ describe('approval of restricted work', () => {
     const events = await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId });
     const approvalEvent = events.find((event) => event.eventType === 'approval.approved');
     expect(approvalEvent?.payload).toEqual({ approverId: 'risk-approver', comment: 'ticket RISK-42' });
+    await saveHistoryIfRecording(submitted.handle, 'approved-restricted');
   });
 
   it('fails with Approval.Denied when the approver denies', async () => {

@@ -4,6 +4,7 @@ import { createExtractiveProvider } from '../../providers/extractive-provider';
 import { createLocalTokenCounter } from '../../providers/token-counter';
 import { listUsage } from '../../store/usage-repository';
 import { scriptedProvider, slowStreaming, type ScriptStep } from '../support/fake-providers';
+import { saveHistoryIfRecording } from '../support/history-recording';
 import { isolatedRouteTable, startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 import { loadRouteTable } from '../../worker/load-route-table';
 
@@ -130,6 +131,10 @@ describe('retries and fallback', () => {
     );
     const charged = ledger.reduce((total, row) => total + row.costMicroUsd, 0);
     expect(charged / 1_000_000).toBeCloseTo(result.costUsd, 9);
+    await saveHistoryIfRecording(
+      harness.client.workflow.getHandle(result.workflowId),
+      'retried-then-fell-back',
+    );
   });
 
   it('does not retry a non-retryable failure on the same route', async () => {
@@ -167,6 +172,7 @@ describe('retries and fallback', () => {
     expect(provider.calls).toHaveLength(1);
     const view = await submitted.handle.query<{ text: string }>('stream');
     expect(view.text).toBe('Refunds are ');
+    await saveHistoryIfRecording(submitted.handle, 'stream-interrupted');
   });
 
   it('falls back while nothing has been streamed yet', async () => {

@@ -1,3 +1,6 @@
+// The AWS SDK's notice that its 2027 releases need Node 22 is for operators, not for every test worker.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Jest runs TypeScript through SWC; one real Temporal dev server serves the whole run. */
 module.exports = {
   testEnvironment: 'node',

@@ -26,6 +26,7 @@ import { FAILURE_TYPES } from '../domain/failure-types';
 import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import type { llmRequestWorkflow } from './llm-request-workflow';
+import { parseWorkflowInput } from './parse-workflow-input';
 
 export const batchProgressQuery = defineQuery<BatchProgress>(BATCH_PROGRESS_QUERY);
 
@@ -72,15 +73,7 @@ function failedItem(request: LlmRequest, workflowId: string, failure: ChildWorkf
  * each failed request carries `Outcome=failed` itself.
  */
 export async function batchLlmWorkflow(rawInput: BatchInput): Promise<BatchResult> {
-  const parsed = batchInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw ApplicationFailure.nonRetryable(
-      `invalid batch: ${issue ? `${issue.path.join('.') || 'batch'}: ${issue.message}` : 'unknown problem'}`,
-      FAILURE_TYPES.requestInvalid,
-    );
-  }
-  const input = parsed.data;
+  const input = parseWorkflowInput(batchInputSchema, rawInput, 'batch');
   const { batchId, tenantId, requests } = input;
   const total = requests.length;
   const requestTaskQueue = input.requestTaskQueue ?? workflowInfo().taskQueue;

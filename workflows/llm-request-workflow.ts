@@ -33,6 +33,7 @@ import type {
 import type { StepName } from '../domain/step-names';
 import { ApprovalGate } from './approval-gate';
 import { inferOverRoutes } from './infer-over-routes';
+import { parseWorkflowInput } from './parse-workflow-input';
 import { approveUpdate, denyUpdate, progressQuery, streamDeltaSignal, streamQuery } from './request-messages';
 
 export { approveUpdate, denyUpdate, progressQuery, streamDeltaSignal, streamQuery };
@@ -80,15 +81,7 @@ const sumCost = (attempts: InferenceAttempt[]) =>
  * is an activity so it is durable, retried by Temporal and visible in history.
  */
 export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmResult> {
-  const parsed = llmRequestSchema.safeParse(rawRequest);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw ApplicationFailure.nonRetryable(
-      `invalid request: ${issue ? `${issue.path.join('.') || 'request'}: ${issue.message}` : 'unknown problem'}`,
-      FAILURE_TYPES.requestInvalid,
-    );
-  }
-  const request = parsed.data;
+  const request = parseWorkflowInput(llmRequestSchema, rawRequest, 'request');
   const info = workflowInfo();
   // Stable across Reset and continue-as-new, unlike the run id: side effects are keyed by it.
   const executionId = info.firstExecutionRunId;

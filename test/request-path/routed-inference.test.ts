@@ -60,6 +60,9 @@ function routedTable(suffix: string, bedrockEndpoint: string, openAiEndpoint: st
         routes: ['claude', 'llama'],
         budget: { maxTotalAttempts: 6, maxFallbacks: 1, deadlineMs: 20_000 },
       },
+      // Tight budgets, to see each one stop the loop on its own.
+      summarize: { routes: ['claude', 'llama'], budget: { maxTotalAttempts: 2, maxFallbacks: 1 } },
+      extract: { routes: ['claude', 'llama'], budget: { deadlineMs: 1_500 } },
     },
     breaker: { failureThreshold: 3, windowMs: 30_000, cooldownMs: COOLDOWN_MS },
   });
@@ -175,6 +178,29 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
     });
     expect(ledger).toHaveLength(5);
     expect(ledger.every((row) => row.outcome === 'failed')).toBe(true);
+  });
+
+  it('stops at the total-attempt budget even when the route would allow more', async () => {
+    bedrock.setScript(CLAUDE, { behaviours: ['unavailable'] });
+    const error = await ask('Summarise the refund policy', { taskType: 'summarize' }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(InferenceExhaustedError);
+    expect((error as Error).message).toMatch(/attempt budget of 2 spent/);
+    expect(bedrock.callCount(CLAUDE, 'converse')).toBe(2);
+    expect(openAi.callCount(LLAMA)).toBe(0);
+  });
+
+  it('stops when the next retry would pass the inference deadline', async () => {
+    bedrock.setScript(CLAUDE, { behaviours: ['throttle'], retryAfterSeconds: 1 });
+    const started = Date.now();
+    const error = await ask('Extract the refund window', { taskType: 'extract' }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(InferenceExhaustedError);
+    expect((error as Error).message).toMatch(/would pass the inference deadline/);
+    expect(bedrock.callCount(CLAUDE, 'converse')).toBe(2);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('opens the circuit after repeated failures, skips the route, and closes it after a successful probe', async () => {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   llmRequestInputSchema,
@@ -15,6 +15,7 @@ import {
 } from '../domain/request-messages';
 import type { LlmResult, RequestProgress } from '../domain/step-contracts';
 import type { llmRequestWorkflow } from '../workflows/llm-request-workflow';
+import { sha256Hex } from '../governance/sha256';
 import { RequestInvalidError, toGatehouseError } from './errors';
 
 export interface SubmittedRequest {
@@ -38,12 +39,8 @@ export function prepareRequest(input: LlmRequestInput): LlmRequest {
   return {
     ...rest,
     requestId: requestId ?? randomUUID(),
-    apiKeyHash: hashApiKey(apiKey),
+    apiKeyHash: sha256Hex(apiKey),
   };
-}
-
-function hashApiKey(apiKey: string): string {
-  return createHash('sha256').update(apiKey, 'utf8').digest('hex');
 }
 
 /**
@@ -156,7 +153,7 @@ export class GatehouseClient {
   ): Promise<ApprovalOutcome> {
     const input: ApprovalDecisionInput = {
       approverId: approver.approverId,
-      apiKeyHash: hashApiKey(approver.apiKey),
+      apiKeyHash: sha256Hex(approver.apiKey),
       comment: approver.comment,
     };
     return this.client.workflow

@@ -106,10 +106,3 @@ export type LlmRequest = z.infer<typeof llmRequestSchema>;
 export function requestWorkflowId(tenantId: string, requestId: string): string {
   return `gatehouse/${tenantId}/${requestId}`;
 }
-
-export function parseRequestWorkflowId(
-  workflowId: string,
-): { tenantId: string; requestId: string } | undefined {
-  const match = /^gatehouse\/([^/]+)\/(.+)$/.exec(workflowId);
-  return match?.[1] && match[2] ? { tenantId: match[1], requestId: match[2] } : undefined;
-}

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { LoggingMode } from '../domain/policy';
+import { sha256Hex } from './sha256';
 
 /** Patterns for the personal data most often pasted into prompts. Order matters: cards before phones. */
 const REDACTIONS: Array<{ pattern: RegExp; replacement: string }> = [
@@ -14,10 +14,6 @@ export function redactText(text: string): string {
     (current, { pattern, replacement }) => current.replace(pattern, replacement),
     text,
   );
-}
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** What the audit trail keeps of customer content, per the tenant's logging policy. */

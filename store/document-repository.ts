@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../governance/sha256';
 import type { Knex } from 'knex';
 import { chunkText } from '../retrieval/chunk-text';
 import { normalizeText } from '../retrieval/normalize-text';
@@ -305,10 +305,6 @@ export async function listDocuments(db: Knex, tenantId: string): Promise<Documen
     createdAt: toIsoTimestamp(row.created_at),
     updatedAt: toIsoTimestamp(row.updated_at),
   }));
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function batches<T>(items: T[], size: number): T[][] {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../governance/sha256';
 import type { Knex } from 'knex';
 import type { DataClassification } from './document-repository';
 import { nowIso } from './knex-client';
@@ -37,7 +37,7 @@ interface PrincipalRow {
 
 /** SHA-256 hex of a raw API key — the only form in which keys reach the database. */
 export function hashApiKey(rawKey: string): string {
-  return createHash('sha256').update(rawKey, 'utf8').digest('hex');
+  return sha256Hex(rawKey);
 }
 
 /** Looks a caller up by key hash, scoped to the tenant it claims, so a key never crosses tenants. */

@@ -3,22 +3,27 @@
  * service, for clusters where the dev server's `--search-attribute` flags did not register them.
  */
 import type { Connection } from '@temporalio/client';
+import type { SearchAttributeType } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 
 export type SearchAttributeTypeName =
   'Keyword' | 'Double' | 'Text' | 'Int' | 'Bool' | 'Datetime' | 'KeywordList';
 
-/** Opaque ids and enums only: search attributes are stored unencrypted by Temporal. */
-export const GATEHOUSE_SEARCH_ATTRIBUTES = {
-  TenantId: 'Keyword',
-  TaskType: 'Keyword',
-  Feature: 'Keyword',
-  Route: 'Keyword',
-  Outcome: 'Keyword',
-  FailedStep: 'Keyword',
-  PromptVersion: 'Keyword',
-  CostUsd: 'Double',
-} as const satisfies Record<string, SearchAttributeTypeName>;
+/** The CLI's and operator service's spelling of the SDK's search attribute types. */
+const CLI_TYPE_NAMES: Record<SearchAttributeType, SearchAttributeTypeName> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
+/** Derived from the keys the workflow and client use, so registering and upserting never disagree. */
+export const GATEHOUSE_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeTypeName>> =
+  Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_KEYS).map((key) => [key.name, CLI_TYPE_NAMES[key.type]]));
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 

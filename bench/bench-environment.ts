@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { GatehouseClient } from '../client/gatehouse-client';
 import { routeTableSchema, type RouteTable } from '../domain/route-table';
@@ -13,10 +12,9 @@ import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo, DEMO_TENANT_ID } from '../store/seed-demo';
 import { setBudget } from '../store/budget-repository';
-import { buildActivities } from '../worker/build-activities';
 import { startDevServer } from '../worker/dev-server';
-import { startGatehouseWorkers } from '../worker/run-workers';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../worker/search-attributes';
+import { startGatehouseRuntime } from '../worker/start-gatehouse-runtime';
 import { ensureTemporalCli } from '../worker/temporal-cli';
 
 export const PRIMARY_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
@@ -93,22 +91,20 @@ export async function startBenchEnvironment(options: {
   await seedDemo(db, { apiKey, contractorApiKey: `${apiKey}-contractor` });
   await setBudget(db, { tenantId: DEMO_TENANT_ID, limitMicroUsd: 1_000_000_000 });
   const routeTable = benchRouteTable(emulator.endpoint);
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const workerConnection = await NativeConnection.connect({ address: server.address });
   const taskQueue = 'bench-requests';
-  const workers = await startGatehouseWorkers({
-    connection: workerConnection,
+  const runtime = await startGatehouseRuntime({
+    address: server.address,
     namespace: 'default',
     taskQueue,
+    db,
     routeTable,
-    activities: buildActivities({
-      db,
-      routeTable,
-      client,
+    activities: {
       providers: { bedrock: createBedrockProvider({ defaultRegion: 'us-east-1', credentials: CREDENTIALS }) },
-    }),
+    },
   });
+  const { client } = runtime;
+  // The calibration workflows get their own worker connection, apart from Gatehouse's.
+  const workerConnection = await NativeConnection.connect({ address: server.address });
   const noop = { noop: async () => undefined };
   const calibrationWorkers = await Promise.all([
     Worker.create({
@@ -150,9 +146,8 @@ export async function startBenchEnvironment(options: {
       direct.destroy();
       for (const worker of calibrationWorkers) worker.shutdown();
       await calibrationRunning;
-      await workers.shutdown();
       await workerConnection.close();
-      await connection.close();
+      await runtime.close();
       await db.destroy();
       await emulator.close();
       await server.stop();

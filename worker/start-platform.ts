@@ -1,17 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startBedrockEmulator } from '../emulators/bedrock-runtime-emulator';
 import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
-import { buildActivities } from './build-activities';
 import { loadOrCreateDemoCredentials } from './demo-credentials';
 import { startDevServer } from './dev-server';
 import { readSettings, type GatehouseSettings } from './environment';
 import { loadRouteTable } from './load-route-table';
-import { startGatehouseWorkers } from './run-workers';
+import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
 import { ensureTemporalCli } from './temporal-cli';
 
@@ -70,21 +68,6 @@ export async function startPlatform(
       address = server.address;
       uiUrl ??= server.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
     }
-    const connectionOptions = {
-      address,
-      tls: settings.temporal.tls ? {} : undefined,
-      apiKey: settings.temporal.apiKey,
-    };
-    const clientConnection = await Connection.connect(connectionOptions);
-    cleanups.push(() => clientConnection.close());
-    const added = await ensureSearchAttributes(
-      clientConnection,
-      settings.temporal.namespace,
-      GATEHOUSE_SEARCH_ATTRIBUTES,
-      say,
-    );
-    if (added.length > 0) say(`registered search attributes: ${added.join(', ')}`);
-
     const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
     cleanups.push(() => db.destroy());
     await migrateLatest(db);
@@ -100,17 +83,15 @@ export async function startPlatform(
       say(`Bedrock Runtime emulator on ${emulator.endpoint} (answers are generated locally, not by a model)`);
     }
     const routeTable = loadRouteTable(settings.routesFile);
-    const workerConnection = await NativeConnection.connect(connectionOptions);
-    cleanups.push(() => workerConnection.close());
-    const workers = await startGatehouseWorkers({
-      connection: workerConnection,
+    const runtime = await startGatehouseRuntime({
+      address,
       namespace: settings.temporal.namespace,
+      tls: settings.temporal.tls,
+      apiKey: settings.temporal.apiKey,
       taskQueue: settings.taskQueue,
+      db,
       routeTable,
-      activities: buildActivities({
-        db,
-        routeTable,
-        client: new Client({ connection: clientConnection, namespace: settings.temporal.namespace }),
+      activities: {
         bedrock: {
           defaultRegion: settings.bedrock.defaultRegion,
           endpoint: bedrockEndpoint,
@@ -118,9 +99,18 @@ export async function startPlatform(
           credentials: bedrockEndpoint ? { accessKeyId: 'emulator', secretAccessKey: 'emulator' } : undefined,
         },
         openAiCompatibleApiKey: settings.openAiCompatibleApiKey,
-      }),
+      },
+      async beforeWorkers(connection) {
+        const added = await ensureSearchAttributes(
+          connection,
+          settings.temporal.namespace,
+          GATEHOUSE_SEARCH_ATTRIBUTES,
+          say,
+        );
+        if (added.length > 0) say(`registered search attributes: ${added.join(', ')}`);
+      },
     });
-    cleanups.push(() => workers.shutdown());
+    cleanups.push(() => runtime.close());
 
     say(
       `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', task queue '${settings.taskQueue}'`,
@@ -141,7 +131,7 @@ export async function startPlatform(
       say('then: npx gatehouse requests list --tenant demo   ·   npx gatehouse audit verify --tenant demo');
     }
     say('Ctrl-C stops everything started here.');
-    await workers.running;
+    await runtime.workers.running;
   } catch (error) {
     say(`failed: ${(error as Error).message}`);
     await stopAll();

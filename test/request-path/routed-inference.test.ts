@@ -1,4 +1,5 @@
 import { InferenceExhaustedError } from '../../client/errors';
+import type { LlmRequestInput } from '../../domain/request-contract';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { startBedrockEmulator, type BedrockEmulator } from '../../emulators/bedrock-runtime-emulator';
 import {
@@ -72,14 +73,8 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
   let harness: GatehouseHarness;
   let bedrock: BedrockEmulator;
   let openAi: OpenAiEmulator;
-  const ask = (question = 'What is the refund policy?', extra: Record<string, unknown> = {}) =>
-    harness.gatehouse.execute({
-      tenantId: 'demo',
-      apiKey: harness.apiKey,
-      taskType: 'qa',
-      question,
-      ...extra,
-    });
+  const ask = (question = 'What is the refund policy?', extra: Partial<LlmRequestInput> = {}) =>
+    harness.gatehouse.execute(harness.input({ question, ...extra }));
 
   beforeAll(async () => {
     bedrock = await startBedrockEmulator();
@@ -272,13 +267,7 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
 
   it('streams Bedrock ConverseStream deltas to the caller before the workflow completes', async () => {
     bedrock.setScript(CLAUDE, { behaviours: ['ok'], deltaIntervalMs: 40 });
-    const submitted = await harness.gatehouse.submit({
-      tenantId: 'demo',
-      apiKey: harness.apiKey,
-      taskType: 'qa',
-      question: 'What is the refund policy?',
-      stream: true,
-    });
+    const submitted = await harness.gatehouse.submit(harness.input({ stream: true }));
     let statusAtFirstText: string | undefined;
     const pieces: string[] = [];
     for await (const piece of harness.gatehouse.stream(submitted.workflowId, { pollIntervalMs: 20 })) {

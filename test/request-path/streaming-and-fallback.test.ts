@@ -55,13 +55,7 @@ describe('streaming', () => {
   });
 
   it('delivers the first text before the workflow completes, and the result is the streamed text', async () => {
-    const submitted = await harness.gatehouse.submit({
-      tenantId: 'demo',
-      apiKey: harness.apiKey,
-      taskType: 'qa',
-      question: 'What is the refund policy?',
-      stream: true,
-    });
+    const submitted = await harness.gatehouse.submit(harness.input({ stream: true }));
     const started = Date.now();
     const pieces: string[] = [];
     let firstPieceAt: number | undefined;
@@ -103,12 +97,7 @@ describe('retries and fallback', () => {
 
   it('retries a rate-limited route within its budget, then falls back and records every attempt', async () => {
     script.push({ kind: 'fail', classification: RATE_LIMITED });
-    const result = await harness.gatehouse.execute({
-      tenantId: 'demo',
-      apiKey: harness.apiKey,
-      taskType: 'qa',
-      question: 'What is the refund policy?',
-    });
+    const result = await harness.gatehouse.execute(harness.input());
     expect(provider.calls).toHaveLength(3);
     expect(result.route.id).toBe('extractive');
     expect(result.attempts.map((attempt) => [attempt.routeId, attempt.outcome])).toEqual([
@@ -147,12 +136,9 @@ describe('retries and fallback', () => {
         code: 'AccessDeniedException',
       },
     });
-    const result = await harness.gatehouse.execute({
-      tenantId: 'demo',
-      apiKey: harness.apiKey,
-      taskType: 'qa',
-      question: 'How long does shipping take?',
-    });
+    const result = await harness.gatehouse.execute(
+      harness.input({ question: 'How long does shipping take?' }),
+    );
     expect(provider.calls).toHaveLength(1);
     expect(result.attempts).toHaveLength(2);
     expect(result.route.id).toBe('extractive');
@@ -160,13 +146,7 @@ describe('retries and fallback', () => {
 
   it('never falls back once streamed text has reached the caller', async () => {
     script.push({ kind: 'fail', classification: RATE_LIMITED, afterDeltas: ['Refunds are '] });
-    const submitted = await harness.gatehouse.submit({
-      tenantId: 'demo',
-      apiKey: harness.apiKey,
-      taskType: 'qa',
-      question: 'What is the refund policy?',
-      stream: true,
-    });
+    const submitted = await harness.gatehouse.submit(harness.input({ stream: true }));
     const error = await harness.gatehouse.result(submitted.workflowId).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(StreamInterruptedError);
     expect(provider.calls).toHaveLength(1);
@@ -177,13 +157,7 @@ describe('retries and fallback', () => {
 
   it('falls back while nothing has been streamed yet', async () => {
     script.push({ kind: 'fail', classification: { ...RATE_LIMITED, retryable: false } });
-    const submitted = await harness.gatehouse.submit({
-      tenantId: 'demo',
-      apiKey: harness.apiKey,
-      taskType: 'qa',
-      question: 'What is the refund policy?',
-      stream: true,
-    });
+    const submitted = await harness.gatehouse.submit(harness.input({ stream: true }));
     const result = await harness.gatehouse.result(submitted.workflowId);
     expect(result.route.id).toBe('extractive');
     expect(result.output).toMatch(/refund/i);

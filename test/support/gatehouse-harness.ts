@@ -2,19 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { ActivityDependencies } from '../../activities/create-activities';
 import { GatehouseClient } from '../../client/gatehouse-client';
+import type { LlmRequestInput } from '../../domain/request-contract';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { createKnex } from '../../store/knex-client';
 import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
-import { buildActivities } from '../../worker/build-activities';
 import { loadRouteTable } from '../../worker/load-route-table';
-import { startGatehouseWorkers, type GatehouseWorkers } from '../../worker/run-workers';
-import { getTestTemporalAddress } from './temporal-test-env';
+import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
+import { getTestTemporalAddress, TEST_WORKFLOW_BUNDLE_ENV } from './temporal-test-env';
 
 export interface GatehouseHarness {
   db: Knex;
@@ -24,7 +24,8 @@ export interface GatehouseHarness {
   taskQueue: string;
   apiKey: string;
   contractorApiKey: string;
-  workers: GatehouseWorkers;
+  /** The demo analyst asking the refund question, with any field replaced. */
+  input(overrides?: Partial<LlmRequestInput>): LlmRequestInput;
   close(): Promise<void>;
 }
 
@@ -79,8 +80,6 @@ export interface HarnessOptions {
   routeTable?: RouteTable | ((suffix: string) => RouteTable);
   /** Providers that replace or add to the shipped ones (e.g. one wired to an emulator). */
   providers?: Partial<ActivityDependencies['providers']>;
-  /** Epoch-ms clock for the circuit breaker. */
-  clock?: () => number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<GatehouseHarness> {
@@ -97,36 +96,32 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
       ? options.routeTable(suffix)
       : (options.routeTable ?? isolatedRouteTable(suffix));
   const taskQueue = `gatehouse-test-${suffix}`;
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
-  const workerConnection = await NativeConnection.connect({ address });
-  const workers = await startGatehouseWorkers({
-    connection: workerConnection,
+  const runtime = await startGatehouseRuntime({
+    address,
     namespace: 'default',
     taskQueue,
+    db,
     routeTable,
-    activities: buildActivities({
-      db,
-      routeTable,
-      client,
-      providers: options.providers,
-      clock: options.clock,
-    }),
-    workflowBundlePath: process.env.GATEHOUSE_TEST_WORKFLOW_BUNDLE,
+    activities: { providers: options.providers },
+    workflowBundlePath: process.env[TEST_WORKFLOW_BUNDLE_ENV],
   });
   return {
     db,
-    client,
-    gatehouse: new GatehouseClient(client, { taskQueue }),
+    client: runtime.client,
+    gatehouse: new GatehouseClient(runtime.client, { taskQueue }),
     routeTable,
     taskQueue,
     apiKey,
     contractorApiKey,
-    workers,
+    input: (overrides = {}) => ({
+      tenantId: 'demo',
+      apiKey,
+      taskType: 'qa',
+      question: 'What is the refund policy?',
+      ...overrides,
+    }),
     async close() {
-      await workers.shutdown();
-      await workerConnection.close();
-      await connection.close();
+      await runtime.close();
       await database.drop();
     },
   };

@@ -5,10 +5,16 @@
 import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startDevServer, type DevServerHandle } from '../../worker/dev-server';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../../worker/search-attributes';
 import { ensureTemporalCli } from '../../worker/temporal-cli';
-import { TEST_TEMPORAL_ADDRESS_ENV, TEST_TEMPORAL_FILE_ENV, testTemporalFileFor } from './temporal-test-env';
+import {
+  TEST_TEMPORAL_ADDRESS_ENV,
+  TEST_TEMPORAL_FILE_ENV,
+  TEST_WORKFLOW_BUNDLE_ENV,
+  testTemporalFileFor,
+} from './temporal-test-env';
 
 export interface TestTemporalGlobalState {
   server: DevServerHandle;
@@ -30,7 +36,14 @@ export async function temporalGlobalSetup(): Promise<void> {
 
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-test-temporal-'));
   let server: DevServerHandle;
+  const bundlePath = path.join(tempDir, 'workflow-bundle.js');
   try {
+    // Every harness would otherwise bundle the same workflow code again (about a second of CPU each).
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../../workflows'),
+      logger: new DefaultLogger('WARN'),
+    });
+    await writeFile(bundlePath, code);
     server = await startDevServer({
       cliPath,
       dbFile: path.join(tempDir, 'temporal.db'),
@@ -53,6 +66,7 @@ export async function temporalGlobalSetup(): Promise<void> {
   );
   await rename(staged, infoFile);
 
+  process.env[TEST_WORKFLOW_BUNDLE_ENV] = bundlePath;
   process.env[TEST_TEMPORAL_ADDRESS_ENV] = server.address;
   process.env[TEST_TEMPORAL_FILE_ENV] = infoFile;
   const state: TestTemporalGlobalState = { server, tempDir, infoFile };

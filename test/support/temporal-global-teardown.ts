@@ -1,7 +1,11 @@
 /** Jest globalTeardown: stops the run's Temporal dev server and removes its files. */
 import { rm } from 'node:fs/promises';
 import { TEST_TEMPORAL_GLOBAL_KEY, type TestTemporalGlobalState } from './temporal-global-setup';
-import { TEST_TEMPORAL_ADDRESS_ENV, TEST_TEMPORAL_FILE_ENV } from './temporal-test-env';
+import {
+  TEST_TEMPORAL_ADDRESS_ENV,
+  TEST_TEMPORAL_FILE_ENV,
+  TEST_WORKFLOW_BUNDLE_ENV,
+} from './temporal-test-env';
 
 export async function temporalGlobalTeardown(): Promise<void> {
   const globals = globalThis as Record<string, unknown>;
@@ -15,6 +19,7 @@ export async function temporalGlobalTeardown(): Promise<void> {
     await rm(state.tempDir, { recursive: true, force: true });
     delete process.env[TEST_TEMPORAL_ADDRESS_ENV];
     delete process.env[TEST_TEMPORAL_FILE_ENV];
+    delete process.env[TEST_WORKFLOW_BUNDLE_ENV];
   }
 }
 

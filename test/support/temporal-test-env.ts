@@ -10,6 +10,8 @@ import path from 'node:path';
 
 export const TEST_TEMPORAL_ADDRESS_ENV = 'GATEHOUSE_TEST_TEMPORAL_ADDRESS';
 export const TEST_TEMPORAL_FILE_ENV = 'GATEHOUSE_TEST_TEMPORAL_FILE';
+/** Path of the workflow bundle the global setup builds once, so no test file bundles again. */
+export const TEST_WORKFLOW_BUNDLE_ENV = 'GATEHOUSE_TEST_WORKFLOW_BUNDLE';
 
 export interface TestTemporalInfo {
   address: string;

@@ -1,0 +1,73 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { RouteTable } from '../domain/route-table';
+import { buildActivities } from './build-activities';
+import { startGatehouseWorkers, type GatehouseWorkers } from './run-workers';
+
+export interface GatehouseRuntime {
+  /** A client on the same namespace, for submitting requests and for the activities' stream signals. */
+  client: Client;
+  workers: GatehouseWorkers;
+  /** Stops the workers, then closes both connections. */
+  close(): Promise<void>;
+}
+
+type ActivityOptions = Omit<Parameters<typeof buildActivities>[0], 'db' | 'routeTable' | 'client'>;
+
+/**
+ * Connects to Temporal and runs Gatehouse's workers: the one composition shared by `npm start`, the
+ * test harness and the benchmarks, so all three run the same wiring.
+ */
+export async function startGatehouseRuntime(options: {
+  address: string;
+  namespace: string;
+  tls?: boolean;
+  apiKey?: string;
+  taskQueue: string;
+  db: Parameters<typeof buildActivities>[0]['db'];
+  routeTable: RouteTable;
+  activities?: ActivityOptions;
+  workflowBundlePath?: string;
+  /** Runs on the client connection before any worker polls, e.g. to register search attributes. */
+  beforeWorkers?: (connection: Connection) => Promise<void>;
+}): Promise<GatehouseRuntime> {
+  const connectionOptions = {
+    address: options.address,
+    tls: options.tls ? {} : undefined,
+    apiKey: options.apiKey,
+  };
+  const connection = await Connection.connect(connectionOptions);
+  let workerConnection: NativeConnection | undefined;
+  try {
+    await options.beforeWorkers?.(connection);
+    const client = new Client({ connection, namespace: options.namespace });
+    workerConnection = await NativeConnection.connect(connectionOptions);
+    const workers = await startGatehouseWorkers({
+      connection: workerConnection,
+      namespace: options.namespace,
+      taskQueue: options.taskQueue,
+      routeTable: options.routeTable,
+      activities: buildActivities({
+        ...options.activities,
+        db: options.db,
+        routeTable: options.routeTable,
+        client,
+      }),
+      workflowBundlePath: options.workflowBundlePath,
+    });
+    const openWorkerConnection = workerConnection;
+    return {
+      client,
+      workers,
+      async close() {
+        await workers.shutdown();
+        await openWorkerConnection.close();
+        await connection.close();
+      },
+    };
+  } catch (error) {
+    await workerConnection?.close();
+    await connection.close();
+    throw error;
+  }
+}

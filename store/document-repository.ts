@@ -1,8 +1,22 @@
-import { sha256Hex } from '../governance/sha256';
 import type { Knex } from 'knex';
-import { chunkText } from '../retrieval/chunk-text';
+import { sha256Hex } from '../governance/sha256';
+import type { ScoredSlot } from '../retrieval/chunk-index';
+import { chunkTextWithOffsets } from '../retrieval/chunk-text';
+import { type Embedder, vectorFromBytes, vectorToBytes } from '../retrieval/embedder';
+import {
+  fitToTokenBudget,
+  fuseByReciprocalRank,
+  removeNearDuplicates,
+  RRF_K,
+  splitSentencesForRanking,
+} from '../retrieval/hybrid-ranking';
 import { normalizeText } from '../retrieval/normalize-text';
-import { isPostgres, nowIso, serializeOn, toIsoTimestamp } from './knex-client';
+import { queryTerms } from '../retrieval/search-terms';
+import { defaultEmbedder } from '../retrieval/static-embedder';
+import { embeddingModelOf, tenantChunkIndex } from './chunk-index-registry';
+import { nowIso, serializeOn, toIsoTimestamp } from './knex-client';
+
+export { extractSearchTerms } from '../retrieval/search-terms';
 
 /** Ordered from least to most sensitive: a principal may read a class at or below its clearance. */
 export const DATA_CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
@@ -32,12 +46,44 @@ export interface UpsertDocumentResult {
   changed: boolean;
 }
 
+export interface UpsertOptions {
+  /** Embeds new chunks; the offline default (minilm-l6-static) when omitted. */
+  embedder?: Embedder;
+}
+
+export type SearchMode = 'lexical' | 'vector' | 'hybrid';
+
 export interface SearchChunksInput {
   tenantId: string;
   query: string;
   groups: string[];
   clearance: DataClassification;
   topK: number;
+  /** `hybrid` (default): BM25 and vector candidates fused by reciprocal rank. */
+  mode?: SearchMode;
+  /** Re-rank the fused candidates by their best-matching sentence (default true). */
+  rerank?: boolean;
+  /** Drop hits that repeat a better hit's text (default true). */
+  removeDuplicates?: boolean;
+  /** Keep only as many hits as fit in this many tokens (estimated at 4 characters a token). */
+  contextTokenBudget?: number;
+}
+
+export interface SearchOptions {
+  /** Embeds the query; must be the model the chunks were embedded with (default minilm-l6-static). */
+  embedder?: Embedder;
+}
+
+/** How a hit was ranked: each signal's score and 1-based rank where it found the chunk. */
+export interface ScoreComponents {
+  lexical?: number;
+  lexicalRank?: number;
+  vector?: number;
+  vectorRank?: number;
+  sentence?: number;
+  sentenceRank?: number;
+  /** Reciprocal-rank fusion of the ranks above: the order hits are returned in. */
+  fused: number;
 }
 
 export interface ChunkSearchHit {
@@ -46,8 +92,26 @@ export interface ChunkSearchHit {
   documentVersion: number;
   title: string;
   text: string;
-  /** Higher is better on both dialects (negated bm25 on SQLite, ts_rank on PostgreSQL). */
+  /** The document's classification, for the request's effective data class. */
+  classification: DataClassification;
+  /** Offsets of the chunk in the document's normalised text (null for chunks stored before offsets were). */
+  startOffset: number | null;
+  endOffset: number | null;
+  /** Higher is better: the fused score in hybrid mode, else the single signal's score. */
   score: number;
+  scores: ScoreComponents;
+}
+
+export interface SearchChunksResult {
+  hits: ChunkSearchHit[];
+  /** The embedding model and version the vector side used. */
+  embeddingModel: string;
+  embeddingVersion: string;
+  /** Readable-or-not chunks of the tenant without a vector from that model: found lexically only. */
+  staleChunks: number;
+  lexicalCandidates: number;
+  vectorCandidates: number;
+  timingsMs: { sync: number; lexical: number; vector: number; fetch: number; rerank: number };
 }
 
 export interface DocumentSummary {
@@ -76,211 +140,502 @@ interface DocumentRow {
 }
 
 const MAX_TOP_K = 100;
-// A title word says what the whole document is about, so it counts more than one in the body
-// (PostgreSQL gets the same effect from setweight 'A' vs 'B' in the generated tsvector).
-const TITLE_WEIGHT = 2.5;
-const MAX_QUERY_TERMS = 32;
-
-// Function words that carry no topic: dropped so that "What is the refund policy?" searches for
-// "refund" OR "policy" instead of matching every chunk that contains "the".
-const STOP_WORDS = new Set(
-  (
-    'a about above after again against all am an and any are as at be because been before being below ' +
-    'between both but by can could did do does doing down during each few for from further had has have ' +
-    'having he her here hers herself him himself his how i if in into is it its itself just me more most ' +
-    'my myself no nor not now of off on once only or other our ours ourselves out over own same she ' +
-    'should so some such than that the their theirs them themselves then there these they this those ' +
-    'through to too under until up very was we were what when where which while who whom why will with ' +
-    'would you your yours yourself yourselves tell explain describe please'
-  ).split(' '),
-);
+// Each signal contributes this many candidates (at least) to fusion.
+const CANDIDATES_PER_SIGNAL = 50;
+const EMBED_BATCH = 64;
+const CHARS_PER_TOKEN = 4;
 
 /** Document ids are tenant-scoped so the same external id in two tenants never collides. */
 export function documentIdFor(tenantId: string, externalId: string): string {
   return `${tenantId}/${externalId}`;
 }
 
-/**
- * Reduces free text to distinct lowercase words (letters and digits only), minus stop words. The
- * result carries no full-text syntax, so it is safe to embed in an FTS5 or tsquery expression.
- */
-export function extractSearchTerms(query: string): string[] {
-  const words =
-    normalizeText(query)
-      .toLowerCase()
-      .match(/[\p{L}\p{N}]+/gu) ?? [];
-  const terms = new Set<string>();
-  for (const word of words) {
-    if (STOP_WORDS.has(word) || (word.length < 2 && !/\p{N}/u.test(word))) continue;
-    terms.add(word);
-    if (terms.size === MAX_QUERY_TERMS) break;
-  }
-  return [...terms];
+interface PreparedDocument {
+  input: UpsertDocumentInput;
+  documentId: string;
+  title: string;
+  contentHash: string;
+  aclGroups: string[];
+  chunks: Array<{ text: string; start: number; end: number; contentHash: string }>;
+  /** Filled before the transaction for documents whose content changed. */
+  vectors?: Float32Array[];
 }
 
 /**
  * Stores a document's current version: the text is normalised and hashed; the version increases only
- * when the content or title changed, and then the chunks (and their full-text entries) are replaced.
- * Classification and ACL are metadata and are updated in place. One transaction for all of it.
+ * when the content or title changed, and then the chunks are replaced and embedded. Classification and
+ * ACL are metadata and are updated in place, without re-embedding. One transaction.
  */
-export async function upsertDocument(db: Knex, input: UpsertDocumentInput): Promise<UpsertDocumentResult> {
+export async function upsertDocument(
+  db: Knex,
+  input: UpsertDocumentInput,
+  options: UpsertOptions = {},
+): Promise<UpsertDocumentResult> {
+  return (await upsertDocuments(db, [input], options))[0] as UpsertDocumentResult;
+}
+
+/**
+ * `upsertDocument` for a batch, in one transaction: embeddings are computed before it opens (remote
+ * embedders never hold a transaction), vectors of unchanged chunk text are reused, and every change is
+ * appended to the tenant's retrieval change log so searches see it on their next query.
+ */
+export async function upsertDocuments(
+  db: Knex,
+  inputs: readonly UpsertDocumentInput[],
+  options: UpsertOptions = {},
+): Promise<UpsertDocumentResult[]> {
+  const embedder = options.embedder ?? defaultEmbedder();
+  const prepared = inputs.map(prepareDocument);
+  const ids = new Set<string>();
+  for (const document of prepared) {
+    if (ids.has(document.documentId))
+      throw new RangeError(`document ${document.documentId} appears twice in one batch`);
+    ids.add(document.documentId);
+  }
+  const existing = new Map(
+    (
+      (await db('documents')
+        .whereIn('id', [...ids])
+        .select('id', 'content_hash', 'title')) as Array<{ id: string; content_hash: string; title: string }>
+    ).map((row) => [row.id, row]),
+  );
+  const toEmbed = prepared.filter((document) => {
+    const row = existing.get(document.documentId);
+    return row === undefined || row.content_hash !== document.contentHash || row.title !== document.title;
+  });
+  await embedDocuments(db, embedder, toEmbed);
+
+  // Locks in id order, so two batches touching the same documents cannot deadlock.
+  const ordered = [...prepared].sort((left, right) => (left.documentId < right.documentId ? -1 : 1));
+  const results = new Map<string, UpsertDocumentResult>();
+  await db.transaction(async (trx) => {
+    const changes: Array<{ tenant_id: string; document_id: string; kind: string; changed_at: string }> = [];
+    for (const document of ordered) {
+      const { result, change } = await writeDocument(trx, embedder, document);
+      results.set(document.documentId, result);
+      if (change) {
+        changes.push({
+          tenant_id: document.input.tenantId,
+          document_id: document.documentId,
+          kind: change,
+          changed_at: nowIso(),
+        });
+      }
+    }
+    await appendChanges(trx, changes);
+  });
+  return prepared.map((document) => results.get(document.documentId) as UpsertDocumentResult);
+}
+
+/** Deletes a document with its chunks, vectors and ACL; searches stop returning it on their next query. */
+export async function deleteDocument(db: Knex, tenantId: string, externalId: string): Promise<boolean> {
+  const documentId = documentIdFor(tenantId, externalId);
+  return db.transaction(async (trx) => {
+    await serializeOn(trx, 'documents', documentId);
+    const deleted = await trx('documents').where({ id: documentId, tenant_id: tenantId }).delete();
+    if (deleted === 0) return false;
+    await appendChanges(trx, [
+      { tenant_id: tenantId, document_id: documentId, kind: 'deleted', changed_at: nowIso() },
+    ]);
+    return true;
+  });
+}
+
+function prepareDocument(input: UpsertDocumentInput): PreparedDocument {
   classificationsUpTo(input.classification);
   const documentId = documentIdFor(input.tenantId, input.externalId);
   const title = normalizeText(input.title);
   const text = normalizeText(input.text);
-  const contentHash = sha256Hex(text);
-  const aclGroups = [...new Set(input.aclGroups)].sort();
+  return {
+    input,
+    documentId,
+    title,
+    contentHash: sha256Hex(text),
+    aclGroups: [...new Set(input.aclGroups)].sort(),
+    chunks: chunkTextWithOffsets(text).map((chunk) => ({ ...chunk, contentHash: sha256Hex(chunk.text) })),
+  };
+}
 
-  return db.transaction(async (trx) => {
-    await serializeOn(trx, 'documents', documentId);
-    const existing = (await trx<DocumentRow>('documents').where({ id: documentId }).first()) as
-      DocumentRow | undefined;
-    const now = nowIso();
-    const contentChanged =
-      existing === undefined || existing.content_hash !== contentHash || existing.title !== title;
-    const version = existing === undefined ? 1 : contentChanged ? existing.version + 1 : existing.version;
-    let changed = contentChanged;
+/** What a chunk's vector is computed from: the title gives every chunk its document's topic. */
+function embeddingText(title: string, text: string): string {
+  return `${title}\n\n${text}`;
+}
 
-    if (existing === undefined) {
-      await trx('documents').insert({
-        id: documentId,
-        tenant_id: input.tenantId,
-        external_id: input.externalId,
-        version,
-        title,
-        classification: input.classification,
-        content_hash: contentHash,
-        created_at: now,
-        updated_at: now,
-      });
-    } else if (contentChanged || existing.classification !== input.classification) {
-      changed = true;
-      await trx('documents').where({ id: documentId }).update({
-        version,
-        title,
-        classification: input.classification,
-        content_hash: contentHash,
-        updated_at: now,
-      });
+async function embedDocuments(db: Knex, embedder: Embedder, documents: PreparedDocument[]): Promise<void> {
+  if (documents.length === 0) return;
+  // Vectors of chunks whose text (and title) did not change are reused from the previous version.
+  const reusable = new Map<string, Float32Array>();
+  for (const batch of batches(
+    documents.map((document) => document.documentId),
+    500,
+  )) {
+    const rows = (await db('chunks as c')
+      .join('chunk_embeddings as e', 'e.chunk_id', 'c.id')
+      .whereIn('c.document_id', batch)
+      .andWhere({ 'e.model': embedder.model, 'e.model_version': embedder.version })
+      .select('c.document_id', 'c.title', 'c.content_hash', 'e.vector', 'e.dimensions')) as Array<{
+      document_id: string;
+      title: string;
+      content_hash: string;
+      vector: Uint8Array;
+      dimensions: number;
+    }>;
+    for (const row of rows) {
+      if (Number(row.dimensions) !== embedder.dimensions) continue;
+      reusable.set(
+        `${row.document_id}\u0000${row.title}\u0000${row.content_hash}`,
+        vectorFromBytes(row.vector, embedder.dimensions),
+      );
     }
+  }
+  const missing: Array<{ document: PreparedDocument; index: number; text: string }> = [];
+  for (const document of documents) {
+    document.vectors = document.chunks.map((chunk, index) => {
+      const reused = reusable.get(`${document.documentId}\u0000${document.title}\u0000${chunk.contentHash}`);
+      if (reused) return reused;
+      missing.push({ document, index, text: embeddingText(document.title, chunk.text) });
+      return new Float32Array(0);
+    });
+  }
+  for (const batch of batches(missing, EMBED_BATCH)) {
+    const vectors = await embedder.embed(batch.map((entry) => entry.text));
+    batch.forEach((entry, position) => {
+      (entry.document.vectors as Float32Array[])[entry.index] = vectors[position] as Float32Array;
+    });
+  }
+}
 
-    const currentAcl = (
-      (await trx('document_acl').where({ document_id: documentId }).orderBy('group_name')) as Array<{
-        group_name: string;
-      }>
-    ).map((row) => row.group_name);
-    if (currentAcl.join('\n') !== aclGroups.join('\n')) {
-      changed = true;
-      await trx('document_acl').where({ document_id: documentId }).delete();
-      if (aclGroups.length > 0) {
-        await trx('document_acl').insert(
-          aclGroups.map((group) => ({ document_id: documentId, group_name: group })),
-        );
-      }
-      if (existing !== undefined && !contentChanged && existing.classification === input.classification) {
-        await trx('documents').where({ id: documentId }).update({ updated_at: now });
-      }
-    }
+async function writeDocument(
+  trx: Knex.Transaction,
+  embedder: Embedder,
+  document: PreparedDocument,
+): Promise<{ result: UpsertDocumentResult; change?: 'content' | 'permissions' }> {
+  const { documentId, title, contentHash, aclGroups, input } = document;
+  await serializeOn(trx, 'documents', documentId);
+  const existing = (await trx<DocumentRow>('documents').where({ id: documentId }).first()) as
+    DocumentRow | undefined;
+  const now = nowIso();
+  const contentChanged =
+    existing === undefined || existing.content_hash !== contentHash || existing.title !== title;
+  const version = existing === undefined ? 1 : contentChanged ? existing.version + 1 : existing.version;
+  let permissionsChanged = existing !== undefined && existing.classification !== input.classification;
 
-    if (!contentChanged) {
-      const counted = (await trx('chunks')
-        .where({ document_id: documentId })
-        .count({ count: '*' })
-        .first()) as { count: number | string } | undefined;
-      return { documentId, version, chunkCount: Number(counted?.count ?? 0), changed };
-    }
-
-    const chunks = chunkText(text).map((chunk, ordinal) => ({
-      id: `${documentId}#${version}:${ordinal}`,
+  if (existing === undefined) {
+    await trx('documents').insert({
+      id: documentId,
       tenant_id: input.tenantId,
-      document_id: documentId,
-      document_version: version,
-      ordinal,
+      external_id: input.externalId,
+      version,
       title,
-      text: chunk,
-      content_hash: sha256Hex(chunk),
-    }));
-    await trx('chunks').where({ document_id: documentId }).delete();
-    if (!isPostgres(trx)) await trx('chunks_fts').where({ document_id: documentId }).delete();
-    for (const batch of batches(chunks, 100)) {
-      await trx('chunks').insert(batch);
-      if (!isPostgres(trx)) {
-        await trx('chunks_fts').insert(
-          batch.map((chunk) => ({
-            title: chunk.title,
-            text: chunk.text,
-            chunk_id: chunk.id,
-            document_id: chunk.document_id,
-            tenant_id: chunk.tenant_id,
-          })),
-        );
-      }
+      classification: input.classification,
+      content_hash: contentHash,
+      created_at: now,
+      updated_at: now,
+    });
+  } else if (contentChanged || permissionsChanged) {
+    await trx('documents').where({ id: documentId }).update({
+      version,
+      title,
+      classification: input.classification,
+      content_hash: contentHash,
+      updated_at: now,
+    });
+  }
+
+  const currentAcl = (
+    (await trx('document_acl').where({ document_id: documentId }).orderBy('group_name')) as Array<{
+      group_name: string;
+    }>
+  ).map((row) => row.group_name);
+  if (currentAcl.join('\n') !== aclGroups.join('\n')) {
+    await trx('document_acl').where({ document_id: documentId }).delete();
+    if (aclGroups.length > 0) {
+      await trx('document_acl').insert(
+        aclGroups.map((group) => ({ document_id: documentId, group_name: group })),
+      );
     }
-    return { documentId, version, chunkCount: chunks.length, changed };
-  });
+    if (existing !== undefined && !contentChanged && !permissionsChanged) {
+      await trx('documents').where({ id: documentId }).update({ updated_at: now });
+    }
+    permissionsChanged = existing !== undefined;
+  }
+
+  if (!contentChanged) {
+    const counted = (await trx('chunks').where({ document_id: documentId }).count({ count: '*' }).first()) as
+      { count: number | string } | undefined;
+    return {
+      result: { documentId, version, chunkCount: Number(counted?.count ?? 0), changed: permissionsChanged },
+      change: permissionsChanged ? 'permissions' : undefined,
+    };
+  }
+
+  // The content changed after the pre-transaction read said it had not: embed now (rare race).
+  if (!document.vectors) await embedDocuments(trx, embedder, [document]);
+  const vectors = document.vectors as Float32Array[];
+  const chunks = document.chunks.map((chunk, ordinal) => ({
+    id: `${documentId}#${version}:${ordinal}`,
+    tenant_id: input.tenantId,
+    document_id: documentId,
+    document_version: version,
+    ordinal,
+    title,
+    text: chunk.text,
+    content_hash: chunk.contentHash,
+    start_offset: chunk.start,
+    end_offset: chunk.end,
+  }));
+  await trx('chunks').where({ document_id: documentId }).delete();
+  for (const batch of batches(chunks, 100)) await trx('chunks').insert(batch);
+  const embeddings = chunks.map((chunk, ordinal) => ({
+    chunk_id: chunk.id,
+    model: embedder.model,
+    model_version: embedder.version,
+    tenant_id: input.tenantId,
+    document_id: documentId,
+    dimensions: embedder.dimensions,
+    vector: vectorToBytes(vectors[ordinal] as Float32Array),
+    created_at: now,
+  }));
+  for (const batch of batches(embeddings, 100)) await trx('chunk_embeddings').insert(batch);
+  return { result: { documentId, version, chunkCount: chunks.length, changed: true }, change: 'content' };
 }
 
 /**
- * Full-text search over the chunks the caller may read. The permission filter (tenant, at least one
- * shared ACL group, classification within clearance) sits in the same WHERE as the text match, so a
- * chunk the caller may not read is never a candidate, never ranked and never counted.
+ * Appends to the change log. On PostgreSQL a per-tenant lock is held from the insert to the commit, so
+ * revisions become visible in revision order and a search index that has seen revision n never misses a
+ * later-committed n - 1. SQLite has a single writer, which gives the same order.
  */
-export async function searchChunks(db: Knex, input: SearchChunksInput): Promise<ChunkSearchHit[]> {
-  const terms = extractSearchTerms(input.query);
+async function appendChanges(
+  trx: Knex.Transaction,
+  changes: Array<{ tenant_id: string; document_id: string; kind: string; changed_at: string }>,
+): Promise<void> {
+  const tenants = [...new Set(changes.map((change) => change.tenant_id))].sort();
+  for (const tenantId of tenants) await serializeOn(trx, 'retrieval_changes', tenantId);
+  for (const batch of batches(changes, 200)) await trx('retrieval_changes').insert(batch);
+}
+
+/**
+ * Searches the chunks the caller may read: BM25 and vector similarity, fused by reciprocal rank,
+ * re-ranked by each candidate's best sentence, near duplicates dropped. The permission filter (tenant,
+ * a shared ACL group, classification within clearance) is applied before any chunk is scored, and again
+ * in the query that reads the hits, so a document revoked a moment ago is not returned either.
+ */
+export async function searchChunks(
+  db: Knex,
+  input: SearchChunksInput,
+  options: SearchOptions = {},
+): Promise<ChunkSearchHit[]> {
+  return (await searchChunksDetailed(db, input, options)).hits;
+}
+
+/** `searchChunks` with what a benchmark or an operator wants to know: stale chunks, timings, candidates. */
+export async function searchChunksDetailed(
+  db: Knex,
+  input: SearchChunksInput,
+  options: SearchOptions = {},
+): Promise<SearchChunksResult> {
+  const embedder = options.embedder ?? defaultEmbedder();
+  const mode = input.mode ?? 'hybrid';
+  const timingsMs = { sync: 0, lexical: 0, vector: 0, fetch: 0, rerank: 0 };
+  const empty: SearchChunksResult = {
+    hits: [],
+    embeddingModel: embedder.model,
+    embeddingVersion: embedder.version,
+    staleChunks: 0,
+    lexicalCandidates: 0,
+    vectorCandidates: 0,
+    timingsMs,
+  };
+  const allowed = classificationsUpTo(input.clearance);
+  const terms = queryTerms(input.query);
   const groups = [...new Set(input.groups)];
   const topK = Math.min(Math.max(Math.trunc(input.topK), 0), MAX_TOP_K);
-  if (terms.length === 0 || groups.length === 0 || topK === 0) return [];
-  const allowed = classificationsUpTo(input.clearance);
-  const groupPlaceholders = groups.map(() => '?').join(', ');
-  const classificationPlaceholders = allowed.map(() => '?').join(', ');
-  const permissionFilter = `
-      c.tenant_id = ?
-      AND d.tenant_id = ?
-      AND d.classification IN (${classificationPlaceholders})
-      AND EXISTS (
-        SELECT 1 FROM document_acl a
-        WHERE a.document_id = d.id AND a.group_name IN (${groupPlaceholders})
-      )`;
-  const permissionBindings = [input.tenantId, input.tenantId, ...allowed, ...groups];
+  const queryText = normalizeText(input.query);
+  const hasQuery = mode === 'lexical' ? terms.length > 0 : queryText !== '';
+  if (!hasQuery || groups.length === 0 || topK === 0) return empty;
 
-  let rows: Array<Record<string, unknown>>;
-  if (isPostgres(db)) {
-    // Terms are bare words, so joining them with | cannot smuggle tsquery operators in.
-    const result = await db.raw(
-      `SELECT c.id AS chunk_id, c.document_id, c.document_version, d.title, c.text,
-              ts_rank(c.search_vector, q.query) AS score
-       FROM chunks c
-       JOIN documents d ON d.id = c.document_id
-       CROSS JOIN (SELECT to_tsquery('english', ?) AS query) q
-       WHERE c.search_vector @@ q.query AND ${permissionFilter}
-       ORDER BY score DESC, c.id
-       LIMIT ?`,
-      [terms.join(' | '), ...permissionBindings, topK],
-    );
-    rows = (result as { rows: Array<Record<string, unknown>> }).rows;
-  } else {
-    // Each term is quoted: FTS5 treats a quoted string as a plain phrase, never as syntax.
-    const match = terms.map((term) => `"${term}"`).join(' OR ');
-    rows = (await db.raw(
-      `SELECT c.id AS chunk_id, c.document_id, c.document_version, d.title, c.text,
-              -bm25(chunks_fts, ${TITLE_WEIGHT}, 1.0) AS score
-       FROM chunks_fts
-       JOIN chunks c ON c.id = chunks_fts.chunk_id
-       JOIN documents d ON d.id = c.document_id
-       WHERE chunks_fts MATCH ? AND chunks_fts.tenant_id = ? AND ${permissionFilter}
-       ORDER BY score DESC, c.id
-       LIMIT ?`,
-      [match, input.tenantId, ...permissionBindings, topK],
-    )) as Array<Record<string, unknown>>;
+  let started = performance.now();
+  const { index } = await tenantChunkIndex(db, input.tenantId, embeddingModelOf(embedder));
+  timingsMs.sync = performance.now() - started;
+  const readable = index.readableMask(groups, input.clearance);
+  const perSignal = Math.max(CANDIDATES_PER_SIGNAL, topK * 2);
+
+  started = performance.now();
+  const lexical = mode === 'vector' ? [] : index.searchLexical(terms, readable, perSignal);
+  timingsMs.lexical = performance.now() - started;
+  started = performance.now();
+  let vector: ScoredSlot[] = [];
+  if (mode !== 'lexical') {
+    const [queryVector] = await embedder.embed([queryText]);
+    vector = index.searchVector(queryVector as Float32Array, readable, perSignal);
   }
-  return rows.map((row) => ({
-    chunkId: String(row.chunk_id),
-    documentId: String(row.document_id),
+  timingsMs.vector = performance.now() - started;
+
+  const lists = [
+    { name: 'lexical', scored: lexical },
+    { name: 'vector', scored: vector },
+  ].filter((list) => list.scored.length > 0);
+  const signalScores = new Map<string, Partial<ScoreComponents>>();
+  for (const list of lists) {
+    list.scored.forEach((entry, position) => {
+      const chunkId = index.chunkIdAt(entry.slot);
+      const components = signalScores.get(chunkId) ?? {};
+      if (list.name === 'lexical')
+        Object.assign(components, { lexical: entry.score, lexicalRank: position + 1 });
+      else Object.assign(components, { vector: entry.score, vectorRank: position + 1 });
+      signalScores.set(chunkId, components);
+    });
+  }
+  let fused = fuseByReciprocalRank(
+    lists.map((list) => ({ name: list.name, keys: list.scored.map((entry) => index.chunkIdAt(entry.slot)) })),
+  );
+  const rerank = input.rerank ?? true;
+  // Fetch enough for re-ranking and for duplicates to be dropped without leaving the list short.
+  fused = fused.slice(0, rerank ? perSignal : topK * 2);
+
+  started = performance.now();
+  const rows = await readableChunks(
+    db,
+    input.tenantId,
+    allowed,
+    groups,
+    fused.map((candidate) => candidate.key),
+  );
+  timingsMs.fetch = performance.now() - started;
+
+  started = performance.now();
+  let ranked = fused
+    .filter((candidate) => rows.has(candidate.key))
+    .map((candidate) => ({
+      candidate,
+      row: rows.get(candidate.key) as HitRow,
+      scores: { ...signalScores.get(candidate.key), fused: candidate.fused } as ScoreComponents,
+    }));
+  if (rerank && ranked.length > 1 && mode !== 'lexical') {
+    ranked = await rerankBySentence(embedder, queryText, ranked);
+  }
+  if (input.removeDuplicates ?? true) ranked = removeNearDuplicates(ranked, (entry) => entry.row.text);
+  ranked = ranked.slice(0, topK);
+  if (input.contextTokenBudget !== undefined) {
+    ranked = fitToTokenBudget(
+      ranked,
+      (entry) => Math.ceil(entry.row.text.length / CHARS_PER_TOKEN),
+      input.contextTokenBudget,
+    );
+  }
+  timingsMs.rerank = performance.now() - started;
+
+  const hits = ranked.map(({ row, scores }) => ({
+    chunkId: row.chunk_id,
+    documentId: row.document_id,
     documentVersion: Number(row.document_version),
-    title: String(row.title),
-    text: String(row.text),
-    score: Number(row.score),
+    title: row.title,
+    text: row.text,
+    classification: row.classification,
+    startOffset: row.start_offset === null ? null : Number(row.start_offset),
+    endOffset: row.end_offset === null ? null : Number(row.end_offset),
+    score:
+      mode === 'hybrid'
+        ? scores.fused
+        : ((mode === 'lexical' ? scores.lexical : scores.vector) ?? scores.fused),
+    scores,
   }));
+  return {
+    ...empty,
+    hits,
+    staleChunks: index.chunksWithoutVector,
+    lexicalCandidates: lexical.length,
+    vectorCandidates: vector.length,
+  };
+}
+
+interface HitRow {
+  chunk_id: string;
+  document_id: string;
+  document_version: number;
+  title: string;
+  text: string;
+  classification: DataClassification;
+  start_offset: number | null;
+  end_offset: number | null;
+}
+
+/** Reads candidate chunks through the same permission filter the index applied. */
+async function readableChunks(
+  db: Knex,
+  tenantId: string,
+  allowed: DataClassification[],
+  groups: string[],
+  chunkIds: string[],
+): Promise<Map<string, HitRow>> {
+  if (chunkIds.length === 0) return new Map();
+  const rows = (await db('chunks as c')
+    .join('documents as d', 'd.id', 'c.document_id')
+    .whereIn('c.id', chunkIds)
+    .andWhere('c.tenant_id', tenantId)
+    .andWhere('d.tenant_id', tenantId)
+    .whereIn('d.classification', allowed)
+    .whereExists((acl) =>
+      acl
+        .select(db.raw('1'))
+        .from('document_acl as a')
+        .whereRaw('a.document_id = d.id')
+        .whereIn('a.group_name', groups),
+    )
+    .select(
+      'c.id as chunk_id',
+      'c.document_id',
+      'c.document_version',
+      'd.title',
+      'c.text',
+      'd.classification',
+      'c.start_offset',
+      'c.end_offset',
+    )) as HitRow[];
+  return new Map(rows.map((row) => [row.chunk_id, row]));
+}
+
+/**
+ * A chunk's vector averages all of its sentences; the one sentence that answers the question is diluted.
+ * This scores each candidate by its best sentence and fuses that ranking in as a third list.
+ */
+async function rerankBySentence<
+  T extends { candidate: { key: string; fused: number }; row: HitRow; scores: ScoreComponents },
+>(embedder: Embedder, query: string, ranked: T[]): Promise<T[]> {
+  const sentences = ranked.map((entry) => splitSentencesForRanking(entry.row.text));
+  const flat = sentences.flat();
+  const [queryVector, ...sentenceVectors] = await embedder.embed([query, ...flat]);
+  let offset = 0;
+  const best = sentences.map((list) => {
+    let top = -1;
+    for (let index = 0; index < list.length; index += 1) {
+      top = Math.max(top, dot(queryVector as Float32Array, sentenceVectors[offset + index] as Float32Array));
+    }
+    offset += list.length;
+    return top;
+  });
+  const order = ranked
+    .map((_, index) => index)
+    .sort((left, right) => (best[right] as number) - (best[left] as number));
+  const sentenceRank = new Map(order.map((index, position) => [index, position + 1]));
+  const rescored = ranked.map((entry, index) => {
+    const rank = sentenceRank.get(index) as number;
+    const scores = {
+      ...entry.scores,
+      sentence: best[index] as number,
+      sentenceRank: rank,
+      fused: entry.scores.fused + 1 / (RRF_K + rank),
+    };
+    return { ...entry, scores };
+  });
+  return rescored.sort((left, right) => right.scores.fused - left.scores.fused);
+}
+
+function dot(left: Float32Array, right: Float32Array): number {
+  let sum = 0;
+  for (let index = 0; index < left.length; index += 1)
+    sum += (left[index] as number) * (right[index] as number);
+  return sum;
 }
 
 export async function listDocuments(db: Knex, tenantId: string): Promise<DocumentSummary[]> {

@@ -11,6 +11,7 @@ import { readDemoCredentials } from '../worker/demo-credentials';
 import { readSettings, workflowUiUrl, type GatehouseSettings } from '../worker/environment';
 import { registerBatchCommands } from './batch-commands';
 import { GatehouseRequestError } from './errors';
+import { registerEvalCommands } from './eval-commands';
 import { formatAuditEvents, formatProgress, formatResult } from './format-result';
 import { GatehouseClient } from './gatehouse-client';
 
@@ -279,6 +280,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
     });
 
   registerBatchCommands(program, settings, { withTemporal, resolveApiKey });
+  registerEvalCommands(program, settings);
   return program;
 }
 

@@ -165,23 +165,14 @@ async function reloadDocuments(
     classification: DataClass;
   }>;
   const groups = await aclGroupsOf(db, { documentIds: ids });
-  const chunks = (await db('chunks as c')
-    .leftJoin('chunk_embeddings as e', function joinEmbedding() {
-      this.on('e.chunk_id', '=', 'c.id')
-        .andOn('e.model', '=', db.raw('?', [model.model]))
-        .andOn('e.model_version', '=', db.raw('?', [model.version]));
-    })
-    .whereIn('c.document_id', ids)
-    .orderBy([{ column: 'c.document_id' }, { column: 'c.ordinal' }])
-    .select(
-      'c.id',
-      'c.document_id',
-      'c.ordinal',
-      'c.title',
-      'c.text',
-      'e.vector',
-      'e.dimensions',
-    )) as ChunkRow[];
+  const chunks = await attachVectors(
+    db,
+    model,
+    (await db('chunks as c')
+      .whereIn('c.document_id', ids)
+      .orderBy([{ column: 'c.document_id' }, { column: 'c.ordinal' }])
+      .select('c.id', 'c.document_id', 'c.ordinal', 'c.title', 'c.text')) as ChunkRow[],
+  );
   const byDocument = new Map<string, IndexedChunk[]>();
   for (const row of chunks) {
     const list = byDocument.get(row.document_id) ?? [];
@@ -216,31 +207,37 @@ async function chunkPage(
   model: EmbeddingModelRef,
 ): Promise<ChunkRow[]> {
   // Keyset pages in (document, ordinal) order, so a document's chunks arrive together and in order.
-  return (await db('chunks as c')
-    .leftJoin('chunk_embeddings as e', function joinEmbedding() {
-      this.on('e.chunk_id', '=', 'c.id')
-        .andOn('e.model', '=', db.raw('?', [model.model]))
-        .andOn('e.model_version', '=', db.raw('?', [model.version]));
-    })
+  const rows = (await db('chunks as c')
     .where('c.tenant_id', tenantId)
-    .andWhere((page) =>
-      page
-        .where('c.document_id', '>', after.documentId)
-        .orWhere((same) =>
-          same.where('c.document_id', after.documentId).andWhere('c.ordinal', '>', after.ordinal),
-        ),
-    )
+    // A row-value comparison, which both dialects answer from the (tenant, document, ordinal) index.
+    .andWhereRaw('(c.document_id, c.ordinal) > (?, ?)', [after.documentId, after.ordinal])
     .orderBy([{ column: 'c.document_id' }, { column: 'c.ordinal' }])
     .limit(PAGE_SIZE)
-    .select(
-      'c.id',
-      'c.document_id',
-      'c.ordinal',
-      'c.title',
-      'c.text',
-      'e.vector',
-      'e.dimensions',
-    )) as ChunkRow[];
+    .select('c.id', 'c.document_id', 'c.ordinal', 'c.title', 'c.text')) as ChunkRow[];
+  return attachVectors(db, model, rows);
+}
+
+/**
+ * Adds each chunk's vector for `model`, read by document id in a second query: a join would leave the
+ * plan to table statistics, and right after a bulk load PostgreSQL has none and picks a nested loop.
+ */
+async function attachVectors(db: Knex, model: EmbeddingModelRef, rows: ChunkRow[]): Promise<ChunkRow[]> {
+  const vectors = new Map<string, { vector: Uint8Array; dimensions: number }>();
+  for (const batch of inBatches([...new Set(rows.map((row) => row.document_id))], IN_LIST_SIZE)) {
+    const found = (await db('chunk_embeddings')
+      .whereIn('document_id', batch)
+      .andWhere({ model: model.model, model_version: model.version })
+      .select('chunk_id', 'vector', 'dimensions')) as Array<{
+      chunk_id: string;
+      vector: Uint8Array;
+      dimensions: number;
+    }>;
+    for (const row of found) vectors.set(row.chunk_id, row);
+  }
+  return rows.map((row) => {
+    const vector = vectors.get(row.id);
+    return { ...row, vector: vector?.vector ?? null, dimensions: vector?.dimensions ?? null };
+  });
 }
 
 function toIndexedChunk(row: ChunkRow, model: EmbeddingModelRef): IndexedChunk {

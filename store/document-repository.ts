@@ -560,7 +560,11 @@ interface HitRow {
   end_offset: number | null;
 }
 
-/** Reads candidate chunks through the same permission filter the index applied. */
+/**
+ * Reads candidate chunks through the same permission filter the index applied. Two primary-key reads
+ * rather than one join: with the tenant's equality also in the WHERE, SQLite (which keeps no statistics
+ * unless ANALYZE runs) walked every chunk of the tenant instead of looking up the twenty it was asked for.
+ */
 async function readableChunks(
   db: Knex,
   tenantId: string,
@@ -569,10 +573,29 @@ async function readableChunks(
   chunkIds: string[],
 ): Promise<Map<string, HitRow>> {
   if (chunkIds.length === 0) return new Map();
-  const rows = (await db('chunks as c')
-    .join('documents as d', 'd.id', 'c.document_id')
-    .whereIn('c.id', chunkIds)
-    .andWhere('c.tenant_id', tenantId)
+  const chunks = (await db('chunks')
+    .whereIn('id', chunkIds)
+    .select(
+      'id',
+      'tenant_id',
+      'document_id',
+      'document_version',
+      'text',
+      'start_offset',
+      'end_offset',
+    )) as Array<{
+    id: string;
+    tenant_id: string;
+    document_id: string;
+    document_version: number;
+    text: string;
+    start_offset: number | null;
+    end_offset: number | null;
+  }>;
+  const ownChunks = chunks.filter((chunk) => chunk.tenant_id === tenantId);
+  if (ownChunks.length === 0) return new Map();
+  const documents = (await db('documents as d')
+    .whereIn('d.id', [...new Set(ownChunks.map((chunk) => chunk.document_id))])
     .andWhere('d.tenant_id', tenantId)
     .whereIn('d.classification', allowed)
     .whereExists((acl) =>
@@ -582,17 +605,28 @@ async function readableChunks(
         .whereRaw('a.document_id = d.id')
         .whereIn('a.group_name', groups),
     )
-    .select(
-      'c.id as chunk_id',
-      'c.document_id',
-      'c.document_version',
-      'd.title',
-      'c.text',
-      'd.classification',
-      'c.start_offset',
-      'c.end_offset',
-    )) as HitRow[];
-  return new Map(rows.map((row) => [row.chunk_id, row]));
+    .select('d.id', 'd.title', 'd.classification')) as Array<{
+    id: string;
+    title: string;
+    classification: DataClassification;
+  }>;
+  const readable = new Map(documents.map((document) => [document.id, document]));
+  const rows = new Map<string, HitRow>();
+  for (const chunk of ownChunks) {
+    const document = readable.get(chunk.document_id);
+    if (!document) continue;
+    rows.set(chunk.id, {
+      chunk_id: chunk.id,
+      document_id: chunk.document_id,
+      document_version: chunk.document_version,
+      title: document.title,
+      text: chunk.text,
+      classification: document.classification,
+      start_offset: chunk.start_offset,
+      end_offset: chunk.end_offset,
+    });
+  }
+  return rows;
 }
 
 /**

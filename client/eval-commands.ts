@@ -13,6 +13,7 @@ import {
   type EvaluationReport,
   type EvaluationScope,
 } from '../retrieval/evaluate-retrieval';
+import { createEmbedder } from '../retrieval/create-embedder';
 import { createKnex } from '../store/knex-client';
 import { openScratchDatabase } from '../store/scratch-database';
 import { upsertTenant } from '../store/tenant-repository';
@@ -64,6 +65,8 @@ export function registerEvalCommands(program: Command, settings: GatehouseSettin
         .map((group) => group.trim())
         .filter((group) => group !== '');
       const configurations = options.configurations as EvaluationConfiguration[];
+      // The deployment's embedder (GATEHOUSE_EMBEDDER): stored vectors are only comparable within a model.
+      const embedder = createEmbedder(settings.embedder);
       let reports: EvaluationReport[];
       let store: string;
       if (options.corpus) {
@@ -86,11 +89,11 @@ export function registerEvalCommands(program: Command, settings: GatehouseSettin
           process.stderr.write(
             `loading ${documents.length} documents into a scratch ${scratch.store} database…\n`,
           );
-          await ingestCorpus(scratch.db, documents, { scope });
+          await ingestCorpus(scratch.db, documents, { scope, embedder });
           store = scratch.store;
           reports = [];
           for (const configuration of configurations) {
-            reports.push(await evaluateRetrieval(scratch.db, questions, configuration, { scope }));
+            reports.push(await evaluateRetrieval(scratch.db, questions, configuration, { scope, embedder }));
           }
         } finally {
           await scratch.destroy();
@@ -104,7 +107,7 @@ export function registerEvalCommands(program: Command, settings: GatehouseSettin
           store = settings.databaseUrl ? 'postgres' : 'sqlite';
           reports = [];
           for (const configuration of configurations) {
-            reports.push(await evaluateRetrieval(db, questions, configuration, { scope }));
+            reports.push(await evaluateRetrieval(db, questions, configuration, { scope, embedder }));
           }
         } finally {
           await db.destroy();

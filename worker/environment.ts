@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { EMBEDDER_KINDS, type EmbedderSettings } from '../retrieval/create-embedder';
 
 const optionalText = z
   .string()
@@ -30,6 +31,10 @@ export const environmentSchema = z.object({
   AWS_REGION: optionalText,
   GATEHOUSE_BEDROCK_EMULATOR_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   OPENAI_COMPATIBLE_API_KEY: optionalText,
+  GATEHOUSE_EMBEDDER: z.enum(EMBEDDER_KINDS).default('static'),
+  GATEHOUSE_EMBEDDING_MODEL: optionalText,
+  GATEHOUSE_EMBEDDING_DIMENSIONS: z.coerce.number().int().positive().optional(),
+  GATEHOUSE_EMBEDDING_ENDPOINT: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -60,6 +65,8 @@ export interface GatehouseSettings {
     emulatorPort?: number;
   };
   openAiCompatibleApiKey?: string;
+  /** The embedder of ingestion and search (GATEHOUSE_EMBEDDER and GATEHOUSE_EMBEDDING_*). */
+  embedder: EmbedderSettings;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
 }
@@ -105,7 +112,44 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
       emulatorPort: values.GATEHOUSE_BEDROCK_EMULATOR_PORT,
     },
     openAiCompatibleApiKey: values.OPENAI_COMPATIBLE_API_KEY,
+    embedder: embedderSettings(values),
   };
+}
+
+function embedderSettings(values: Environment): EmbedderSettings {
+  const model = values.GATEHOUSE_EMBEDDING_MODEL;
+  const dimensions = values.GATEHOUSE_EMBEDDING_DIMENSIONS;
+  const endpoint = values.GATEHOUSE_EMBEDDING_ENDPOINT;
+  switch (values.GATEHOUSE_EMBEDDER) {
+    case 'static':
+      return { kind: 'static' };
+    case 'bedrock':
+      if (dimensions !== undefined && dimensions !== 256 && dimensions !== 512 && dimensions !== 1024) {
+        throw new Error(
+          'invalid environment:\n  GATEHOUSE_EMBEDDING_DIMENSIONS: Titan v2 takes 256, 512 or 1024',
+        );
+      }
+      return {
+        kind: 'bedrock',
+        region: values.AWS_REGION ?? 'us-east-1',
+        endpoint,
+        modelId: model,
+        dimensions,
+      };
+    case 'openai-compatible':
+      if (!endpoint || !model || dimensions === undefined) {
+        throw new Error(
+          'invalid environment:\n  GATEHOUSE_EMBEDDER=openai-compatible needs GATEHOUSE_EMBEDDING_ENDPOINT, GATEHOUSE_EMBEDDING_MODEL and GATEHOUSE_EMBEDDING_DIMENSIONS',
+        );
+      }
+      return {
+        kind: 'openai-compatible',
+        endpoint,
+        model,
+        dimensions,
+        apiKey: values.OPENAI_COMPATIBLE_API_KEY,
+      };
+  }
 }
 
 /** Where the Temporal Web UI shows a workflow. */

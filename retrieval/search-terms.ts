@@ -20,6 +20,7 @@ const STOP_WORDS: ReadonlySet<string> = new Set(
 );
 
 const WORD = /[\p{L}\p{N}]+/gu;
+const HAS_DIGIT = /\p{N}/u;
 
 /**
  * Reduces free text to distinct lowercase words (letters and digits only), minus stop words, at most 32.
@@ -28,7 +29,7 @@ const WORD = /[\p{L}\p{N}]+/gu;
 export function extractSearchTerms(query: string): string[] {
   const terms = new Set<string>();
   for (const word of normalizeText(query).toLowerCase().match(WORD) ?? []) {
-    if (STOP_WORDS.has(word) || (word.length < 2 && !/\p{N}/u.test(word))) continue;
+    if (STOP_WORDS.has(word) || (word.length < 2 && !HAS_DIGIT.test(word))) continue;
     terms.add(word);
     if (terms.size === MAX_QUERY_TERMS) break;
   }
@@ -41,10 +42,9 @@ const stems = new Map<string, string>();
 
 /** The index form of a word: Porter2 stem of a lowercase word, so "vacuuming" matches "vacuum". */
 export function indexTerm(word: string): string {
-  if (word.length > MAX_STEMMED_LENGTH || /\p{N}/u.test(word)) return word;
   let stemmed = stems.get(word);
   if (stemmed === undefined) {
-    stemmed = stem(word);
+    stemmed = word.length > MAX_STEMMED_LENGTH || HAS_DIGIT.test(word) ? word : stem(word);
     if (stems.size >= STEM_CACHE_LIMIT) stems.clear();
     stems.set(word, stemmed);
   }
@@ -62,7 +62,8 @@ export function queryTerms(query: string): string[] {
  */
 export function countIndexTerms(text: string, into: Map<string, number> = new Map()): Map<string, number> {
   for (const word of text.toLowerCase().match(WORD) ?? []) {
-    if (STOP_WORDS.has(word) || (word.length < 2 && !/\p{N}/u.test(word))) continue;
+    // One-letter words carry nothing unless they are digits; checked before the stop-word set.
+    if ((word.length < 2 && !HAS_DIGIT.test(word)) || STOP_WORDS.has(word)) continue;
     const term = indexTerm(word);
     into.set(term, (into.get(term) ?? 0) + 1);
   }

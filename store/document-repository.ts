@@ -14,7 +14,7 @@ import { normalizeText } from '../retrieval/normalize-text';
 import { queryTerms } from '../retrieval/search-terms';
 import { defaultEmbedder } from '../retrieval/static-embedder';
 import { embeddingModelOf, tenantChunkIndex } from './chunk-index-registry';
-import { nowIso, serializeOn, toIsoTimestamp } from './knex-client';
+import { nowIso, serializeOn, serializeOnMany, toIsoTimestamp } from './knex-client';
 
 export { extractSearchTerms } from '../retrieval/search-terms';
 
@@ -208,23 +208,18 @@ export async function upsertDocuments(
   });
   await embedDocuments(db, embedder, toEmbed);
 
-  // Locks in id order, so two batches touching the same documents cannot deadlock.
-  const ordered = [...prepared].sort((left, right) => (left.documentId < right.documentId ? -1 : 1));
   const results = new Map<string, UpsertDocumentResult>();
   await db.transaction(async (trx) => {
-    const changes: Array<{ tenant_id: string; document_id: string; kind: string; changed_at: string }> = [];
-    for (const document of ordered) {
-      const { result, change } = await writeDocument(trx, embedder, document);
-      results.set(document.documentId, result);
-      if (change) {
-        changes.push({
-          tenant_id: document.input.tenantId,
-          document_id: document.documentId,
-          kind: change,
-          changed_at: nowIso(),
-        });
-      }
-    }
+    const written = await writeDocuments(trx, embedder, prepared);
+    const changes = written
+      .filter((entry) => entry.change !== undefined)
+      .map((entry) => ({
+        tenant_id: entry.tenantId,
+        document_id: entry.result.documentId,
+        kind: entry.change as string,
+        changed_at: nowIso(),
+      }));
+    for (const entry of written) results.set(entry.result.documentId, entry.result);
     await appendChanges(trx, changes);
   });
   return prepared.map((document) => results.get(document.documentId) as UpsertDocumentResult);
@@ -308,99 +303,158 @@ async function embedDocuments(db: Knex, embedder: Embedder, documents: PreparedD
   }
 }
 
-async function writeDocument(
+interface WrittenDocument {
+  tenantId: string;
+  result: UpsertDocumentResult;
+  change?: 'content' | 'permissions';
+}
+
+/**
+ * Writes a batch in a constant number of statements (per table, not per document): the documents are
+ * locked, their current rows and ACLs read at once, and new rows inserted in multi-row batches. Only a
+ * content or classification change of an existing document is an UPDATE of its own.
+ */
+async function writeDocuments(
   trx: Knex.Transaction,
   embedder: Embedder,
-  document: PreparedDocument,
-): Promise<{ result: UpsertDocumentResult; change?: 'content' | 'permissions' }> {
-  const { documentId, title, contentHash, aclGroups, input } = document;
-  await serializeOn(trx, 'documents', documentId);
-  const existing = (await trx<DocumentRow>('documents').where({ id: documentId }).first()) as
-    DocumentRow | undefined;
+  documents: PreparedDocument[],
+): Promise<WrittenDocument[]> {
+  const ids = documents.map((document) => document.documentId);
+  await serializeOnMany(trx, 'documents', ids);
+  const existing = new Map<string, DocumentRow>();
+  const currentAcl = new Map<string, string[]>();
+  for (const batch of batches(ids, 500)) {
+    for (const row of (await trx('documents').whereIn('id', batch)) as DocumentRow[])
+      existing.set(row.id, row);
+    const acl = (await trx('document_acl')
+      .whereIn('document_id', batch)
+      .orderBy([{ column: 'document_id' }, { column: 'group_name' }])
+      .select('document_id', 'group_name')) as Array<{ document_id: string; group_name: string }>;
+    for (const row of acl)
+      currentAcl.set(row.document_id, [...(currentAcl.get(row.document_id) ?? []), row.group_name]);
+  }
+
   const now = nowIso();
-  const contentChanged =
-    existing === undefined || existing.content_hash !== contentHash || existing.title !== title;
-  const version = existing === undefined ? 1 : contentChanged ? existing.version + 1 : existing.version;
-  let permissionsChanged = existing !== undefined && existing.classification !== input.classification;
-
-  if (existing === undefined) {
-    await trx('documents').insert({
-      id: documentId,
-      tenant_id: input.tenantId,
-      external_id: input.externalId,
-      version,
-      title,
-      classification: input.classification,
-      content_hash: contentHash,
-      created_at: now,
-      updated_at: now,
-    });
-  } else if (contentChanged || permissionsChanged) {
-    await trx('documents').where({ id: documentId }).update({
-      version,
-      title,
-      classification: input.classification,
-      content_hash: contentHash,
-      updated_at: now,
-    });
-  }
-
-  const currentAcl = (
-    (await trx('document_acl').where({ document_id: documentId }).orderBy('group_name')) as Array<{
-      group_name: string;
-    }>
-  ).map((row) => row.group_name);
-  if (currentAcl.join('\n') !== aclGroups.join('\n')) {
-    await trx('document_acl').where({ document_id: documentId }).delete();
-    if (aclGroups.length > 0) {
-      await trx('document_acl').insert(
-        aclGroups.map((group) => ({ document_id: documentId, group_name: group })),
-      );
+  const written: WrittenDocument[] = [];
+  const newDocuments: Array<Record<string, unknown>> = [];
+  const aclReplaced: string[] = [];
+  const aclRows: Array<{ document_id: string; group_name: string }> = [];
+  const touched: string[] = [];
+  const replaced: PreparedDocument[] = [];
+  const unchanged: string[] = [];
+  for (const document of documents) {
+    const { documentId, title, contentHash, aclGroups, input } = document;
+    const row = existing.get(documentId);
+    const contentChanged = row === undefined || row.content_hash !== contentHash || row.title !== title;
+    const version = row === undefined ? 1 : contentChanged ? row.version + 1 : row.version;
+    const classificationChanged = row !== undefined && row.classification !== input.classification;
+    if (row === undefined) {
+      newDocuments.push({
+        id: documentId,
+        tenant_id: input.tenantId,
+        external_id: input.externalId,
+        version,
+        title,
+        classification: input.classification,
+        content_hash: contentHash,
+        created_at: now,
+        updated_at: now,
+      });
+    } else if (contentChanged || classificationChanged) {
+      await trx('documents').where({ id: documentId }).update({
+        version,
+        title,
+        classification: input.classification,
+        content_hash: contentHash,
+        updated_at: now,
+      });
     }
-    if (existing !== undefined && !contentChanged && !permissionsChanged) {
-      await trx('documents').where({ id: documentId }).update({ updated_at: now });
+    const aclChanged = (currentAcl.get(documentId) ?? []).join('\n') !== aclGroups.join('\n');
+    if (aclChanged) {
+      aclReplaced.push(documentId);
+      for (const group of aclGroups) aclRows.push({ document_id: documentId, group_name: group });
+      if (row !== undefined && !contentChanged && !classificationChanged) touched.push(documentId);
     }
-    permissionsChanged = existing !== undefined;
+    if (contentChanged) {
+      replaced.push(document);
+      written.push({
+        tenantId: input.tenantId,
+        result: { documentId, version, chunkCount: document.chunks.length, changed: true },
+        change: 'content',
+      });
+    } else {
+      const permissionsChanged = classificationChanged || aclChanged;
+      unchanged.push(documentId);
+      written.push({
+        tenantId: input.tenantId,
+        result: { documentId, version, chunkCount: 0, changed: permissionsChanged },
+        change: permissionsChanged ? 'permissions' : undefined,
+      });
+    }
   }
 
-  if (!contentChanged) {
-    const counted = (await trx('chunks').where({ document_id: documentId }).count({ count: '*' }).first()) as
-      { count: number | string } | undefined;
-    return {
-      result: { documentId, version, chunkCount: Number(counted?.count ?? 0), changed: permissionsChanged },
-      change: permissionsChanged ? 'permissions' : undefined,
-    };
-  }
+  for (const batch of batches(newDocuments, 200)) await trx('documents').insert(batch);
+  for (const batch of batches(touched, 500))
+    await trx('documents').whereIn('id', batch).update({ updated_at: now });
+  for (const batch of batches(aclReplaced, 500))
+    await trx('document_acl').whereIn('document_id', batch).delete();
+  for (const batch of batches(aclRows, 500)) await trx('document_acl').insert(batch);
 
-  // The content changed after the pre-transaction read said it had not: embed now (rare race).
-  if (!document.vectors) await embedDocuments(trx, embedder, [document]);
-  const vectors = document.vectors as Float32Array[];
-  const chunks = document.chunks.map((chunk, ordinal) => ({
-    id: `${documentId}#${version}:${ordinal}`,
-    tenant_id: input.tenantId,
-    document_id: documentId,
-    document_version: version,
-    ordinal,
-    title,
-    text: chunk.text,
-    content_hash: chunk.contentHash,
-    start_offset: chunk.start,
-    end_offset: chunk.end,
-  }));
-  await trx('chunks').where({ document_id: documentId }).delete();
-  for (const batch of batches(chunks, 100)) await trx('chunks').insert(batch);
-  const embeddings = chunks.map((chunk, ordinal) => ({
-    chunk_id: chunk.id,
-    model: embedder.model,
-    model_version: embedder.version,
-    tenant_id: input.tenantId,
-    document_id: documentId,
-    dimensions: embedder.dimensions,
-    vector: vectorToBytes(vectors[ordinal] as Float32Array),
-    created_at: now,
-  }));
-  for (const batch of batches(embeddings, 100)) await trx('chunk_embeddings').insert(batch);
-  return { result: { documentId, version, chunkCount: chunks.length, changed: true }, change: 'content' };
+  // The content changed after the pre-transaction read said it had not: embed now (a rare race).
+  const unembedded = replaced.filter((document) => document.vectors === undefined);
+  if (unembedded.length > 0) await embedDocuments(trx, embedder, unembedded);
+  const chunkRows: Array<Record<string, unknown>> = [];
+  const embeddingRows: Array<Record<string, unknown>> = [];
+  const versions = new Map(written.map((entry) => [entry.result.documentId, entry.result.version]));
+  for (const document of replaced) {
+    const version = versions.get(document.documentId) as number;
+    document.chunks.forEach((chunk, ordinal) => {
+      const id = `${document.documentId}#${version}:${ordinal}`;
+      chunkRows.push({
+        id,
+        tenant_id: document.input.tenantId,
+        document_id: document.documentId,
+        document_version: version,
+        ordinal,
+        title: document.title,
+        text: chunk.text,
+        content_hash: chunk.contentHash,
+        start_offset: chunk.start,
+        end_offset: chunk.end,
+      });
+      embeddingRows.push({
+        chunk_id: id,
+        model: embedder.model,
+        model_version: embedder.version,
+        tenant_id: document.input.tenantId,
+        document_id: document.documentId,
+        dimensions: embedder.dimensions,
+        vector: vectorToBytes((document.vectors as Float32Array[])[ordinal] as Float32Array),
+        created_at: now,
+      });
+    });
+  }
+  const previouslyStored = replaced
+    .filter((document) => existing.has(document.documentId))
+    .map((document) => document.documentId);
+  for (const batch of batches(previouslyStored, 500))
+    await trx('chunks').whereIn('document_id', batch).delete();
+  for (const batch of batches(chunkRows, 300)) await trx('chunks').insert(batch);
+  for (const batch of batches(embeddingRows, 300)) await trx('chunk_embeddings').insert(batch);
+
+  const counts = new Map<string, number>();
+  for (const batch of batches(unchanged, 500)) {
+    const rows = (await trx('chunks')
+      .whereIn('document_id', batch)
+      .groupBy('document_id')
+      .select('document_id')
+      .count({ count: '*' })) as Array<{ document_id: string; count: number | string }>;
+    for (const row of rows) counts.set(row.document_id, Number(row.count));
+  }
+  for (const entry of written) {
+    if (entry.change !== 'content') entry.result.chunkCount = counts.get(entry.result.documentId) ?? 0;
+  }
+  return written;
 }
 
 /**

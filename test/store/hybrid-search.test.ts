@@ -236,4 +236,44 @@ describe('hybrid search over the store', () => {
     });
     expect(budgeted).toHaveLength(1);
   });
+
+  it('serialises concurrent batches over the same documents without deadlock or duplicate chunks', async () => {
+    const inputs = Array.from({ length: 12 }, (_, index) => ({
+      tenantId: 'globex',
+      externalId: `concurrent-${index}`,
+      title: `Concurrent ${index}`,
+      text: paragraph(`Document ${index}.`),
+      aclGroups: ['everyone'],
+      classification: 'public' as const,
+    }));
+    // better-sqlite3 waits for a lock synchronously, which would stall this one process; SQLite writers in
+    // separate worker processes queue on the file lock instead. Here SQLite shares one handle's pool.
+    const other = database.postgres ? database.connect() : database.db;
+    await Promise.all([
+      upsertDocuments(database.db, inputs),
+      upsertDocuments(
+        other,
+        [...inputs].reverse().map((input) => ({ ...input, text: `${input.text} Second writer.` })),
+      ),
+      upsertDocuments(
+        database.db,
+        inputs.slice(3, 9).map((input) => ({ ...input, aclGroups: ['support'] })),
+      ),
+    ]);
+    for (const input of inputs) {
+      const documentId = `globex/${input.externalId}`;
+      const [document] = (await database.db('documents').where({ id: documentId })) as Array<{
+        version: number;
+      }>;
+      const chunks = (await database.db('chunks').where({ document_id: documentId })) as Array<{
+        document_version: number;
+      }>;
+      const vectors = (await database.db('chunk_embeddings').where({ document_id: documentId })) as unknown[];
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(chunks.every((chunk) => Number(chunk.document_version) === Number(document!.version))).toBe(
+        true,
+      );
+      expect(vectors).toHaveLength(chunks.length);
+    }
+  });
 });

@@ -405,7 +405,7 @@ export function formatRetrievalResults(result: RetrievalBenchResult): string {
     'p99 ms',
     'max ms',
     'hits',
-    'p50 parts (sync/lexical/vector/fetch/rerank ms)',
+    'p50 parts (sync/lexical/vector/fetch/rank ms)',
   ];
   const rows: string[][] = [];
   for (const store of result.stores) {
@@ -419,7 +419,7 @@ export function formatRetrievalResults(result: RetrievalBenchResult): string {
         round(entry.latency.p99, 2).toString(),
         round(entry.latency.max, 2).toString(),
         round(entry.meanHits, 1).toString(),
-        ['sync', 'lexical', 'vector', 'fetch', 'rerank'].map((part) => entry.parts[part] ?? 0).join(' / '),
+        ['sync', 'lexical', 'vector', 'fetch', 'rank'].map((part) => entry.parts[part] ?? 0).join(' / '),
       ]);
     }
   }

@@ -114,7 +114,8 @@ export interface SearchChunksResult {
   staleChunks: number;
   lexicalCandidates: number;
   vectorCandidates: number;
-  timingsMs: { sync: number; lexical: number; vector: number; fetch: number; rerank: number };
+  /** Where the time went: index sync, BM25, query embedding + vector scan, reading hits, then re-rank/dedupe/budget. */
+  timingsMs: { sync: number; lexical: number; vector: number; fetch: number; rank: number };
 }
 
 export interface DocumentSummary {
@@ -493,7 +494,7 @@ export async function searchChunksDetailed(
 ): Promise<SearchChunksResult> {
   const embedder = options.embedder ?? defaultEmbedder();
   const mode = input.mode ?? 'hybrid';
-  const timingsMs = { sync: 0, lexical: 0, vector: 0, fetch: 0, rerank: 0 };
+  const timingsMs = { sync: 0, lexical: 0, vector: 0, fetch: 0, rank: 0 };
   const empty: SearchChunksResult = {
     hits: [],
     embeddingModel: embedder.model,
@@ -580,7 +581,7 @@ export async function searchChunksDetailed(
       input.contextTokenBudget,
     );
   }
-  timingsMs.rerank = performance.now() - started;
+  timingsMs.rank = performance.now() - started;
 
   const hits = ranked.map(({ row, scores }) => ({
     chunkId: row.chunk_id,

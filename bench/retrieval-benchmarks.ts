@@ -63,7 +63,10 @@ interface StoreResult {
     embedderShare: number;
   };
   coldIndexLoadMs?: number;
-  search: Record<string, { latency: Summary; parts: Record<string, number>; meanHits: number }>;
+  search: Record<
+    string,
+    { latency: Summary; cpuMsPerSearch: number; parts: Record<string, number>; meanHits: number }
+  >;
   quality?: EvaluationReport[];
 }
 
@@ -228,6 +231,9 @@ async function timeSearches(
   const latencies: number[] = [];
   const parts: Record<string, number[]> = {};
   let hits = 0;
+  // CPU time of this process (a SQLite search runs entirely in it): less sensitive than wall time to
+  // other work on a shared machine.
+  const cpuBefore = process.cpuUsage();
   for (const query of queries) {
     const started = performance.now();
     const result = await search(query);
@@ -235,8 +241,10 @@ async function timeSearches(
     hits += result.hits.length;
     for (const [part, ms] of Object.entries(result.timingsMs)) (parts[part] ??= []).push(ms);
   }
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     latency: summarize(latencies),
+    cpuMsPerSearch: (cpu.user + cpu.system) / 1000 / queries.length,
     parts: Object.fromEntries(
       Object.entries(parts).map(([part, values]) => [part, round(summarize(values).p50, 2)]),
     ),
@@ -404,6 +412,7 @@ export function formatRetrievalResults(result: RetrievalBenchResult): string {
     'p95 ms',
     'p99 ms',
     'max ms',
+    'cpu ms',
     'hits',
     'p50 parts (sync/lexical/vector/fetch/rank ms)',
   ];
@@ -418,6 +427,7 @@ export function formatRetrievalResults(result: RetrievalBenchResult): string {
         round(entry.latency.p95, 2).toString(),
         round(entry.latency.p99, 2).toString(),
         round(entry.latency.max, 2).toString(),
+        round(entry.cpuMsPerSearch, 2).toString(),
         round(entry.meanHits, 1).toString(),
         ['sync', 'lexical', 'vector', 'fetch', 'rank'].map((part) => entry.parts[part] ?? 0).join(' / '),
       ]);

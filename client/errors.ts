@@ -23,6 +23,35 @@ export class RequestInvalidError extends GatehouseRequestError {
     this.name = 'RequestInvalidError';
   }
 }
+/**
+ * No request with this id that the caller may see. A wrong key and a request that does not exist get the
+ * same error: a caller learns nothing about requests that are not theirs.
+ */
+export class RequestNotFoundError extends GatehouseRequestError {
+  constructor(workflowId: string) {
+    super(`request ${workflowId} was not found`, FAILURE_TYPES.requestNotFound, workflowId);
+    this.name = 'RequestNotFoundError';
+  }
+}
+
+/**
+ * The request id is already used by a request with different content: resubmitting it would silently
+ * return the other answer. Nothing was started. `differingFields` names what differs, never the values.
+ */
+export class RequestConflictError extends GatehouseRequestError {
+  constructor(
+    workflowId: string,
+    readonly differingFields: string[],
+  ) {
+    super(
+      `request ${workflowId} already exists with a different ${differingFields.join(', ')}; use a new request id`,
+      FAILURE_TYPES.requestConflict,
+      workflowId,
+    );
+    this.name = 'RequestConflictError';
+  }
+}
+
 export class PolicyDeniedError extends GatehouseRequestError {
   override name = 'PolicyDeniedError';
 }

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -30,6 +31,8 @@ export const environmentSchema = z.object({
   AWS_REGION: optionalText,
   GATEHOUSE_BEDROCK_EMULATOR_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   OPENAI_COMPATIBLE_API_KEY: optionalText,
+  GATEHOUSE_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  GATEHOUSE_WORKFLOW_BUNDLE: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -62,6 +65,10 @@ export interface GatehouseSettings {
   openAiCompatibleApiKey?: string;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
+  /** How often the reconciler Schedule settles what closed runs left open. */
+  reconcileIntervalMs: number;
+  /** A prebuilt workflow bundle (`npm run bundle:workflows`) the worker loads instead of bundling at start. */
+  workflowBundlePath?: string;
 }
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -105,7 +112,36 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
       emulatorPort: values.GATEHOUSE_BEDROCK_EMULATOR_PORT,
     },
     openAiCompatibleApiKey: values.OPENAI_COMPATIBLE_API_KEY,
+    reconcileIntervalMs: values.GATEHOUSE_RECONCILE_INTERVAL_SECONDS * 1000,
+    workflowBundlePath: values.GATEHOUSE_WORKFLOW_BUNDLE
+      ? path.resolve(PROJECT_ROOT, values.GATEHOUSE_WORKFLOW_BUNDLE)
+      : defaultBundle(),
   };
+}
+
+/** `npm run bundle:workflows` writes here; a worker uses it when present instead of bundling at start. */
+export const PREBUILT_WORKFLOW_BUNDLE = path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.js');
+
+/** The folders workflow code is bundled from: a bundle older than any of their files is stale. */
+const WORKFLOW_SOURCE_FOLDERS = ['workflows', 'domain'];
+
+function newestSourceMtime(folder: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const file = path.join(folder, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceMtime(file) : statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+/** The prebuilt bundle, unless it is missing or older than the workflow code (then the worker bundles). */
+function defaultBundle(): string | undefined {
+  if (!existsSync(PREBUILT_WORKFLOW_BUNDLE)) return undefined;
+  const built = statSync(PREBUILT_WORKFLOW_BUNDLE).mtimeMs;
+  const stale = WORKFLOW_SOURCE_FOLDERS.some(
+    (folder) => newestSourceMtime(path.join(PROJECT_ROOT, folder)) > built,
+  );
+  return stale ? undefined : PREBUILT_WORKFLOW_BUNDLE;
 }
 
 /** Where the Temporal Web UI shows a workflow. */

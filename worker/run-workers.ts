@@ -1,5 +1,6 @@
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { GatehouseActivities } from '../activities/create-activities';
+import { INFER_HEARTBEAT_INTERVAL_MS } from '../activities/infer';
 import type { RouteTable } from '../domain/route-table';
 
 export interface GatehouseWorkers {
@@ -51,6 +52,8 @@ export async function startGatehouseWorkers(options: {
         taskQueue,
         activities: { infer: options.activities.infer },
         maxConcurrentActivityTaskExecutions: limits.maxConcurrent,
+        // Cancellation reaches an attempt only with a heartbeat's answer: send them as often as it beats.
+        maxHeartbeatThrottleInterval: INFER_HEARTBEAT_INTERVAL_MS,
         // Enforced by the server across every worker polling this queue: the provider quota holds fleet-wide.
         maxTaskQueueActivitiesPerSecond: limits.activitiesPerSecond,
       }),

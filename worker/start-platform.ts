@@ -12,6 +12,7 @@ import { loadRouteTable } from './load-route-table';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
 import { ensureTemporalCli } from './temporal-cli';
+import { ensureReconcilerSchedule, RECONCILER_SCHEDULE_ID } from './reconciler-schedule';
 
 const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
 
@@ -91,6 +92,7 @@ export async function startPlatform(
       taskQueue: settings.taskQueue,
       db,
       routeTable,
+      workflowBundlePath: settings.workflowBundlePath,
       activities: {
         bedrock: {
           defaultRegion: settings.bedrock.defaultRegion,
@@ -111,6 +113,13 @@ export async function startPlatform(
       },
     });
     cleanups.push(() => runtime.close());
+    const created = await ensureReconcilerSchedule(runtime.client, {
+      taskQueue: settings.taskQueue,
+      intervalMs: settings.reconcileIntervalMs,
+    });
+    say(
+      `reconciler: Temporal Schedule '${RECONCILER_SCHEDULE_ID}' ${created ? 'created' : 'found'} (every ${settings.reconcileIntervalMs / 1000} s)`,
+    );
 
     say(
       `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', task queue '${settings.taskQueue}'`,

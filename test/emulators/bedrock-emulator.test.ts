@@ -333,7 +333,7 @@ describe('Bedrock Runtime emulator through the real AWS SDK', () => {
       expect(emulator.calls().map((call) => call.operation)).toEqual(['converse', 'converse-stream']);
     });
 
-    it('turns a stream that fails after deltas into Inference.StreamInterrupted with partial usage', async () => {
+    it('turns a stream that fails after deltas into Inference.StreamInterrupted, with no usage it cannot know', async () => {
       emulator.setScript(MODEL, {
         behaviours: [{ streamErrorAfter: 3, exception: 'InternalServerException' }],
       });
@@ -348,8 +348,8 @@ describe('Bedrock Runtime emulator through the real AWS SDK', () => {
         fallback: false,
         code: 'InternalServerException',
       });
-      expect(error.partialUsage?.inputTokens).toBeGreaterThan(0);
-      expect(error.partialUsage?.outputTokens).toBeGreaterThan(0);
+      // The server reported no usage before the stream broke; the infer activity estimates it (and says so).
+      expect(error.partialUsage).toBeUndefined();
     });
   });
 });

@@ -12,6 +12,7 @@ import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { createKnex } from '../../store/knex-client';
 import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
+import { readSettings, type GatehouseSettings } from '../../worker/environment';
 import { loadRouteTable } from '../../worker/load-route-table';
 import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
 import { getTestTemporalAddress, TEST_WORKFLOW_BUNDLE_ENV } from './temporal-test-env';
@@ -24,6 +25,10 @@ export interface GatehouseHarness {
   taskQueue: string;
   apiKey: string;
   contractorApiKey: string;
+  /** The demo analyst as a caller of result/progress/stream/cancel. */
+  caller: { tenantId: string; apiKey: string };
+  /** CLI settings that reach this harness's Temporal server, task queue and database. */
+  cliSettings(overrides?: Partial<Record<string, string>>): GatehouseSettings;
   /** The demo analyst asking the refund question, with any field replaced. */
   input(overrides?: Partial<LlmRequestInput>): LlmRequestInput;
   close(): Promise<void>;
@@ -36,7 +41,14 @@ function uniqueSuffix(): string {
 /**
  * An isolated app database: a temporary SQLite file, or (with DATABASE_URL) a PostgreSQL schema of its own.
  */
-export async function createIsolatedDatabase(): Promise<{ db: Knex; drop(): Promise<void> }> {
+export interface IsolatedDatabase {
+  db: Knex;
+  /** How a separate process (the CLI) reaches the same database. */
+  location: { databaseUrl?: string; sqliteFile?: string };
+  drop(): Promise<void>;
+}
+
+export async function createIsolatedDatabase(): Promise<IsolatedDatabase> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const schema = `gh_test_${uniqueSuffix()}`;
@@ -44,8 +56,11 @@ export async function createIsolatedDatabase(): Promise<{ db: Knex; drop(): Prom
     await admin.raw(`CREATE SCHEMA "${schema}"`);
     await admin.destroy();
     const db = createKnex({ databaseUrl: url, searchPath: schema });
+    const scoped = new URL(url);
+    scoped.searchParams.set('options', `-c search_path=${schema}`);
     return {
       db,
+      location: { databaseUrl: scoped.toString() },
       async drop() {
         await db.raw(`DROP SCHEMA "${schema}" CASCADE`);
         await db.destroy();
@@ -53,9 +68,11 @@ export async function createIsolatedDatabase(): Promise<{ db: Knex; drop(): Prom
     };
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-app-'));
-  const db = createKnex({ sqliteFile: path.join(dir, 'app.sqlite') });
+  const sqliteFile = path.join(dir, 'app.sqlite');
+  const db = createKnex({ sqliteFile });
   return {
     db,
+    location: { sqliteFile },
     async drop() {
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
@@ -113,6 +130,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     taskQueue,
     apiKey,
     contractorApiKey,
+    caller: { tenantId: 'demo', apiKey },
+    cliSettings: (overrides = {}) => ({
+      ...readSettings({ TEMPORAL_ADDRESS: address, GATEHOUSE_API_KEY: apiKey, ...overrides }),
+      taskQueue,
+      ...database.location,
+    }),
     input: (overrides = {}) => ({
       tenantId: 'demo',
       apiKey,

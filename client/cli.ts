@@ -9,7 +9,9 @@ import { verifyAuditChain, listAuditEvents } from '../store/audit-repository';
 import { createKnex } from '../store/knex-client';
 import { readDemoCredentials } from '../worker/demo-credentials';
 import { readSettings, workflowUiUrl, type GatehouseSettings } from '../worker/environment';
+import { loadGatehouseDataConverter } from '../worker/payload-encryption';
 import { registerBatchCommands } from './batch-commands';
+import { registerCodecCommands } from './codec-server-command';
 import { GatehouseRequestError } from './errors';
 import { formatAuditEvents, formatProgress, formatResult } from './format-result';
 import { GatehouseClient } from './gatehouse-client';
@@ -29,6 +31,7 @@ function parsePromptOption(value: string): { name: string; label?: string; versi
 
 async function withTemporal<T>(settings: GatehouseSettings, run: (client: Client) => Promise<T>): Promise<T> {
   const address = settings.temporal.address ?? `127.0.0.1:${settings.temporal.port}`;
+  const dataConverter = await loadGatehouseDataConverter(settings);
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -43,7 +46,7 @@ async function withTemporal<T>(settings: GatehouseSettings, run: (client: Client
     );
   }
   try {
-    return await run(new Client({ connection, namespace: settings.temporal.namespace }));
+    return await run(new Client({ connection, namespace: settings.temporal.namespace, dataConverter }));
   } finally {
     await connection.close();
   }
@@ -279,6 +282,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
     });
 
   registerBatchCommands(program, settings, { withTemporal, resolveApiKey });
+  registerCodecCommands(program, settings);
   return program;
 }
 

@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { GatehouseActivities } from '../activities/create-activities';
 import type { RouteTable } from '../domain/route-table';
@@ -19,6 +20,7 @@ export async function startGatehouseWorkers(options: {
   taskQueue: string;
   routeTable: RouteTable;
   activities: GatehouseActivities;
+  dataConverter: DataConverter;
   workflowBundlePath?: string;
 }): Promise<GatehouseWorkers> {
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
@@ -28,6 +30,7 @@ export async function startGatehouseWorkers(options: {
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    dataConverter: options.dataConverter,
     ...workflowSource,
     activities: options.activities,
   });
@@ -49,6 +52,7 @@ export async function startGatehouseWorkers(options: {
         connection: options.connection,
         namespace: options.namespace,
         taskQueue,
+        dataConverter: options.dataConverter,
         activities: { infer: options.activities.infer },
         maxConcurrentActivityTaskExecutions: limits.maxConcurrent,
         // Enforced by the server across every worker polling this queue: the provider quota holds fleet-wide.

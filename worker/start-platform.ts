@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createCodecTokenVerifier } from '../codec/codec-access-tokens';
@@ -54,6 +54,13 @@ export async function startPlatform(
     let codec: { url: string; operator?: { name: string; token: string } } | undefined;
     if (options.seed) {
       const operator = ensureEmbeddedOperatorToken(settings);
+      // Who decoded which tenant's payloads, and when: kept beside the other embedded state.
+      const accessLog = createWriteStream(path.join(settings.dataDir, 'codec-access.log'), {
+        flags: 'a',
+        mode: 0o600,
+      });
+      accessLog.on('error', () => undefined);
+      cleanups.push(() => new Promise<void>((resolve) => accessLog.end(resolve)));
       const server = await startCodecServer({
         keyring: payloadKeys.keyring,
         tokens: createCodecTokenVerifier(settings.codec),
@@ -61,6 +68,7 @@ export async function startPlatform(
         port: settings.codec.port,
         allowedOrigins: settings.codec.allowedOrigins,
         secureCookies: settings.codec.publicUrl.startsWith('https:'),
+        log: (line) => accessLog.write(`${new Date().toISOString()} ${line}\n`),
       }).catch((error: Error) => {
         throw new Error(
           `the codec server cannot listen on ${settings.codec.host}:${settings.codec.port} (${error.message}); set GATEHOUSE_CODEC_PORT`,

@@ -52,7 +52,13 @@ export function ensureEmbeddedOperatorToken(
   if (settings.codec.tokensFromEnvironment !== undefined) return undefined;
   const file = path.join(settings.dataDir, 'codec-operator.json');
   if (existsSync(file)) {
-    const saved = operatorFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      raw = undefined; // unreadable: issue a new token below
+    }
+    const saved = operatorFileSchema.safeParse(raw);
     const known = readCodecTokenFile(settings.codec.tokenFile).tokens.some(
       (entry) => saved.success && entry.sha256 === hashCodecToken(saved.data.token),
     );

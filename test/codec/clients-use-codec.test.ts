@@ -2,12 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildCli } from '../../client/cli';
-import { readCodecTokenFile } from '../../codec/codec-access-tokens';
+import {
+  createCodecTokenVerifier,
+  readCodecTokenFile,
+  revokeCodecToken,
+} from '../../codec/codec-access-tokens';
 import { readPayloadKeyFile } from '../../codec/payload-key-store';
 import { batchWorkflowId } from '../../domain/batch-contract';
 import { requestWorkflowId } from '../../domain/request-contract';
 import { readSettings } from '../../worker/environment';
-import { loadPayloadKeyring } from '../../worker/payload-encryption';
+import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../../worker/payload-encryption';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 import { getTestTemporalAddress } from '../support/temporal-test-env';
 import {
@@ -164,5 +168,51 @@ describe('the gatehouse CLI and batches encrypt what they send and decrypt what 
     expect(rotated.keyring.keyIds).toContain(keyring.activeKeyId);
     const listed = await gatehouse(local, 'codec-key', 'list');
     expect(listed).not.toContain(keyring.key(keyring.activeKeyId)!.toString('base64'));
+  });
+});
+
+describe('embedded defaults for payload encryption', () => {
+  let temp: ReturnType<typeof temporaryDirectory>;
+  beforeEach(() => {
+    temp = temporaryDirectory();
+  });
+  afterEach(() => temp.remove());
+
+  it('keeps keys and tokens under the data dir and lets the embedded UI origins call the codec server', () => {
+    const settings = readSettings({ GATEHOUSE_DATA_DIR: temp.dir, TEMPORAL_UI_PORT: '9233' });
+    expect(settings.codec.keyFile).toBe(path.join(temp.dir, 'codec-keys.json'));
+    expect(settings.codec.tokenFile).toBe(path.join(temp.dir, 'codec-tokens.json'));
+    expect(settings.codec.publicUrl).toBe('http://localhost:8234');
+    expect(settings.codec.allowedOrigins).toEqual(['http://localhost:9233', 'http://127.0.0.1:9233']);
+    expect(settings.codec.kms).toBeUndefined();
+    const deployed = readSettings({
+      GATEHOUSE_CODEC_ALLOWED_ORIGINS: 'https://cloud.temporal.io/, https://ui.example.com',
+      GATEHOUSE_CODEC_KMS_KEY_ID: 'alias/gatehouse',
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(deployed.codec.allowedOrigins).toEqual(['https://cloud.temporal.io', 'https://ui.example.com']);
+    expect(deployed.codec.kms).toEqual({
+      keyId: 'alias/gatehouse',
+      region: 'eu-west-1',
+      endpoint: undefined,
+    });
+    expect(() => readSettings({ GATEHOUSE_CODEC_ALLOWED_ORIGINS: 'not a url' })).toThrow(/not a URL/);
+  });
+
+  it('issues the operator token once, prints the same one on every start, and re-issues it when revoked', () => {
+    const settings = readSettings({ GATEHOUSE_DATA_DIR: temp.dir });
+    const first = ensureEmbeddedOperatorToken(settings)!;
+    expect(ensureEmbeddedOperatorToken(settings)).toEqual(first);
+    expect(createCodecTokenVerifier(settings.codec).verify(first.token)).toEqual({
+      name: 'operator',
+      tenants: '*',
+    });
+    revokeCodecToken(settings.codec.tokenFile, 'operator');
+    const reissued = ensureEmbeddedOperatorToken(settings)!;
+    expect(reissued.token).not.toBe(first.token);
+    expect(createCodecTokenVerifier(settings.codec).verify(first.token)).toBeUndefined();
+    expect(
+      ensureEmbeddedOperatorToken({ ...settings, codec: { ...settings.codec, tokensFromEnvironment: '{}' } }),
+    ).toBeUndefined();
   });
 });

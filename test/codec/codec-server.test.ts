@@ -219,12 +219,11 @@ describe('the codec server decodes history for authorised operators only', () =>
       {
         payloads: [
           {
-            ...encrypted[0]!,
+            data: encrypted[0]!.data,
             metadata: {
               ...encrypted[0]!.metadata,
               'encryption-key-id': Buffer.from('pk-gone').toString('base64'),
             },
-            path: undefined,
           },
         ],
       },

@@ -5,6 +5,7 @@ import { authenticateApiKey, type PrincipalCredential } from '../store/principal
 import { createKnex } from '../store/knex-client';
 import { readDemoCredentials } from '../worker/demo-credentials';
 import type { GatehouseSettings } from '../worker/environment';
+import { loadGatehouseDataConverter } from '../worker/payload-encryption';
 
 /** Exit codes of the CLI (README, "Exit codes"). */
 export const EXIT_CODES = {
@@ -38,6 +39,7 @@ export async function withTemporal<T>(
   run: (client: Client) => Promise<T>,
 ): Promise<T> {
   const address = settings.temporal.address ?? `127.0.0.1:${settings.temporal.port}`;
+  const dataConverter = await loadGatehouseDataConverter(settings);
   let connection: Connection;
   try {
     connection = await Connection.connect({
@@ -52,7 +54,7 @@ export async function withTemporal<T>(
     );
   }
   try {
-    return await run(new Client({ connection, namespace: settings.temporal.namespace }));
+    return await run(new Client({ connection, namespace: settings.temporal.namespace, dataConverter }));
   } finally {
     await connection.close();
   }

@@ -4,6 +4,7 @@ import { dataClassSchema } from '../domain/data-class';
 import { readSettings, workflowUiUrl, type GatehouseSettings } from '../worker/environment';
 import { registerAuditCommands } from './audit-commands';
 import { registerBatchCommands } from './batch-commands';
+import { registerCodecCommands } from './codec-server-command';
 import { CliError, EXIT_CODES, resolveApiKey, uiBase, withTemporal } from './cli-context';
 import {
   GatehouseRequestError,
@@ -112,6 +113,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerRequestCommands(program, settings);
   registerAuditCommands(program, settings);
   registerBatchCommands(program, settings);
+  registerCodecCommands(program, settings);
   return program;
 }
 

@@ -33,6 +33,16 @@ export const environmentSchema = z.object({
   OPENAI_COMPATIBLE_API_KEY: optionalText,
   GATEHOUSE_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   GATEHOUSE_WORKFLOW_BUNDLE: optionalText,
+  GATEHOUSE_CODEC_KEYS: optionalText,
+  GATEHOUSE_CODEC_KEY_FILE: optionalText,
+  GATEHOUSE_CODEC_KMS_KEY_ID: optionalText,
+  GATEHOUSE_CODEC_KMS_ENDPOINT: optionalText,
+  GATEHOUSE_CODEC_TOKENS: optionalText,
+  GATEHOUSE_CODEC_TOKEN_FILE: optionalText,
+  GATEHOUSE_CODEC_HOST: z.string().default('127.0.0.1'),
+  GATEHOUSE_CODEC_PORT: port(8234),
+  GATEHOUSE_CODEC_PUBLIC_URL: optionalText,
+  GATEHOUSE_CODEC_ALLOWED_ORIGINS: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -63,6 +73,7 @@ export interface GatehouseSettings {
     emulatorPort?: number;
   };
   openAiCompatibleApiKey?: string;
+  codec: CodecSettings;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
   /** How often the reconciler Schedule settles what closed runs left open. */
@@ -71,7 +82,33 @@ export interface GatehouseSettings {
   workflowBundlePath?: string;
 }
 
+/** Payload encryption keys, operator tokens and the codec server (README, "Payload encryption"). */
+export interface CodecSettings {
+  /** `id:base64[,id:base64…]`, the first active; wins over the key file. */
+  keysFromEnvironment?: string;
+  keyFile: string;
+  /** A KMS key that wraps the key file's keys (envelope encryption). */
+  kms?: { keyId: string; region: string; endpoint?: string };
+  /** The token file's JSON; wins over the token file. */
+  tokensFromEnvironment?: string;
+  tokenFile: string;
+  host: string;
+  port: number;
+  /** The address operators and the Temporal UI use to reach the codec server. */
+  publicUrl: string;
+  /** Browser origins allowed to call it: the Temporal UI's. */
+  allowedOrigins: string[];
+}
+
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    throw new Error(`invalid environment:\n  ${url} is not a URL`);
+  }
+}
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSettings {
   const parsed = environmentSchema.safeParse(env);
@@ -116,6 +153,43 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
     workflowBundlePath: values.GATEHOUSE_WORKFLOW_BUNDLE
       ? path.resolve(PROJECT_ROOT, values.GATEHOUSE_WORKFLOW_BUNDLE)
       : defaultBundle(),
+    codec: {
+      keysFromEnvironment: values.GATEHOUSE_CODEC_KEYS,
+      keyFile: path.resolve(
+        PROJECT_ROOT,
+        values.GATEHOUSE_CODEC_KEY_FILE ?? path.join(dataDir, 'codec-keys.json'),
+      ),
+      kms: values.GATEHOUSE_CODEC_KMS_KEY_ID
+        ? {
+            keyId: values.GATEHOUSE_CODEC_KMS_KEY_ID,
+            region: values.AWS_REGION ?? 'us-east-1',
+            endpoint: values.GATEHOUSE_CODEC_KMS_ENDPOINT,
+          }
+        : undefined,
+      tokensFromEnvironment: values.GATEHOUSE_CODEC_TOKENS,
+      tokenFile: path.resolve(
+        PROJECT_ROOT,
+        values.GATEHOUSE_CODEC_TOKEN_FILE ?? path.join(dataDir, 'codec-tokens.json'),
+      ),
+      host: values.GATEHOUSE_CODEC_HOST,
+      port: values.GATEHOUSE_CODEC_PORT,
+      // localhost, like the UI links: a browser sends the sign-in cookie only within the same site.
+      publicUrl: (
+        values.GATEHOUSE_CODEC_PUBLIC_URL ?? `http://localhost:${values.GATEHOUSE_CODEC_PORT}`
+      ).replace(/\/$/, ''),
+      allowedOrigins: values.GATEHOUSE_CODEC_ALLOWED_ORIGINS
+        ? values.GATEHOUSE_CODEC_ALLOWED_ORIGINS.split(',')
+            .map((origin) => origin.trim())
+            .filter(Boolean)
+            .map(originOf)
+        : [
+            ...new Set([
+              `http://localhost:${values.TEMPORAL_UI_PORT}`,
+              `http://127.0.0.1:${values.TEMPORAL_UI_PORT}`,
+              ...(values.TEMPORAL_UI_URL ? [originOf(values.TEMPORAL_UI_URL)] : []),
+            ]),
+          ],
+    },
   };
 }
 

@@ -3,10 +3,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { ActivityDependencies } from '../../activities/create-activities';
 import { GatehouseClient } from '../../client/gatehouse-client';
+import { createGatehouseDataConverter } from '../../codec/gatehouse-data-converter';
+import {
+  createPayloadKeyring,
+  newPayloadKeyId,
+  newPayloadKeyMaterial,
+  type PayloadKeyring,
+} from '../../codec/payload-keyring';
 import type { LlmRequestInput } from '../../domain/request-contract';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { createKnex } from '../../store/knex-client';
@@ -29,6 +37,9 @@ export interface GatehouseHarness {
   caller: { tenantId: string; apiKey: string };
   /** CLI settings that reach this harness's Temporal server, task queue and database. */
   cliSettings(overrides?: Partial<Record<string, string>>): GatehouseSettings;
+  /** The payload keys this harness's client and workers encrypt with. */
+  keyring: PayloadKeyring;
+  dataConverter: DataConverter;
   /** The demo analyst asking the refund question, with any field replaced. */
   input(overrides?: Partial<LlmRequestInput>): LlmRequestInput;
   close(): Promise<void>;
@@ -97,6 +108,14 @@ export interface HarnessOptions {
   routeTable?: RouteTable | ((suffix: string) => RouteTable);
   /** Providers that replace or add to the shipped ones (e.g. one wired to an emulator). */
   providers?: Partial<ActivityDependencies['providers']>;
+  /** Default: one new random key, so no test reads another's payloads by accident. */
+  keyring?: PayloadKeyring;
+}
+
+/** A keyring with one fresh random key, as a test's own. */
+export function randomPayloadKeyring(): PayloadKeyring {
+  const id = newPayloadKeyId();
+  return createPayloadKeyring([{ id, material: newPayloadKeyMaterial() }], id);
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<GatehouseHarness> {
@@ -113,12 +132,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
       ? options.routeTable(suffix)
       : (options.routeTable ?? isolatedRouteTable(suffix));
   const taskQueue = `gatehouse-test-${suffix}`;
+  const keyring = options.keyring ?? randomPayloadKeyring();
+  const dataConverter = createGatehouseDataConverter(keyring);
   const runtime = await startGatehouseRuntime({
     address,
     namespace: 'default',
     taskQueue,
     db,
     routeTable,
+    dataConverter,
     activities: { providers: options.providers },
     workflowBundlePath: process.env[TEST_WORKFLOW_BUNDLE_ENV],
   });
@@ -132,10 +154,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     contractorApiKey,
     caller: { tenantId: 'demo', apiKey },
     cliSettings: (overrides = {}) => ({
-      ...readSettings({ TEMPORAL_ADDRESS: address, GATEHOUSE_API_KEY: apiKey, ...overrides }),
+      ...readSettings({
+        TEMPORAL_ADDRESS: address,
+        GATEHOUSE_API_KEY: apiKey,
+        // The harness's own payload key, handed to the CLI the way a deployment would.
+        GATEHOUSE_CODEC_KEYS: `${keyring.activeKeyId}:${keyring.key(keyring.activeKeyId)!.toString('base64')}`,
+        ...overrides,
+      }),
       taskQueue,
       ...database.location,
     }),
+    keyring,
+    dataConverter,
     input: (overrides = {}) => ({
       tenantId: 'demo',
       apiKey,

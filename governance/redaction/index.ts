@@ -12,3 +12,4 @@ export { PLACEHOLDER_PATTERN, RedactionMapping } from './redaction-mapping';
 export { maskEntities, redactText, Redactor, restoreText } from './redactor';
 export type { RedactedText, RedactionOptions, Replacement, RestoredText } from './redactor';
 export { contentForLog } from './content-for-log';
+export { redactionPolicySchema, type RedactionPolicy } from './redaction-policy';

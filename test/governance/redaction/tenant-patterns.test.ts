@@ -1,5 +1,6 @@
 import {
   compileTenantPatterns,
+  redactionPolicySchema,
   redactText,
   restoreText,
   type TenantPatternRecognizer,
@@ -140,5 +141,39 @@ describe('tenant patterns', () => {
       ok: false,
       problems: ['tenant patterns must be a list of at most 32 entries'],
     });
+  });
+});
+
+describe('redaction policy', () => {
+  it('defaults to every built-in type, no tenant patterns, and restoring the answer', () => {
+    expect(redactionPolicySchema.parse({})).toEqual({
+      types: [
+        'EMAIL',
+        'PHONE',
+        'PAYMENT_CARD',
+        'IBAN',
+        'US_SSN',
+        'IPV4',
+        'IPV6',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'JWT',
+        'PRIVATE_KEY',
+      ],
+      tenantPatterns: [],
+      restoreResponse: true,
+    });
+  });
+
+  it('reports a broken tenant pattern with its name and the problem', () => {
+    const result = redactionPolicySchema.safeParse({
+      tenantPatterns: [{ name: 'TICKET', pattern: 'T-(?=\\d)' }],
+    });
+    expect(result.success).toBe(false);
+    expect(
+      result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    ).toEqual([
+      'tenantPatterns: tenant pattern 1 (TICKET): pattern "T-(?=\\\\d)": lookaround ((?=…), (?!…), (?<=…), (?<!…)) is not supported at position 3',
+    ]);
   });
 });

@@ -6,7 +6,8 @@ import type { BuiltInEntityType, EntitySpan, Recognizer } from './entity-types';
  * three rules: it may only start at a token boundary (a negative lookbehind for the characters it is
  * made of, so a 32,000-character run offers one start, not 32,000); every quantifier is bounded; and no
  * quantified group can match the same text in two ways. Work per start is then bounded by a constant
- * and the scan is O(n). Structure the regex cannot check (checksums, number layouts, context words) is
+ * and the scan is O(n). (PEM_BODY is the one exception to the second rule, and safe for the reason
+ * given beside it.) Structure the regex cannot check (checksums, number layouts, context words) is
  * checked in code on the candidate, which is itself bounded in length. test/governance/redaction
  * times every recogniser on adversarial inputs.
  */
@@ -396,8 +397,14 @@ const JWT = candidateRecognizer(
 // ---------------------------------------------------------------------------------------------------
 
 const PEM_MARKER = /-----(BEGIN|END) ((?:[A-Z0-9]{1,12} ){0,3})PRIVATE KEY( BLOCK)?-----/g;
-/** After a BEGIN with no END: header lines and base64 lines that belong to the (truncated) key. */
-const PEM_BODY = /(?:\r?\n[A-Za-z-]{1,32}: [^\r\n]{0,128})*(?:\r?\n?[A-Za-z0-9+/=]{1,128})*/y;
+/**
+ * After a BEGIN with no END: the header lines (and the blank line after them) and the base64 lines that
+ * belong to the (truncated) key, up to the first line that is not base64. Every repetition starts with a
+ * line break, so the pattern can match a text one way only, and it cannot fail (it may match nothing):
+ * a single pass, never a backtrack.
+ */
+const PEM_BODY =
+  /(?:(?:\r?\n[A-Za-z-]{1,32}: [^\r\n]{0,256})+\r?\n)?[A-Za-z0-9+/=]{0,65536}(?:\r?\n[A-Za-z0-9+/=]{1,65536})*/y;
 
 /**
  * PEM and OpenSSH private keys (RSA, EC, DSA, ENCRYPTED, OPENSSH, PGP … PRIVATE KEY). Markers are found

@@ -329,7 +329,9 @@ function lengthBounds(node: PatternNode): { min: number; max: number } {
     }
     case 'repeat': {
       const inner = lengthBounds(node.item);
-      const max = node.max === Infinity ? (inner.max === 0 ? 0 : Infinity) : inner.max * node.max;
+      // 0 × Infinity is NaN in JavaScript; a repeat that may match nothing, or nothing long, is bounded.
+      const max =
+        node.max === 0 || inner.max === 0 ? 0 : node.max === Infinity ? Infinity : inner.max * node.max;
       return { min: inner.min * node.min, max };
     }
   }

@@ -148,6 +148,10 @@ describe('built-in recognizers', () => {
     const truncated = '-----BEGIN PRIVATE KEY-----\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASC';
     const text = `${key}\nand\n-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\nthen ${truncated}\n(cut)`;
     expect(found(text, 'PRIVATE_KEY')).toEqual([key, truncated]);
+    const encrypted =
+      '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\n' +
+      `${'A'.repeat(3000)}\n${'b'.repeat(64)}`;
+    expect(found(`${encrypted}\n\nthanks, bye`, 'PRIVATE_KEY')).toEqual([encrypted]);
   });
 
   it('lets the more specific type win where two overlap', () => {

@@ -23,7 +23,13 @@ function route(id: string, retry: Partial<Route['retry']> = {}, timeoutMs = 5_00
     dataClasses: ['internal'],
     taskQueue: `q-${id}`,
     timeoutMs,
-    retry: { maximumAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 350, ...retry },
+    retry: {
+      maximumAttempts: 3,
+      initialIntervalMs: 100,
+      backoffCoefficient: 2,
+      maximumIntervalMs: 350,
+      ...retry,
+    },
   });
 }
 
@@ -35,12 +41,18 @@ const budget = (overrides: Partial<InferenceBudget> = {}): InferenceBudget => ({
   ...overrides,
 });
 
-const plan = (overrides: Partial<InferenceBudget> = {}, candidates = [route('a'), route('b'), route('c')]): AttemptPlan => ({
+const plan = (
+  overrides: Partial<InferenceBudget> = {},
+  candidates = [route('a'), route('b'), route('c')],
+): AttemptPlan => ({
   candidates,
   budget: budget(overrides),
 });
 
-const failure = (classification: Partial<ProviderErrorClass>, extra: Partial<AttemptFailureFacts> = {}): AttemptFailureFacts => ({
+const failure = (
+  classification: Partial<ProviderErrorClass>,
+  extra: Partial<AttemptFailureFacts> = {},
+): AttemptFailureFacts => ({
   classification: {
     failureType: INFERENCE_FAILURE_TYPES.unavailable,
     retryable: true,
@@ -55,12 +67,29 @@ const failure = (classification: Partial<ProviderErrorClass>, extra: Partial<Att
 });
 
 const RETRYABLE = failure({});
-const NOT_RETRYABLE = failure({ failureType: INFERENCE_FAILURE_TYPES.invalidRequest, retryable: false, code: '400' });
-const FATAL = failure({ failureType: INFERENCE_FAILURE_TYPES.streamInterrupted, retryable: false, fallback: false });
-const CIRCUIT_OPEN = failure({ failureType: INFERENCE_FAILURE_TYPES.circuitOpen, retryable: false, code: 'circuit-open' });
+const NOT_RETRYABLE = failure({
+  failureType: INFERENCE_FAILURE_TYPES.invalidRequest,
+  retryable: false,
+  code: '400',
+});
+const FATAL = failure({
+  failureType: INFERENCE_FAILURE_TYPES.streamInterrupted,
+  retryable: false,
+  fallback: false,
+});
+const CIRCUIT_OPEN = failure({
+  failureType: INFERENCE_FAILURE_TYPES.circuitOpen,
+  retryable: false,
+  code: 'circuit-open',
+});
 
 /** Runs the loop against a sequence of failures and returns every decision, as the workflow would. */
-function run(sequence: AttemptFailureFacts[], attemptPlan = plan(), startAt = 0, stepMs = 0): AttemptDecision[] {
+function run(
+  sequence: AttemptFailureFacts[],
+  attemptPlan = plan(),
+  startAt = 0,
+  stepMs = 0,
+): AttemptDecision[] {
   let now = startAt;
   let decision = decideNextAttempt(initialAttemptState(attemptPlan.budget, now), undefined, attemptPlan, now);
   const decisions = [decision];
@@ -96,7 +125,10 @@ describe('decideNextAttempt', () => {
       'stops when neither a retry nor another route can help',
       [FATAL],
       plan(),
-      ['#1 a', 'stop: Inference.StreamInterrupted from a is not something a retry or another route can fix: boom'],
+      [
+        '#1 a',
+        'stop: Inference.StreamInterrupted from a is not something a retry or another route can fix: boom',
+      ],
     ],
     [
       'stops after the last route gives up',
@@ -120,7 +152,11 @@ describe('decideNextAttempt', () => {
       'stops when failed attempts cost more than the retry budget',
       [failure({}, { costMicroUsd: 300_000 }), failure({}, { costMicroUsd: 300_000 })],
       plan(),
-      ['#1 a', '#2 a after 100ms', 'stop: failed attempts cost 600000 micro-USD, over the retry budget of 500000'],
+      [
+        '#1 a',
+        '#2 a after 100ms',
+        'stop: failed attempts cost 600000 micro-USD, over the retry budget of 500000',
+      ],
     ],
     [
       'never retries or falls back once text reached the caller',
@@ -175,7 +211,13 @@ describe('decideNextAttempt', () => {
     const last = decisions.at(-1)!;
     expect(last.kind).toBe('attempt');
     const state = (last as { state: AttemptLoopState }).state;
-    expect(state).toMatchObject({ attempts: 3, routeIndex: 1, routeAttempts: 1, fallbacks: 1, failedSpendMicroUsd: 10 });
+    expect(state).toMatchObject({
+      attempts: 3,
+      routeIndex: 1,
+      routeAttempts: 1,
+      fallbacks: 1,
+      failedSpendMicroUsd: 10,
+    });
   });
 
   it('computes backoff from the route settings', () => {

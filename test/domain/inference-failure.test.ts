@@ -38,7 +38,13 @@ describe('the inference failure contract', () => {
   });
 
   it('classifies a failure with details by its details, keeping the run and usage', () => {
-    const classified = classifyAttemptFailure({ kind: 'application', type: 'Inference.RateLimited', nonRetryable: false, details, message: 'slow down' });
+    const classified = classifyAttemptFailure({
+      kind: 'application',
+      type: 'Inference.RateLimited',
+      nonRetryable: false,
+      details,
+      message: 'slow down',
+    });
     expect(classified).toEqual({
       classification: {
         failureType: 'Inference.RateLimited',
@@ -61,7 +67,12 @@ describe('the inference failure contract', () => {
   it.each([
     [
       'a timeout names the run of its last heartbeat, its usage unknown',
-      { kind: 'timeout' as const, timeoutType: 'START_TO_CLOSE', message: 't', lastHeartbeat: { runId: 'run-9', deliveredDeltas: 0 } },
+      {
+        kind: 'timeout' as const,
+        timeoutType: 'START_TO_CLOSE',
+        message: 't',
+        lastHeartbeat: { runId: 'run-9', deliveredDeltas: 0 },
+      },
       { failureType: 'Inference.Timeout', retryable: true, fallback: true, code: 'START_TO_CLOSE' },
       'run-9',
     ],
@@ -94,7 +105,12 @@ describe('the inference failure contract', () => {
     expect(classified.classification).toEqual(classification);
     expect(classified.runId).toBe(runId);
     expect(classified.ledgerRecorded).toBeUndefined();
-    expect(classified.usage).toEqual({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
+    expect(classified.usage).toEqual({
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    });
   });
 
   it('reads the run id of a heartbeat only when it is one', () => {

@@ -16,10 +16,34 @@ const decision = (retrieval: Record<string, unknown> = {}) => {
 
 describe('planRetrieval', () => {
   it.each([
-    ['retrieves for a task that answers from documents', 'qa', {}, true, "task 'qa' answers from documents (top 4)"],
-    ['skips when the policy turns retrieval off', 'qa', { enabled: false }, false, 'retrieval disabled by policy version 2'],
-    ['skips when the context budget is 0 tokens', 'qa', { contextTokenBudget: 0 }, false, 'policy context budget is 0 tokens'],
-    ['skips for a task that does not answer from documents', 'rewrite', {}, false, "task 'rewrite' does not answer from documents"],
+    [
+      'retrieves for a task that answers from documents',
+      'qa',
+      {},
+      true,
+      "task 'qa' answers from documents (top 4)",
+    ],
+    [
+      'skips when the policy turns retrieval off',
+      'qa',
+      { enabled: false },
+      false,
+      'retrieval disabled by policy version 2',
+    ],
+    [
+      'skips when the context budget is 0 tokens',
+      'qa',
+      { contextTokenBudget: 0 },
+      false,
+      'policy context budget is 0 tokens',
+    ],
+    [
+      'skips for a task that does not answer from documents',
+      'rewrite',
+      {},
+      false,
+      "task 'rewrite' does not answer from documents",
+    ],
   ])('%s', (_name, taskType, retrieval, enabled, reason) => {
     const plan = planRetrieval({ taskType, question: 'q?' }, decision(retrieval));
     expect(plan).toMatchObject({ enabled, reason, query: 'q?' });
@@ -28,21 +52,45 @@ describe('planRetrieval', () => {
 
 describe('step summaries', () => {
   it('records a refusal as a failed step with its reason', () => {
-    const denied: PolicyDecision = { allowed: false, tenantId: 't', reason: 'no', principalId: 'p', policyVersion: 2 };
+    const denied: PolicyDecision = {
+      allowed: false,
+      tenantId: 't',
+      reason: 'no',
+      principalId: 'p',
+      policyVersion: 2,
+    };
     expect(STEP_SUMMARIES.authorize(denied)).toEqual({
       status: 'failed',
       detail: { policyVersion: 2, principalId: 'p', reason: 'no' },
     });
-    expect(STEP_SUMMARIES['reserve-budget']({ admitted: false, amountMicroUsd: 5, promptTokens: 9, reason: 'full' })).toMatchObject({
+    expect(
+      STEP_SUMMARIES['reserve-budget']({
+        admitted: false,
+        amountMicroUsd: 5,
+        promptTokens: 9,
+        reason: 'full',
+      }),
+    ).toMatchObject({
       status: 'failed',
       detail: { reason: 'budget exceeded: full' },
     });
-    const emptyPlan: RoutePlan = { tableVersion: 'v', candidates: [], choices: [], excluded: [{ routeId: 'a', reason: 'tier' }], budget: { maxTotalAttempts: 1, maxFallbacks: 0, maxRetrySpendUsd: 0, deadlineMs: 1 } };
+    const emptyPlan: RoutePlan = {
+      tableVersion: 'v',
+      candidates: [],
+      choices: [],
+      excluded: [{ routeId: 'a', reason: 'tier' }],
+      budget: { maxTotalAttempts: 1, maxFallbacks: 0, maxRetrySpendUsd: 0, deadlineMs: 1 },
+    };
     expect(STEP_SUMMARIES['select-route'](emptyPlan)).toMatchObject({
       status: 'failed',
       detail: { reason: 'no route can serve this request (a: tier)' },
     });
-    expect(STEP_SUMMARIES.validate({ passed: false, verdicts: [{ check: 'citations', passed: false, detail: 'cites x' }] })).toMatchObject({
+    expect(
+      STEP_SUMMARIES.validate({
+        passed: false,
+        verdicts: [{ check: 'citations', passed: false, detail: 'cites x' }],
+      }),
+    ).toMatchObject({
       status: 'failed',
       detail: { reason: 'output failed validation (citations: cites x)' },
     });

@@ -13,7 +13,8 @@ const KEY = 'gh_acme_0123456789abcdef0123456789';
 const NOW = 1_800_000_000_000;
 const workflowId = requestWorkflowId('acme', 'r-1');
 const fingerprint = 'a'.repeat(64);
-const signed = () => signRequestProof({ apiKey: KEY, workflowId, tenantId: 'acme', fingerprint, now: NOW, ttlMs: 300_000 });
+const signed = () =>
+  signRequestProof({ apiKey: KEY, workflowId, tenantId: 'acme', fingerprint, now: NOW, ttlMs: 300_000 });
 const verify = (overrides: Partial<Parameters<typeof verifyRequestProof>[0]> = {}) =>
   verifyRequestProof({
     apiKeyHash: hashApiKey(KEY),
@@ -37,7 +38,11 @@ describe('request proofs', () => {
     ['another workflow', { workflowId: requestWorkflowId('acme', 'r-2') }, /does not match/],
     ['another tenant', { tenantId: 'globex' }, /does not match/],
     ['another request content', { fingerprint: 'b'.repeat(64) }, /does not match/],
-    ['a changed validity window', { caller: { ...signed(), expiresAt: NOW + 10 * 3600_000 } }, /does not match/],
+    [
+      'a changed validity window',
+      { caller: { ...signed(), expiresAt: NOW + 10 * 3600_000 } },
+      /does not match/,
+    ],
     ['a start after expiry', { chainStartedAt: NOW + 300_000 + PROOF_CLOCK_SKEW_MS + 1 }, /had expired/],
     ['a start long before issue', { chainStartedAt: NOW - PROOF_CLOCK_SKEW_MS - 1 }, /issued after/],
   ])('fail for %s', (_name, overrides, reason) => {
@@ -48,9 +53,25 @@ describe('request proofs', () => {
 });
 
 describe('approval proofs', () => {
-  const decisionInput = signApprovalProof({ apiKey: KEY, workflowId, tenantId: 'acme', decision: 'approved', approverId: 'boss', comment: 'ok', now: NOW });
+  const decisionInput = signApprovalProof({
+    apiKey: KEY,
+    workflowId,
+    tenantId: 'acme',
+    decision: 'approved',
+    approverId: 'boss',
+    comment: 'ok',
+    now: NOW,
+  });
   const check = (overrides: Partial<Parameters<typeof verifyApprovalProof>[0]> = {}) =>
-    verifyApprovalProof({ apiKeyHash: hashApiKey(KEY), workflowId, tenantId: 'acme', decision: 'approved', decisionInput, now: NOW + 1, ...overrides });
+    verifyApprovalProof({
+      apiKeyHash: hashApiKey(KEY),
+      workflowId,
+      tenantId: 'acme',
+      decision: 'approved',
+      decisionInput,
+      now: NOW + 1,
+      ...overrides,
+    });
 
   it('verify for the decision they were signed for', () => {
     expect(check()).toEqual({ valid: true });

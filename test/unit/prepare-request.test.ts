@@ -4,9 +4,20 @@ import { quoteVisibilityValue } from '../../client/visibility-query';
 import { MAX_QUESTION_TOKENS, llmRequestSchema } from '../../domain/request-contract';
 import { hashApiKey } from '../../governance/caller-proof';
 import { requestFingerprint } from '../../governance/request-fingerprint';
-import { compiledSchemaCount, compileOutputSchema, MAX_COMPILED_SCHEMAS, validateOutput } from '../../governance/validate-output';
+import {
+  compiledSchemaCount,
+  compileOutputSchema,
+  MAX_COMPILED_SCHEMAS,
+  validateOutput,
+} from '../../governance/validate-output';
 
-const input = { tenantId: 'acme', requestId: 'r-1', apiKey: 'gh_acme_0123456789abcdef', taskType: 'qa', question: 'What is the refund policy?' };
+const input = {
+  tenantId: 'acme',
+  requestId: 'r-1',
+  apiKey: 'gh_acme_0123456789abcdef',
+  taskType: 'qa',
+  question: 'What is the refund policy?',
+};
 
 describe('prepareRequest', () => {
   it('signs the request with a proof and leaves no credential in it', () => {
@@ -27,12 +38,22 @@ describe('prepareRequest', () => {
     const three = prepareRequest({ ...input, question: 'What is the warranty?' });
     expect(three.fingerprint).not.toBe(one.fingerprint);
     expect(differingFields(one, three)).toEqual(['question']);
-    expect(differingFields(one, prepareRequest({ ...input, taskType: 'summarize', dataClass: 'public' }))).toEqual(['taskType', 'dataClass']);
+    expect(
+      differingFields(one, prepareRequest({ ...input, taskType: 'summarize', dataClass: 'public' })),
+    ).toEqual(['taskType', 'dataClass']);
   });
 
   it.each([
-    ['an invalid output schema', { outputSchema: { type: 12345 } }, /outputSchema: is not a valid JSON schema/],
-    ['a question over the token limit', { question: 'a '.repeat(MAX_QUESTION_TOKENS + 10) }, new RegExp(`the limit is ${MAX_QUESTION_TOKENS}`)],
+    [
+      'an invalid output schema',
+      { outputSchema: { type: 12345 } },
+      /outputSchema: is not a valid JSON schema/,
+    ],
+    [
+      'a question over the token limit',
+      { question: 'a '.repeat(MAX_QUESTION_TOKENS + 10) },
+      new RegExp(`the limit is ${MAX_QUESTION_TOKENS}`),
+    ],
     ['an empty question', { question: '   ' }, /question must not be empty/],
     ['a lone surrogate', { question: 'bad \uD800 text' }, /well-formed UTF-16/],
   ])('rejects %s before anything starts', (_name, overrides, reason) => {
@@ -53,15 +74,39 @@ describe('output schemas', () => {
 
   it('validates output: non-empty, citations among the retrieved documents, and the schema', () => {
     const schema = { type: 'object', required: ['answer'], properties: { answer: { type: 'string' } } };
-    expect(validateOutput({ text: '{"answer":"yes"}', citedDocumentIds: ['a'], retrievedDocumentIds: ['a'], outputSchema: schema })).toMatchObject({
+    expect(
+      validateOutput({
+        text: '{"answer":"yes"}',
+        citedDocumentIds: ['a'],
+        retrievedDocumentIds: ['a'],
+        outputSchema: schema,
+      }),
+    ).toMatchObject({
       passed: true,
       json: { answer: 'yes' },
     });
-    const bad = validateOutput({ text: '{"answer":1}', citedDocumentIds: ['z'], retrievedDocumentIds: ['a'], outputSchema: schema });
+    const bad = validateOutput({
+      text: '{"answer":1}',
+      citedDocumentIds: ['z'],
+      retrievedDocumentIds: ['a'],
+      outputSchema: schema,
+    });
     expect(bad.passed).toBe(false);
-    expect(bad.verdicts.filter((verdict) => !verdict.passed).map((verdict) => verdict.check)).toEqual(['citations', 'output-schema']);
-    expect(validateOutput({ text: ' ', citedDocumentIds: [], retrievedDocumentIds: [] }).verdicts[0]).toMatchObject({ check: 'non-empty', passed: false });
-    expect(validateOutput({ text: 'not json', citedDocumentIds: [], retrievedDocumentIds: [], outputSchema: schema }).verdicts.at(-1)).toMatchObject({
+    expect(bad.verdicts.filter((verdict) => !verdict.passed).map((verdict) => verdict.check)).toEqual([
+      'citations',
+      'output-schema',
+    ]);
+    expect(
+      validateOutput({ text: ' ', citedDocumentIds: [], retrievedDocumentIds: [] }).verdicts[0],
+    ).toMatchObject({ check: 'non-empty', passed: false });
+    expect(
+      validateOutput({
+        text: 'not json',
+        citedDocumentIds: [],
+        retrievedDocumentIds: [],
+        outputSchema: schema,
+      }).verdicts.at(-1),
+    ).toMatchObject({
       passed: false,
       detail: expect.stringMatching(/output is not JSON/),
     });

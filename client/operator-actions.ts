@@ -222,7 +222,8 @@ export async function runBulkRetry(
       namespace: client.options.namespace,
       jobId,
       reason: resetReason(input.note),
-      targetExecutions: group.executions,
+      // `executions` (rather than the newer `targetExecutions`) is understood by every server version we start.
+      executions: group.executions,
       resetOperation: {
         identity: `gatehouse-cli:${input.note.operator}`,
         options: { workflowTaskId: Long.fromNumber(group.eventId) },

@@ -32,7 +32,13 @@ export interface RoutePlan {
 
 export interface RouteSelectionInput {
   taskType: string;
+  /** The request's effective data class. */
   dataClass: DataClass;
+  /**
+   * Every class present in what the route would be sent (the declaration and each retrieved document):
+   * a route must carry all of them, not only the strictest.
+   */
+  contentClasses?: DataClass[];
   tenantTier: string;
   /** Tenant allowlist from policy; null means every route. */
   allowedRoutes: string[] | null;
@@ -56,8 +62,12 @@ const EXCLUSION_RULES: Array<(route: Route, input: RouteSelectionInput) => strin
     route.tenantTiers && !route.tenantTiers.includes(input.tenantTier)
       ? `not offered to tier '${input.tenantTier}' (tiers: ${route.tenantTiers.join(', ')})`
       : undefined,
-  (route, input) =>
-    route.dataClasses.includes(input.dataClass) ? undefined : `does not carry '${input.dataClass}' data`,
+  (route, input) => {
+    const missing = [input.dataClass, ...(input.contentClasses ?? [])].find(
+      (dataClass) => !route.dataClasses.includes(dataClass),
+    );
+    return missing === undefined ? undefined : `does not carry '${missing}' data`;
+  },
   (route, input) =>
     route.degraded && !input.allowDegraded ? 'degraded route, not allowed by policy' : undefined,
   (route, input) =>

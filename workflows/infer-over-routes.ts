@@ -136,6 +136,7 @@ export async function inferOverRoutes(options: {
             prompt: { system: options.prompt.system, user: options.prompt.user },
             promptTokens: options.reservedPromptTokens,
             maxOutputTokens: options.maxOutputTokens,
+            attemptsToCover: 1,
           }),
         attempt,
       );

@@ -198,6 +198,7 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       localSteps.selectRoute({
         taskType: request.taskType,
         dataClass: reevaluated.effective,
+        contentClasses: [...new Set([request.dataClass, ...chunks.map((chunk) => chunk.classification)])],
         tenantTier: authorization.tenantTier,
         allowedRoutes: authorization.allowedRoutes,
         allowDegraded: authorization.allowDegradedRoutes,
@@ -220,6 +221,7 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
         prompt: { system: prompt.system, user: prompt.user },
         promptTokens: prompt.inputTokens,
         maxOutputTokens: authorization.maxOutputTokens,
+        attemptsToCover: routePlan.budget.maxTotalAttempts,
       }),
     );
     if (!reservation.admitted) {

@@ -26,7 +26,7 @@ export interface ReserveBudgetInput {
 
 /**
  * Step 6. Before the first attempt it reserves the worst case of the whole attempt budget for THIS run
- * (docs/decisions/0009): an admitted request can always finish its retries, and many half-finished
+ * (docs/decisions/0012): an admitted request can always finish its retries, and many half-finished
  * requests can never starve each other. Before every further attempt it checks that the run still holds
  * that attempt's worst case — a run a Reset started holds nothing yet — and reserves it if not. Denied
  * means the attempt does not run.

@@ -1,5 +1,7 @@
 import { admitThroughBreaker, closedHealth, type RouteHealth } from './circuit-breaker';
-import { attemptWorstCaseMicroUsd } from './cost';
+import { attemptWorstCaseMicroUsd, usdToMicro } from './cost';
+import type { PolicyDecision } from './policy';
+import type { LlmRequest } from './request-contract';
 import type { DataClass } from './data-class';
 import {
   taskRoutingFor,
@@ -156,5 +158,34 @@ export function withoutLostProbes(plan: RoutePlan, lostRouteIds: ReadonlySet<str
         reason: 'circuit half-open, another request is probing it',
       })),
     ],
+  };
+}
+
+/**
+ * The selection input of a request once its prompt is assembled: the effective class and every class in
+ * the content, the tenant's allowlist and tier, and the lower of the policy's and the request's ceilings.
+ */
+export function routeSelectionFor(
+  request: Pick<LlmRequest, 'taskType' | 'dataClass' | 'latencyClass' | 'maxCostUsd'>,
+  authorization: Extract<PolicyDecision, { allowed: true }>,
+  effectiveDataClass: DataClass,
+  documentClasses: DataClass[],
+  promptTokens: number,
+): RouteSelectionInput {
+  const ceilings = [
+    authorization.costCeilingMicroUsd,
+    request.maxCostUsd === undefined ? undefined : usdToMicro(request.maxCostUsd),
+  ].filter((ceiling): ceiling is number => ceiling !== undefined);
+  return {
+    taskType: request.taskType,
+    dataClass: effectiveDataClass,
+    contentClasses: [...new Set([request.dataClass, ...documentClasses])],
+    tenantTier: authorization.tenantTier,
+    allowedRoutes: authorization.allowedRoutes,
+    allowDegraded: authorization.allowDegradedRoutes,
+    latencyClass: request.latencyClass,
+    promptTokens,
+    maxOutputTokens: authorization.maxOutputTokens,
+    costCeilingMicroUsd: ceilings.length > 0 ? Math.min(...ceilings) : undefined,
   };
 }

@@ -1,3 +1,4 @@
+// Long by design: one protocol read two ways (JSON and server-sent events), with its error mapping.
 import { z } from 'zod';
 import {
   classifyClientSideFailure,

@@ -1,3 +1,4 @@
+// Long by design: every function here takes the budget locks in one order; splitting would scatter that order.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isPostgres, nowIso, serializeOn, toIsoTimestamp, toSafeInteger } from './knex-client';

@@ -1,3 +1,4 @@
+// Long by design: starting, probing and stopping one child server, with the port races that go with it.
 /**
  * Runs `temporal server start-dev` as a child process and reports when it can serve requests.
  *

@@ -306,7 +306,10 @@ export async function unusedRunReservation(db: Knex, workflowId: string, runId: 
     .where({ workflow_id: workflowId, execution_id: runId })
     .sum({ total: 'cost_micro_usd' })
     .first()) as { total: number | string | null } | undefined;
-  return Math.max(0, reserved - (used?.total === null || used?.total === undefined ? 0 : toSafeInteger(used.total)));
+  return Math.max(
+    0,
+    reserved - (used?.total === null || used?.total === undefined ? 0 : toSafeInteger(used.total)),
+  );
 }
 
 /** True once a run's reservations have been settled (its record or the reconciler charged it). */

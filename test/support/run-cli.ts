@@ -1,6 +1,6 @@
 import { buildCli } from '../../client/cli';
 import { CliError, EXIT_CODES } from '../../client/cli-context';
-import type { GatehouseSettings } from '../../worker/environment';
+import type { GatehouseSettings } from '../../config/environment';
 
 export interface CliRun {
   stdout: string;

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
-import { ensureSearchAttributes, type SearchAttributeTypeName } from './search-attributes';
+import { ensureSearchAttributes, type SearchAttributeTypeName } from '../worker/search-attributes';
 
 /**
  * Settings for the embedded single-shard server (docs/decisions/0010):

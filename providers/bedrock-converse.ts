@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import type { TokenUsage } from '../domain/cost';
 import type { InferenceResponse } from '../domain/step-contracts';
-import { ClientSideFailureError } from './map-bedrock-error';
+import { ClientSideFailureError } from './model-provider';
 
 type FinishReason = InferenceResponse['finishReason'];
 

@@ -2,23 +2,11 @@ import {
   classifyBedrockError,
   classifyClientSideFailure,
   parseRetryAfter,
-  type ClientSideFailure,
 } from '../domain/classify-provider-error';
-import { ProviderError } from './model-provider';
-
-export /** A failure the provider noticed itself, classified by CLIENT_SIDE_FAILURE_TABLE. */
-class ClientSideFailureError extends Error {
-  constructor(
-    readonly failure: ClientSideFailure,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { ClientSideFailureError, ProviderError } from './model-provider';
 
 /** The fields of an AWS SDK (or Node) error that classification needs. */
-interface SdkErrorShape {
+export interface SdkErrorShape {
   name?: unknown;
   message?: unknown;
   code?: unknown;
@@ -28,7 +16,8 @@ interface SdkErrorShape {
   $response?: { headers?: Record<string, string | undefined> };
 }
 
-function codeOf(error: unknown): string | undefined {
+/** A Node system error's code (`ECONNRESET`…), which it carries in `code`, not in `name`. */
+export function codeOf(error: unknown): string | undefined {
   const code: unknown =
     typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
   return typeof code === 'string' ? code : undefined;

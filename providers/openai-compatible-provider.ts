@@ -5,12 +5,16 @@ import {
   classifyHttpStatus,
   classifyTransportError,
   parseRetryAfter,
-  type ClientSideFailure,
 } from '../domain/classify-provider-error';
 import type { TokenUsage } from '../domain/cost';
 import type { InferenceRequest, InferenceResponse } from '../domain/step-contracts';
 import { extractCitations } from './extract-citations';
-import { ProviderError, type GenerateOptions, type ModelProvider } from './model-provider';
+import {
+  ClientSideFailureError,
+  ProviderError,
+  type GenerateOptions,
+  type ModelProvider,
+} from './model-provider';
 
 export interface OpenAiCompatibleProviderOptions {
   /** Injected for tests; defaults to the global fetch. */
@@ -82,16 +86,6 @@ interface CompletionResult {
   text: string;
   finishReason: string | undefined;
   usage: Usage | null | undefined;
-}
-
-class ClientSideFailureError extends Error {
-  constructor(
-    readonly failure: ClientSideFailure,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 class HttpStatusError extends Error {

@@ -23,6 +23,7 @@ import { seedDemo } from '../../store/seed-demo';
 import { readSettings, type GatehouseSettings } from '../../config/environment';
 import { loadRouteTable } from '../../worker/load-route-table';
 import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
+import { recordingHistories, replayFixtureKeyring } from './history-recording';
 import { getTestTemporalAddress, TEST_WORKFLOW_BUNDLE_ENV } from './temporal-test-env';
 
 export interface GatehouseHarness {
@@ -132,7 +133,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
       ? options.routeTable(suffix)
       : (options.routeTable ?? isolatedRouteTable(suffix));
   const taskQueue = `gatehouse-test-${suffix}`;
-  const keyring = options.keyring ?? randomPayloadKeyring();
+  // Recorded histories are committed and replayed: they are encrypted with the published fixture key.
+  const keyring = options.keyring ?? (recordingHistories() ? replayFixtureKeyring() : randomPayloadKeyring());
   const dataConverter = createGatehouseDataConverter(keyring);
   const runtime = await startGatehouseRuntime({
     address,

@@ -34,13 +34,17 @@ export const chatCompletionSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
+      message: z.object({
+        role: z.literal('assistant'),
+        content: z.string(),
+        refusal: z.string().nullable(),
+      }),
       finish_reason: z.literal('stop'),
-      logprobs: z.null(),
+      logprobs: z.object({}).passthrough().nullable(),
     }),
   ),
   usage: usageSchema,
-  system_fingerprint: z.null(),
+  system_fingerprint: z.string().nullable(),
   gatehouse: gatehouseDetailsSchema,
 });
 export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
@@ -55,7 +59,7 @@ export const chatCompletionChunkSchema = z.object({
       index: z.number().int(),
       delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
       finish_reason: z.literal('stop').nullable(),
-      logprobs: z.null(),
+      logprobs: z.object({}).passthrough().nullable(),
     }),
   ),
   usage: usageSchema.nullable().optional(),

@@ -10,7 +10,7 @@ import {
 } from './chat-completion-response';
 import { openEventStream } from './event-stream';
 import type { FrontDoorApp, FrontDoorContext } from './front-door-context';
-import { gatehouseHeadersSchema, readGatehouseHeaders } from './gatehouse-headers';
+import { chatHeadersSchema, readGatehouseHeaders } from './gatehouse-headers';
 import { describeError, openAiErrorBodySchema } from './openai-error';
 import { mediaResponse } from './zod-route-schemas';
 
@@ -80,7 +80,7 @@ export function registerChatCompletionsRoute(app: FrontDoorApp, context: FrontDo
       schema: {
         summary: 'Create a chat completion (OpenAI-compatible); one Gatehouse request workflow',
         tags: ['OpenAI-compatible'],
-        headers: gatehouseHeadersSchema,
+        headers: chatHeadersSchema,
         body: chatCompletionRequestSchema,
         response: {
           200: mediaResponse(

@@ -19,35 +19,39 @@ export const GATEHOUSE_HEADERS = {
   prompt: 'x-gatehouse-prompt',
 } as const;
 
-/** The same headers, documented in the OpenAPI document of every request-starting route. */
-export const gatehouseHeadersSchema = z
+const idempotencyHeaders = {
+  [GATEHOUSE_HEADERS.idempotencyKey]: z
+    .string()
+    .optional()
+    .describe(
+      'The request id: sending the same key again joins the running request or returns its answer (one workflow, one charge)',
+    ),
+  [GATEHOUSE_HEADERS.requestId]: z
+    .string()
+    .optional()
+    .describe('Used as the request id when Idempotency-Key is absent'),
+  [GATEHOUSE_HEADERS.feature]: z
+    .string()
+    .optional()
+    .describe('The product feature asking, for reporting and budgets'),
+};
+
+/** The headers of the native request API, for its OpenAPI document (the body carries everything else). */
+export const requestHeadersSchema = z.object(idempotencyHeaders).passthrough();
+
+/** The headers of chat completions, where an OpenAI body has no room for Gatehouse's request fields. */
+export const chatHeadersSchema = z
   .object({
-    [GATEHOUSE_HEADERS.idempotencyKey]: z
-      .string()
-      .optional()
-      .describe(
-        'The request id: sending the same key again joins the running request or returns its answer (one workflow, one charge)',
-      ),
-    [GATEHOUSE_HEADERS.requestId]: z
-      .string()
-      .optional()
-      .describe('Used as the request id when Idempotency-Key is absent'),
-    [GATEHOUSE_HEADERS.feature]: z
-      .string()
-      .optional()
-      .describe('The product feature asking, for reporting and budgets'),
-    [GATEHOUSE_HEADERS.taskType]: z
-      .string()
-      .optional()
-      .describe('The task type; wins over the model name (chat completions only)'),
+    ...idempotencyHeaders,
+    [GATEHOUSE_HEADERS.taskType]: z.string().optional().describe('The task type; wins over the model name'),
     [GATEHOUSE_HEADERS.dataClass]: z
       .string()
       .optional()
-      .describe('public | internal (default) | confidential | restricted (chat completions only)'),
+      .describe('public | internal (default) | confidential | restricted'),
     [GATEHOUSE_HEADERS.prompt]: z
       .string()
       .optional()
-      .describe('Prompt template NAME, NAME@VERSION or NAME:LABEL (chat completions only)'),
+      .describe('Prompt template NAME, NAME@VERSION or NAME:LABEL (default: the policy’s for the task)'),
   })
   .passthrough();
 

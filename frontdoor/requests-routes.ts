@@ -8,7 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { callerOf } from './authenticate-caller';
 import { openEventStream } from './event-stream';
 import type { FrontDoorApp, FrontDoorContext } from './front-door-context';
-import { gatehouseHeadersSchema, readGatehouseHeaders } from './gatehouse-headers';
+import { requestHeadersSchema, readGatehouseHeaders } from './gatehouse-headers';
 import { describeError, FrontDoorError, openAiErrorBodySchema, type OpenAiErrorBody } from './openai-error';
 import { mediaResponse } from './zod-route-schemas';
 
@@ -46,6 +46,23 @@ function workflowIdOf(caller: Caller, id: string): string {
   const workflowId = requestWorkflowId(caller.tenantId, id);
   if (!requestIdSchema.safeParse(id).success) throw new RequestNotFoundError(workflowId);
   return workflowId;
+}
+
+/** A field that may come in the body or in a header: either, or both when they agree. */
+function agreeing(
+  field: string,
+  fromBody: string | undefined,
+  header: string,
+  fromHeader: string | undefined,
+) {
+  if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) {
+    throw new FrontDoorError(
+      FAILURE_TYPES.requestInvalid,
+      `${field}: differs from the ${header} header; send one of them, or the same value in both`,
+      { param: field },
+    );
+  }
+  return fromBody ?? fromHeader;
 }
 
 function isRequestFailure(error: unknown): boolean {
@@ -86,26 +103,19 @@ export function registerRequestsRoutes(app: FrontDoorApp, context: FrontDoorCont
       schema: {
         summary: 'Submit a Gatehouse request; returns at once (202) with its id',
         tags: ['Requests'],
-        headers: gatehouseHeadersSchema,
+        headers: requestHeadersSchema,
         body: nativeRequestSchema,
         response: { 202: requestViewSchema, default: openAiErrorBodySchema },
       },
     },
     async (request, reply) => {
       const { caller } = callerOf(request);
-      const fromHeaders = readGatehouseHeaders(request.headers).requestId;
-      const { requestId: fromBody, ...fields } = request.body;
-      if (fromHeaders && fromBody && fromHeaders !== fromBody) {
-        throw new FrontDoorError(
-          FAILURE_TYPES.requestInvalid,
-          'requestId: differs from the Idempotency-Key header; send one of them, or the same value in both',
-          { param: 'requestId' },
-        );
-      }
+      const headers = readGatehouseHeaders(request.headers);
       const submitted = await context.gatehouse.submit({
-        ...fields,
+        ...request.body,
         ...caller,
-        requestId: fromBody ?? fromHeaders,
+        requestId: agreeing('requestId', request.body.requestId, 'Idempotency-Key', headers.requestId),
+        feature: agreeing('feature', request.body.feature, 'x-gatehouse-feature', headers.feature),
       });
       reply.code(202).headers({
         location: `/v1/requests/${encodeURIComponent(submitted.requestId)}`,

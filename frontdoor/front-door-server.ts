@@ -7,7 +7,7 @@ import { authenticateCaller } from './authenticate-caller';
 import { registerChatCompletionsRoute } from './chat-completions-route';
 import { registerEmbeddingsRoute } from './embeddings-route';
 import type { FrontDoorApp, FrontDoorContext } from './front-door-context';
-import type { FrontDoorDirectory } from './front-door-directory';
+import { cacheKeyHolders, type FrontDoorDirectory } from './front-door-directory';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes';
 import { registerModelsRoutes } from './models-route';
 import { describeError, FrontDoorError } from './openai-error';
@@ -26,6 +26,8 @@ export interface FrontDoorOptions {
   directory: FrontDoorDirectory;
   /** Named checks behind `/readyz` (Temporal, the database); each throws when its dependency is down. */
   readiness: Record<string, ReadinessCheck>;
+  /** How long a looked-up API key is trusted before the store is asked again; default 5 s, 0 asks every time. */
+  keyCacheTtlMs?: number;
   /** Larger bodies get 413 before they are read further. */
   bodyLimitBytes: number;
   rateLimitPerMinute: number;
@@ -80,7 +82,10 @@ export async function buildFrontDoor(options: FrontDoorOptions): Promise<FrontDo
   const errorLog = options.errorLog ?? (() => undefined);
   const context: FrontDoorContext = {
     gatehouse: options.gatehouse,
-    directory: options.directory,
+    directory:
+      options.keyCacheTtlMs === 0
+        ? options.directory
+        : cacheKeyHolders(options.directory, { ttlMs: options.keyCacheTtlMs ?? 5_000, now }),
     streamPollIntervalMs: options.streamPollIntervalMs ?? 50,
     now,
     startedAtSeconds: Math.floor(now() / 1000),

@@ -42,6 +42,8 @@ export async function startTestFrontDoor(
     },
     bodyLimitBytes: 1024 * 1024,
     rateLimitPerMinute: 10_000,
+    // Tests change keys and tenants in the store and expect the next request to see it.
+    keyCacheTtlMs: 0,
     streamPollIntervalMs: 20,
     accessLog: (line) => accessLog.push(line),
     errorLog: (line) => errorLog.push(line),

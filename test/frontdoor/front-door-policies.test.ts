@@ -14,6 +14,7 @@ import {
 } from '../../client/errors';
 import { FAILURE_TYPES, FRONT_DOOR_FAILURE_TYPES } from '../../domain/failure-types';
 import { routeTableSchema } from '../../domain/route-table';
+import { cacheKeyHolders } from '../../frontdoor/front-door-directory';
 import { describeError, FrontDoorError } from '../../frontdoor/openai-error';
 import { createRateLimiter, formatResetDuration } from '../../frontdoor/rate-limiter';
 import { taskModelsFor, taskTypeOfModel } from '../../frontdoor/task-models';
@@ -290,5 +291,55 @@ describe('task types as models', () => {
     expect(models.find((model) => model.taskType === 'extract')!.routes.map((route) => route.id)).toEqual(
       routes.includes('llama') ? ['llama'] : [],
     );
+  });
+});
+
+describe('the key holder cache', () => {
+  const holder = {
+    principalId: 'p',
+    tenantId: 'demo',
+    keyId: 'k'.repeat(32),
+    capabilities: ['qa'],
+    tenantActive: true,
+  };
+
+  it('asks the store once per interval for a known key, and every time for an unknown one', async () => {
+    let now = 0;
+    const asked: string[] = [];
+    const directory = cacheKeyHolders(
+      {
+        findKeyHolder: async (apiKey) => {
+          asked.push(apiKey);
+          return apiKey === 'known-key-0123456789' ? holder : undefined;
+        },
+        taskModels: async () => [],
+      },
+      { ttlMs: 5_000, now: () => now },
+    );
+    expect(await directory.findKeyHolder('known-key-0123456789')).toBe(holder);
+    now = 4_999;
+    expect(await directory.findKeyHolder('known-key-0123456789')).toBe(holder);
+    expect(await directory.findKeyHolder('unknown-key-0123456789')).toBeUndefined();
+    expect(await directory.findKeyHolder('unknown-key-0123456789')).toBeUndefined();
+    expect(asked).toEqual(['known-key-0123456789', 'unknown-key-0123456789', 'unknown-key-0123456789']);
+    now = 5_000;
+    await directory.findKeyHolder('known-key-0123456789');
+    expect(asked).toHaveLength(4);
+  });
+
+  it('forgets the oldest key when full', async () => {
+    const asked: string[] = [];
+    const directory = cacheKeyHolders(
+      {
+        findKeyHolder: async (apiKey) => {
+          asked.push(apiKey);
+          return holder;
+        },
+        taskModels: async () => [],
+      },
+      { ttlMs: 60_000, maxEntries: 2, now: () => 0 },
+    );
+    for (const key of ['a', 'b', 'c', 'b', 'a']) await directory.findKeyHolder(key);
+    expect(asked).toEqual(['a', 'b', 'c', 'a']);
   });
 });

@@ -75,9 +75,9 @@ export async function findPrincipalByApiKey(
   rawKey: string,
 ): Promise<PrincipalCredential | undefined> {
   const apiKeyHash = hashApiKey(rawKey);
-  const row = (await db('principals').where({ key_id: keyIdForKeyHash(apiKeyHash) }).first()) as
-    | PrincipalRow
-    | undefined;
+  const row = (await db('principals')
+    .where({ key_id: keyIdForKeyHash(apiKeyHash) })
+    .first()) as PrincipalRow | undefined;
   return row?.api_key_hash === apiKeyHash ? toCredential(row) : undefined;
 }
 

@@ -71,6 +71,14 @@ export class ApprovalDeniedError extends GatehouseRequestError {
 export class StreamInterruptedError extends GatehouseRequestError {
   override name = 'StreamInterruptedError';
 }
+/** A guardrail blocked the question or the answer (`Guardrail.Blocked`). */
+export class GuardrailBlockedError extends GatehouseRequestError {
+  override name = 'GuardrailBlockedError';
+}
+/** A guardrail gave no verdict and the tenant's policy fails closed (`Guardrail.Unavailable`). */
+export class GuardrailUnavailableError extends GatehouseRequestError {
+  override name = 'GuardrailUnavailableError';
+}
 
 /** Failure type → error class; a table, so the mapping survives minification of class names. */
 const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
@@ -81,6 +89,8 @@ const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
   [FAILURE_TYPES.approvalDenied]: ApprovalDeniedError,
   [FAILURE_TYPES.approvalTimedOut]: ApprovalDeniedError,
   [FAILURE_TYPES.streamInterrupted]: StreamInterruptedError,
+  [FAILURE_TYPES.guardrailBlocked]: GuardrailBlockedError,
+  [FAILURE_TYPES.guardrailUnavailable]: GuardrailUnavailableError,
 };
 
 /** Turns a workflow failure into the typed error a caller can branch on; other errors pass through. */

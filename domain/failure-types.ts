@@ -18,6 +18,10 @@ export const FAILURE_TYPES = {
   approvalDenied: 'Approval.Denied',
   approvalTimedOut: 'Approval.TimedOut',
   validationFailed: 'Validation.Failed',
+  /** A guardrail (Bedrock ApplyGuardrail or the local one) blocked the request's input or output. */
+  guardrailBlocked: 'Guardrail.Blocked',
+  /** A guardrail could not give a verdict and the tenant's policy fails closed. */
+  guardrailUnavailable: 'Guardrail.Unavailable',
   cancelled: 'Request.Cancelled',
   internal: 'Gatehouse.Internal',
 } as const;

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ENCRYPTED_FAILURE_CONVERTER_PATH } from '../../codec/gatehouse-data-converter';
-import { startDevServer, type DevServerHandle } from '../../worker/dev-server';
+import { startDevServer, type DevServerHandle } from '../../devtools/dev-server';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../../worker/search-attributes';
-import { ensureTemporalCli } from '../../worker/temporal-cli';
+import { ensureTemporalCli } from '../../devtools/temporal-cli';
 import {
   TEST_TEMPORAL_ADDRESS_ENV,
   TEST_TEMPORAL_FILE_ENV,

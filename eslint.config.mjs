@@ -175,6 +175,8 @@ export default tseslint.config(
                 'retrieval',
                 'history',
                 'codec',
+                'config',
+                'devtools',
                 'store',
                 'telemetry',
                 'worker',

@@ -7,9 +7,9 @@ import type { RouteTable } from '../domain/route-table';
 import { startFrontDoor, type FrontDoorHandle } from '../frontdoor/front-door-server';
 import { taskModelId } from '../frontdoor/task-models';
 import { createKnex } from '../store/knex-client';
-import type { GatehouseSettings } from '../worker/environment';
-import { loadRouteTable } from '../worker/load-route-table';
-import { loadGatehouseDataConverter } from '../worker/payload-encryption';
+import type { GatehouseSettings } from '../config/environment';
+import { loadRouteTable } from '../config/load-route-table';
+import { loadGatehouseDataConverter } from '../codec/payload-encryption';
 import { createStoreDirectory } from './front-door-store-directory';
 import { GatehouseClient } from './gatehouse-client';
 

@@ -11,7 +11,7 @@ import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials } from '../devtools/demo-credentials';
 import { startDevServer } from '../devtools/dev-server';
 import { readSettings, type GatehouseSettings } from '../config/environment';
-import { loadRouteTable } from './load-route-table';
+import { loadRouteTable } from '../config/load-route-table';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';

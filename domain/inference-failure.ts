@@ -142,27 +142,9 @@ export function classifyAttemptFailure(observed: ObservedAttemptFailure): Classi
     message: observed.message,
   };
   if (details) {
-    const {
-      runId,
-      usage,
-      usageEstimated,
-      latencyMs,
-      deliveredDeltas,
-      timeToFirstTokenMs,
-      ledgerRecorded,
-      ...rest
-    } = details;
-    return {
-      classification: rest,
-      runId,
-      usage,
-      usageEstimated,
-      latencyMs,
-      deliveredDeltas,
-      timeToFirstTokenMs,
-      ledgerRecorded,
-      message: observed.message,
-    };
+    const { failureType, retryable, fallback, code, nextRetryDelayMs, ...facts } = details;
+    const classification = { failureType, retryable, fallback, code, nextRetryDelayMs };
+    return { ...facts, classification, message: observed.message };
   }
   const runId = observed.kind === 'timeout' ? runIdOfHeartbeat(observed.lastHeartbeat) : undefined;
   return { ...unknownUsage, runId, classification: WITHOUT_DETAILS[observed.kind](observed as never) };

@@ -16,7 +16,7 @@ import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payloa
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
 import { ensureTemporalCli } from '../devtools/temporal-cli';
-import { ensureReconcilerSchedule, RECONCILER_SCHEDULE_ID } from './reconciler-schedule';
+import { ensureReconcilerSchedule, reconcilerScheduleIdFor } from './reconciler-schedule';
 import { curlExample, startEmbeddedFrontDoor } from '../client/serve-command';
 
 const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
@@ -162,7 +162,7 @@ export async function startPlatform(
       intervalMs: settings.reconcileIntervalMs,
     });
     say(
-      `reconciler: Temporal Schedule '${RECONCILER_SCHEDULE_ID}' ${created ? 'created' : 'found'} (every ${settings.reconcileIntervalMs / 1000} s)`,
+      `reconciler: Temporal Schedule '${reconcilerScheduleIdFor(settings.taskQueue)}' ${created ? 'created' : 'found'} (every ${settings.reconcileIntervalMs / 1000} s)`,
     );
 
     const frontDoor = options.seed

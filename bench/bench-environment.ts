@@ -4,7 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
 import { GatehouseClient } from '../client/gatehouse-client';
+import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
+import { createPayloadKeyring, newPayloadKeyMaterial } from '../codec/payload-keyring';
 import { routeTableSchema, type RouteTable } from '../domain/route-table';
 import { startBedrockEmulator, type BedrockEmulator } from '../emulators/bedrock-runtime-emulator';
 import { createBedrockProvider } from '../providers/bedrock-provider';
@@ -12,10 +16,10 @@ import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo, DEMO_TENANT_ID } from '../store/seed-demo';
 import { setBudget } from '../store/budget-repository';
-import { startDevServer } from '../worker/dev-server';
+import { startDevServer } from '../devtools/dev-server';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../worker/search-attributes';
 import { startGatehouseRuntime } from '../worker/start-gatehouse-runtime';
-import { ensureTemporalCli } from '../worker/temporal-cli';
+import { ensureTemporalCli } from '../devtools/temporal-cli';
 
 export const PRIMARY_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 export const FALLBACK_MODEL = 'amazon.nova-lite-v1:0';
@@ -24,6 +28,11 @@ const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 export interface BenchEnvironment {
   gatehouse: GatehouseClient;
   apiKey: string;
+  /** The Temporal client, task queue, app database and route table `gatehouse` uses. */
+  client: Client;
+  taskQueue: string;
+  db: Knex;
+  routeTable: RouteTable;
   emulator: BedrockEmulator;
   /** The baseline: the same AWS SDK client a service would use without Gatehouse. */
   direct: BedrockRuntimeClient;
@@ -92,7 +101,12 @@ export async function startBenchEnvironment(options: {
   await setBudget(db, { tenantId: DEMO_TENANT_ID, limitMicroUsd: 1_000_000_000 });
   const routeTable = benchRouteTable(emulator.endpoint);
   const taskQueue = 'bench-requests';
+  // Measured as shipped: every payload encrypted, like npm start and any deployment.
+  const dataConverter = createGatehouseDataConverter(
+    createPayloadKeyring([{ id: 'bench', material: newPayloadKeyMaterial() }], 'bench'),
+  );
   const runtime = await startGatehouseRuntime({
+    dataConverter,
     address: server.address,
     namespace: 'default',
     taskQueue,
@@ -111,9 +125,15 @@ export async function startBenchEnvironment(options: {
       connection: workerConnection,
       taskQueue: 'bench-calibration',
       workflowsPath: require.resolve('./calibration-workflow'),
+      dataConverter,
       activities: noop,
     }),
-    Worker.create({ connection: workerConnection, taskQueue: 'bench-calibration-route', activities: noop }),
+    Worker.create({
+      connection: workerConnection,
+      taskQueue: 'bench-calibration-route',
+      dataConverter,
+      activities: noop,
+    }),
   ]);
   const calibrationRunning = Promise.all(calibrationWorkers.map((worker) => worker.run()));
   let calibrationRuns = 0;
@@ -126,6 +146,10 @@ export async function startBenchEnvironment(options: {
   return {
     gatehouse: new GatehouseClient(client, { taskQueue }),
     apiKey,
+    client,
+    taskQueue,
+    db,
+    routeTable,
     emulator,
     direct,
     async runDispatchFloor() {

@@ -17,7 +17,7 @@ import { createEmbedder } from '../retrieval/create-embedder';
 import { createKnex } from '../store/knex-client';
 import { openScratchDatabase } from '../store/scratch-database';
 import { upsertTenant } from '../store/tenant-repository';
-import type { GatehouseSettings } from '../worker/environment';
+import type { GatehouseSettings } from '../config/environment';
 
 function configurationList(value: string): EvaluationConfiguration[] {
   return value.split(',').map((name) => {

@@ -1,3 +1,5 @@
+import { INFERENCE_FAILURE_TYPES, type InferenceFailureType } from './failure-types';
+
 /**
  * How a provider failure should be handled: retry the same route, fall back to the next one, or give up.
  * Pure tables and functions so the workflow, the activities and the tests all read the same decisions.
@@ -15,19 +17,7 @@ export interface ProviderErrorClass {
   code: string;
 }
 
-export const INFERENCE_FAILURE_TYPES = {
-  rateLimited: 'Inference.RateLimited',
-  unavailable: 'Inference.Unavailable',
-  timeout: 'Inference.Timeout',
-  invalidRequest: 'Inference.InvalidRequest',
-  accessDenied: 'Inference.AccessDenied',
-  modelError: 'Inference.ModelError',
-  malformedResponse: 'Inference.MalformedResponse',
-  streamInterrupted: 'Inference.StreamInterrupted',
-  unknown: 'Inference.Unknown',
-} as const;
-
-export type InferenceFailureType = (typeof INFERENCE_FAILURE_TYPES)[keyof typeof INFERENCE_FAILURE_TYPES];
+export { INFERENCE_FAILURE_TYPES, type InferenceFailureType };
 
 interface Decision {
   failureType: InferenceFailureType;
@@ -116,6 +106,9 @@ const OTHER_SERVER_ERROR: Decision = { failureType: TYPES.unavailable, retryable
 const UNREACHABLE: Decision = { failureType: TYPES.unavailable, retryable: true, fallback: true };
 // Something we cannot name may well be transient; the retry budget bounds the cost of being wrong.
 const UNKNOWN: Decision = { failureType: TYPES.unknown, retryable: true, fallback: true };
+
+/** A failure nothing classified: retried, and another route may try if it persists. */
+export const UNKNOWN_FAILURE: ProviderErrorClass = { ...UNKNOWN, code: 'unexpected' };
 
 /**
  * Failures the provider detects itself rather than reads from the service. A stream that broke after

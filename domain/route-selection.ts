@@ -1,5 +1,7 @@
 import { admitThroughBreaker, closedHealth, type RouteHealth } from './circuit-breaker';
-import { usageCostMicroUsd, ZERO_USAGE } from './cost';
+import { attemptWorstCaseMicroUsd, usdToMicro } from './cost';
+import type { PolicyDecision } from './policy';
+import type { LlmRequest } from './request-contract';
 import type { DataClass } from './data-class';
 import {
   taskRoutingFor,
@@ -32,7 +34,13 @@ export interface RoutePlan {
 
 export interface RouteSelectionInput {
   taskType: string;
+  /** The request's effective data class. */
   dataClass: DataClass;
+  /**
+   * Every class present in what the route would be sent (the declaration and each retrieved document):
+   * a route must carry all of them, not only the strictest.
+   */
+  contentClasses?: DataClass[];
   tenantTier: string;
   /** Tenant allowlist from policy; null means every route. */
   allowedRoutes: string[] | null;
@@ -56,8 +64,12 @@ const EXCLUSION_RULES: Array<(route: Route, input: RouteSelectionInput) => strin
     route.tenantTiers && !route.tenantTiers.includes(input.tenantTier)
       ? `not offered to tier '${input.tenantTier}' (tiers: ${route.tenantTiers.join(', ')})`
       : undefined,
-  (route, input) =>
-    route.dataClasses.includes(input.dataClass) ? undefined : `does not carry '${input.dataClass}' data`,
+  (route, input) => {
+    const missing = [input.dataClass, ...(input.contentClasses ?? [])].find(
+      (dataClass) => !route.dataClasses.includes(dataClass),
+    );
+    return missing === undefined ? undefined : `does not carry '${missing}' data`;
+  },
   (route, input) =>
     route.degraded && !input.allowDegraded ? 'degraded route, not allowed by policy' : undefined,
   (route, input) =>
@@ -72,20 +84,12 @@ const EXCLUSION_RULES: Array<(route: Route, input: RouteSelectionInput) => strin
   },
   (route, input) => {
     if (input.costCeilingMicroUsd === undefined) return undefined;
-    const worst = worstCaseOnRoute(route, input.promptTokens, input.maxOutputTokens);
+    const worst = attemptWorstCaseMicroUsd(route, input.promptTokens, input.maxOutputTokens);
     return worst > input.costCeilingMicroUsd
       ? `worst case ${worst} micro-USD exceeds the request's ceiling of ${input.costCeilingMicroUsd}`
       : undefined;
   },
 ];
-
-export function worstCaseOnRoute(route: Route, promptTokens: number, maxOutputTokens: number): number {
-  return usageCostMicroUsd(route, {
-    ...ZERO_USAGE,
-    inputTokens: promptTokens,
-    outputTokens: Math.min(maxOutputTokens, route.maxOutputTokens),
-  });
-}
 
 /**
  * Orders the candidate routes for a request and says why each other route was left out. Pure: the same
@@ -135,4 +139,53 @@ export function selectRoutePlan(
     });
   }
   return { tableVersion: table.version, candidates, choices, excluded, budget: routing.budget };
+}
+
+/**
+ * The plan without the half-open routes whose single probe another request claimed first: each such
+ * route leaves the candidates and says why.
+ */
+export function withoutLostProbes(plan: RoutePlan, lostRouteIds: ReadonlySet<string>): RoutePlan {
+  if (lostRouteIds.size === 0) return plan;
+  return {
+    ...plan,
+    candidates: plan.candidates.filter((route) => !lostRouteIds.has(route.id)),
+    choices: plan.choices.filter((choice) => !lostRouteIds.has(choice.routeId)),
+    excluded: [
+      ...plan.excluded,
+      ...[...lostRouteIds].map((routeId) => ({
+        routeId,
+        reason: 'circuit half-open, another request is probing it',
+      })),
+    ],
+  };
+}
+
+/**
+ * The selection input of a request once its prompt is assembled: the effective class and every class in
+ * the content, the tenant's allowlist and tier, and the lower of the policy's and the request's ceilings.
+ */
+export function routeSelectionFor(
+  request: Pick<LlmRequest, 'taskType' | 'dataClass' | 'latencyClass' | 'maxCostUsd'>,
+  authorization: Extract<PolicyDecision, { allowed: true }>,
+  effectiveDataClass: DataClass,
+  documentClasses: DataClass[],
+  promptTokens: number,
+): RouteSelectionInput {
+  const ceilings = [
+    authorization.costCeilingMicroUsd,
+    request.maxCostUsd === undefined ? undefined : usdToMicro(request.maxCostUsd),
+  ].filter((ceiling): ceiling is number => ceiling !== undefined);
+  return {
+    taskType: request.taskType,
+    dataClass: effectiveDataClass,
+    contentClasses: [...new Set([request.dataClass, ...documentClasses])],
+    tenantTier: authorization.tenantTier,
+    allowedRoutes: authorization.allowedRoutes,
+    allowDegraded: authorization.allowDegradedRoutes,
+    latencyClass: request.latencyClass,
+    promptTokens,
+    maxOutputTokens: authorization.maxOutputTokens,
+    costCeilingMicroUsd: ceilings.length > 0 ? Math.min(...ceilings) : undefined,
+  };
 }

@@ -1,15 +1,10 @@
 import { createBedrockEmbedder, TITAN_TEXT_EMBEDDINGS_V2 } from './bedrock-embedder';
 import type { Embedder } from './embedder';
 import { createOpenAiCompatibleEmbedder } from './openai-compatible-embedder';
+import type { EmbedderSettings } from './embedder-settings';
 import { defaultEmbedder, StaticEmbedder } from './static-embedder';
 
-/** Which embedder ingestion and search use; one per deployment, because vectors are compared only within a model. */
-export type EmbedderSettings =
-  | { kind: 'static'; directory?: string }
-  | { kind: 'bedrock'; region: string; endpoint?: string; modelId?: string; dimensions?: 256 | 512 | 1024 }
-  | { kind: 'openai-compatible'; endpoint: string; model: string; dimensions: number; apiKey?: string };
-
-export const EMBEDDER_KINDS = ['static', 'bedrock', 'openai-compatible'] as const;
+export { EMBEDDER_KINDS, type EmbedderSettings } from './embedder-settings';
 
 /** Builds the configured embedder (the static default is shared by the whole process). */
 export function createEmbedder(settings: EmbedderSettings): Embedder {

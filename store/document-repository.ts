@@ -63,7 +63,7 @@ export interface SearchChunksInput {
   mode?: SearchMode;
   /**
    * Re-rank the fused candidates by their best-matching sentence (default false: on the evaluation set it
-   * moved no question into the top 5 and costs ~8 ms; see decision record 0007).
+   * moved no question into the top 5 and costs ~8 ms; see decision record 0015).
    */
   rerank?: boolean;
   /** Drop hits that repeat a better hit's text (default true). */
@@ -94,9 +94,9 @@ export interface ChunkSearchHit {
   documentId: string;
   documentVersion: number;
   title: string;
-  text: string;
-  /** The document's classification, for the request's effective data class. */
+  /** The document's classification: retrieval raises the request's effective data class to it. */
   classification: DataClassification;
+  text: string;
   /** Offsets of the chunk in the document's normalised text (null for chunks stored before offsets were). */
   startOffset: number | null;
   endOffset: number | null;

@@ -4,7 +4,8 @@ import * as documents from './migrations/20261127000200-documents';
 import * as auditEvents from './migrations/20261127000300-audit-events';
 import * as usageAndBudgets from './migrations/20261127000400-usage-and-budgets';
 import * as routeHealth from './migrations/20261127000500-route-health';
-import * as hybridRetrieval from './migrations/20261202000100-hybrid-retrieval';
+import * as requestLifecycle from './migrations/20261202000100-request-lifecycle';
+import * as hybridRetrieval from './migrations/20261202000200-hybrid-retrieval';
 
 interface NamedMigration {
   name: string;
@@ -21,7 +22,8 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261127000300-audit-events', migration: auditEvents },
   { name: '20261127000400-usage-and-budgets', migration: usageAndBudgets },
   { name: '20261127000500-route-health', migration: routeHealth },
-  { name: '20261202000100-hybrid-retrieval', migration: hybridRetrieval },
+  { name: '20261202000100-request-lifecycle', migration: requestLifecycle },
+  { name: '20261202000200-hybrid-retrieval', migration: hybridRetrieval },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -6,6 +6,7 @@ import {
   type GatehouseActivities,
 } from '../activities/create-activities';
 import type { RouteTable } from '../domain/route-table';
+import type { Embedder } from '../retrieval/embedder';
 import { createBedrockProvider } from '../providers/bedrock-provider';
 import { createExtractiveProvider } from '../providers/extractive-provider';
 import { createOpenAiCompatibleProvider } from '../providers/openai-compatible-provider';
@@ -19,12 +20,16 @@ export function buildActivities(options: {
   client: Client;
   providers?: Partial<ActivityDependencies['providers']>;
   clock?: () => number;
+  /** How long reservations stay open before the reconciler frees them (default one hour). */
+  reservationTtlMs?: number;
   bedrock?: {
     defaultRegion: string;
     endpoint?: string;
     credentials?: { accessKeyId: string; secretAccessKey: string };
   };
   openAiCompatibleApiKey?: string;
+  /** The embedder of search queries (GATEHOUSE_EMBEDDER); default the offline one. */
+  embedder?: Embedder;
 }): GatehouseActivities {
   const tokenCounter = createLocalTokenCounter();
   const bedrock = options.bedrock ?? { defaultRegion: 'us-east-1' };
@@ -32,16 +37,16 @@ export function buildActivities(options: {
     db: options.db,
     routeTable: options.routeTable,
     tokenCounter,
+    embedder: options.embedder,
     clock: options.clock ?? Date.now,
     streamPublisher: createSignalStreamPublisher(options.client),
+    temporal: { client: options.client, namespace: options.client.options.namespace },
+    reservationTtlMs: options.reservationTtlMs,
     providers: {
       extractive: createExtractiveProvider(tokenCounter),
       // Clients are built lazily per region, so a worker without AWS credentials only fails Bedrock attempts.
-      bedrock: createBedrockProvider({ ...bedrock, tokenCounter }),
-      'openai-compatible': createOpenAiCompatibleProvider({
-        apiKey: options.openAiCompatibleApiKey,
-        tokenCounter,
-      }),
+      bedrock: createBedrockProvider(bedrock),
+      'openai-compatible': createOpenAiCompatibleProvider({ apiKey: options.openAiCompatibleApiKey }),
       ...options.providers,
     },
   });

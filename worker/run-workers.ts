@@ -1,5 +1,7 @@
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { GatehouseActivities } from '../activities/create-activities';
+import { INFER_HEARTBEAT_INTERVAL_MS } from '../activities/infer';
 import type { RouteTable } from '../domain/route-table';
 
 export interface GatehouseWorkers {
@@ -19,6 +21,7 @@ export async function startGatehouseWorkers(options: {
   taskQueue: string;
   routeTable: RouteTable;
   activities: GatehouseActivities;
+  dataConverter: DataConverter;
   workflowBundlePath?: string;
 }): Promise<GatehouseWorkers> {
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
@@ -28,6 +31,7 @@ export async function startGatehouseWorkers(options: {
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    dataConverter: options.dataConverter,
     ...workflowSource,
     activities: options.activities,
   });
@@ -49,8 +53,11 @@ export async function startGatehouseWorkers(options: {
         connection: options.connection,
         namespace: options.namespace,
         taskQueue,
+        dataConverter: options.dataConverter,
         activities: { infer: options.activities.infer },
         maxConcurrentActivityTaskExecutions: limits.maxConcurrent,
+        // Cancellation reaches an attempt only with a heartbeat's answer: send them as often as it beats.
+        maxHeartbeatThrottleInterval: INFER_HEARTBEAT_INTERVAL_MS,
         // Enforced by the server across every worker polling this queue: the provider quota holds fleet-wide.
         maxTaskQueueActivitiesPerSecond: limits.activitiesPerSecond,
       }),

@@ -1,17 +1,24 @@
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createCodecTokenVerifier } from '../codec/codec-access-tokens';
+import { startCodecServer } from '../codec/codec-server';
+import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
 import { startBedrockEmulator } from '../emulators/bedrock-runtime-emulator';
-import { createKnex } from '../store/knex-client';
+import { createKnex, WORKER_SQLITE_BUSY_TIMEOUT_MS } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
-import { loadOrCreateDemoCredentials } from './demo-credentials';
-import { startDevServer } from './dev-server';
-import { readSettings, type GatehouseSettings } from './environment';
-import { loadRouteTable } from './load-route-table';
+import { loadOrCreateDemoCredentials } from '../devtools/demo-credentials';
+import { startDevServer } from '../devtools/dev-server';
+import { readSettings, type GatehouseSettings } from '../config/environment';
+import { loadRouteTable } from '../config/load-route-table';
+import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
+import { createEmbedder } from '../retrieval/create-embedder';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
-import { ensureTemporalCli } from './temporal-cli';
+import { ensureTemporalCli } from '../devtools/temporal-cli';
+import { ensureReconcilerSchedule, reconcilerScheduleIdFor } from './reconciler-schedule';
+import { curlExample, startEmbeddedFrontDoor } from '../client/serve-command';
 
 const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
 
@@ -41,6 +48,38 @@ export async function startPlatform(
 
   try {
     mkdirSync(settings.dataDir, { recursive: true });
+    // Workers elsewhere must share keys, so only the embedded default creates a key file.
+    const payloadKeys = await loadPayloadKeyring(settings, { createIfMissing: options.seed });
+    if (payloadKeys.source === 'new key file')
+      say(
+        `created the payload encryption key file ${path.relative(process.cwd(), settings.codec.keyFile)} (mode 600)`,
+      );
+    let codec: { url: string; operator?: { name: string; token: string } } | undefined;
+    if (options.seed) {
+      const operator = ensureEmbeddedOperatorToken(settings);
+      // Who decoded which tenant's payloads, and when: kept beside the other embedded state.
+      const accessLog = createWriteStream(path.join(settings.dataDir, 'codec-access.log'), {
+        flags: 'a',
+        mode: 0o600,
+      });
+      accessLog.on('error', () => undefined);
+      cleanups.push(() => new Promise<void>((resolve) => accessLog.end(resolve)));
+      const server = await startCodecServer({
+        keyring: payloadKeys.keyring,
+        tokens: createCodecTokenVerifier(settings.codec),
+        host: settings.codec.host,
+        port: settings.codec.port,
+        allowedOrigins: settings.codec.allowedOrigins,
+        secureCookies: settings.codec.publicUrl.startsWith('https:'),
+        log: (line) => accessLog.write(`${new Date().toISOString()} ${line}\n`),
+      }).catch((error: Error) => {
+        throw new Error(
+          `the codec server cannot listen on ${settings.codec.host}:${settings.codec.port} (${error.message}); set GATEHOUSE_CODEC_PORT`,
+        );
+      });
+      cleanups.push(() => server.close());
+      codec = { url: settings.codec.publicUrl, operator };
+    }
     let address = settings.temporal.address;
     let uiUrl = settings.temporal.uiUrl;
     if (!address) {
@@ -59,6 +98,7 @@ export async function startPlatform(
         dbFile: path.join(settings.dataDir, 'temporal.sqlite'),
         port: settings.temporal.port,
         uiPort: settings.temporal.uiPort,
+        uiCodecEndpoint: codec?.url,
         searchAttributes: GATEHOUSE_SEARCH_ATTRIBUTES,
         namespace: settings.temporal.namespace,
         logFile: path.join(settings.dataDir, 'temporal-server.log'),
@@ -66,9 +106,14 @@ export async function startPlatform(
       });
       cleanups.push(() => server.stop());
       address = server.address;
-      uiUrl ??= server.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
+      // localhost, like the codec server's address: the UI's sign-in cookie is sent only within one site.
+      uiUrl ??= server.uiPort ? `http://localhost:${server.uiPort}` : undefined;
     }
-    const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
+    const db = createKnex({
+      databaseUrl: settings.databaseUrl,
+      sqliteFile: settings.sqliteFile,
+      sqliteBusyTimeoutMs: WORKER_SQLITE_BUSY_TIMEOUT_MS,
+    });
     cleanups.push(() => db.destroy());
     await migrateLatest(db);
     const credentials = options.seed ? loadOrCreateDemoCredentials(settings.dataDir) : undefined;
@@ -91,6 +136,8 @@ export async function startPlatform(
       taskQueue: settings.taskQueue,
       db,
       routeTable,
+      workflowBundlePath: settings.workflowBundlePath,
+      dataConverter: createGatehouseDataConverter(payloadKeys.keyring),
       activities: {
         bedrock: {
           defaultRegion: settings.bedrock.defaultRegion,
@@ -99,6 +146,7 @@ export async function startPlatform(
           credentials: bedrockEndpoint ? { accessKeyId: 'emulator', secretAccessKey: 'emulator' } : undefined,
         },
         openAiCompatibleApiKey: settings.openAiCompatibleApiKey,
+        embedder: createEmbedder(settings.embedder),
       },
       async beforeWorkers(connection) {
         const added = await ensureSearchAttributes(
@@ -111,6 +159,18 @@ export async function startPlatform(
       },
     });
     cleanups.push(() => runtime.close());
+    const created = await ensureReconcilerSchedule(runtime.client, {
+      taskQueue: settings.taskQueue,
+      intervalMs: settings.reconcileIntervalMs,
+    });
+    say(
+      `reconciler: Temporal Schedule '${reconcilerScheduleIdFor(settings.taskQueue)}' ${created ? 'created' : 'found'} (every ${settings.reconcileIntervalMs / 1000} s)`,
+    );
+
+    const frontDoor = options.seed
+      ? await startEmbeddedFrontDoor({ settings, client: runtime.client, db, routeTable })
+      : undefined;
+    if (frontDoor) cleanups.push(() => frontDoor.close());
 
     say(
       `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', task queue '${settings.taskQueue}'`,
@@ -122,6 +182,23 @@ export async function startPlatform(
       `routes: ${routeTable.routes.map((route) => `${route.id} (${route.provider})`).join(', ')} — table ${routeTable.version}`,
     );
     if (uiUrl) say(`Temporal UI: ${uiUrl}`);
+    say(
+      `payloads encrypted (AES-256-GCM, key ${payloadKeys.keyring.activeKeyId}, from the ${payloadKeys.source === 'environment' ? 'environment' : 'key file'})`,
+    );
+    if (codec) {
+      say(`codec server: ${codec.url} — decodes for operator tokens only, each within its tenants`);
+      if (codec.operator) {
+        say(
+          `operator token (all tenants): ${codec.operator.token} (saved in ${path.relative(process.cwd(), settings.dataDir)}/codec-operator.json)`,
+        );
+        say(
+          `  UI: sign in at ${codec.url} once, then tick "Include cross-origin credentials" in the UI's codec settings`,
+        );
+        say(
+          `  CLI: temporal workflow show -w <id> --codec-endpoint ${codec.url} --codec-auth "Bearer ${codec.operator.token}"`,
+        );
+      }
+    }
     if (credentials) {
       say(
         `demo tenant 'demo', API key ${credentials.apiKey} (saved in ${path.relative(process.cwd(), settings.dataDir)}/demo-credentials.json)`,
@@ -129,6 +206,12 @@ export async function startPlatform(
       say('send a first request (in another terminal):');
       say('  npx gatehouse ask --tenant demo --task qa "What is the refund policy?"');
       say('then: npx gatehouse requests list --tenant demo   ·   npx gatehouse audit verify --tenant demo');
+    }
+    if (frontDoor) {
+      say(
+        `front door (OpenAI-compatible HTTP): ${frontDoor.url}/v1 — OpenAPI at ${frontDoor.url}/openapi.json`,
+      );
+      say(`  ${curlExample(frontDoor.url, credentials?.apiKey)}`);
     }
     say('Ctrl-C stops everything started here.');
     await runtime.workers.running;

@@ -2,7 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
-import { HISTORY_DIR } from '../support/history-recording';
+import {
+  ENCRYPTED_FAILURE_CONVERTER_PATH,
+  createGatehouseDataConverter,
+} from '../../codec/gatehouse-data-converter';
+import { HISTORY_DIR, replayFixtureKeyring } from '../support/history-recording';
 
 const historyFiles = readdirSync(HISTORY_DIR)
   .filter((file) => file.endsWith('.json'))
@@ -17,11 +21,23 @@ function* histories() {
   }
 }
 
+/**
+ * Replays with the data converter every worker runs; the committed histories are encrypted with the
+ * published replay fixture key (test/support/history-recording.ts).
+ */
 async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath: ENCRYPTED_FAILURE_CONVERTER_PATH,
+    logger: undefined,
+  });
   const results: ReplayResult[] = [];
   for await (const result of Worker.runReplayHistories(
-    { workflowBundle, replayName: 'gatehouse-replay' },
+    {
+      workflowBundle,
+      replayName: 'gatehouse-replay',
+      dataConverter: createGatehouseDataConverter(replayFixtureKeyring()),
+    },
     histories(),
   )) {
     results.push(result);
@@ -39,6 +55,8 @@ describe('replay of committed histories', () => {
         'approved-restricted.json',
         'retried-then-fell-back.json',
         'stream-interrupted.json',
+        'reset-after-failed-infer.json',
+        'terminated-during-infer.json',
       ]),
     );
   });

@@ -10,14 +10,16 @@ import { createBedrockProvider } from '../../providers/bedrock-provider';
 import { createOpenAiCompatibleProvider } from '../../providers/openai-compatible-provider';
 import { listAuditEvents } from '../../store/audit-repository';
 import { putPolicy } from '../../store/policy-repository';
-import { hashApiKey, upsertPrincipal } from '../../store/principal-repository';
+import { hashApiKey } from '../../governance/caller-proof';
+import { upsertPrincipal } from '../../store/principal-repository';
 import { DEMO_POLICY_DOCUMENT } from '../../store/seed-demo';
 import { listUsage } from '../../store/usage-repository';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 
 const CLAUDE = 'us.anthropic.claude-3-5-haiku-20241022-v1:0';
 const LLAMA = 'llama-3.1-8b-instruct';
-const COOLDOWN_MS = 1_500;
+// Long enough that a loaded machine cannot let the cool-down pass between two requests that must see the circuit open.
+const COOLDOWN_MS = 4_000;
 const RESTRICTED_KEY = 'restricted-requester-key-0123456789';
 
 function routedTable(suffix: string, bedrockEndpoint: string, openAiEndpoint: string): RouteTable {
@@ -270,11 +272,13 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
     const submitted = await harness.gatehouse.submit(harness.input({ stream: true }));
     let statusAtFirstText: string | undefined;
     const pieces: string[] = [];
-    for await (const piece of harness.gatehouse.stream(submitted.workflowId, { pollIntervalMs: 20 })) {
+    for await (const piece of harness.gatehouse.stream(submitted.workflowId, harness.caller, {
+      pollIntervalMs: 20,
+    })) {
       statusAtFirstText ??= (await submitted.handle.describe()).status.name;
       pieces.push(piece);
     }
-    const result = await harness.gatehouse.result(submitted.workflowId);
+    const result = await harness.gatehouse.result(submitted.workflowId, harness.caller);
     expect(statusAtFirstText).toBe('RUNNING');
     expect(pieces.join('')).toBe(result.output);
     expect(bedrock.callCount(CLAUDE, 'converse-stream')).toBe(1);

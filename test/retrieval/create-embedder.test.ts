@@ -1,6 +1,6 @@
 import { createEmbedder } from '../../retrieval/create-embedder';
 import { defaultEmbedder } from '../../retrieval/static-embedder';
-import { readSettings } from '../../worker/environment';
+import { readSettings } from '../../config/environment';
 
 describe('embedder configuration', () => {
   it('defaults to the offline static embedder', () => {

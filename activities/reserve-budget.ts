@@ -1,0 +1,80 @@
+import { log } from '@temporalio/activity';
+import { reservationMicroUsd } from '../domain/cost';
+import type { Route } from '../domain/route-table';
+import type { InferenceRequest, ReservationStep } from '../domain/step-contracts';
+import { reserveBudget as reserveInStore, unusedRunReservation } from '../store/budget-repository';
+import type { ActivityDependencies } from './activity-dependencies';
+import { currentRunId } from './timed';
+
+/** A reservation outlives any inference phase and the record's retries; then the reconciler frees it. */
+export const DEFAULT_RESERVATION_TTL_MS = 60 * 60_000;
+
+export interface ReserveBudgetInput {
+  tenantId: string;
+  workflowId: string;
+  /** The attempt this reservation covers: 1 before the first attempt, n before attempt n. */
+  slot: number;
+  /** The routes the attempt may use: every candidate for slot 1, the attempt's route after that. */
+  routeIds: string[];
+  prompt: InferenceRequest['prompt'];
+  /** The local count for slot 1; for later slots, the count slot 1 settled on. */
+  promptTokens: number;
+  maxOutputTokens: number;
+  /** Slot 1 reserves this many attempts at once (the task's attempt budget), so an admitted request can finish. */
+  attemptsToCover: number;
+}
+
+/**
+ * Step 6. Before the first attempt it reserves the worst case of the whole attempt budget for THIS run
+ * (docs/decisions/0012): an admitted request can always finish its retries, and many half-finished
+ * requests can never starve each other. Before every further attempt it checks that the run still holds
+ * that attempt's worst case — a run a Reset started holds nothing yet — and reserves it if not. Denied
+ * means the attempt does not run.
+ */
+export function createReserveBudgetActivity(
+  deps: Pick<ActivityDependencies, 'db' | 'routeTable' | 'providers' | 'clock' | 'reservationTtlMs'>,
+) {
+  /** Prompt tokens as the costliest way of counting them says: local, or the provider's own count. */
+  async function countPromptTokens(routes: Route[], prompt: InferenceRequest['prompt'], local: number) {
+    let tokens = local;
+    for (const route of routes.filter((candidate) => candidate.countTokensWith === 'provider')) {
+      const provider = deps.providers[route.provider];
+      if (!provider?.countTokens) continue;
+      try {
+        tokens = Math.max(tokens, await provider.countTokens({ route, prompt }));
+      } catch (error) {
+        // The local count (with its margin) still bounds the reservation; a count failure must not fail.
+        log.warn('provider token count failed; using the local count', {
+          routeId: route.id,
+          error: String(error),
+        });
+      }
+    }
+    return tokens;
+  }
+
+  return async function reserveBudget(input: ReserveBudgetInput): Promise<ReservationStep> {
+    const routes = deps.routeTable.routes.filter((route) => input.routeIds.includes(route.id));
+    const promptTokens =
+      input.slot === 1
+        ? await countPromptTokens(routes, input.prompt, input.promptTokens)
+        : input.promptTokens;
+    const perAttempt = reservationMicroUsd(routes, promptTokens, input.maxOutputTokens);
+    const runId = currentRunId();
+    if (input.slot > 1 && (await unusedRunReservation(deps.db, input.workflowId, runId)) >= perAttempt) {
+      return { admitted: true, amountMicroUsd: 0, promptTokens };
+    }
+    const amountMicroUsd = input.slot === 1 ? perAttempt * input.attemptsToCover : perAttempt;
+    const outcome = await reserveInStore(deps.db, {
+      tenantId: input.tenantId,
+      workflowId: input.workflowId,
+      runId,
+      slot: input.slot,
+      amountMicroUsd,
+      expiresAt: new Date(deps.clock() + (deps.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS)),
+    });
+    return outcome.admitted
+      ? { admitted: true, key: outcome.key, amountMicroUsd, promptTokens }
+      : { admitted: false, amountMicroUsd, promptTokens, reason: outcome.reason };
+  };
+}

@@ -1,6 +1,6 @@
 import type { DataClass } from '../domain/data-class';
 import type { RetrievedChunk } from '../domain/step-contracts';
-import { searchChunks } from '../store/document-repository';
+import { searchChunks } from '../store/chunk-search';
 import type { ActivityDependencies } from './activity-dependencies';
 
 export interface RetrieveInput {

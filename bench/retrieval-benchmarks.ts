@@ -1,3 +1,4 @@
+// Long by design: the R1-R3 scenarios share one synthetic corpus, its loader and its report.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,12 +16,8 @@ import {
   type EvaluationReport,
 } from '../retrieval/evaluate-retrieval';
 import { defaultEmbedder } from '../retrieval/static-embedder';
-import {
-  searchChunksDetailed,
-  type SearchMode,
-  upsertDocuments,
-  type UpsertDocumentInput,
-} from '../store/document-repository';
+import { upsertDocuments, type UpsertDocumentInput } from '../store/document-repository';
+import { searchChunksDetailed, type SearchMode } from '../store/chunk-search';
 import { openScratchDatabase } from '../store/scratch-database';
 import { upsertTenant } from '../store/tenant-repository';
 import { round, summarize, type Summary } from './statistics';

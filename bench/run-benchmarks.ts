@@ -1,3 +1,4 @@
+// Long by design: the request-path scenarios share one environment, one interleaving loop and one report.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+// Long by design: one wire protocol (chat completions, streaming, embeddings, models) and its scripted faults.
 import { randomUUID } from 'node:crypto';
 import {
   parseJsonObject,

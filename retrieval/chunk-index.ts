@@ -1,3 +1,4 @@
+// Long by design: one in-memory index (postings, vectors, permission masks) whose parts share its arrays.
 import type { DataClass } from '../domain/data-class';
 import { countIndexTerms } from './search-terms';
 

@@ -1,13 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import {
-  documentIdFor,
-  searchChunks,
-  type SearchMode,
-  upsertDocuments,
-  type UpsertDocumentInput,
-} from '../store/document-repository';
+import { documentIdFor, upsertDocuments, type UpsertDocumentInput } from '../store/document-repository';
+import { searchChunks, type SearchMode } from '../store/chunk-search';
 import type { DataClass } from '../domain/data-class';
 import type { Embedder } from './embedder';
 import { type MetricSummary, type QuestionScores, scoreRanking, summarizeScores } from './retrieval-metrics';

@@ -3,9 +3,9 @@ import {
   type DataClassification,
   extractSearchTerms,
   listDocuments,
-  searchChunks,
   upsertDocument,
 } from '../../store/document-repository';
+import { searchChunks } from '../../store/chunk-search';
 import { upsertTenant } from '../../store/tenant-repository';
 import { createTestDatabase, seededRandom, type TestDatabase } from './test-database';
 

@@ -2,14 +2,8 @@ import type { Knex } from 'knex';
 import type { Embedder } from '../../retrieval/embedder';
 import { normalizeText } from '../../retrieval/normalize-text';
 import { defaultEmbedder } from '../../retrieval/static-embedder';
-import {
-  deleteDocument,
-  searchChunks,
-  searchChunksDetailed,
-  upsertDocument,
-  upsertDocuments,
-  type SearchChunksInput,
-} from '../../store/document-repository';
+import { deleteDocument, upsertDocument, upsertDocuments } from '../../store/document-repository';
+import { searchChunks, searchChunksDetailed, type SearchChunksInput } from '../../store/chunk-search';
 import { upsertTenant } from '../../store/tenant-repository';
 import { createTestDatabase, type TestDatabase } from './test-database';
 

@@ -1,11 +1,10 @@
 import {
   DATA_CLASSIFICATIONS,
   type DataClassification,
-  type SearchMode,
-  searchChunks,
   upsertDocuments,
   type UpsertDocumentInput,
 } from '../../store/document-repository';
+import { type SearchMode, searchChunks } from '../../store/chunk-search';
 import { upsertTenant } from '../../store/tenant-repository';
 import { createTestDatabase, seededRandom, type TestDatabase } from './test-database';
 

@@ -65,6 +65,26 @@ export function createInferActivity(
     }
   }
 
+  /**
+   * The circuit breaker's state lives in the database, but an unreachable database must not cost an
+   * attempt: an unknown state lets the call go ahead, and an outcome that cannot be written is logged.
+   */
+  async function routeHealthOrUnknown(routeId: string) {
+    try {
+      return (await getRouteHealth(deps.db, [routeId]))[routeId];
+    } catch (error) {
+      log.warn('could not read the route health; calling the route', { routeId, error: String(error) });
+      return undefined;
+    }
+  }
+  async function noteRouteOutcome(routeId: string, kind: 'success' | 'failure'): Promise<void> {
+    try {
+      await recordRouteOutcome(deps.db, routeId, { kind }, deps.clock(), deps.routeTable.breaker);
+    } catch (error) {
+      log.warn(`could not record the route ${kind}`, { routeId, error: String(error) });
+    }
+  }
+
   return async function infer(request: InferenceRequest): Promise<InferenceResponse> {
     const context = Context.current();
     const runId = context.info.workflowExecution?.runId ?? '';
@@ -111,7 +131,7 @@ export function createInferActivity(
           },
         );
       }
-      const health = (await getRouteHealth(deps.db, [route.id]))[route.id];
+      const health = await routeHealthOrUnknown(route.id);
       if (health?.state === 'open') {
         throw new ProviderError(`the circuit of route '${route.id}' opened after this request chose it`, {
           failureType: INFERENCE_FAILURE_TYPES.circuitOpen,
@@ -131,7 +151,8 @@ export function createInferActivity(
         signal: context.cancellationSignal,
       });
       await relay?.close();
-      await recordRouteOutcome(deps.db, route.id, { kind: 'success' }, deps.clock(), deps.routeTable.breaker);
+      // From here the provider has answered and billed: nothing may turn that into a failed attempt.
+      await noteRouteOutcome(route.id, 'success');
       const attempt = attemptOf('succeeded', response.usage, false);
       const ledgerRecorded = await writeLedgerRow(request, attempt);
       return {
@@ -172,17 +193,7 @@ export function createInferActivity(
       const outcome = cancellation?.cancelRequested ? 'cancelled' : 'failed';
       const attempt = attemptOf(outcome, usage, usageEstimated, classification.failureType);
       const ledgerRecorded = await writeLedgerRow(request, attempt);
-      if (countsAgainstRoute(classification.failureType)) {
-        await recordRouteOutcome(
-          deps.db,
-          route.id,
-          { kind: 'failure' },
-          deps.clock(),
-          deps.routeTable.breaker,
-        ).catch((breakerError: unknown) =>
-          log.warn('could not record the route failure', { error: String(breakerError) }),
-        );
-      }
+      if (countsAgainstRoute(classification.failureType)) await noteRouteOutcome(route.id, 'failure');
       const details: InferenceFailureDetails = {
         ...classification,
         runId,

@@ -6,6 +6,8 @@ module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   testMatch: ['**/test/**/*.test.ts'],
+  // The reliability scenarios (`npm run test:reliability`) kill and restart processes: run on their own.
+  testPathIgnorePatterns: ['/node_modules/', '/test/reliability/'],
   globalSetup: '<rootDir>/test/support/temporal-global-setup.ts',
   globalTeardown: '<rootDir>/test/support/temporal-global-teardown.ts',
   testTimeout: 120000,

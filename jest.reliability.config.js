@@ -12,7 +12,9 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   testMatch: [
     '**/test/reliability/**/*.test.ts',
+    // Rows the other suites already prove, run here too so one command covers the whole table.
     '**/test/request-path/{pathological-input,operator-reset,operator-lifecycle,cross-tenant,budget-holds}.test.ts',
+    '**/test/store/{retrieval-isolation,audit-tampering,audit-repository}.test.ts',
     '**/test/replay/replay.test.ts',
   ],
   globalSetup: '<rootDir>/test/support/temporal-global-setup.ts',

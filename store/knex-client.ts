@@ -10,17 +10,27 @@ export interface CreateKnexOptions {
   /** PostgreSQL schema to put first on the search path, so test suites can each own a schema. */
   searchPath?: string;
   /**
-   * How long one SQLite statement may wait for another process's write lock. better-sqlite3 waits
-   * synchronously, blocking the event loop, so workers keep this short and let Temporal retry the step
-   * (asynchronously); the CLI may wait longer. Default 5 s.
+   * How long one SQLite statement may wait for another process's write lock, inside SQLite. better-sqlite3
+   * waits synchronously, blocking the event loop: right for the CLI (default 5 s), wrong for a worker.
    */
   sqliteBusyTimeoutMs?: number;
+  /**
+   * Wait for a busy SQLite database outside SQLite instead: the statement fails at once (busy_timeout 0)
+   * and is tried again after an asynchronous pause, for up to this long, so the event loop keeps
+   * running heartbeats, timers and other activities meanwhile. Overrides `sqliteBusyTimeoutMs`.
+   */
+  sqliteAsyncBusyWaitMs?: number;
 }
 
 const DEFAULT_SQLITE_FILE = path.join('.data', 'gatehouse.sqlite');
 
-/** A worker's SQLite busy wait: short, since it blocks the event loop; Temporal retries the step instead. */
-export const WORKER_SQLITE_BUSY_TIMEOUT_MS = 50;
+/**
+ * How long a worker's statement waits for a busy SQLite database, asynchronously (`sqliteAsyncBusyWaitMs`),
+ * before it fails and Temporal retries the step.
+ */
+export const WORKER_SQLITE_BUSY_WAIT_MS = 2_000;
+/** Pauses between tries of a busy statement: short at first, since most write locks last a millisecond. */
+const BUSY_PAUSES_MS = [1, 2, 5, 10, 20, 50] as const;
 
 /** Opens the Gatehouse database: PostgreSQL in production, an embedded SQLite file by default. */
 export function createKnex(options: CreateKnexOptions): Knex {
@@ -34,8 +44,10 @@ export function createKnex(options: CreateKnexOptions): Knex {
   }
   const filename = path.resolve(options.sqliteFile ?? DEFAULT_SQLITE_FILE);
   fs.mkdirSync(path.dirname(filename), { recursive: true });
+  const asyncWaitMs = options.sqliteAsyncBusyWaitMs;
+  const busyTimeoutMs = asyncWaitMs === undefined ? (options.sqliteBusyTimeoutMs ?? 5000) : 0;
   return knex({
-    client: 'better-sqlite3',
+    client: asyncWaitMs === undefined ? 'better-sqlite3' : betterSqliteWaitingAsynchronously(asyncWaitMs),
     connection: { filename },
     useNullAsDefault: true,
     pool: {
@@ -47,7 +59,7 @@ export function createKnex(options: CreateKnexOptions): Knex {
         try {
           connection.pragma('journal_mode = WAL');
           connection.pragma('foreign_keys = ON');
-          connection.pragma(`busy_timeout = ${Math.max(0, Math.round(options.sqliteBusyTimeoutMs ?? 5000))}`);
+          connection.pragma(`busy_timeout = ${Math.max(0, Math.round(busyTimeoutMs))}`);
           done(null, connection);
         } catch (error) {
           done(error as Error, connection);
@@ -55,6 +67,35 @@ export function createKnex(options: CreateKnexOptions): Knex {
       },
     },
   });
+}
+
+type KnexClientClass = typeof Knex.Client;
+
+/**
+ * knex's better-sqlite3 client, with SQLITE_BUSY answered by an asynchronous pause and another try of the
+ * same statement. Only plain SQLITE_BUSY is retried: SQLITE_BUSY_SNAPSHOT means the transaction read a
+ * snapshot that is no longer current, which only a new transaction can fix, so it fails as before.
+ */
+function betterSqliteWaitingAsynchronously(maxWaitMs: number): KnexClientClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const BetterSqliteClient = require('knex/lib/dialects/better-sqlite3') as new (
+    config: Knex.Config,
+  ) => Knex.Client & { _query(connection: unknown, query: unknown): Promise<unknown> };
+  return class WaitingBetterSqliteClient extends BetterSqliteClient {
+    override async _query(connection: unknown, query: unknown): Promise<unknown> {
+      const started = Date.now();
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await super._query(connection, query);
+        } catch (error) {
+          const waited = Date.now() - started;
+          if ((error as { code?: string }).code !== 'SQLITE_BUSY' || waited >= maxWaitMs) throw error;
+          const pause = BUSY_PAUSES_MS[Math.min(attempt, BUSY_PAUSES_MS.length - 1)]!;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(pause, maxWaitMs - waited)));
+        }
+      }
+    }
+  } as unknown as KnexClientClass;
 }
 
 interface SqliteConnection {

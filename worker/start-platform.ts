@@ -5,7 +5,7 @@ import { createCodecTokenVerifier } from '../codec/codec-access-tokens';
 import { startCodecServer } from '../codec/codec-server';
 import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
 import { startBedrockEmulator } from '../emulators/bedrock-runtime-emulator';
-import { createKnex, WORKER_SQLITE_BUSY_TIMEOUT_MS } from '../store/knex-client';
+import { createKnex, WORKER_SQLITE_BUSY_WAIT_MS } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials } from '../devtools/demo-credentials';
@@ -112,7 +112,7 @@ export async function startPlatform(
     const db = createKnex({
       databaseUrl: settings.databaseUrl,
       sqliteFile: settings.sqliteFile,
-      sqliteBusyTimeoutMs: WORKER_SQLITE_BUSY_TIMEOUT_MS,
+      sqliteAsyncBusyWaitMs: WORKER_SQLITE_BUSY_WAIT_MS,
     });
     cleanups.push(() => db.destroy());
     await migrateLatest(db);

@@ -4,12 +4,13 @@ import type { Route } from '../domain/route-table';
 
 /**
  * Cheap steps with no long I/O run as local activities: no task-queue round trip per step. Most read or
- * write the database, so like `record` they wait through an outage of a couple of minutes (the worker
- * waits between tries asynchronously) rather than failing the request.
+ * write the database, so like `record` they wait through a database outage of about six minutes (the
+ * worker waits between tries asynchronously) rather than failing the request: authorize, reserve-budget
+ * and the rest ride out the same outage `record` does.
  */
 export const localSteps = proxyLocalActivities<GatehouseActivities>({
   startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 30, initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '5s' },
+  retry: { maximumAttempts: 45, initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 
 export const retrievalSteps = proxyActivities<GatehouseActivities>({
@@ -17,7 +18,7 @@ export const retrievalSteps = proxyActivities<GatehouseActivities>({
   retry: { maximumAttempts: 5, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
 });
 
-/** Recording must not be lost: it keeps retrying through a database outage of a few minutes. */
+/** Recording must not be lost: it keeps retrying through a database outage of about six minutes. */
 export const recordSteps = proxyActivities<GatehouseActivities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 40, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },

@@ -14,7 +14,11 @@ import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
 import { loadRouteTable } from '../../worker/load-route-table';
 import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
-import { getTestTemporalAddress, TEST_WORKFLOW_BUNDLE_ENV } from './temporal-test-env';
+import {
+  getTestTemporal,
+  getTestTemporalConnectionOptions,
+  TEST_WORKFLOW_BUNDLE_ENV,
+} from './temporal-test-env';
 
 export interface GatehouseHarness {
   db: Knex;
@@ -84,7 +88,7 @@ export interface HarnessOptions {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<GatehouseHarness> {
   const suffix = uniqueSuffix();
-  const address = getTestTemporalAddress();
+  const temporal = getTestTemporalConnectionOptions();
   const database = await createIsolatedDatabase();
   const { db } = database;
   await migrateLatest(db);
@@ -97,8 +101,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
       : (options.routeTable ?? isolatedRouteTable(suffix));
   const taskQueue = `gatehouse-test-${suffix}`;
   const runtime = await startGatehouseRuntime({
-    address,
-    namespace: 'default',
+    address: temporal.address,
+    tls: temporal.tls !== undefined,
+    apiKey: temporal.apiKey,
+    namespace: getTestTemporal().namespace,
     taskQueue,
     db,
     routeTable,

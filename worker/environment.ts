@@ -30,6 +30,9 @@ export const environmentSchema = z.object({
   AWS_REGION: optionalText,
   GATEHOUSE_BEDROCK_EMULATOR_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   OPENAI_COMPATIBLE_API_KEY: optionalText,
+  GATEHOUSE_WORKER_TASK_QUEUES: optionalText,
+  GATEHOUSE_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  GATEHOUSE_WORKFLOW_BUNDLE: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -62,6 +65,14 @@ export interface GatehouseSettings {
   openAiCompatibleApiKey?: string;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
+  worker: {
+    /** Task queues this process polls; every queue Gatehouse serves when undefined. */
+    taskQueues?: string[];
+    /** Port of the `/healthz` and `/readyz` endpoints; none are served when undefined. */
+    healthPort?: number;
+    /** A prebuilt workflow bundle (`npm run bundle:workflows`); workflows are bundled at start when undefined. */
+    workflowBundlePath?: string;
+  };
 }
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -105,7 +116,21 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
       emulatorPort: values.GATEHOUSE_BEDROCK_EMULATOR_PORT,
     },
     openAiCompatibleApiKey: values.OPENAI_COMPATIBLE_API_KEY,
+    worker: {
+      taskQueues: parseList(values.GATEHOUSE_WORKER_TASK_QUEUES),
+      healthPort: values.GATEHOUSE_HEALTH_PORT,
+      workflowBundlePath:
+        values.GATEHOUSE_WORKFLOW_BUNDLE === undefined
+          ? undefined
+          : path.resolve(PROJECT_ROOT, values.GATEHOUSE_WORKFLOW_BUNDLE),
+    },
   };
+}
+
+/** `a, b,,c` → `['a', 'b', 'c']`, duplicates dropped; undefined stays undefined. */
+function parseList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return [...new Set(text.split(',').map((item) => item.trim()))].filter((item) => item !== '');
 }
 
 /** Where the Temporal Web UI shows a workflow. */

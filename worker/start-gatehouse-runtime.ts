@@ -28,6 +28,8 @@ export async function startGatehouseRuntime(options: {
   routeTable: RouteTable;
   activities?: ActivityOptions;
   workflowBundlePath?: string;
+  /** Poll only these task queues; every queue (request and routes) when unset. */
+  taskQueues?: readonly string[];
   /** Runs on the client connection before any worker polls, e.g. to register search attributes. */
   beforeWorkers?: (connection: Connection) => Promise<void>;
 }): Promise<GatehouseRuntime> {
@@ -54,6 +56,7 @@ export async function startGatehouseRuntime(options: {
         client,
       }),
       workflowBundlePath: options.workflowBundlePath,
+      taskQueues: options.taskQueues,
     });
     const openWorkerConnection = workerConnection;
     return {

@@ -8,6 +8,7 @@ import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials } from './demo-credentials';
 import { startDevServer } from './dev-server';
 import { readSettings, type GatehouseSettings } from './environment';
+import { describeWorkers, startHealthServer } from './health-server';
 import { loadRouteTable } from './load-route-table';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
@@ -40,6 +41,17 @@ export async function startPlatform(
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   try {
+    // Started first so that probes see "starting" (not a refused connection) while Temporal and the
+    // database are reached; readiness follows the workers once they exist.
+    let workersForHealth: Parameters<typeof describeWorkers>[0] = [];
+    if (settings.worker.healthPort !== undefined) {
+      const health = await startHealthServer({
+        port: settings.worker.healthPort,
+        workers: () => describeWorkers(workersForHealth),
+      });
+      cleanups.push(() => health.close());
+      say(`health endpoints: http://localhost:${health.port}/healthz and /readyz`);
+    }
     mkdirSync(settings.dataDir, { recursive: true });
     let address = settings.temporal.address;
     let uiUrl = settings.temporal.uiUrl;
@@ -89,6 +101,8 @@ export async function startPlatform(
       tls: settings.temporal.tls,
       apiKey: settings.temporal.apiKey,
       taskQueue: settings.taskQueue,
+      taskQueues: settings.worker.taskQueues,
+      workflowBundlePath: settings.worker.workflowBundlePath,
       db,
       routeTable,
       activities: {
@@ -111,9 +125,11 @@ export async function startPlatform(
       },
     });
     cleanups.push(() => runtime.close());
+    workersForHealth = runtime.workers.workers;
 
+    const polled = describeWorkers(runtime.workers.workers).map((worker) => `'${worker.taskQueue}'`);
     say(
-      `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', task queue '${settings.taskQueue}'`,
+      `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', polling ${polled.join(', ')}`,
     );
     say(
       `database: ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : path.relative(process.cwd(), settings.sqliteFile)}`,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { GatehouseActivities } from '../activities/create-activities';
 import type { RouteTable } from '../domain/route-table';
@@ -25,6 +26,12 @@ export async function startGatehouseWorkers(options: {
   /** Poll only these task queues (the request queue and/or route queues); all of them when unset. */
   taskQueues?: readonly string[];
 }): Promise<GatehouseWorkers> {
+  if (options.workflowBundlePath !== undefined && !existsSync(options.workflowBundlePath)) {
+    throw new Error(
+      `the workflow bundle ${options.workflowBundlePath} (GATEHOUSE_WORKFLOW_BUNDLE) does not exist: ` +
+        'build it with `npm run bundle:workflows`, or unset the variable to bundle at start',
+    );
+  }
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath: require.resolve('../workflows') };

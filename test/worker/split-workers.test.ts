@@ -116,4 +116,23 @@ describe('request and route workers in separate processes', () => {
     const requestReady = await fetch(`http://127.0.0.1:${requestHealth!.port}/readyz`);
     expect(requestReady.status).toBe(200);
   });
+
+  it('refuses to start without the prebuilt workflow bundle it was pointed at, saying how to build it', async () => {
+    const temporal = getTestTemporalConnectionOptions();
+    await expect(
+      startGatehouseRuntime({
+        address: temporal.address,
+        tls: temporal.tls !== undefined,
+        apiKey: temporal.apiKey,
+        namespace: getTestTemporalNamespace(),
+        taskQueue: requestQueue,
+        taskQueues: [requestQueue],
+        db: database.db,
+        routeTable,
+        workflowBundlePath: '/nonexistent/workflow-bundle.js',
+      }),
+    ).rejects.toThrow(
+      'the workflow bundle /nonexistent/workflow-bundle.js (GATEHOUSE_WORKFLOW_BUNDLE) does not exist: build it with `npm run bundle:workflows`',
+    );
+  });
 });

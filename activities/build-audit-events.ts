@@ -1,23 +1,60 @@
+import { AUDIT_EVENT_TYPES, AUDIT_SLOTS, type AuditEventDraft } from '../domain/audit-event';
 import { microToUsd } from '../domain/cost';
-import type { RecordInput } from '../domain/step-contracts';
+import { FAILURE_TYPES } from '../domain/failure-types';
+import type { InferenceAttempt, RecordInput, StepLog } from '../domain/step-contracts';
 import { contentForLog } from '../governance/redaction';
 
-export interface AuditEventDraft {
-  tenantId: string;
-  workflowId: string;
-  executionId: string;
-  step: string;
-  attempt: number;
-  eventType: string;
-  payload: Record<string, unknown>;
+const STEP_EVENT_TYPES: Record<StepLog['status'], string> = {
+  succeeded: AUDIT_EVENT_TYPES.stepSucceeded,
+  failed: AUDIT_EVENT_TYPES.stepFailed,
+  skipped: AUDIT_EVENT_TYPES.stepSkipped,
+};
+
+const ATTEMPT_EVENT_TYPES: Record<InferenceAttempt['outcome'], string> = {
+  succeeded: AUDIT_EVENT_TYPES.inferenceSucceeded,
+  failed: AUDIT_EVENT_TYPES.inferenceFailed,
+  cancelled: AUDIT_EVENT_TYPES.inferenceCancelled,
+};
+
+/** The audit payload of one inference attempt; the reconciler builds the same one from the ledger. */
+export function attemptAuditPayload(attempt: InferenceAttempt): Record<string, unknown> {
+  return {
+    routeId: attempt.routeId,
+    provider: attempt.provider,
+    model: attempt.model,
+    failureType: attempt.failureType ?? null,
+    message: attempt.message ?? null,
+    usage: attempt.usage,
+    usageEstimated: attempt.usageEstimated,
+    costUsd: microToUsd(attempt.costMicroUsd),
+    latencyMs: attempt.latencyMs,
+    timeToFirstTokenMs: attempt.timeToFirstTokenMs ?? null,
+    classification: attempt.classification ?? null,
+  };
+}
+
+export function attemptAuditEvent(
+  base: Pick<AuditEventDraft, 'tenantId' | 'workflowId'>,
+  attempt: InferenceAttempt,
+): AuditEventDraft {
+  return {
+    ...base,
+    runId: attempt.runId,
+    step: 'infer',
+    attempt: attempt.attempt,
+    eventType: ATTEMPT_EVENT_TYPES[attempt.outcome],
+    payload: attemptAuditPayload(attempt),
+  };
 }
 
 /**
- * Turns a finished (or failed) request into its audit events: one per step that ran, one per inference
- * attempt, and a closing event. Customer content is kept per the tenant's logging policy.
+ * Turns a finished (or failed) run into its audit events: one per step, one per inference attempt, the
+ * approval, and the run's outcome. Each event belongs to the run that did the work (docs/decisions/0002):
+ * steps and attempts a Reset copied from an earlier run keep that run's id, so writing them again is a
+ * no-op, and only what this run really did is new. Customer content follows the tenant's logging policy.
  */
 export function buildAuditEvents(input: RecordInput): AuditEventDraft[] {
-  const base = { tenantId: input.tenantId, workflowId: input.workflowId, executionId: input.executionId };
+  const base = { tenantId: input.tenantId, workflowId: input.workflowId };
   const events: AuditEventDraft[] = [];
   for (const step of input.steps) {
     const payload: Record<string, unknown> = {
@@ -29,55 +66,61 @@ export function buildAuditEvents(input: RecordInput): AuditEventDraft[] {
     if (step.step === 'authorize') {
       Object.assign(payload, {
         requestId: input.requestId,
-        principalId: input.principalId ?? null,
         taskType: input.taskType,
-        dataClass: input.dataClass,
-        policyVersion: input.policyVersion ?? null,
+        feature: input.feature ?? null,
+        declaredDataClass: input.dataClass.declared,
         question: contentForLog(input.question, input.logging),
       });
     }
-    events.push({ ...base, step: step.step, attempt: 0, eventType: `step.${step.status}`, payload });
+    events.push({
+      ...base,
+      runId: step.runId ?? input.runId,
+      step: step.step,
+      attempt: step.attempt,
+      eventType: STEP_EVENT_TYPES[step.status],
+      payload,
+    });
   }
   if (input.approval) {
     // The approver is part of the record: who let restricted work through, or stopped it.
+    const eventType =
+      input.approval.decision === 'approved'
+        ? AUDIT_EVENT_TYPES.approvalApproved
+        : input.approval.decision === 'denied'
+          ? AUDIT_EVENT_TYPES.approvalDenied
+          : AUDIT_EVENT_TYPES.approvalTimedOut;
     events.push({
       ...base,
-      step: 'authorize',
-      attempt: 1,
-      eventType: `approval.${input.approval.decision}`,
+      runId: input.runId,
+      ...AUDIT_SLOTS.approval,
+      eventType,
       payload: { approverId: input.approval.approverId ?? null, comment: input.approval.comment ?? null },
     });
   }
-  for (const attempt of input.attempts) {
-    events.push({
-      ...base,
-      step: 'infer',
-      attempt: attempt.attempt,
-      eventType: `inference.${attempt.outcome}`,
-      payload: {
-        routeId: attempt.routeId,
-        provider: attempt.provider,
-        model: attempt.model,
-        failureType: attempt.failureType ?? null,
-        message: attempt.message ?? null,
-        usage: attempt.usage,
-        costUsd: microToUsd(attempt.costMicroUsd),
-        latencyMs: attempt.latencyMs,
-        timeToFirstTokenMs: attempt.timeToFirstTokenMs ?? null,
-        classification: attempt.classification ?? null,
-      },
-    });
-  }
+  for (const attempt of input.attempts) events.push(attemptAuditEvent(base, attempt));
+  const ownCost = input.attempts
+    .filter((attempt) => attempt.runId === input.runId)
+    .reduce((total, attempt) => total + attempt.costMicroUsd, 0);
   events.push({
     ...base,
-    step: 'record',
-    attempt: 0,
-    eventType: input.failure ? 'request.failed' : 'request.succeeded',
+    runId: input.runId,
+    ...AUDIT_SLOTS.outcome,
+    eventType: !input.failure
+      ? AUDIT_EVENT_TYPES.requestSucceeded
+      : input.failure.type === FAILURE_TYPES.cancelled
+        ? AUDIT_EVENT_TYPES.requestCancelled
+        : AUDIT_EVENT_TYPES.requestFailed,
     payload: {
       requestId: input.requestId,
+      chainId: input.originalRunId,
+      principalId: input.principalId ?? null,
       promptVersion: input.promptRef ?? null,
-      costUsd: microToUsd(input.costMicroUsd),
+      dataClass: input.dataClass,
+      policyVersion: input.policyVersion ?? null,
+      /** What this run's own attempts cost; attempts copied from earlier runs were charged by them. */
+      costUsd: microToUsd(ownCost),
       failure: input.failure ?? null,
+      cancel: input.cancel ?? null,
       output: input.output === undefined ? null : contentForLog(input.output, input.logging),
       logging: input.logging,
     },

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { GatehouseClient } from '../client/gatehouse-client';
+import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
+import { createPayloadKeyring, newPayloadKeyMaterial } from '../codec/payload-keyring';
 import { routeTableSchema, type RouteTable } from '../domain/route-table';
 import { startBedrockEmulator, type BedrockEmulator } from '../emulators/bedrock-runtime-emulator';
 import { createBedrockProvider } from '../providers/bedrock-provider';
@@ -92,7 +94,12 @@ export async function startBenchEnvironment(options: {
   await setBudget(db, { tenantId: DEMO_TENANT_ID, limitMicroUsd: 1_000_000_000 });
   const routeTable = benchRouteTable(emulator.endpoint);
   const taskQueue = 'bench-requests';
+  // Measured as shipped: every payload encrypted, like npm start and any deployment.
+  const dataConverter = createGatehouseDataConverter(
+    createPayloadKeyring([{ id: 'bench', material: newPayloadKeyMaterial() }], 'bench'),
+  );
   const runtime = await startGatehouseRuntime({
+    dataConverter,
     address: server.address,
     namespace: 'default',
     taskQueue,
@@ -111,9 +118,15 @@ export async function startBenchEnvironment(options: {
       connection: workerConnection,
       taskQueue: 'bench-calibration',
       workflowsPath: require.resolve('./calibration-workflow'),
+      dataConverter,
       activities: noop,
     }),
-    Worker.create({ connection: workerConnection, taskQueue: 'bench-calibration-route', activities: noop }),
+    Worker.create({
+      connection: workerConnection,
+      taskQueue: 'bench-calibration-route',
+      dataConverter,
+      activities: noop,
+    }),
   ]);
   const calibrationRunning = Promise.all(calibrationWorkers.map((worker) => worker.run()));
   let calibrationRuns = 0;

@@ -16,6 +16,7 @@ import {
 import type { LlmRequest, LlmRequestInput } from '../domain/request-contract';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import type { batchLlmWorkflow } from '../workflows/batch-llm-workflow';
+import { BATCH_PROOF_TTL_MS } from '../governance/caller-proof';
 import { RequestInvalidError } from './errors';
 import { prepareRequest } from './gatehouse-client';
 
@@ -74,7 +75,11 @@ function prepareBatch(options: SubmitBatchOptions, batchId: string): BatchInput 
     try {
       // A request without an id gets one derived from the batch, so that submitting a failed batch again
       // re-runs only its failed requests and never charges a succeeded one twice.
-      request = prepareRequest({ ...input, requestId: input.requestId ?? `${batchId}-${index + 1}` });
+      request = prepareRequest(
+        { ...input, requestId: input.requestId ?? `${batchId}-${index + 1}` },
+        // Requests start when a lane frees up, possibly hours later; their proofs must still hold then.
+        { proofTtlMs: BATCH_PROOF_TTL_MS },
+      );
     } catch (error) {
       if (!(error instanceof RequestInvalidError)) throw error;
       problems.push(...error.problems.map((problem) => `line ${line}: ${problem}`));

@@ -10,15 +10,14 @@ import {
 import type { LlmRequestInput } from '../domain/request-contract';
 import { workflowUiUrl, type GatehouseSettings } from '../worker/environment';
 import { batchProgress, batchResult, readBatchFile, submitBatch } from './batch-client';
-
-/** What the batch commands borrow from the CLI, so that connection and credential rules live in one place. */
-export interface BatchCommandHelpers {
-  withTemporal: <T>(settings: GatehouseSettings, run: (client: Client) => Promise<T>) => Promise<T>;
-  resolveApiKey: (settings: GatehouseSettings, tenantId: string, explicit?: string) => string;
-}
-
-/** Exit code of `batch submit` when the batch ran to the end but some of its requests failed. */
-export const SOME_REQUESTS_FAILED_EXIT_CODE = 3;
+import {
+  authenticateOperator,
+  EXIT_CODES,
+  resolveApiKey,
+  uiBase,
+  withDatabase,
+  withTemporal,
+} from './cli-context';
 
 const BAR_WIDTH = 20;
 const TTY_REFRESH_MS = 250;
@@ -39,7 +38,7 @@ export function formatBatchProgressBar(
 ): string {
   const filled =
     progress.total === 0 ? BAR_WIDTH : Math.floor((BAR_WIDTH * progress.completed) / progress.total);
-  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${progress.completed}/${progress.total} · ${progress.failed} failed · $${progress.costUsd.toFixed(4)}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${progress.completed}/${progress.total} · ${progress.failed} failed · $${progress.costUsd.toFixed(6)}`;
 }
 
 /** The totals, then one line per failed request so an operator can go straight to it. */
@@ -58,11 +57,7 @@ export function formatBatchSummary(result: BatchResult): string {
 }
 
 function uiLink(settings: GatehouseSettings, workflowId: string): string {
-  return workflowUiUrl(
-    settings.temporal.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`,
-    settings.temporal.namespace,
-    workflowId,
-  );
+  return workflowUiUrl(uiBase(settings), settings.temporal.namespace, workflowId);
 }
 
 function pause(ms: number): Promise<void> {
@@ -98,11 +93,7 @@ async function waitWithProgress(
 }
 
 /** `gatehouse batch submit|show`: run a JSONL file of requests as one batch and follow it. */
-export function registerBatchCommands(
-  program: Command,
-  settings: GatehouseSettings,
-  helpers: BatchCommandHelpers,
-): void {
+export function registerBatchCommands(program: Command, settings: GatehouseSettings): void {
   const batch = program
     .command('batch')
     .description('run many requests as one batch, with bounded concurrency');
@@ -134,8 +125,8 @@ export function registerBatchCommands(
         const entries = await readBatchFile(file);
         const firstTenant = entries[0]?.input.tenantId;
         const tenantId = typeof firstTenant === 'string' ? firstTenant : options.tenant;
-        const apiKey = helpers.resolveApiKey(settings, tenantId, options.apiKey);
-        await helpers.withTemporal(settings, async (client) => {
+        const apiKey = resolveApiKey(settings, tenantId, options.apiKey);
+        await withTemporal(settings, async (client) => {
           const submitted = await submitBatch(client, {
             taskQueue: settings.taskQueue,
             batchId: options.batchId,
@@ -152,7 +143,7 @@ export function registerBatchCommands(
           if (!options.wait) return;
           const result = await waitWithProgress(client, submitted.workflowId, process.stderr);
           process.stdout.write(`${formatBatchSummary(result)}\n`);
-          if (result.failed > 0) process.exitCode = SOME_REQUESTS_FAILED_EXIT_CODE;
+          if (result.failed > 0) process.exitCode = EXIT_CODES.someRequestsFailed;
         });
       },
     );
@@ -161,10 +152,19 @@ export function registerBatchCommands(
     .command('show')
     .description("a batch's progress, or its summary and failed requests once finished")
     .argument('<id>', 'batch workflow id, or batch id with --tenant')
-    .option('-t, --tenant <id>', 'tenant id (when <id> is a batch id)', 'demo')
-    .action(async (id: string, options: { tenant: string }) => {
+    .option('-t, --tenant <id>', 'tenant id', 'demo')
+    .option(
+      '--api-key <key>',
+      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
+    )
+    .action(async (id: string, options: { tenant: string; apiKey?: string }) => {
       const workflowId = id.startsWith('gatehouse-batch/') ? id : batchWorkflowId(options.tenant, id);
-      await helpers.withTemporal(settings, async (client) => {
+      if (!workflowId.startsWith(batchWorkflowId(options.tenant, ''))) {
+        throw new Error(`${id} is not a batch of tenant '${options.tenant}'`);
+      }
+      const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
+      await withDatabase(settings, (db) => authenticateOperator(db, options.tenant, apiKey));
+      await withTemporal(settings, async (client) => {
         const description = await client.workflow.getHandle(workflowId).describe();
         process.stdout.write(
           [

@@ -23,6 +23,35 @@ export class RequestInvalidError extends GatehouseRequestError {
     this.name = 'RequestInvalidError';
   }
 }
+/**
+ * No request with this id that the caller may see. A wrong key and a request that does not exist get the
+ * same error: a caller learns nothing about requests that are not theirs.
+ */
+export class RequestNotFoundError extends GatehouseRequestError {
+  constructor(workflowId: string) {
+    super(`request ${workflowId} was not found`, FAILURE_TYPES.requestNotFound, workflowId);
+    this.name = 'RequestNotFoundError';
+  }
+}
+
+/**
+ * The request id is already used by a request with different content: resubmitting it would silently
+ * return the other answer. Nothing was started. `differingFields` names what differs, never the values.
+ */
+export class RequestConflictError extends GatehouseRequestError {
+  constructor(
+    workflowId: string,
+    readonly differingFields: string[],
+  ) {
+    super(
+      `request ${workflowId} already exists with a different ${differingFields.join(', ')}; use a new request id`,
+      FAILURE_TYPES.requestConflict,
+      workflowId,
+    );
+    this.name = 'RequestConflictError';
+  }
+}
+
 export class PolicyDeniedError extends GatehouseRequestError {
   override name = 'PolicyDeniedError';
 }
@@ -42,6 +71,14 @@ export class ApprovalDeniedError extends GatehouseRequestError {
 export class StreamInterruptedError extends GatehouseRequestError {
   override name = 'StreamInterruptedError';
 }
+/** A guardrail blocked the question or the answer (`Guardrail.Blocked`). */
+export class GuardrailBlockedError extends GatehouseRequestError {
+  override name = 'GuardrailBlockedError';
+}
+/** A guardrail gave no verdict and the tenant's policy fails closed (`Guardrail.Unavailable`). */
+export class GuardrailUnavailableError extends GatehouseRequestError {
+  override name = 'GuardrailUnavailableError';
+}
 
 /** Failure type → error class; a table, so the mapping survives minification of class names. */
 const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
@@ -52,6 +89,8 @@ const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
   [FAILURE_TYPES.approvalDenied]: ApprovalDeniedError,
   [FAILURE_TYPES.approvalTimedOut]: ApprovalDeniedError,
   [FAILURE_TYPES.streamInterrupted]: StreamInterruptedError,
+  [FAILURE_TYPES.guardrailBlocked]: GuardrailBlockedError,
+  [FAILURE_TYPES.guardrailUnavailable]: GuardrailUnavailableError,
 };
 
 /** Turns a workflow failure into the typed error a caller can branch on; other errors pass through. */

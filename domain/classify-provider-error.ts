@@ -1,3 +1,5 @@
+import { INFERENCE_FAILURE_TYPES, type InferenceFailureType } from './failure-types';
+
 /**
  * How a provider failure should be handled: retry the same route, fall back to the next one, or give up.
  * Pure tables and functions so the workflow, the activities and the tests all read the same decisions.
@@ -15,19 +17,7 @@ export interface ProviderErrorClass {
   code: string;
 }
 
-export const INFERENCE_FAILURE_TYPES = {
-  rateLimited: 'Inference.RateLimited',
-  unavailable: 'Inference.Unavailable',
-  timeout: 'Inference.Timeout',
-  invalidRequest: 'Inference.InvalidRequest',
-  accessDenied: 'Inference.AccessDenied',
-  modelError: 'Inference.ModelError',
-  malformedResponse: 'Inference.MalformedResponse',
-  streamInterrupted: 'Inference.StreamInterrupted',
-  unknown: 'Inference.Unknown',
-} as const;
-
-export type InferenceFailureType = (typeof INFERENCE_FAILURE_TYPES)[keyof typeof INFERENCE_FAILURE_TYPES];
+export { INFERENCE_FAILURE_TYPES, type InferenceFailureType };
 
 interface Decision {
   failureType: InferenceFailureType;

@@ -37,19 +37,43 @@ export function usageCostMicroUsd(route: Pick<Route, 'priceUsdPerMillionTokens'>
   return Math.ceil(micro);
 }
 
-/** The most a request can cost: full prompt plus maximum output at the costliest candidate route. */
-export function worstCaseCostMicroUsd(
-  routes: Route[],
+/** The most one attempt on `route` can cost: the whole prompt plus the maximum output. */
+export function attemptWorstCaseMicroUsd(
+  route: Pick<Route, 'priceUsdPerMillionTokens' | 'maxOutputTokens'>,
   promptTokens: number,
   maxOutputTokens: number,
 ): number {
-  let worst = 0;
-  for (const route of routes) {
-    const outputTokens = Math.min(maxOutputTokens, route.maxOutputTokens);
-    const cost = usageCostMicroUsd(route, { ...ZERO_USAGE, inputTokens: promptTokens, outputTokens });
-    worst = Math.max(worst, cost);
-  }
-  return worst;
+  const outputTokens = Math.min(maxOutputTokens, route.maxOutputTokens);
+  return usageCostMicroUsd(route, { ...ZERO_USAGE, inputTokens: promptTokens, outputTokens });
+}
+
+/** The most an attempt can cost at the costliest of `routes`. */
+export function worstCaseCostMicroUsd(
+  routes: ReadonlyArray<Pick<Route, 'priceUsdPerMillionTokens' | 'maxOutputTokens'>>,
+  promptTokens: number,
+  maxOutputTokens: number,
+): number {
+  return Math.max(
+    0,
+    ...routes.map((route) => attemptWorstCaseMicroUsd(route, promptTokens, maxOutputTokens)),
+  );
+}
+
+/**
+ * What to reserve before an attempt: its worst case at the costliest of `routes`, with each route's
+ * prompt counted `promptTokenMargin` times larger to absorb a provider counting more than we estimated.
+ */
+export function reservationMicroUsd(
+  routes: ReadonlyArray<Pick<Route, 'priceUsdPerMillionTokens' | 'maxOutputTokens' | 'promptTokenMargin'>>,
+  promptTokens: number,
+  maxOutputTokens: number,
+): number {
+  return Math.max(
+    0,
+    ...routes.map((route) =>
+      attemptWorstCaseMicroUsd(route, Math.ceil(promptTokens * route.promptTokenMargin), maxOutputTokens),
+    ),
+  );
 }
 
 export function addUsage(left: TokenUsage, right: TokenUsage): TokenUsage {

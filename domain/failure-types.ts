@@ -1,28 +1,61 @@
 /**
- * Dotted failure types carried by `ApplicationFailure.type`. Clients map them to typed errors, operators
- * filter on them, and the audit trail records them; treat each string as a public contract.
+ * Dotted failure types: the registry. Request failures are carried by the workflow's
+ * `ApplicationFailure.type`; clients map them to typed errors, operators filter on them, and the audit
+ * trail records them. Inference failure types classify one attempt. Treat each string as a public
+ * contract: it appears nowhere else in the source.
  */
 export const FAILURE_TYPES = {
   requestInvalid: 'Request.Invalid',
+  requestConflict: 'Request.Conflict',
+  requestNotFound: 'Request.NotFound',
   policyDenied: 'Policy.Denied',
   promptNotFound: 'Prompt.NotFound',
   contextBudgetExceeded: 'Prompt.ContextBudgetExceeded',
   routeUnavailable: 'Route.Unavailable',
   budgetExceeded: 'Budget.Exceeded',
   inferenceExhausted: 'Inference.Exhausted',
-  inferenceProviderError: 'Inference.ProviderError',
   streamInterrupted: 'Inference.StreamInterrupted',
   approvalDenied: 'Approval.Denied',
   approvalTimedOut: 'Approval.TimedOut',
   validationFailed: 'Validation.Failed',
+  /** A guardrail (Bedrock ApplyGuardrail or the local one) blocked the request's input or output. */
+  guardrailBlocked: 'Guardrail.Blocked',
+  /** A guardrail could not give a verdict and the tenant's policy fails closed. */
+  guardrailUnavailable: 'Guardrail.Unavailable',
   cancelled: 'Request.Cancelled',
   internal: 'Gatehouse.Internal',
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
 
+/** How one inference attempt failed (domain/classify-provider-error.ts maps provider errors to these). */
+export const INFERENCE_FAILURE_TYPES = {
+  rateLimited: 'Inference.RateLimited',
+  unavailable: 'Inference.Unavailable',
+  timeout: 'Inference.Timeout',
+  invalidRequest: 'Inference.InvalidRequest',
+  accessDenied: 'Inference.AccessDenied',
+  modelError: 'Inference.ModelError',
+  malformedResponse: 'Inference.MalformedResponse',
+  streamInterrupted: FAILURE_TYPES.streamInterrupted,
+  /** The worker serving the route has no provider of the route's kind configured. */
+  notConfigured: 'Inference.NotConfigured',
+  /** The route's circuit opened after the route plan was made. */
+  circuitOpen: 'Inference.CircuitOpen',
+  /** The attempt was cancelled with its request. */
+  cancelled: 'Inference.Cancelled',
+  unknown: 'Inference.Unknown',
+} as const;
+
+export type InferenceFailureType = (typeof INFERENCE_FAILURE_TYPES)[keyof typeof INFERENCE_FAILURE_TYPES];
+
 const KNOWN_FAILURE_TYPES: ReadonlySet<string> = new Set(Object.values(FAILURE_TYPES));
+const KNOWN_INFERENCE_FAILURE_TYPES: ReadonlySet<string> = new Set(Object.values(INFERENCE_FAILURE_TYPES));
 
 export function isFailureType(value: unknown): value is FailureType {
   return typeof value === 'string' && KNOWN_FAILURE_TYPES.has(value);
+}
+
+export function isInferenceFailureType(value: unknown): value is InferenceFailureType {
+  return typeof value === 'string' && KNOWN_INFERENCE_FAILURE_TYPES.has(value);
 }

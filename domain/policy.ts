@@ -1,10 +1,13 @@
 import { z } from 'zod';
-import { dataClassSchema, isClearedFor, type DataClass } from './data-class';
+import { dataClassSchema, isClearedFor, strictestDataClass, type DataClass } from './data-class';
+import { usdToMicro } from './cost';
 import { promptReferenceSchema, type LlmRequest, type PromptReference } from './request-contract';
 
 /** A tenant's policy document, stored as versioned JSON. Parsed leniently: unknown keys are ignored. */
 export const policyDocumentSchema = z.object({
   allowedDataClasses: z.array(dataClassSchema).min(1),
+  /** Every request of this tenant is treated as at least this sensitive, whatever it declares. */
+  dataClassFloor: dataClassSchema.optional(),
   allowedRoutes: z.array(z.string()).nullable().default(null),
   retrieval: z
     .object({
@@ -60,6 +63,15 @@ export interface PolicyFacts {
   document: unknown;
 }
 
+/** What the policy says about data classes, kept in the decision so the class can be re-evaluated. */
+export interface DataClassRules {
+  allowed: DataClass[];
+  floor?: DataClass;
+  approvalRequiredFor: DataClass[];
+  approverRoles: Array<'approver' | 'admin'>;
+  approvalTimeoutMs: number;
+}
+
 export type PolicyDecision =
   | {
       allowed: true;
@@ -68,6 +80,11 @@ export type PolicyDecision =
       groups: string[];
       clearance: DataClass;
       policyVersion: number;
+      /** The class the request is treated as before retrieval: the declaration raised to the policy floor. */
+      dataClass: DataClass;
+      dataClassRules: DataClassRules;
+      /** Principals who may approve, never the requester; filled in by the authorize activity. */
+      approverIds: string[];
       allowedRoutes: string[] | null;
       retrieval: PolicyDocument['retrieval'];
       maxOutputTokens: number;
@@ -93,7 +110,7 @@ export type ApprovalRequirement =
       reason: string;
       timeoutMs: number;
       approverRoles: Array<'approver' | 'admin'>;
-      /** Principals who may approve; filled in by the authorize activity, never the requester. */
+      /** Principals who may approve: never the requester. */
       approverIds: string[];
     };
 
@@ -143,26 +160,39 @@ export function decideAuthorization(
       context,
     );
   }
-  if (!document.allowedDataClasses.includes(request.dataClass)) {
+  const dataClass = strictestDataClass([
+    request.dataClass,
+    ...(document.dataClassFloor ? [document.dataClassFloor] : []),
+  ]);
+  if (!document.allowedDataClasses.includes(dataClass)) {
     return deny(
-      `data class '${request.dataClass}' is not allowed by policy version ${policy.version} (allowed: ${document.allowedDataClasses.join(', ')})`,
+      `data class '${dataClass}' is not allowed by policy version ${policy.version} (allowed: ${document.allowedDataClasses.join(', ')})`,
       context,
     );
   }
-  if (!isClearedFor(principal.clearance, request.dataClass)) {
+  if (!isClearedFor(principal.clearance, dataClass)) {
     return deny(
-      `principal '${principal.id}' is cleared for '${principal.clearance}' data, not '${request.dataClass}'`,
+      `principal '${principal.id}' is cleared for '${principal.clearance}' data, not '${dataClass}'`,
       context,
     );
   }
   const prompt = request.prompt ?? document.taskPrompts[request.taskType] ?? { name: request.taskType };
-  return {
+  const decision: Extract<PolicyDecision, { allowed: true }> = {
     allowed: true,
     tenantId: request.tenantId,
     principalId: principal.id,
     groups: principal.groups,
     clearance: principal.clearance,
     policyVersion: policy.version,
+    dataClass,
+    dataClassRules: {
+      allowed: document.allowedDataClasses,
+      floor: document.dataClassFloor,
+      approvalRequiredFor: document.approval.requiredForDataClasses,
+      approverRoles: document.approval.approverRoles,
+      approvalTimeoutMs: document.approval.timeoutSeconds * 1000,
+    },
+    approverIds: [],
     allowedRoutes: document.allowedRoutes,
     retrieval: document.retrieval,
     maxOutputTokens: Math.min(request.maxOutputTokens ?? document.maxOutputTokens, document.maxOutputTokens),
@@ -171,17 +201,72 @@ export function decideAuthorization(
     tenantTier: tenant.tier,
     allowDegradedRoutes: document.allowDegradedRoutes,
     costCeilingMicroUsd:
-      document.maxCostPerRequestUsd === undefined
-        ? undefined
-        : Math.round(document.maxCostPerRequestUsd * 1_000_000),
-    approval: document.approval.requiredForDataClasses.includes(request.dataClass)
-      ? {
-          required: true,
-          reason: `'${request.dataClass}' requests need approval under policy version ${policy.version}`,
-          timeoutMs: document.approval.timeoutSeconds * 1000,
-          approverRoles: document.approval.approverRoles,
-          approverIds: [],
-        }
-      : { required: false },
+      document.maxCostPerRequestUsd === undefined ? undefined : usdToMicro(document.maxCostPerRequestUsd),
+    approval: { required: false },
   };
+  return { ...decision, approval: approvalFor(decision, dataClass) };
+}
+
+/** Whether work of `dataClass` must wait for an approver under the decision's policy. */
+export function approvalFor(
+  decision: Pick<
+    Extract<PolicyDecision, { allowed: true }>,
+    'dataClassRules' | 'policyVersion' | 'approverIds'
+  >,
+  dataClass: DataClass,
+): ApprovalRequirement {
+  const rules = decision.dataClassRules;
+  if (!rules.approvalRequiredFor.includes(dataClass)) return { required: false };
+  return {
+    required: true,
+    reason: `'${dataClass}' requests need approval under policy version ${decision.policyVersion}`,
+    timeoutMs: rules.approvalTimeoutMs,
+    approverRoles: rules.approverRoles,
+    approverIds: decision.approverIds,
+  };
+}
+
+/** A retrieved document's identity and sensitivity: all the effective data class needs to know. */
+export interface ClassifiedDocument {
+  documentId: string;
+  classification: DataClass;
+}
+
+/**
+ * The class a request is treated as once its documents are known (DESIGN.md §2): the strictest of the
+ * caller's declaration, the policy floor and every retrieved document. Routing, approval, redaction and
+ * logging use it; the audit records both the declared and the effective class.
+ */
+export interface DataClassReevaluation {
+  declared: DataClass;
+  effective: DataClass;
+  /** The documents that made the request more sensitive than it was before retrieval. */
+  raisedBy: ClassifiedDocument[];
+  /** Set when the policy does not allow the effective class at all: the request must be denied. */
+  deniedReason?: string;
+  /** Approval needed for the effective class that the class before retrieval did not need. */
+  newApproval: ApprovalRequirement;
+}
+
+export function reevaluateDataClass(
+  decision: Extract<PolicyDecision, { allowed: true }>,
+  declared: DataClass,
+  documents: ClassifiedDocument[],
+): DataClassReevaluation {
+  const effective = strictestDataClass([
+    decision.dataClass,
+    ...documents.map((document) => document.classification),
+  ]);
+  const raisedBy = documents.filter((document) => !isClearedFor(decision.dataClass, document.classification));
+  const base = { declared, effective, raisedBy };
+  if (!decision.dataClassRules.allowed.includes(effective)) {
+    return {
+      ...base,
+      deniedReason: `retrieved documents are '${effective}' (${raisedBy.map((document) => document.documentId).join(', ')}), which policy version ${decision.policyVersion} does not allow (allowed: ${decision.dataClassRules.allowed.join(', ')})`,
+      newApproval: { required: false },
+    };
+  }
+  const before = approvalFor(decision, decision.dataClass);
+  const after = approvalFor(decision, effective);
+  return { ...base, newApproval: after.required && !before.required ? after : { required: false } };
 }

@@ -6,6 +6,8 @@ import { latencyClassSchema } from './route-table';
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export const MAX_QUESTION_CHARS = 32_000;
+/** Checked with the local token counter by the client and again by `assemble-prompt`. */
+export const MAX_QUESTION_TOKENS = 8_000;
 export const MAX_OUTPUT_SCHEMA_CHARS = 16_000;
 const MAX_OUTPUT_SCHEMA_DEPTH = 12;
 
@@ -63,6 +65,8 @@ const outputSchemaSchema = z
     message: `output schema must nest at most ${MAX_OUTPUT_SCHEMA_DEPTH} levels`,
   });
 
+export const apiKeySchema = z.string().min(16, 'API key is too short').max(256);
+
 const requestFields = {
   tenantId: tenantIdSchema,
   requestId: requestIdSchema,
@@ -85,24 +89,77 @@ const requestFields = {
 };
 
 /**
- * What a product service sends. The raw API key stays on the client side: only its SHA-256 reaches
- * Temporal, so history never holds a usable credential.
+ * What a product service sends. The raw API key stays on the client side: it signs a caller proof
+ * (below) and never enters Temporal, not even hashed.
  */
 export const llmRequestInputSchema = z.object({
   ...requestFields,
   requestId: requestIdSchema.optional(),
-  apiKey: z.string().min(16, 'API key is too short').max(256),
+  apiKey: apiKeySchema,
 });
 export type LlmRequestInput = z.input<typeof llmRequestInputSchema>;
+
+/**
+ * Who sent a request, bound to it (docs/decisions/0003). `proof` is an HMAC-SHA256, keyed with the
+ * caller's API key hash that only the key holder and the store know, over the request's workflow id,
+ * tenant, key id, fingerprint and validity window. A history reader sees all of it and can replay none of
+ * it: any other workflow id, input or time fails verification in `authorize`.
+ */
+export const callerProofSchema = z.object({
+  /** One-way handle of the API key (see governance/caller-proof.ts); finds the principal, proves nothing. */
+  keyId: z.string().regex(/^[a-f0-9]{32}$/, 'keyId must be 32 hex digits'),
+  /** Epoch milliseconds. The request's workflow must have been started within [issuedAt, expiresAt]. */
+  issuedAt: z.number().int().nonnegative(),
+  expiresAt: z.number().int().positive(),
+  proof: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'proof must be 32 bytes of base64url'),
+});
+export type CallerProof = z.infer<typeof callerProofSchema>;
 
 /** The workflow's input, as stored in history. */
 export const llmRequestSchema = z.object({
   ...requestFields,
-  apiKeyHash: z.string().regex(/^[a-f0-9]{64}$/, 'apiKeyHash must be a SHA-256 hex digest'),
+  /** SHA-256 of the canonical request fields (governance/request-fingerprint.ts). */
+  fingerprint: z.string().regex(/^[a-f0-9]{64}$/, 'fingerprint must be a SHA-256 hex digest'),
+  caller: callerProofSchema,
 });
 export type LlmRequest = z.infer<typeof llmRequestSchema>;
+
+/** The fields a request's fingerprint covers: everything the caller chose, nothing about who sent it. */
+export const FINGERPRINT_FIELDS = [
+  'tenantId',
+  'requestId',
+  'taskType',
+  'feature',
+  'dataClass',
+  'question',
+  'prompt',
+  'outputSchema',
+  'maxOutputTokens',
+  'latencyClass',
+  'maxCostUsd',
+  'stream',
+] as const satisfies ReadonlyArray<keyof LlmRequest>;
+export type FingerprintField = (typeof FINGERPRINT_FIELDS)[number];
+export type FingerprintedRequest = Pick<LlmRequest, FingerprintField>;
+
+/** The fingerprinted fields of a request, with absent optional fields left out (not `undefined`). */
+export function fingerprintedFields(request: FingerprintedRequest): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const field of FINGERPRINT_FIELDS) {
+    if (request[field] !== undefined) fields[field] = request[field];
+  }
+  return fields;
+}
 
 /** Workflow ids are the idempotency key of a request (DESIGN.md §2). */
 export function requestWorkflowId(tenantId: string, requestId: string): string {
   return `gatehouse/${tenantId}/${requestId}`;
+}
+
+/** The tenant and request id of a Gatehouse workflow id, or undefined for any other id. */
+export function parseRequestWorkflowId(
+  workflowId: string,
+): { tenantId: string; requestId: string } | undefined {
+  const match = /^gatehouse\/([a-z0-9][a-z0-9-]{0,62})\/([A-Za-z0-9._:-]{1,128})$/.exec(workflowId);
+  return match?.[1] && match[2] ? { tenantId: match[1], requestId: match[2] } : undefined;
 }

@@ -10,15 +10,31 @@ export const REQUEST_MESSAGE_NAMES = {
   streamDeltaSignal: 'streamDelta',
   approveUpdate: 'approve',
   denyUpdate: 'deny',
+  cancelNoteSignal: 'cancelNote',
 } as const;
 
+export type ApprovalDecision = 'approved' | 'denied';
+
+/**
+ * An approver's decision as the update carries it. `proof` is an HMAC keyed with the approver's API key
+ * hash over the workflow, the decision, the approver and the comment (governance/caller-proof.ts), so a
+ * decision read from history cannot be replayed as another one, on another request, or later.
+ */
 export const approvalDecisionInputSchema = z.object({
   approverId: z.string().min(1).max(128),
-  /** SHA-256 of the approver's API key; verified against the store before the decision counts. */
-  apiKeyHash: z.string().regex(/^[a-f0-9]{64}$/),
+  keyId: z.string().regex(/^[a-f0-9]{32}$/),
+  issuedAt: z.number().int().nonnegative(),
+  expiresAt: z.number().int().positive(),
+  proof: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   comment: z.string().max(2000).optional(),
 });
 export type ApprovalDecisionInput = z.infer<typeof approvalDecisionInputSchema>;
+
+/** Sent just before a cancellation, so the record says who cancelled and why. */
+export interface CancelNoteInput {
+  by: string;
+  reason: string;
+}
 
 export interface ApprovalOutcome {
   decision: 'approved' | 'denied' | 'timed-out';

@@ -1,5 +1,5 @@
 import { admitThroughBreaker, closedHealth, type RouteHealth } from './circuit-breaker';
-import { usageCostMicroUsd, ZERO_USAGE } from './cost';
+import { attemptWorstCaseMicroUsd } from './cost';
 import type { DataClass } from './data-class';
 import {
   taskRoutingFor,
@@ -72,20 +72,12 @@ const EXCLUSION_RULES: Array<(route: Route, input: RouteSelectionInput) => strin
   },
   (route, input) => {
     if (input.costCeilingMicroUsd === undefined) return undefined;
-    const worst = worstCaseOnRoute(route, input.promptTokens, input.maxOutputTokens);
+    const worst = attemptWorstCaseMicroUsd(route, input.promptTokens, input.maxOutputTokens);
     return worst > input.costCeilingMicroUsd
       ? `worst case ${worst} micro-USD exceeds the request's ceiling of ${input.costCeilingMicroUsd}`
       : undefined;
   },
 ];
-
-export function worstCaseOnRoute(route: Route, promptTokens: number, maxOutputTokens: number): number {
-  return usageCostMicroUsd(route, {
-    ...ZERO_USAGE,
-    inputTokens: promptTokens,
-    outputTokens: Math.min(maxOutputTokens, route.maxOutputTokens),
-  });
-}
 
 /**
  * Orders the candidate routes for a request and says why each other route was left out. Pure: the same
@@ -135,4 +127,24 @@ export function selectRoutePlan(
     });
   }
   return { tableVersion: table.version, candidates, choices, excluded, budget: routing.budget };
+}
+
+/**
+ * The plan without the half-open routes whose single probe another request claimed first: each such
+ * route leaves the candidates and says why.
+ */
+export function withoutLostProbes(plan: RoutePlan, lostRouteIds: ReadonlySet<string>): RoutePlan {
+  if (lostRouteIds.size === 0) return plan;
+  return {
+    ...plan,
+    candidates: plan.candidates.filter((route) => !lostRouteIds.has(route.id)),
+    choices: plan.choices.filter((choice) => !lostRouteIds.has(choice.routeId)),
+    excluded: [
+      ...plan.excluded,
+      ...[...lostRouteIds].map((routeId) => ({
+        routeId,
+        reason: 'circuit half-open, another request is probing it',
+      })),
+    ],
+  };
 }

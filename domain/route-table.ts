@@ -39,6 +39,13 @@ export const routeSchema = z.object({
   degraded: z.boolean().default(false),
   /** Whether to count prompt tokens with the provider's own API (Bedrock CountTokens) instead of locally. */
   countTokensWith: z.enum(['local', 'provider']).default('local'),
+  /**
+   * Reservations assume the prompt is this much larger than counted, so a provider that counts more
+   * tokens than our estimate cannot push spend past the budget (the overrun that remains is recorded).
+   */
+  promptTokenMargin: z.number().min(1).max(4).default(1.25),
+  /** The attempt must report progress this often or it is treated as lost (and can be cancelled). */
+  heartbeatTimeoutMs: z.number().int().min(1000).default(10_000),
   taskQueue: z.string().min(1),
   /** Shapes traffic across all workers: Temporal enforces the rate on the route's task queue. */
   rateLimit: z
@@ -108,6 +115,11 @@ export const routeTableSchema = z
     }
   });
 export type RouteTable = z.infer<typeof routeTableSchema>;
+
+/** The longest prompt any route could take with `maxOutputTokens` of answer: the hard cap at assembly. */
+export function maxPromptTokens(table: RouteTable, maxOutputTokens: number): number {
+  return Math.max(...table.routes.map((route) => route.contextWindowTokens)) - maxOutputTokens;
+}
 
 export function taskRoutingFor(table: RouteTable, taskType: string): TaskRouting {
   // The schema guarantees a default entry.

@@ -15,5 +15,18 @@ export const SEARCH_ATTRIBUTE_KEYS = {
   costUsd: defineSearchAttributeKey('CostUsd', SearchAttributeType.DOUBLE),
 } as const;
 
-export const REQUEST_OUTCOMES = ['running', 'succeeded', 'failed', 'parked', 'awaiting-approval'] as const;
+/**
+ * `Outcome` values. A request ends `succeeded`, `failed` or `cancelled`; a batch whose requests did not all
+ * succeed ends `partially-failed`. A run that was terminated cannot update its own attributes: the CLI
+ * shows Temporal's close status for it (`requests list`).
+ */
+export const REQUEST_OUTCOMES = [
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'parked',
+  'awaiting-approval',
+  'partially-failed',
+] as const;
 export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];

@@ -1,20 +1,22 @@
+import type { ProviderErrorClass } from './classify-provider-error';
 import type { TokenUsage } from './cost';
 import type { DataClass } from './data-class';
 import type { FailureType } from './failure-types';
 import type { LoggingMode } from './policy';
-import type { RetrievalPlan } from './retrieval-plan';
-import type { ProviderErrorClass } from './classify-provider-error';
 import type { ApprovalOutcome } from './request-messages';
+import type { RetrievalPlan } from './retrieval-plan';
 import type { RoutePlan } from './route-selection';
 import type { Route } from './route-table';
 import type { StepName } from './step-names';
 
-/** A chunk the caller was allowed to read, as retrieval returned it. */
+/** A chunk the caller was allowed to read, as retrieval returns it (the store returns this type as is). */
 export interface RetrievedChunk {
   chunkId: string;
   documentId: string;
   documentVersion: number;
   title: string;
+  /** The document's classification: it raises the request's effective data class. */
+  classification: DataClass;
   text: string;
   score: number;
 }
@@ -32,19 +34,29 @@ export interface AssembledPrompt {
   droppedChunkIds: string[];
 }
 
+/** What the ledger needs to know about the request an attempt belongs to. */
+export interface AttemptAttribution {
+  principalId: string;
+  taskType: string;
+  feature?: string;
+  promptRef: string;
+}
+
 export interface InferenceRequest {
   workflowId: string;
-  executionId: string;
   tenantId: string;
   attempt: number;
   route: Route;
   prompt: Pick<AssembledPrompt, 'system' | 'user'>;
+  /** Local token count of the prompt: the input usage of an attempt the provider never reported on. */
+  promptTokens: number;
   question: string;
   chunks: RetrievedChunk[];
   maxOutputTokens: number;
   responseFormat: 'text' | 'json';
   /** Deliver text deltas to the caller while the model writes. */
   stream: boolean;
+  attribution: AttemptAttribution;
 }
 
 export interface InferenceResponse {
@@ -56,26 +68,28 @@ export interface InferenceResponse {
   latencyMs: number;
   /** Streaming only: from the start of the attempt to its first delivered delta. */
   timeToFirstTokenMs?: number;
-}
-
-/** Details attached to a failed inference attempt so its tokens and latency are still recorded. */
-export interface InferenceFailureDetails {
-  usage: TokenUsage;
-  latencyMs: number;
-  /** Delta batches already delivered to the caller; after the first, no retry or fallback may follow. */
-  deliveredDeltas: number;
-  timeToFirstTokenMs?: number;
+  /** Whether the attempt's ledger row is already written (the infer activity writes it at once). */
+  ledgerRecorded?: boolean;
 }
 
 export interface InferenceAttempt {
   attempt: number;
+  /** The run that made this attempt; a Reset copies attempts of earlier runs into the new one. */
+  runId: string;
   routeId: string;
   provider: Route['provider'];
   model: string;
-  outcome: 'succeeded' | 'failed';
+  outcome: 'succeeded' | 'failed' | 'cancelled';
   failureType?: string;
   message?: string;
   usage: TokenUsage;
+  /** True when the provider never reported usage and the tokens are our estimate. */
+  usageEstimated: boolean;
+  /**
+   * The workflow cannot know what this attempt used (it timed out without a report): its ledger row, if
+   * any, is the one the infer activity wrote itself, and `record` writes none.
+   */
+  usageUnknown?: boolean;
   costMicroUsd: number;
   latencyMs: number;
   timeToFirstTokenMs?: number;
@@ -95,17 +109,27 @@ export interface Verdict {
   detail: string;
 }
 
+export interface OutputValidation {
+  passed: boolean;
+  verdicts: Verdict[];
+  /** Parsed output when the request gave an output schema. */
+  json?: unknown;
+}
+
 export interface Citation {
   documentId: string;
   documentVersion: number;
   title: string;
 }
 
-export interface ReservationOutcome {
+/** The `reserve-budget` step's result, for the first attempt and for each further one. */
+export interface ReservationStep {
   admitted: boolean;
-  idempotencyKey: string;
+  /** The run's reservation (`<workflow id>/<run id>/reserve-budget`); absent when nothing was reserved. */
+  key?: string;
+  /** What this call added to the reservation. */
   amountMicroUsd: number;
-  /** The prompt tokens the reservation assumed: the provider's count where a route supports it. */
+  /** The prompt tokens the amount assumed: the provider's count where a route supports it. */
   promptTokens: number;
   reason?: string;
 }
@@ -114,8 +138,12 @@ export type StepStatus = 'succeeded' | 'failed' | 'skipped';
 
 export interface StepLog {
   step: StepName;
+  /** 0 for the step itself; the attempt number for per-attempt work (a reservation for attempt n). */
+  attempt: number;
   status: StepStatus;
   elapsedMs: number;
+  /** The run whose activity did the work; absent for steps decided inside the workflow. */
+  runId?: string;
   /** A short, content-free summary kept in history and the audit trail. */
   detail: Record<string, unknown>;
 }
@@ -126,14 +154,32 @@ export interface RequestFailure {
   message: string;
 }
 
+/** The declared and the effective data class of a request (DESIGN.md §2). */
+export interface DataClassView {
+  declared: DataClass;
+  effective: DataClass;
+  /** Documents that raised the class above the declaration and policy floor. */
+  raisedBy: string[];
+}
+
+/** Why a cancelled request was cancelled, when the canceller said so. */
+export interface CancelNote {
+  by: string;
+  reason: string;
+}
+
 export interface RecordInput {
   workflowId: string;
-  executionId: string;
+  /** The run recording; side effects it performed are attributed to it. */
+  runId: string;
+  /** The run id on the execution chain's start event: differs from `runId` after a Reset. */
+  originalRunId: string;
   tenantId: string;
   requestId: string;
   principalId?: string;
   taskType: string;
-  dataClass: DataClass;
+  feature?: string;
+  dataClass: DataClassView;
   policyVersion?: number;
   promptRef?: string;
   logging: LoggingMode;
@@ -143,19 +189,24 @@ export interface RecordInput {
   attempts: InferenceAttempt[];
   fallbacks: FallbackRecord[];
   approval?: ApprovalOutcome;
-  reservationKey?: string;
-  costMicroUsd: number;
+  cancel?: CancelNote;
   failure?: RequestFailure;
 }
 
 export interface RecordOutcome {
   auditEventsAppended: number;
   ledgerRowsRecorded: number;
+  /** State of this run's reservation after settling: settled, or none when the run reserved nothing. */
   reservation: string;
+  /** What this run's attempts cost, from the ledger: the amount charged to the budget. */
+  chargedMicroUsd: number;
+  /** Earlier runs of this request that this run found closed without a record, and reconciled. */
+  reconciledRuns: string[];
 }
 
 export interface LlmResult {
   workflowId: string;
+  runId: string;
   tenantId: string;
   requestId: string;
   output: string;
@@ -169,6 +220,7 @@ export interface LlmResult {
   fallbacks: FallbackRecord[];
   routePlan: { tableVersion: string; choices: RoutePlan['choices']; excluded: RoutePlan['excluded'] };
   approval?: ApprovalOutcome;
+  dataClass: DataClassView;
   streamed: boolean;
   timeToFirstTokenMs?: number;
   retrievalPlan: RetrievalPlan;
@@ -179,14 +231,18 @@ export interface LlmResult {
 }
 
 export interface RequestProgress {
+  runId: string;
   currentStep: StepName | 'done';
-  outcome: 'running' | 'awaiting-approval' | 'succeeded' | 'failed';
+  outcome: 'running' | 'awaiting-approval' | 'succeeded' | 'failed' | 'cancelled';
   steps: StepLog[];
+  dataClass?: DataClassView;
   failure?: RequestFailure;
 }
 
-/** Every activity reports how long its own work took, since workflow time stands still within a task. */
+/** Every activity reports how long its own work took and which run it ran for. */
 export interface Timed<T> {
   value: T;
   elapsedMs: number;
+  /** The run whose activity this was: copied unchanged into a new run by a Reset. */
+  runId: string;
 }

@@ -10,6 +10,7 @@ import {
   type EmulatorResponse,
   writeChunk,
 } from './emulator-server';
+import { evaluateGuardrail, type EmulatedGuardrail } from './emulated-guardrail';
 import {
   answerFromPrompt,
   CONTENT_FILTERED_ANSWER,
@@ -24,6 +25,7 @@ import {
 } from './scripted-model';
 
 export type { Behaviour, ModelScript } from './scripted-model';
+export type { EmulatedGuardrail, EmulatedPiiType } from './emulated-guardrail';
 
 export type BedrockOperation =
   'converse' | 'converse-stream' | 'count-tokens' | 'invoke-model' | 'apply-guardrail';
@@ -40,6 +42,16 @@ export interface EmulatorCall {
   system?: string;
   /** Text of the last user message. */
   userText?: string;
+  /** ApplyGuardrail only: what was asked, and the response body sent back (when one was). */
+  guardrail?: {
+    version: string;
+    source: unknown;
+    /** Texts qualified `guard_content` (or unqualified): the ones checked. */
+    guarded: string[];
+    groundingSources: string[];
+    query: string;
+    response?: Record<string, unknown>;
+  };
 }
 
 export interface BedrockEmulatorOptions {
@@ -49,8 +61,16 @@ export interface BedrockEmulatorOptions {
   latencyMs?: number;
   /** Behaviour per model id (or guardrail id); ids without a script always answer 'ok'. */
   script?: Record<string, ModelScript>;
-  /** ApplyGuardrail intervenes when the text contains one of these words (case-insensitive). */
+  /**
+   * ApplyGuardrail (and Converse with a guardrailConfig) intervenes when the text contains one of these
+   * words (case-insensitive); applies to guardrail ids without a configuration in `guardrails`.
+   */
   guardrailBlockedWords?: readonly string[];
+  /**
+   * Guardrails by id: what each one blocks or masks. Their failures are scripted like a model's, with
+   * `script` (or `setScript`) under the guardrail id: 'throttle', 'unavailable', 'internal-error', 'hang'.
+   */
+  guardrails?: Record<string, EmulatedGuardrail>;
 }
 
 export interface BedrockEmulator {
@@ -60,7 +80,9 @@ export interface BedrockEmulator {
   calls(): EmulatorCall[];
   callCount(modelId?: string, operation?: BedrockOperation): number;
   setScript(modelId: string, script: ModelScript): void;
-  /** Clears the call log and restores the scripts given at start. */
+  /** Configures (or replaces) what the guardrail with this id enforces. */
+  setGuardrail(guardrailId: string, guardrail: EmulatedGuardrail): void;
+  /** Clears the call log and restores the scripts and guardrails given at start. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -137,6 +159,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     word.toLowerCase(),
   );
   const log: EmulatorCall[] = [];
+  let guardrails = new Map(Object.entries(options.guardrails ?? {}));
   // Prompt-cache prefixes seen per model, so a repeated cachePoint prefix reads instead of writes.
   const cachedPrefixes = new Set<string>();
   const codec = new EventStreamCodec(toUtf8, fromUtf8);
@@ -156,12 +179,14 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       );
       return;
     }
-    const { operation, resourceId } = route;
+    const { operation, resourceId, qualifier } = route;
     const json = parseJsonObject(body);
     const isConverse = operation === 'converse' || operation === 'converse-stream';
     const parsed = json && isConverse ? parseConverse(json) : undefined;
+    const guardrailRequest =
+      json && operation === 'apply-guardrail' ? parseGuardrailRequest(json, qualifier ?? '') : undefined;
     const call = scripts.next(resourceId);
-    log.push({
+    const entry: EmulatorCall = {
       operation,
       modelId: resourceId,
       at: Date.now(),
@@ -170,7 +195,9 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       maxTokens: parsed?.maxTokens,
       system: parsed?.system,
       userText: parsed?.userText,
-    });
+      guardrail: guardrailRequest,
+    };
+    log.push(entry);
     if (call.behaviour === 'hang') return;
     await delay(call.latencyMs);
     const scriptedError = typeof call.behaviour === 'string' ? ERROR_BEHAVIOURS[call.behaviour] : undefined;
@@ -206,9 +233,12 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
         case 'invoke-model':
           sendEmbedding(response, resourceId, json);
           return;
-        case 'apply-guardrail':
-          sendJson(response, 200, applyGuardrail(json));
+        case 'apply-guardrail': {
+          const body = applyGuardrail(resourceId, guardrailRequest!);
+          if (entry.guardrail) entry.guardrail.response = body;
+          sendJson(response, 200, body);
           return;
+        }
       }
     } catch (error) {
       if (!(error instanceof EmulatedException)) throw error;
@@ -333,27 +363,22 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     return blockedWords.find((word) => words.has(word));
   }
 
-  function applyGuardrail(json: Record<string, unknown>) {
-    const content = Array.isArray(json['content']) ? (json['content'] as unknown[]) : [];
-    const text = content.map((block) => textOf(objectAt(block, 'text')?.['text'])).join('\n');
-    const match = containsBlockedWord(text);
-    const units = Math.max(1, Math.ceil(text.length / 1000));
-    const usage = {
-      topicPolicyUnits: 0,
-      contentPolicyUnits: 0,
-      wordPolicyUnits: units,
-      sensitiveInformationPolicyUnits: 0,
-      sensitiveInformationPolicyFreeUnits: 0,
-      contextualGroundingPolicyUnits: 0,
-    };
-    if (!match) return { usage, action: 'NONE', outputs: [], assessments: [] };
-    return {
-      usage,
-      action: 'GUARDRAIL_INTERVENED',
-      actionReason: `Guardrail blocked the word '${match}'.`,
-      outputs: [{ text: 'Sorry, this content is blocked by the guardrail.' }],
-      assessments: [{ wordPolicy: { customWords: [{ match, action: 'BLOCKED', detected: true }] } }],
-    };
+  function applyGuardrail(guardrailId: string, request: NonNullable<EmulatorCall['guardrail']>) {
+    if (request.source !== 'INPUT' && request.source !== 'OUTPUT') {
+      throw new EmulatedException(400, 'ValidationException', 'source must be INPUT or OUTPUT.');
+    }
+    if (request.guarded.length === 0) {
+      throw new EmulatedException(400, 'ValidationException', 'content must hold text to guard.');
+    }
+    const config = guardrails.get(guardrailId) ?? { blockedWords };
+    return evaluateGuardrail(config, {
+      guardrailId,
+      guardrailVersion: request.version,
+      source: request.source,
+      guarded: request.guarded,
+      groundingSources: request.groundingSources,
+      query: request.query,
+    });
   }
 
   function sendEmbedding(response: EmulatorResponse, modelId: string, json: Record<string, unknown>): void {
@@ -405,8 +430,10 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
           (operation === undefined || call.operation === operation),
       ).length,
     setScript: (modelId, script) => scripts.set(modelId, script),
+    setGuardrail: (guardrailId, guardrail) => guardrails.set(guardrailId, guardrail),
     reset() {
       log.length = 0;
+      guardrails = new Map(Object.entries(options.guardrails ?? {}));
       cachedPrefixes.clear();
       scripts.reset();
     },
@@ -417,7 +444,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
 function matchRoute(
   method: string,
   segments: string[],
-): { operation: BedrockOperation; resourceId: string } | undefined {
+): { operation: BedrockOperation; resourceId: string; qualifier?: string } | undefined {
   if (method !== 'POST') return undefined;
   const [first, id, third, fourth, fifth] = segments;
   if (first === 'model' && id && segments.length === 3) {
@@ -432,7 +459,7 @@ function matchRoute(
     fifth === 'apply' &&
     segments.length === 5
   ) {
-    return { operation: 'apply-guardrail', resourceId: id };
+    return { operation: 'apply-guardrail', resourceId: id, qualifier: fourth };
   }
   return undefined;
 }
@@ -483,6 +510,29 @@ function blocksOf(value: unknown): unknown[] {
 
 function fieldOf(value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * Reads an ApplyGuardrail body without failing. Blocks qualified `grounding_source` or `query` feed the
+ * contextual grounding check; the rest (`guard_content`, or no qualifier) are the texts guarded.
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_GuardrailTextBlock.html
+ */
+function parseGuardrailRequest(
+  json: Record<string, unknown>,
+  version: string,
+): NonNullable<EmulatorCall['guardrail']> {
+  const guarded: string[] = [];
+  const groundingSources: string[] = [];
+  const queries: string[] = [];
+  for (const block of blocksOf(json['content'])) {
+    const textBlock = objectAt(block, 'text');
+    const text = textOf(textBlock?.['text']);
+    const qualifiers = blocksOf(textBlock?.['qualifiers']);
+    if (qualifiers.includes('grounding_source')) groundingSources.push(text);
+    else if (qualifiers.includes('query')) queries.push(text);
+    else if (textBlock) guarded.push(text);
+  }
+  return { version, source: json['source'], guarded, groundingSources, query: queries.join('\n') };
 }
 
 /** Reads a Converse body without failing, so the call log has its fields even when the call is refused. */

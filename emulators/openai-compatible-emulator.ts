@@ -38,6 +38,10 @@ export interface OpenAiEmulatorCall {
   /** Text of the last user message. */
   userText?: string;
   authorization?: string;
+  /** The usage the emulator reported for an answered call: what a provider would bill. */
+  usage?: { promptTokens: number; completionTokens: number };
+  /** Epoch ms when the client went away before the answer was complete (e.g. a cancelled call). */
+  disconnectedAt?: number;
 }
 
 export interface OpenAiEmulatorOptions {
@@ -128,7 +132,7 @@ export async function startOpenAiCompatibleEmulator(
       return;
     }
     const { behaviour, latencyMs, script } = scripts.next(parsed.model);
-    log.push({
+    const call: OpenAiEmulatorCall = {
       operation: 'chat-completions',
       model: parsed.model,
       at: Date.now(),
@@ -139,6 +143,10 @@ export async function startOpenAiCompatibleEmulator(
       system: parsed.system,
       userText: parsed.userText,
       authorization,
+    };
+    log.push(call);
+    response.on('close', () => {
+      if (!response.writableFinished) call.disconnectedAt ??= Date.now();
     });
     if (behaviour === 'hang') return;
     await delay(latencyMs);
@@ -163,6 +171,7 @@ export async function startOpenAiCompatibleEmulator(
       completion_tokens: countEmulatedTokens(answer.text),
       total_tokens: countEmulatedTokens(parsed.allText) + countEmulatedTokens(answer.text),
     };
+    call.usage = { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     if (!parsed.stream) {

@@ -9,7 +9,8 @@ export interface AuditEventContent {
   tenantId: string;
   seq: number;
   workflowId: string;
-  executionId: string;
+  /** The run that performed what the event records; hashed under its original field name, executionId. */
+  runId: string;
   step: string;
   attempt: number;
   eventType: string;
@@ -23,7 +24,7 @@ export function canonicalAuditEvent(event: AuditEventContent): string {
     tenantId: event.tenantId,
     seq: event.seq,
     workflowId: event.workflowId,
-    executionId: event.executionId,
+    executionId: event.runId,
     step: event.step,
     attempt: event.attempt,
     eventType: event.eventType,

@@ -1,7 +1,11 @@
+import { isRedactionMappingPayload } from '../domain/redaction-mapping-payload';
+
 /**
  * Deterministic JSON: object keys sorted by UTF-16 code unit, no whitespace, `undefined` object
  * members dropped (as JSON.stringify does), non-finite numbers and non-JSON values rejected. Two
  * structurally equal values always give the same string, which is what makes hashes over it stable.
+ * A redaction mapping is refused wherever it appears: it holds the originals redaction removed, and
+ * this is the serialiser of the audit trail.
  */
 export function canonicalJson(value: unknown): string {
   return serialize(value, new Set(), '$');
@@ -30,6 +34,9 @@ function serialize(value: unknown, ancestors: Set<object>, path: string): string
     return serialize((withToJson.toJSON as () => unknown).call(object), ancestors, path);
   }
   if (ancestors.has(object)) throw new TypeError(`canonicalJson: circular reference at ${path}`);
+  if (isRedactionMappingPayload(object)) {
+    throw new TypeError(`canonicalJson: a redaction mapping at ${path} must never be serialised for audit`);
+  }
   ancestors.add(object);
   try {
     if (Array.isArray(object)) {

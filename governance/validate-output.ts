@@ -1,23 +1,37 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import type { Verdict } from '../domain/step-contracts';
+import type { OutputValidation, Verdict } from '../domain/step-contracts';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
+/** Compiled schemas kept for reuse; the oldest is dropped past this many, so callers cannot grow it. */
+export const MAX_COMPILED_SCHEMAS = 256;
 const compiled = new Map<string, ValidateFunction>();
 
-function compile(schema: Record<string, unknown>): ValidateFunction {
+/**
+ * Compiles an output schema (cached, least recently used dropped first). Throws with Ajv's message when
+ * the schema itself is invalid: the client calls this before a request starts, so the model is never
+ * paid for an answer no schema could check.
+ */
+export function compileOutputSchema(schema: Record<string, unknown>): ValidateFunction {
   const key = JSON.stringify(schema);
   let validate = compiled.get(key);
-  if (!validate) {
+  if (validate) {
+    compiled.delete(key);
+  } else {
     validate = ajv.compile(schema);
-    compiled.set(key, validate);
+    // Ajv keeps every schema it compiled unless told to forget it.
+    ajv.removeSchema(schema);
+  }
+  compiled.set(key, validate);
+  for (const oldest of compiled.keys()) {
+    if (compiled.size <= MAX_COMPILED_SCHEMAS) break;
+    compiled.delete(oldest);
   }
   return validate;
 }
 
-export interface OutputValidation {
-  passed: boolean;
-  verdicts: Verdict[];
-  json?: unknown;
+/** How many compiled schemas are cached (for the test that the cache is bounded). */
+export function compiledSchemaCount(): number {
+  return compiled.size;
 }
 
 /**
@@ -63,7 +77,7 @@ export function validateOutput(options: {
     }
     let validate: ValidateFunction;
     try {
-      validate = compile(options.outputSchema);
+      validate = compileOutputSchema(options.outputSchema);
     } catch (error) {
       verdicts.push({
         check: 'output-schema',

@@ -17,7 +17,6 @@ import type { TokenUsage } from '../domain/cost';
 import type { InferenceRequest, InferenceResponse } from '../domain/step-contracts';
 import { extractCitations } from './extract-citations';
 import { ProviderError, type GenerateOptions, type ModelProvider } from './model-provider';
-import type { TokenCounter } from './token-counter';
 
 export interface BedrockProviderOptions {
   /** Region for routes that name none (and whose model id is not a regional ARN). */
@@ -27,8 +26,6 @@ export interface BedrockProviderOptions {
   /** Endpoint for every client unless a route names its own, e.g. a VPC endpoint or the emulator. */
   endpoint?: string;
   credentials?: BedrockRuntimeClientConfig['credentials'];
-  /** Estimates the tokens of a stream that broke before Bedrock reported usage; default chars / 4. */
-  tokenCounter?: TokenCounter;
 }
 
 type FinishReason = InferenceResponse['finishReason'];
@@ -100,16 +97,12 @@ export function sanitizeRequestMetadataValue(value: string): string {
   return value.replace(/[^a-zA-Z0-9\s:_@$#=/+,.-]/g, '_').slice(0, 256);
 }
 
-const estimateTokens = (text: string) => Math.ceil(text.length / 4);
-
 /**
  * Bedrock through Converse (or ConverseStream when the caller wants deltas). Clients are built with
  * `maxAttempts: 1` because Temporal owns retries; one client per region and endpoint, reused.
  */
 export function createBedrockProvider(options: BedrockProviderOptions): ModelProvider {
   const clients = new Map<string, BedrockRuntimeClient>();
-  const counter = options.tokenCounter;
-  const countTokens = counter ? (text: string) => counter.count(text) : estimateTokens;
 
   function clientFor(region: string, endpoint: string | undefined): BedrockRuntimeClient {
     const key = `${region} ${options.clientFor ? '' : (endpoint ?? '')}`;
@@ -166,13 +159,8 @@ export function createBedrockProvider(options: BedrockProviderOptions): ModelPro
           latencyMs: performance.now() - started,
         };
       } catch (error) {
-        const partialUsage: TokenUsage = {
-          inputTokens: countTokens(request.prompt.system) + countTokens(request.prompt.user),
-          outputTokens: countTokens(received.join('')),
-          cacheReadTokens: 0,
-          cacheWriteTokens: 0,
-        };
-        throw toProviderError(error, route.model, received.length > 0 ? partialUsage : undefined);
+        // Usage of a broken stream is estimated by the infer activity, which also handles cancellation.
+        throw toProviderError(error, route.model, received.length > 0);
       }
     },
 
@@ -195,7 +183,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): ModelPro
         );
         return output.inputTokens ?? 0;
       } catch (error) {
-        throw toProviderError(error, route.model, undefined);
+        throw toProviderError(error, route.model, false);
       }
     },
   };
@@ -302,19 +290,14 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function toProviderError(
-  error: unknown,
-  modelId: string,
-  partialUsage: TokenUsage | undefined,
-): ProviderError {
+function toProviderError(error: unknown, modelId: string, delivered: boolean): ProviderError {
   const shape: SdkErrorShape = typeof error === 'object' && error !== null ? error : {};
   const message = typeof shape.message === 'string' ? shape.message : String(error);
   if (error instanceof ClientSideFailureError) {
-    const failure = partialUsage ? 'streamInterrupted' : error.failure;
+    const failure = delivered ? 'streamInterrupted' : error.failure;
     return new ProviderError(
       `bedrock ${modelId}: ${message}`,
       classifyClientSideFailure(failure, error.code),
-      partialUsage,
     );
   }
   // Node system errors say what happened in `code`, not in `name`; a cancelled HTTP/2 stream carries the
@@ -322,11 +305,10 @@ function toProviderError(
   const rawName = typeof shape.name === 'string' ? shape.name : 'Error';
   const name = rawName === 'Error' ? (codeOf(shape.cause) ?? codeOf(shape) ?? rawName) : rawName;
   const httpStatus = shape.$metadata?.httpStatusCode;
-  if (partialUsage) {
+  if (delivered) {
     return new ProviderError(
       `bedrock ${modelId}: the stream broke after text was delivered: ${name}: ${message}`,
       classifyClientSideFailure('streamInterrupted', name),
-      partialUsage,
     );
   }
   // A 2xx answer the SDK could not parse carries no service fault: the body itself was broken.

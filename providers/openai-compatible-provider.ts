@@ -10,15 +10,12 @@ import type { TokenUsage } from '../domain/cost';
 import type { InferenceRequest, InferenceResponse } from '../domain/step-contracts';
 import { extractCitations } from './extract-citations';
 import { ProviderError, type GenerateOptions, type ModelProvider } from './model-provider';
-import type { TokenCounter } from './token-counter';
 
 export interface OpenAiCompatibleProviderOptions {
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
   /** Sent as a bearer token; self-hosted servers often need none. */
   apiKey?: string;
-  /** Estimates the tokens of a stream that broke before the server reported usage; default chars / 4. */
-  tokenCounter?: TokenCounter;
 }
 
 type FinishReason = InferenceResponse['finishReason'];
@@ -112,10 +109,6 @@ class HttpStatusError extends Error {
  */
 export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProviderOptions = {}): ModelProvider {
   const fetchImpl = options.fetch ?? fetch;
-  const counter = options.tokenCounter;
-  const countTokens = counter
-    ? (text: string) => counter.count(text)
-    : (text: string) => Math.ceil(text.length / 4);
 
   async function post(
     request: InferenceRequest,
@@ -198,19 +191,11 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
         };
       } catch (error) {
         if (!delivered) throw toProviderError(error, route.model);
-        // Bill what the server said it used, else an estimate of the prompt and of the text delivered.
-        const partialUsage = streamUsage
-          ? mapUsage(streamUsage)
-          : {
-              inputTokens: countTokens(request.prompt.system) + countTokens(request.prompt.user),
-              outputTokens: countTokens(delivered),
-              cacheReadTokens: 0,
-              cacheWriteTokens: 0,
-            };
+        // What the server said it used, when it said so; otherwise the infer activity estimates it.
         throw new ProviderError(
           `openai-compatible ${route.model}: the stream broke after text was delivered: ${factsOf(error).message}`,
           classifyClientSideFailure('streamInterrupted', factsOf(error).name),
-          partialUsage,
+          streamUsage ? mapUsage(streamUsage) : undefined,
         );
       }
     },

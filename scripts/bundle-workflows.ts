@@ -1,11 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { ENCRYPTED_FAILURE_CONVERTER_PATH } from '../codec/gatehouse-data-converter';
 
 /** Bundles the workflow code once, as a worker would, and fails on anything the sandbox rejects. */
 async function main(): Promise<void> {
   const started = Date.now();
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    failureConverterPath: ENCRYPTED_FAILURE_CONVERTER_PATH,
+  });
   const target = path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js');
   mkdirSync(path.dirname(target), { recursive: true });
   writeFileSync(target, code);

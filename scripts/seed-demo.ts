@@ -3,11 +3,13 @@ import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials, demoCredentialsFile } from '../worker/demo-credentials';
 import { readSettings } from '../worker/environment';
+import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../worker/payload-encryption';
 
 /**
- * Migrates the app database and seeds the demo tenant, as `npm start` does, for deployments whose
- * workers run apart from it (docker-compose.yml). The keys are kept in GATEHOUSE_DATA_DIR, so running
- * it again keeps the same keys.
+ * Prepares the shared state `npm start` prepares, for deployments whose workers run apart from it
+ * (docker-compose.yml): migrates the app database, seeds the demo tenant, creates the payload key file
+ * (unless GATEHOUSE_CODEC_KEYS provides keys) and an all-tenants codec operator token. Everything is
+ * kept in GATEHOUSE_DATA_DIR, so running it again keeps the same keys and tokens.
  */
 async function main(): Promise<void> {
   const settings = readSettings();
@@ -23,6 +25,13 @@ async function main(): Promise<void> {
   } finally {
     await db.destroy();
   }
+  const keys = await loadPayloadKeyring(settings, { createIfMissing: true });
+  console.log(
+    `payload encryption: ${keys.keyring.keyIds.length} key(s) from ${keys.source === 'environment' ? 'GATEHOUSE_CODEC_KEYS' : settings.codec.keyFile}` +
+      `${keys.source === 'new key file' ? ' (created)' : ''}, active ${keys.keyring.activeKeyId}`,
+  );
+  const operator = ensureEmbeddedOperatorToken(settings);
+  if (operator) console.log(`codec server operator token '${operator.name}': ${operator.token}`);
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * Runs the store, audit and budget suites, and the request path, against PostgreSQL. Needs DATABASE_URL;
+ * Runs the store, audit and budget suites, the request path and the encrypted-history check against PostgreSQL. Needs DATABASE_URL;
  * every suite works in a schema of its own, so the database may be shared.
  */
 const url = process.env.DATABASE_URL;
@@ -10,8 +10,12 @@ if (!url || !/^postgres(ql)?:\/\//.test(url)) {
   process.exit(2);
 }
 const extra = process.argv.slice(2);
-const result = spawnSync('npx', ['jest', 'test/store', 'test/request-path', ...extra], {
-  stdio: 'inherit',
-  env: process.env,
-});
+const result = spawnSync(
+  'npx',
+  ['jest', 'test/store', 'test/request-path', 'test/codec/encrypted-history', ...extra],
+  {
+    stdio: 'inherit',
+    env: process.env,
+  },
+);
 process.exit(result.status ?? 1);

@@ -1,25 +1,23 @@
 import type { Knex } from 'knex';
+import {
+  AUDIT_EVENT_TYPES,
+  AUDIT_SLOTS,
+  TERMINAL_AUDIT_EVENT_TYPES,
+  type AuditEvent,
+  type AuditEventDraft,
+} from '../domain/audit-event';
 import { canonicalAuditEvent, GENESIS_HASH, hashEvent } from '../governance/audit-chain';
 import { canonicalJson } from '../governance/canonical-json';
 import { isPostgres, nowIso, toIsoTimestamp } from './knex-client';
 
-export interface NewAuditEvent {
-  tenantId: string;
-  workflowId: string;
-  executionId: string;
-  step: string;
-  attempt: number;
-  eventType: string;
-  /** Any JSON value; stored as canonical JSON and covered by the hash. */
-  payload: unknown;
-}
-
-export interface AuditEvent extends NewAuditEvent {
-  seq: number;
-  prevHash: string;
-  hash: string;
-  createdAt: string;
-}
+/**
+ * What callers append; the domain's contract (domain/audit-event.ts). `ifAbsent` marks an event that
+ * describes another run's work (a step a Reset copied, what the reconciler found): the first description
+ * stored stands, and a later one is not compared with it. Without it, a different event under the same
+ * key is a conflict.
+ */
+export type NewAuditEvent = AuditEventDraft & { ifAbsent?: boolean };
+export type { AuditEvent };
 
 export interface ListAuditEventsInput {
   tenantId: string;
@@ -30,7 +28,7 @@ export type AuditChainVerification =
   | { ok: true; checked: number; headSeq: number }
   | { ok: false; checked: number; firstBadSeq: number; reason: string };
 
-interface AuditEventRow {
+interface StoredAuditRow {
   tenant_id: string;
   seq: number;
   workflow_id: string;
@@ -50,10 +48,16 @@ interface AuditHeadRow {
   hash: string;
 }
 
+/** An event that disagrees with the one already stored under its key: never silently ignored. */
+export class AuditConflictError extends Error {
+  override readonly name = 'AuditConflictError';
+}
+
 /**
- * Appends events to their tenants' hash chains and returns how many were new. Idempotent: an event
- * whose (workflow, execution, step, attempt) is already stored is skipped, so activity retries are
- * safe. Appends for a tenant are serialised by locking its `audit_heads` row.
+ * Appends events to their tenants' hash chains and returns how many were new. An event whose
+ * (workflow, run, step, attempt) is already stored with the same type and payload is skipped, so
+ * activity retries and a Reset's copied steps are safe; one stored with different content throws
+ * `AuditConflictError`. Appends for a tenant are serialised by locking its `audit_heads` row.
  */
 export async function appendAuditEvents(db: Knex, events: NewAuditEvent[]): Promise<number> {
   if (events.length === 0) return 0;
@@ -71,20 +75,31 @@ export async function appendAuditEvents(db: Knex, events: NewAuditEvent[]): Prom
     // A fixed lock order keeps two multi-tenant batches from deadlocking each other.
     for (const tenantId of [...byTenant.keys()].sort()) {
       let head = await lockHead(trx, tenantId);
-      const seen = new Set<string>();
+      const seen = new Map<string, string>();
       for (const event of byTenant.get(tenantId) ?? []) {
-        const key = JSON.stringify([event.workflowId, event.executionId, event.step, event.attempt]);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const duplicate = await trx('audit_events')
+        const key = JSON.stringify([event.workflowId, event.runId, event.step, event.attempt]);
+        const content = `${event.eventType}\u0000${payloads.get(event) as string}`;
+        const earlier = seen.get(key);
+        if (earlier !== undefined) {
+          if (earlier !== content && !event.ifAbsent) {
+            throw new AuditConflictError(`two different events in one append share the key ${key}`);
+          }
+          continue;
+        }
+        seen.set(key, content);
+        const stored = (await trx('audit_events')
           .where({
             workflow_id: event.workflowId,
-            execution_id: event.executionId,
+            execution_id: event.runId,
             step: event.step,
             attempt: event.attempt,
           })
-          .first('seq');
-        if (duplicate !== undefined) continue;
+          .first('tenant_id', 'seq', 'event_type', 'payload')) as
+          Pick<StoredAuditRow, 'tenant_id' | 'seq' | 'event_type' | 'payload'> | undefined;
+        if (stored !== undefined) {
+          if (!event.ifAbsent) assertSameEvent(stored, event, payloads.get(event) as string);
+          continue;
+        }
 
         const seq = head.seq + 1;
         const createdAt = nowIso();
@@ -95,7 +110,7 @@ export async function appendAuditEvents(db: Knex, events: NewAuditEvent[]): Prom
             tenant_id: tenantId,
             seq,
             workflow_id: event.workflowId,
-            execution_id: event.executionId,
+            execution_id: event.runId,
             step: event.step,
             attempt: event.attempt,
             event_type: event.eventType,
@@ -108,7 +123,11 @@ export async function appendAuditEvents(db: Knex, events: NewAuditEvent[]): Prom
           .onConflict(['workflow_id', 'execution_id', 'step', 'attempt'])
           .ignore()
           .returning('seq');
-        if (inserted.length === 0) continue;
+        if (inserted.length === 0) {
+          throw new AuditConflictError(
+            `audit key ${key} is already taken by another tenant's event; refusing to record it twice`,
+          );
+        }
         head = { tenant_id: tenantId, seq, hash };
         appended += 1;
       }
@@ -116,6 +135,23 @@ export async function appendAuditEvents(db: Knex, events: NewAuditEvent[]): Prom
     }
     return appended;
   });
+}
+
+function assertSameEvent(
+  stored: Pick<StoredAuditRow, 'tenant_id' | 'seq' | 'event_type' | 'payload'>,
+  event: NewAuditEvent,
+  canonicalPayload: string,
+): void {
+  const differing = [
+    stored.tenant_id === event.tenantId ? undefined : 'tenant',
+    stored.event_type === event.eventType ? undefined : 'event type',
+    stored.payload === canonicalPayload ? undefined : 'payload',
+  ].filter((field): field is string => field !== undefined);
+  if (differing.length > 0) {
+    throw new AuditConflictError(
+      `audit event ${event.workflowId} run ${event.runId} ${event.step}#${event.attempt} is already recorded as seq ${Number(stored.seq)} with a different ${differing.join(', ')}`,
+    );
+  }
 }
 
 async function lockHead(trx: Knex.Transaction, tenantId: string): Promise<AuditHeadRow> {
@@ -132,9 +168,64 @@ async function lockHead(trx: Knex.Transaction, tenantId: string): Promise<AuditH
 }
 
 export async function listAuditEvents(db: Knex, input: ListAuditEventsInput): Promise<AuditEvent[]> {
-  const query = db<AuditEventRow>('audit_events').where({ tenant_id: input.tenantId }).orderBy('seq');
+  const query = db<StoredAuditRow>('audit_events').where({ tenant_id: input.tenantId }).orderBy('seq');
   if (input.workflowId !== undefined) query.andWhere({ workflow_id: input.workflowId });
-  return ((await query) as AuditEventRow[]).map(toAuditEvent);
+  return ((await query) as StoredAuditRow[]).map(toAuditEvent);
+}
+
+/** The run's terminal event, if its record (or the reconciler) already closed it. */
+export async function findTerminalEvent(
+  db: Knex,
+  tenantId: string,
+  workflowId: string,
+  runId: string,
+): Promise<AuditEvent | undefined> {
+  const row = (await db<StoredAuditRow>('audit_events')
+    .where({ tenant_id: tenantId, workflow_id: workflowId, execution_id: runId })
+    .whereIn('event_type', [...TERMINAL_AUDIT_EVENT_TYPES])
+    .orderBy('seq')
+    .first()) as StoredAuditRow | undefined;
+  return row === undefined ? undefined : toAuditEvent(row);
+}
+
+/** The execution chains (run id on their start event) under which a request already succeeded. */
+export async function findSucceededChains(db: Knex, tenantId: string, workflowId: string): Promise<string[]> {
+  const rows = (await db<StoredAuditRow>('audit_events')
+    .where({ tenant_id: tenantId, workflow_id: workflowId, event_type: AUDIT_EVENT_TYPES.requestSucceeded })
+    .select('payload')) as Array<Pick<StoredAuditRow, 'payload'>>;
+  return rows
+    .map((row) => (JSON.parse(row.payload) as { chainId?: unknown }).chainId)
+    .filter((chainId): chainId is string => typeof chainId === 'string');
+}
+
+/**
+ * Records an operator's action on a run (retry, cancel, terminate) under the next free `operator` slot of
+ * that run, so several actions on one run each keep their own event.
+ */
+export async function appendOperatorEvent(
+  db: Knex,
+  event: Omit<AuditEventDraft, 'step' | 'attempt'>,
+): Promise<void> {
+  for (let tries = 1; ; tries++) {
+    const row = (await db('audit_events')
+      .where({ workflow_id: event.workflowId, execution_id: event.runId, step: AUDIT_SLOTS.operator.step })
+      .max({ attempt: 'attempt' })
+      .first()) as { attempt: number | string | null } | undefined;
+    const attempt = Number(row?.attempt ?? 0) + 1;
+    try {
+      await appendAuditEvents(db, [{ ...event, step: AUDIT_SLOTS.operator.step, attempt }]);
+      return;
+    } catch (error) {
+      // Two operators at once took the same slot; the loser takes the next one.
+      if (!(error instanceof AuditConflictError) || tries >= 5) throw error;
+    }
+  }
+}
+
+/** Whether a tenant has any audit history at all (verifying an unknown tenant is an error, not "0 events"). */
+export async function hasAuditHistory(db: Knex, tenantId: string): Promise<boolean> {
+  const head = await db('audit_heads').where({ tenant_id: tenantId }).first('seq');
+  return head !== undefined;
 }
 
 /**
@@ -143,9 +234,9 @@ export async function listAuditEvents(db: Knex, input: ListAuditEventsInput): Pr
  * reordered or inserted (prev_hash or hash mismatch), or a head that disagrees with the last row.
  */
 export async function verifyAuditChain(db: Knex, tenantId: string): Promise<AuditChainVerification> {
-  const rows = (await db<AuditEventRow>('audit_events')
+  const rows = (await db<StoredAuditRow>('audit_events')
     .where({ tenant_id: tenantId })
-    .orderBy('seq')) as AuditEventRow[];
+    .orderBy('seq')) as StoredAuditRow[];
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let checked = 0;
@@ -184,7 +275,7 @@ export async function verifyAuditChain(db: Knex, tenantId: string): Promise<Audi
 }
 
 function checkRow(
-  row: AuditEventRow,
+  row: StoredAuditRow,
   expectedSeq: number,
   prevHash: string,
 ): { firstBadSeq: number; reason: string } | undefined {
@@ -217,12 +308,12 @@ function checkRow(
   return undefined;
 }
 
-function toAuditEvent(row: AuditEventRow): AuditEvent {
+function toAuditEvent(row: StoredAuditRow): AuditEvent {
   return {
     tenantId: row.tenant_id,
     seq: Number(row.seq),
     workflowId: row.workflow_id,
-    executionId: row.execution_id,
+    runId: row.execution_id,
     step: row.step,
     attempt: Number(row.attempt),
     eventType: row.event_type,

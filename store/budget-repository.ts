@@ -8,6 +8,8 @@ export interface Budget {
   limitMicroUsd: number;
   spentMicroUsd: number;
   reservedMicroUsd: number;
+  /** Charged beyond what the reservations covered (providers counting more tokens than estimated). */
+  overrunMicroUsd: number;
   updatedAt: string;
 }
 
@@ -16,17 +18,31 @@ export interface SetBudgetInput {
   limitMicroUsd: number;
 }
 
+/**
+ * A run's reservations are one row per attempt they cover (docs/decisions/0002): slot 1 before the first
+ * attempt, slot n before attempt n. The key is the idempotency key of one reservation call.
+ */
+export function reservationKey(workflowId: string, runId: string, slot: number): string {
+  return `${workflowId}/${runId}/reserve-budget/${slot}`;
+}
+
 export interface ReserveBudgetInput {
   tenantId: string;
-  /** One key per request attempt: reserving again with it returns the same reservation. */
-  idempotencyKey: string;
+  workflowId: string;
+  /** The run reserving; its `record` (or the reconciler) settles every reservation of the run. */
+  runId: string;
+  /** The attempt this reservation covers. */
+  slot: number;
   amountMicroUsd: number;
+  /** After this the reconciler releases the reservation, so a lost run never blocks the tenant. */
+  expiresAt: Date;
 }
 
 export type ReserveBudgetResult =
-  | { admitted: true; reservationId: string; amountMicroUsd: number }
+  | { admitted: true; key: string; reservationId: string; amountMicroUsd: number }
   | {
       admitted: false;
+      key: string;
       reason: string;
       limitMicroUsd: number;
       spentMicroUsd: number;
@@ -35,28 +51,39 @@ export type ReserveBudgetResult =
 
 export type ReservationState = 'active' | 'settled' | 'released';
 
-export interface FinishedReservation {
-  state: 'settled' | 'released';
-  idempotencyKey: string;
-  reservationId: string;
+export interface OpenReservation {
+  key: string;
   tenantId: string;
+  workflowId: string;
+  runId: string;
   amountMicroUsd: number;
-  /** What was charged to `spent`; null for a released reservation. */
-  settledMicroUsd: number | null;
-  /** True only for the call that made the transition; repeats are no-ops reporting the final state. */
-  changed: boolean;
-  /** True when this call's actual cost exceeded the reservation and was capped at the reserved amount. */
-  clamped: boolean;
+  createdAt: string;
+  expiresAt: string | null;
 }
 
-/** Result of settle/release: `none` when the key never reserved anything. */
-export type ReservationOutcome = FinishedReservation | { state: 'none'; idempotencyKey: string };
+/** What settling a run did. `changed` is false for a repeat that found nothing new to charge. */
+export interface RunSettlement {
+  state: 'none' | 'settled';
+  /** Everything the run's reservations held. */
+  reservedMicroUsd: number;
+  /** What the run's attempts cost, as the ledger says: now charged to `spent`. */
+  chargedMicroUsd: number;
+  /** The part of the charge no reservation covered. */
+  overrunMicroUsd: number;
+  changed: boolean;
+}
+
+/** A settlement that would lower an amount already charged: never silently accepted. */
+export class SettlementConflictError extends Error {
+  override readonly name = 'SettlementConflictError';
+}
 
 interface BudgetRow {
   tenant_id: string;
   limit_micro_usd: number | string;
   spent_micro_usd: number | string;
   reserved_micro_usd: number | string;
+  overrun_micro_usd: number | string;
   updated_at: unknown;
 }
 
@@ -64,9 +91,14 @@ interface ReservationRow {
   id: string;
   tenant_id: string;
   idempotency_key: string;
+  workflow_id: string | null;
+  run_id: string | null;
   amount_micro_usd: number | string;
   settled_micro_usd: number | string | null;
+  overrun_micro_usd: number | string;
   state: ReservationState;
+  created_at: unknown;
+  expires_at: unknown;
 }
 
 /** Sets the limit, keeping what is already spent and reserved. */
@@ -95,39 +127,43 @@ export async function getBudget(db: Knex, tenantId: string): Promise<Budget | un
 }
 
 /**
- * Admits a request only if `spent + reserved + amount ≤ limit`, holding the amount as reserved. The
- * check and the increment happen under the budget row's lock, so concurrent callers can never
- * overshoot the limit together.
+ * Admits an attempt only if `spent + reserved + amount ≤ limit`, holding the amount as reserved. The check
+ * and the increment happen under the budget row's lock, so concurrent callers can never overshoot the
+ * limit together; once real spend reaches the limit, nothing new is admitted. Idempotent per key.
  */
 export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promise<ReserveBudgetResult> {
   assertMicroUsd('amountMicroUsd', input.amountMicroUsd);
+  const key = reservationKey(input.workflowId, input.runId, input.slot);
   return db.transaction(async (trx) => {
     const budget = await lockBudget(trx, input.tenantId);
     const denied = (reason: string): ReserveBudgetResult => ({
       admitted: false,
+      key,
       reason,
       limitMicroUsd: budget?.limitMicroUsd ?? 0,
       spentMicroUsd: budget?.spentMicroUsd ?? 0,
       reservedMicroUsd: budget?.reservedMicroUsd ?? 0,
     });
-    const existing = await findReservation(trx, input.idempotencyKey);
+    const existing = (await trx<ReservationRow>('budget_reservations')
+      .where({ idempotency_key: key })
+      .first()) as ReservationRow | undefined;
     if (existing !== undefined) {
-      if (existing.tenant_id !== input.tenantId) {
-        return denied(`idempotency key ${input.idempotencyKey} belongs to another tenant`);
-      }
+      if (existing.tenant_id !== input.tenantId)
+        return denied(`reservation ${key} belongs to another tenant`);
       return existing.state === 'active'
         ? {
             admitted: true,
+            key,
             reservationId: existing.id,
             amountMicroUsd: toSafeInteger(existing.amount_micro_usd),
           }
-        : denied(`reservation ${input.idempotencyKey} is already ${existing.state}`);
+        : denied(`reservation ${key} is already ${existing.state}`);
     }
     if (budget === undefined) return denied(`tenant ${input.tenantId} has no budget configured`);
     const committed = budget.spentMicroUsd + budget.reservedMicroUsd;
     if (committed + input.amountMicroUsd > budget.limitMicroUsd) {
       return denied(
-        `budget exhausted: ${input.amountMicroUsd} micro-USD requested, ` +
+        `${input.amountMicroUsd} micro-USD requested, ` +
           `${Math.max(budget.limitMicroUsd - committed, 0)} of ${budget.limitMicroUsd} available`,
       );
     }
@@ -136,12 +172,15 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
     await trx('budget_reservations').insert({
       id: reservationId,
       tenant_id: input.tenantId,
-      idempotency_key: input.idempotencyKey,
+      idempotency_key: key,
+      workflow_id: input.workflowId,
+      run_id: input.runId,
       amount_micro_usd: input.amountMicroUsd,
       settled_micro_usd: null,
       state: 'active',
       created_at: now,
       updated_at: now,
+      expires_at: input.expiresAt.toISOString(),
     });
     await trx('budgets')
       .where({ tenant_id: input.tenantId })
@@ -149,80 +188,192 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
         reserved_micro_usd: trx.raw('reserved_micro_usd + ?', [input.amountMicroUsd]),
         updated_at: now,
       });
-    return { admitted: true, reservationId, amountMicroUsd: input.amountMicroUsd };
+    return { admitted: true, key, reservationId, amountMicroUsd: input.amountMicroUsd };
   });
 }
 
 /**
- * Turns a reservation into spend: the reserved amount leaves `reserved` and the actual cost (capped at
- * the reserved amount, reported as `clamped`) joins `spent`. Idempotent; `none` for an unknown key.
+ * Charges a run's real cost and frees its reservations, in `trx` (the caller's transaction, which also
+ * wrote the ledger rows `actualMicroUsd` sums). The whole cost is charged even beyond what was reserved —
+ * the excess is recorded as overrun, never dropped. Settling again charges only what was added since
+ * (an attempt whose activity finished after its run closed); asking for less than was charged throws.
  */
-export async function settleReservation(
-  db: Knex,
-  idempotencyKey: string,
-  actualMicroUsd: number,
-): Promise<ReservationOutcome> {
-  assertMicroUsd('actualMicroUsd', actualMicroUsd);
-  return finishReservation(db, idempotencyKey, 'settled', actualMicroUsd);
-}
-
-/** Returns a reservation's whole amount to the budget (every exit path that spent nothing). Idempotent. */
-export async function releaseReservation(db: Knex, idempotencyKey: string): Promise<ReservationOutcome> {
-  return finishReservation(db, idempotencyKey, 'released', 0);
-}
-
-async function finishReservation(
-  db: Knex,
-  idempotencyKey: string,
-  target: 'settled' | 'released',
-  actualMicroUsd: number,
-): Promise<ReservationOutcome> {
-  return db.transaction(async (trx) => {
-    // Taken before the first read: on SQLite this is the write lock, on PostgreSQL it queues
-    // concurrent settle/release calls for the same key.
-    await serializeOn(trx, 'budget_reservations', idempotencyKey);
-    const found = await findReservation(trx, idempotencyKey);
-    if (found === undefined) return { state: 'none', idempotencyKey };
-    // Same lock order as reserveBudget (budget row first), then re-read under the lock.
-    await lockBudget(trx, found.tenant_id);
-    const reservation = (await findReservation(trx, idempotencyKey)) as ReservationRow;
-    const amountMicroUsd = toSafeInteger(reservation.amount_micro_usd);
-    const base = {
-      idempotencyKey,
-      reservationId: reservation.id,
-      tenantId: reservation.tenant_id,
-      amountMicroUsd,
+export async function settleRun(
+  trx: Knex.Transaction,
+  input: { tenantId: string; workflowId: string; runId: string; actualMicroUsd: number },
+): Promise<RunSettlement> {
+  assertMicroUsd('actualMicroUsd', input.actualMicroUsd);
+  await serializeOnRun(trx, input.workflowId, input.runId);
+  const rows = await runReservations(trx, input.workflowId, input.runId);
+  if (rows.length === 0 && input.actualMicroUsd === 0) {
+    return { state: 'none', reservedMicroUsd: 0, chargedMicroUsd: 0, overrunMicroUsd: 0, changed: false };
+  }
+  await lockBudget(trx, input.tenantId);
+  const reservedMicroUsd = rows.reduce((total, row) => total + toSafeInteger(row.amount_micro_usd), 0);
+  const alreadyCharged = rows.reduce(
+    (total, row) => total + (row.settled_micro_usd === null ? 0 : toSafeInteger(row.settled_micro_usd)),
+    0,
+  );
+  const active = rows.filter((row) => row.state === 'active');
+  if (input.actualMicroUsd < alreadyCharged) {
+    throw new SettlementConflictError(
+      `run ${input.runId} of ${input.workflowId} is already charged ${alreadyCharged} micro-USD; a settlement of ${input.actualMicroUsd} would lower it`,
+    );
+  }
+  const delta = input.actualMicroUsd - alreadyCharged;
+  const overrunMicroUsd = Math.max(0, input.actualMicroUsd - reservedMicroUsd);
+  const previousOverrun = Math.max(0, alreadyCharged - reservedMicroUsd);
+  if (delta === 0 && active.length === 0) {
+    return {
+      state: 'settled',
+      reservedMicroUsd,
+      chargedMicroUsd: alreadyCharged,
+      overrunMicroUsd,
+      changed: false,
     };
-    if (reservation.state !== 'active') {
-      return {
-        ...base,
-        state: reservation.state,
-        settledMicroUsd:
-          reservation.settled_micro_usd === null ? null : toSafeInteger(reservation.settled_micro_usd),
-        changed: false,
-        clamped: false,
-      };
-    }
-    const settledMicroUsd = target === 'settled' ? Math.min(actualMicroUsd, amountMicroUsd) : null;
-    const now = nowIso();
-    await trx('budgets')
-      .where({ tenant_id: reservation.tenant_id })
+  }
+  const now = nowIso();
+  const releasedFromReserve = active.reduce((total, row) => total + toSafeInteger(row.amount_micro_usd), 0);
+  await trx('budgets')
+    .where({ tenant_id: input.tenantId })
+    .update({
+      reserved_micro_usd: trx.raw('reserved_micro_usd - ?', [releasedFromReserve]),
+      spent_micro_usd: trx.raw('spent_micro_usd + ?', [delta]),
+      overrun_micro_usd: trx.raw('overrun_micro_usd + ?', [overrunMicroUsd - previousOverrun]),
+      updated_at: now,
+    });
+  // Each row shows the part of the charge it covered; the last row carries what none covered.
+  let remaining = input.actualMicroUsd;
+  for (const [index, row] of rows.entries()) {
+    const amount = toSafeInteger(row.amount_micro_usd);
+    const last = index === rows.length - 1;
+    const share = last ? remaining : Math.min(amount, remaining);
+    remaining -= share;
+    await trx('budget_reservations')
+      .where({ id: row.id })
       .update({
-        reserved_micro_usd: trx.raw('reserved_micro_usd - ?', [amountMicroUsd]),
-        spent_micro_usd: trx.raw('spent_micro_usd + ?', [settledMicroUsd ?? 0]),
+        state: 'settled',
+        settled_micro_usd: share,
+        overrun_micro_usd: Math.max(0, share - amount),
         updated_at: now,
       });
-    await trx('budget_reservations')
-      .where({ id: reservation.id })
-      .update({ state: target, settled_micro_usd: settledMicroUsd, updated_at: now });
-    return {
-      ...base,
-      state: target,
-      settledMicroUsd,
-      changed: true,
-      clamped: target === 'settled' && actualMicroUsd > amountMicroUsd,
-    };
-  });
+  }
+  if (rows.length === 0) {
+    // Attempts with no reservation at all (a run from before reservations were per run): charge them.
+    await trx('budget_reservations').insert({
+      id: randomUUID(),
+      tenant_id: input.tenantId,
+      idempotency_key: reservationKey(input.workflowId, input.runId, 0),
+      workflow_id: input.workflowId,
+      run_id: input.runId,
+      amount_micro_usd: 0,
+      settled_micro_usd: input.actualMicroUsd,
+      overrun_micro_usd: input.actualMicroUsd,
+      state: 'settled',
+      created_at: now,
+      updated_at: now,
+      expires_at: null,
+    });
+  }
+  return {
+    state: 'settled',
+    reservedMicroUsd,
+    chargedMicroUsd: input.actualMicroUsd,
+    overrunMicroUsd,
+    changed: true,
+  };
+}
+
+/** Holds `trx` on one run's reservations, so its ledger writes and its settlement never interleave. */
+export async function serializeOnRun(
+  trx: Knex.Transaction,
+  workflowId: string,
+  runId: string,
+): Promise<void> {
+  await serializeOn(trx, 'budget_reservations', `${workflowId}/${runId}`);
+}
+
+/** True once a run's reservations have been settled (its record or the reconciler charged it). */
+export async function isRunSettled(trx: Knex, workflowId: string, runId: string): Promise<boolean> {
+  const rows = await runReservations(trx, workflowId, runId);
+  return rows.length > 0 && rows.every((row) => row.state === 'settled');
+}
+
+/**
+ * Returns expired reservations' amounts to their budgets (a run that never settles must not block its
+ * tenant). The run's cost is still charged when it settles later. Returns the released reservations.
+ */
+export async function releaseExpiredReservations(db: Knex, now: Date): Promise<OpenReservation[]> {
+  const expired = await listOpenReservations(db, { expiredBy: now });
+  const released: OpenReservation[] = [];
+  for (const reservation of expired) {
+    const changed = await db.transaction(async (trx) => {
+      await serializeOnRun(trx, reservation.workflowId, reservation.runId);
+      await lockBudget(trx, reservation.tenantId);
+      const row = (await trx<ReservationRow>('budget_reservations')
+        .where({ idempotency_key: reservation.key })
+        .first()) as ReservationRow | undefined;
+      if (row?.state !== 'active') return false;
+      const stamp = nowIso();
+      await trx('budgets')
+        .where({ tenant_id: reservation.tenantId })
+        .update({
+          reserved_micro_usd: trx.raw('reserved_micro_usd - ?', [toSafeInteger(row.amount_micro_usd)]),
+          updated_at: stamp,
+        });
+      await trx('budget_reservations')
+        .where({ id: row.id })
+        .update({ state: 'released', release_reason: 'expired', updated_at: stamp });
+      return true;
+    });
+    if (changed) released.push(reservation);
+  }
+  return released;
+}
+
+/** Active reservations, oldest first: those created before `createdBefore`, or expired by `expiredBy`. */
+export async function listOpenReservations(
+  db: Knex,
+  filter: { createdBefore?: Date; expiredBy?: Date; limit?: number } = {},
+): Promise<OpenReservation[]> {
+  const query = db<ReservationRow>('budget_reservations').where({ state: 'active' }).orderBy('created_at');
+  if (filter.createdBefore) query.andWhere('created_at', '<', filter.createdBefore.toISOString());
+  if (filter.expiredBy) query.andWhere('expires_at', '<', filter.expiredBy.toISOString());
+  if (filter.limit) query.limit(filter.limit);
+  const rows = (await query) as ReservationRow[];
+  return rows
+    .filter((row) => row.workflow_id !== null && row.run_id !== null)
+    .map((row) => ({
+      key: row.idempotency_key,
+      tenantId: row.tenant_id,
+      workflowId: row.workflow_id as string,
+      runId: row.run_id as string,
+      amountMicroUsd: toSafeInteger(row.amount_micro_usd),
+      createdAt: toIsoTimestamp(row.created_at),
+      expiresAt: row.expires_at === null ? null : toIsoTimestamp(row.expires_at),
+    }));
+}
+
+/** A run's reservations as the budget sees them, for `requests show` and the tests. */
+export async function getRunReservations(
+  db: Knex,
+  workflowId: string,
+  runId: string,
+): Promise<
+  Array<{ key: string; state: ReservationState; amountMicroUsd: number; settledMicroUsd: number | null }>
+> {
+  return (await runReservations(db, workflowId, runId)).map((row) => ({
+    key: row.idempotency_key,
+    state: row.state,
+    amountMicroUsd: toSafeInteger(row.amount_micro_usd),
+    settledMicroUsd: row.settled_micro_usd === null ? null : toSafeInteger(row.settled_micro_usd),
+  }));
+}
+
+async function runReservations(db: Knex, workflowId: string, runId: string): Promise<ReservationRow[]> {
+  return (await db<ReservationRow>('budget_reservations')
+    .where({ workflow_id: workflowId, run_id: runId })
+    .orderBy([{ column: 'created_at' }, { column: 'idempotency_key' }])) as ReservationRow[];
 }
 
 /**
@@ -240,21 +391,13 @@ async function lockBudget(trx: Knex.Transaction, tenantId: string): Promise<Budg
   return row === undefined ? undefined : toBudget(row);
 }
 
-async function findReservation(
-  trx: Knex.Transaction,
-  idempotencyKey: string,
-): Promise<ReservationRow | undefined> {
-  return (await trx<ReservationRow>('budget_reservations')
-    .where({ idempotency_key: idempotencyKey })
-    .first()) as ReservationRow | undefined;
-}
-
 function toBudget(row: BudgetRow): Budget {
   return {
     tenantId: row.tenant_id,
     limitMicroUsd: toSafeInteger(row.limit_micro_usd),
     spentMicroUsd: toSafeInteger(row.spent_micro_usd),
     reservedMicroUsd: toSafeInteger(row.reserved_micro_usd),
+    overrunMicroUsd: toSafeInteger(row.overrun_micro_usd ?? 0),
     updatedAt: toIsoTimestamp(row.updated_at),
   };
 }

@@ -45,6 +45,8 @@ export interface ChunkSearchHit {
   documentId: string;
   documentVersion: number;
   title: string;
+  /** The document's classification: retrieval raises the request's effective data class to it. */
+  classification: DataClassification;
   text: string;
   /** Higher is better on both dialects (negated bm25 on SQLite, ts_rank on PostgreSQL). */
   score: number;
@@ -247,7 +249,7 @@ export async function searchChunks(db: Knex, input: SearchChunksInput): Promise<
   if (isPostgres(db)) {
     // Terms are bare words, so joining them with | cannot smuggle tsquery operators in.
     const result = await db.raw(
-      `SELECT c.id AS chunk_id, c.document_id, c.document_version, d.title, c.text,
+      `SELECT c.id AS chunk_id, c.document_id, c.document_version, d.title, d.classification, c.text,
               ts_rank(c.search_vector, q.query) AS score
        FROM chunks c
        JOIN documents d ON d.id = c.document_id
@@ -262,7 +264,7 @@ export async function searchChunks(db: Knex, input: SearchChunksInput): Promise<
     // Each term is quoted: FTS5 treats a quoted string as a plain phrase, never as syntax.
     const match = terms.map((term) => `"${term}"`).join(' OR ');
     rows = (await db.raw(
-      `SELECT c.id AS chunk_id, c.document_id, c.document_version, d.title, c.text,
+      `SELECT c.id AS chunk_id, c.document_id, c.document_version, d.title, d.classification, c.text,
               -bm25(chunks_fts, ${TITLE_WEIGHT}, 1.0) AS score
        FROM chunks_fts
        JOIN chunks c ON c.id = chunks_fts.chunk_id
@@ -278,6 +280,7 @@ export async function searchChunks(db: Knex, input: SearchChunksInput): Promise<
     documentId: String(row.document_id),
     documentVersion: Number(row.document_version),
     title: String(row.title),
+    classification: row.classification as DataClassification,
     text: String(row.text),
     score: Number(row.score),
   }));

@@ -4,6 +4,7 @@ import * as documents from './migrations/20261127000200-documents';
 import * as auditEvents from './migrations/20261127000300-audit-events';
 import * as usageAndBudgets from './migrations/20261127000400-usage-and-budgets';
 import * as routeHealth from './migrations/20261127000500-route-health';
+import * as requestLifecycle from './migrations/20261202000100-request-lifecycle';
 
 interface NamedMigration {
   name: string;
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261127000300-audit-events', migration: auditEvents },
   { name: '20261127000400-usage-and-budgets', migration: usageAndBudgets },
   { name: '20261127000500-route-health', migration: routeHealth },
+  { name: '20261202000100-request-lifecycle', migration: requestLifecycle },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

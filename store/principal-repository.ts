@@ -1,6 +1,6 @@
-import { sha256Hex } from '../governance/sha256';
 import type { Knex } from 'knex';
-import type { DataClassification } from './document-repository';
+import type { DataClass } from '../domain/data-class';
+import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
 import { nowIso } from './knex-client';
 
 export type PrincipalRole = 'requester' | 'approver' | 'admin';
@@ -14,7 +14,7 @@ export interface Principal {
   capabilities: string[];
   /** ACL groups used by the retrieval permission filter. */
   groups: string[];
-  clearance: DataClassification;
+  clearance: DataClass;
   role: PrincipalRole;
   status: PrincipalStatus;
 }
@@ -24,31 +24,56 @@ export interface UpsertPrincipalInput extends Principal {
   apiKeyHash: string;
 }
 
+/** A principal with the key hash that signs its proofs; only activities and the CLI ever hold it. */
+export interface PrincipalCredential extends Principal {
+  apiKeyHash: string;
+  keyId: string;
+}
+
 interface PrincipalRow {
   id: string;
+  api_key_hash: string;
+  key_id: string | null;
   tenant_id: string;
   name: string;
   capabilities: string;
   groups: string;
-  clearance: DataClassification;
+  clearance: DataClass;
   role: PrincipalRole;
   status: PrincipalStatus;
 }
 
-/** SHA-256 hex of a raw API key — the only form in which keys reach the database. */
-export function hashApiKey(rawKey: string): string {
-  return sha256Hex(rawKey);
-}
-
-/** Looks a caller up by key hash, scoped to the tenant it claims, so a key never crosses tenants. */
-export async function findPrincipalByKeyHash(
+/** Finds the principal whose key has this key id, scoped to the tenant it claims: a key never crosses tenants. */
+export async function findPrincipalByKeyId(
   db: Knex,
   tenantId: string,
-  apiKeyHash: string,
-): Promise<Principal | undefined> {
-  const row = (await db('principals').where({ tenant_id: tenantId, api_key_hash: apiKeyHash }).first()) as
+  keyId: string,
+): Promise<PrincipalCredential | undefined> {
+  const row = (await db('principals').where({ tenant_id: tenantId, key_id: keyId }).first()) as
     PrincipalRow | undefined;
-  return row === undefined ? undefined : toPrincipal(row);
+  return row === undefined ? undefined : toCredential(row);
+}
+
+/** The principal holding this raw API key in this tenant: how the CLI authenticates an operator. */
+export async function authenticateApiKey(
+  db: Knex,
+  tenantId: string,
+  rawKey: string,
+): Promise<PrincipalCredential | undefined> {
+  const apiKeyHash = hashApiKey(rawKey);
+  const found = await findPrincipalByKeyId(db, tenantId, keyIdForKeyHash(apiKeyHash));
+  return found?.apiKeyHash === apiKeyHash ? found : undefined;
+}
+
+/** A principal of the tenant by id, with its key hash. */
+export async function findPrincipalCredential(
+  db: Knex,
+  tenantId: string,
+  principalId: string,
+): Promise<PrincipalCredential | undefined> {
+  const row = (await db('principals').where({ tenant_id: tenantId, id: principalId }).first()) as
+    PrincipalRow | undefined;
+  return row === undefined ? undefined : toCredential(row);
 }
 
 export async function upsertPrincipal(db: Knex, input: UpsertPrincipalInput): Promise<Principal> {
@@ -57,6 +82,7 @@ export async function upsertPrincipal(db: Knex, input: UpsertPrincipalInput): Pr
     tenant_id: input.tenantId,
     name: input.name,
     api_key_hash: input.apiKeyHash,
+    key_id: keyIdForKeyHash(input.apiKeyHash),
     capabilities: JSON.stringify(input.capabilities),
     groups: JSON.stringify(input.groups),
     clearance: input.clearance,
@@ -66,11 +92,29 @@ export async function upsertPrincipal(db: Knex, input: UpsertPrincipalInput): Pr
   await db('principals')
     .insert({ ...row, created_at: nowIso() })
     .onConflict('id')
-    .merge(['tenant_id', 'name', 'api_key_hash', 'capabilities', 'groups', 'clearance', 'role', 'status']);
+    .merge([
+      'tenant_id',
+      'name',
+      'api_key_hash',
+      'key_id',
+      'capabilities',
+      'groups',
+      'clearance',
+      'role',
+      'status',
+    ]);
   return toPrincipal(row);
 }
 
-function toPrincipal(row: PrincipalRow): Principal {
+function toCredential(row: PrincipalRow): PrincipalCredential {
+  return {
+    ...toPrincipal(row),
+    apiKeyHash: row.api_key_hash,
+    keyId: row.key_id ?? keyIdForKeyHash(row.api_key_hash),
+  };
+}
+
+function toPrincipal(row: Omit<PrincipalRow, 'api_key_hash' | 'key_id'>): Principal {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -104,17 +148,4 @@ export async function listPrincipalsByRole(
     .whereIn('role', roles)
     .orderBy('id')) as PrincipalRow[];
   return rows.map(toPrincipal);
-}
-
-/** The principal with this id, if `apiKeyHash` is really its key. */
-export async function findPrincipalByIdAndKeyHash(
-  db: Knex,
-  tenantId: string,
-  principalId: string,
-  apiKeyHash: string,
-): Promise<Principal | undefined> {
-  const row = (await db('principals')
-    .where({ tenant_id: tenantId, id: principalId, api_key_hash: apiKeyHash })
-    .first()) as PrincipalRow | undefined;
-  return row === undefined ? undefined : toPrincipal(row);
 }

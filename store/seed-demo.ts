@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import { type DataClassification, type UpsertDocumentResult, upsertDocument } from './document-repository';
 import { getBudget, setBudget } from './budget-repository';
 import { getLatestPolicy, putPolicy } from './policy-repository';
-import { hashApiKey, upsertPrincipal } from './principal-repository';
+import { hashApiKey } from '../governance/caller-proof';
+import { upsertPrincipal } from './principal-repository';
 import {
   createPromptVersion,
   DEFAULT_PROMPT_LABEL,

@@ -19,6 +19,8 @@ export function buildActivities(options: {
   client: Client;
   providers?: Partial<ActivityDependencies['providers']>;
   clock?: () => number;
+  /** How long reservations stay open before the reconciler frees them (default one hour). */
+  reservationTtlMs?: number;
   bedrock?: {
     defaultRegion: string;
     endpoint?: string;
@@ -34,14 +36,13 @@ export function buildActivities(options: {
     tokenCounter,
     clock: options.clock ?? Date.now,
     streamPublisher: createSignalStreamPublisher(options.client),
+    temporal: { client: options.client, namespace: options.client.options.namespace },
+    reservationTtlMs: options.reservationTtlMs,
     providers: {
       extractive: createExtractiveProvider(tokenCounter),
       // Clients are built lazily per region, so a worker without AWS credentials only fails Bedrock attempts.
-      bedrock: createBedrockProvider({ ...bedrock, tokenCounter }),
-      'openai-compatible': createOpenAiCompatibleProvider({
-        apiKey: options.openAiCompatibleApiKey,
-        tokenCounter,
-      }),
+      bedrock: createBedrockProvider(bedrock),
+      'openai-compatible': createOpenAiCompatibleProvider({ apiKey: options.openAiCompatibleApiKey }),
       ...options.providers,
     },
   });

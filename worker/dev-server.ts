@@ -44,6 +44,8 @@ export interface StartDevServerOptions {
   /** Web UI port; a free one when omitted. Ignored when headless. */
   uiPort?: number;
   headless?: boolean;
+  /** The codec server the embedded Web UI decodes payloads through (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   /** Namespace created at start and checked for readiness. Default 'default'. */
   namespace?: string;
   searchAttributes: Readonly<Record<string, SearchAttributeTypeName>>;
@@ -110,6 +112,8 @@ async function startOnce(options: StartDevServerOptions): Promise<DevServerHandl
   // Only flags CLI 1.5 already had (e.g. not --ui-disable-news-fetch): the binary may be an older
   // one on PATH or the Go-installed fallback.
   else args.push('--ui-port', String(uiPort));
+  if (!headless && options.uiCodecEndpoint !== undefined)
+    args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   if (options.dbFile !== undefined) {
     args.push('--db-filename', options.dbFile);
     for (const [pragma, value] of Object.entries(EMBEDDED_SQLITE_PRAGMAS)) {

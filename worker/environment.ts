@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -30,9 +31,20 @@ export const environmentSchema = z.object({
   AWS_REGION: optionalText,
   GATEHOUSE_BEDROCK_EMULATOR_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   OPENAI_COMPATIBLE_API_KEY: optionalText,
+  GATEHOUSE_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  GATEHOUSE_WORKFLOW_BUNDLE: optionalText,
+  GATEHOUSE_CODEC_KEYS: optionalText,
+  GATEHOUSE_CODEC_KEY_FILE: optionalText,
+  GATEHOUSE_CODEC_KMS_KEY_ID: optionalText,
+  GATEHOUSE_CODEC_KMS_ENDPOINT: optionalText,
+  GATEHOUSE_CODEC_TOKENS: optionalText,
+  GATEHOUSE_CODEC_TOKEN_FILE: optionalText,
+  GATEHOUSE_CODEC_HOST: z.string().default('127.0.0.1'),
+  GATEHOUSE_CODEC_PORT: port(8234),
+  GATEHOUSE_CODEC_PUBLIC_URL: optionalText,
+  GATEHOUSE_CODEC_ALLOWED_ORIGINS: optionalText,
   GATEHOUSE_WORKER_TASK_QUEUES: optionalText,
   GATEHOUSE_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
-  GATEHOUSE_WORKFLOW_BUNDLE: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -63,19 +75,48 @@ export interface GatehouseSettings {
     emulatorPort?: number;
   };
   openAiCompatibleApiKey?: string;
+  codec: CodecSettings;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
+  /** How often the reconciler Schedule settles what closed runs left open. */
+  reconcileIntervalMs: number;
+  /** A prebuilt workflow bundle (`npm run bundle:workflows`) the worker loads instead of bundling at start. */
+  workflowBundlePath?: string;
   worker: {
     /** Task queues this process polls; every queue Gatehouse serves when undefined. */
     taskQueues?: string[];
     /** Port of the `/healthz` and `/readyz` endpoints; none are served when undefined. */
     healthPort?: number;
-    /** A prebuilt workflow bundle (`npm run bundle:workflows`); workflows are bundled at start when undefined. */
-    workflowBundlePath?: string;
   };
 }
 
+/** Payload encryption keys, operator tokens and the codec server (README, "Payload encryption"). */
+export interface CodecSettings {
+  /** `id:base64[,id:base64…]`, the first active; wins over the key file. */
+  keysFromEnvironment?: string;
+  keyFile: string;
+  /** A KMS key that wraps the key file's keys (envelope encryption). */
+  kms?: { keyId: string; region: string; endpoint?: string };
+  /** The token file's JSON; wins over the token file. */
+  tokensFromEnvironment?: string;
+  tokenFile: string;
+  host: string;
+  port: number;
+  /** The address operators and the Temporal UI use to reach the codec server. */
+  publicUrl: string;
+  /** Browser origins allowed to call it: the Temporal UI's. */
+  allowedOrigins: string[];
+}
+
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    throw new Error(`invalid environment:\n  ${url} is not a URL`);
+  }
+}
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSettings {
   const parsed = environmentSchema.safeParse(env);
@@ -116,13 +157,50 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
       emulatorPort: values.GATEHOUSE_BEDROCK_EMULATOR_PORT,
     },
     openAiCompatibleApiKey: values.OPENAI_COMPATIBLE_API_KEY,
+    reconcileIntervalMs: values.GATEHOUSE_RECONCILE_INTERVAL_SECONDS * 1000,
+    workflowBundlePath: values.GATEHOUSE_WORKFLOW_BUNDLE
+      ? path.resolve(PROJECT_ROOT, values.GATEHOUSE_WORKFLOW_BUNDLE)
+      : defaultBundle(),
     worker: {
       taskQueues: parseList(values.GATEHOUSE_WORKER_TASK_QUEUES),
       healthPort: values.GATEHOUSE_HEALTH_PORT,
-      workflowBundlePath:
-        values.GATEHOUSE_WORKFLOW_BUNDLE === undefined
-          ? undefined
-          : path.resolve(PROJECT_ROOT, values.GATEHOUSE_WORKFLOW_BUNDLE),
+    },
+    codec: {
+      keysFromEnvironment: values.GATEHOUSE_CODEC_KEYS,
+      keyFile: path.resolve(
+        PROJECT_ROOT,
+        values.GATEHOUSE_CODEC_KEY_FILE ?? path.join(dataDir, 'codec-keys.json'),
+      ),
+      kms: values.GATEHOUSE_CODEC_KMS_KEY_ID
+        ? {
+            keyId: values.GATEHOUSE_CODEC_KMS_KEY_ID,
+            region: values.AWS_REGION ?? 'us-east-1',
+            endpoint: values.GATEHOUSE_CODEC_KMS_ENDPOINT,
+          }
+        : undefined,
+      tokensFromEnvironment: values.GATEHOUSE_CODEC_TOKENS,
+      tokenFile: path.resolve(
+        PROJECT_ROOT,
+        values.GATEHOUSE_CODEC_TOKEN_FILE ?? path.join(dataDir, 'codec-tokens.json'),
+      ),
+      host: values.GATEHOUSE_CODEC_HOST,
+      port: values.GATEHOUSE_CODEC_PORT,
+      // localhost, like the UI links: a browser sends the sign-in cookie only within the same site.
+      publicUrl: (
+        values.GATEHOUSE_CODEC_PUBLIC_URL ?? `http://localhost:${values.GATEHOUSE_CODEC_PORT}`
+      ).replace(/\/$/, ''),
+      allowedOrigins: values.GATEHOUSE_CODEC_ALLOWED_ORIGINS
+        ? values.GATEHOUSE_CODEC_ALLOWED_ORIGINS.split(',')
+            .map((origin) => origin.trim())
+            .filter(Boolean)
+            .map(originOf)
+        : [
+            ...new Set([
+              `http://localhost:${values.TEMPORAL_UI_PORT}`,
+              `http://127.0.0.1:${values.TEMPORAL_UI_PORT}`,
+              ...(values.TEMPORAL_UI_URL ? [originOf(values.TEMPORAL_UI_URL)] : []),
+            ]),
+          ],
     },
   };
 }
@@ -131,6 +209,31 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
 function parseList(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
   return [...new Set(text.split(',').map((item) => item.trim()))].filter((item) => item !== '');
+}
+
+/** `npm run bundle:workflows` writes here; a worker uses it when present instead of bundling at start. */
+export const PREBUILT_WORKFLOW_BUNDLE = path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.js');
+
+/** The folders workflow code is bundled from: a bundle older than any of their files is stale. */
+const WORKFLOW_SOURCE_FOLDERS = ['workflows', 'domain'];
+
+function newestSourceMtime(folder: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const file = path.join(folder, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceMtime(file) : statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+/** The prebuilt bundle, unless it is missing or older than the workflow code (then the worker bundles). */
+function defaultBundle(): string | undefined {
+  if (!existsSync(PREBUILT_WORKFLOW_BUNDLE)) return undefined;
+  const built = statSync(PREBUILT_WORKFLOW_BUNDLE).mtimeMs;
+  const stale = WORKFLOW_SOURCE_FOLDERS.some(
+    (folder) => newestSourceMtime(path.join(PROJECT_ROOT, folder)) > built,
+  );
+  return stale ? undefined : PREBUILT_WORKFLOW_BUNDLE;
 }
 
 /** Where the Temporal Web UI shows a workflow. */

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { GatehouseActivities } from '../activities/create-activities';
+import { INFER_HEARTBEAT_INTERVAL_MS } from '../activities/infer';
 import type { RouteTable } from '../domain/route-table';
 import { planTaskQueues } from './plan-task-queues';
 
@@ -22,6 +24,7 @@ export async function startGatehouseWorkers(options: {
   taskQueue: string;
   routeTable: RouteTable;
   activities: GatehouseActivities;
+  dataConverter: DataConverter;
   workflowBundlePath?: string;
   /** Poll only these task queues (the request queue and/or route queues); all of them when unset. */
   taskQueues?: readonly string[];
@@ -43,6 +46,7 @@ export async function startGatehouseWorkers(options: {
           connection: options.connection,
           namespace: options.namespace,
           taskQueue: plan.requestQueue,
+          dataConverter: options.dataConverter,
           ...workflowSource,
           activities: options.activities,
         });
@@ -52,8 +56,11 @@ export async function startGatehouseWorkers(options: {
         connection: options.connection,
         namespace: options.namespace,
         taskQueue,
+        dataConverter: options.dataConverter,
         activities: { infer: options.activities.infer },
         maxConcurrentActivityTaskExecutions: limits.maxConcurrent,
+        // Cancellation reaches an attempt only with a heartbeat's answer: send them as often as it beats.
+        maxHeartbeatThrottleInterval: INFER_HEARTBEAT_INTERVAL_MS,
         // Enforced by the server across every worker polling this queue: the provider quota holds fleet-wide.
         maxTaskQueueActivitiesPerSecond: limits.activitiesPerSecond,
       }),

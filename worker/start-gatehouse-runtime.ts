@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { RouteTable } from '../domain/route-table';
 import { buildActivities } from './build-activities';
@@ -26,7 +27,10 @@ export async function startGatehouseRuntime(options: {
   taskQueue: string;
   db: Parameters<typeof buildActivities>[0]['db'];
   routeTable: RouteTable;
+  /** `createGatehouseDataConverter(keyring)`: the same payload encryption on the client and every worker. */
+  dataConverter: DataConverter;
   activities?: ActivityOptions;
+  /** A bundle built ahead of time must include `ENCRYPTED_FAILURE_CONVERTER_PATH` as its failure converter. */
   workflowBundlePath?: string;
   /** Poll only these task queues; every queue (request and routes) when unset. */
   taskQueues?: readonly string[];
@@ -42,13 +46,18 @@ export async function startGatehouseRuntime(options: {
   let workerConnection: NativeConnection | undefined;
   try {
     await options.beforeWorkers?.(connection);
-    const client = new Client({ connection, namespace: options.namespace });
+    const client = new Client({
+      connection,
+      namespace: options.namespace,
+      dataConverter: options.dataConverter,
+    });
     workerConnection = await NativeConnection.connect(connectionOptions);
     const workers = await startGatehouseWorkers({
       connection: workerConnection,
       namespace: options.namespace,
       taskQueue: options.taskQueue,
       routeTable: options.routeTable,
+      dataConverter: options.dataConverter,
       activities: buildActivities({
         ...options.activities,
         db: options.db,

@@ -1,6 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createCodecTokenVerifier } from '../codec/codec-access-tokens';
+import { startCodecServer } from '../codec/codec-server';
+import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
 import { startBedrockEmulator } from '../emulators/bedrock-runtime-emulator';
 import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
@@ -10,9 +13,11 @@ import { startDevServer } from './dev-server';
 import { readSettings, type GatehouseSettings } from './environment';
 import { describeWorkers, startHealthServer } from './health-server';
 import { loadRouteTable } from './load-route-table';
+import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from './payload-encryption';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
 import { ensureTemporalCli } from './temporal-cli';
+import { ensureReconcilerSchedule, RECONCILER_SCHEDULE_ID } from './reconciler-schedule';
 
 const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
 
@@ -53,6 +58,38 @@ export async function startPlatform(
       say(`health endpoints: http://localhost:${health.port}/healthz and /readyz`);
     }
     mkdirSync(settings.dataDir, { recursive: true });
+    // Workers elsewhere must share keys, so only the embedded default creates a key file.
+    const payloadKeys = await loadPayloadKeyring(settings, { createIfMissing: options.seed });
+    if (payloadKeys.source === 'new key file')
+      say(
+        `created the payload encryption key file ${path.relative(process.cwd(), settings.codec.keyFile)} (mode 600)`,
+      );
+    let codec: { url: string; operator?: { name: string; token: string } } | undefined;
+    if (options.seed) {
+      const operator = ensureEmbeddedOperatorToken(settings);
+      // Who decoded which tenant's payloads, and when: kept beside the other embedded state.
+      const accessLog = createWriteStream(path.join(settings.dataDir, 'codec-access.log'), {
+        flags: 'a',
+        mode: 0o600,
+      });
+      accessLog.on('error', () => undefined);
+      cleanups.push(() => new Promise<void>((resolve) => accessLog.end(resolve)));
+      const server = await startCodecServer({
+        keyring: payloadKeys.keyring,
+        tokens: createCodecTokenVerifier(settings.codec),
+        host: settings.codec.host,
+        port: settings.codec.port,
+        allowedOrigins: settings.codec.allowedOrigins,
+        secureCookies: settings.codec.publicUrl.startsWith('https:'),
+        log: (line) => accessLog.write(`${new Date().toISOString()} ${line}\n`),
+      }).catch((error: Error) => {
+        throw new Error(
+          `the codec server cannot listen on ${settings.codec.host}:${settings.codec.port} (${error.message}); set GATEHOUSE_CODEC_PORT`,
+        );
+      });
+      cleanups.push(() => server.close());
+      codec = { url: settings.codec.publicUrl, operator };
+    }
     let address = settings.temporal.address;
     let uiUrl = settings.temporal.uiUrl;
     if (!address) {
@@ -71,6 +108,7 @@ export async function startPlatform(
         dbFile: path.join(settings.dataDir, 'temporal.sqlite'),
         port: settings.temporal.port,
         uiPort: settings.temporal.uiPort,
+        uiCodecEndpoint: codec?.url,
         searchAttributes: GATEHOUSE_SEARCH_ATTRIBUTES,
         namespace: settings.temporal.namespace,
         logFile: path.join(settings.dataDir, 'temporal-server.log'),
@@ -78,7 +116,8 @@ export async function startPlatform(
       });
       cleanups.push(() => server.stop());
       address = server.address;
-      uiUrl ??= server.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
+      // localhost, like the codec server's address: the UI's sign-in cookie is sent only within one site.
+      uiUrl ??= server.uiPort ? `http://localhost:${server.uiPort}` : undefined;
     }
     const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
     cleanups.push(() => db.destroy());
@@ -102,9 +141,10 @@ export async function startPlatform(
       apiKey: settings.temporal.apiKey,
       taskQueue: settings.taskQueue,
       taskQueues: settings.worker.taskQueues,
-      workflowBundlePath: settings.worker.workflowBundlePath,
       db,
       routeTable,
+      workflowBundlePath: settings.workflowBundlePath,
+      dataConverter: createGatehouseDataConverter(payloadKeys.keyring),
       activities: {
         bedrock: {
           defaultRegion: settings.bedrock.defaultRegion,
@@ -126,6 +166,13 @@ export async function startPlatform(
     });
     cleanups.push(() => runtime.close());
     workersForHealth = runtime.workers.workers;
+    const created = await ensureReconcilerSchedule(runtime.client, {
+      taskQueue: settings.taskQueue,
+      intervalMs: settings.reconcileIntervalMs,
+    });
+    say(
+      `reconciler: Temporal Schedule '${RECONCILER_SCHEDULE_ID}' ${created ? 'created' : 'found'} (every ${settings.reconcileIntervalMs / 1000} s)`,
+    );
 
     const polled = describeWorkers(runtime.workers.workers).map((worker) => `'${worker.taskQueue}'`);
     say(
@@ -138,6 +185,23 @@ export async function startPlatform(
       `routes: ${routeTable.routes.map((route) => `${route.id} (${route.provider})`).join(', ')} — table ${routeTable.version}`,
     );
     if (uiUrl) say(`Temporal UI: ${uiUrl}`);
+    say(
+      `payloads encrypted (AES-256-GCM, key ${payloadKeys.keyring.activeKeyId}, from the ${payloadKeys.source === 'environment' ? 'environment' : 'key file'})`,
+    );
+    if (codec) {
+      say(`codec server: ${codec.url} — decodes for operator tokens only, each within its tenants`);
+      if (codec.operator) {
+        say(
+          `operator token (all tenants): ${codec.operator.token} (saved in ${path.relative(process.cwd(), settings.dataDir)}/codec-operator.json)`,
+        );
+        say(
+          `  UI: sign in at ${codec.url} once, then tick "Include cross-origin credentials" in the UI's codec settings`,
+        );
+        say(
+          `  CLI: temporal workflow show -w <id> --codec-endpoint ${codec.url} --codec-auth "Bearer ${codec.operator.token}"`,
+        );
+      }
+    }
     if (credentials) {
       say(
         `demo tenant 'demo', API key ${credentials.apiKey} (saved in ${path.relative(process.cwd(), settings.dataDir)}/demo-credentials.json)`,

@@ -1,24 +1,20 @@
-import { ApplicationFailure, condition, proxyLocalActivities, setHandler } from '@temporalio/workflow';
-import type { GatehouseActivities } from '../activities/create-activities';
+import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ApprovalRequirement } from '../domain/policy';
 import {
   approvalDecisionInputSchema,
+  type ApprovalDecision,
   type ApprovalDecisionInput,
   type ApprovalOutcome,
 } from '../domain/request-messages';
+import { localSteps } from './activity-options';
 import { approveUpdate, denyUpdate } from './request-messages';
-
-const verifySteps = proxyLocalActivities<GatehouseActivities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '1s' },
-});
 
 export type RequiredApproval = Extract<ApprovalRequirement, { required: true }>;
 
 /**
- * The approve/deny updates of one request. The validator rejects ineligible approvers (no approver
- * role, or the requester) before anything is written to history; the handler then authenticates the
- * approver's key against the store. The first recorded decision wins.
+ * The approve/deny updates of one request. The validator rejects ineligible approvers (no approver role,
+ * or the requester) before anything is written to history; the handler then authenticates the decision's
+ * proof against the approver's key in the store. The first recorded decision wins.
  */
 export class ApprovalGate {
   private requirement: RequiredApproval | undefined;
@@ -31,7 +27,9 @@ export class ApprovalGate {
   }
 
   /** Waits for a decision or the durable timeout; a timeout counts as a denial. */
-  async await(requirement: RequiredApproval): Promise<{ decided: boolean; outcome: ApprovalOutcome }> {
+  async waitForDecision(
+    requirement: RequiredApproval,
+  ): Promise<{ decided: boolean; outcome: ApprovalOutcome }> {
     this.requirement = requirement;
     this.waiting = true;
     const decided = await condition(() => this.outcome !== undefined, requirement.timeoutMs);
@@ -54,15 +52,17 @@ export class ApprovalGate {
     }
   }
 
-  private decide(decision: 'approved' | 'denied') {
+  private decide(decision: ApprovalDecision) {
     return async (input: ApprovalDecisionInput): Promise<ApprovalOutcome> => {
       const requirement = this.requirement;
       if (!requirement) throw ApplicationFailure.nonRetryable('this request is not waiting for approval');
-      const { value: verification } = await verifySteps.verifyApprover({
+      const { value: verification } = await localSteps.verifyApprover({
         tenantId: this.tenantId,
-        principalId: input.approverId,
-        apiKeyHash: input.apiKeyHash,
+        workflowId: workflowInfo().workflowId,
+        decision,
+        decisionInput: input,
         roles: requirement.approverRoles,
+        now: Date.now(),
       });
       if (!verification.verified) {
         throw ApplicationFailure.nonRetryable(`approval refused: ${verification.reason ?? 'not verified'}`);

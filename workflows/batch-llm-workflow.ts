@@ -21,6 +21,7 @@ import {
   type BatchProgress,
   type BatchResult,
 } from '../domain/batch-contract';
+import { sumAttemptCosts } from '../domain/build-llm-result';
 import { microToUsd } from '../domain/cost';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
@@ -32,10 +33,6 @@ export const batchProgressQuery = defineQuery<BatchProgress>(BATCH_PROGRESS_QUER
 
 /** An item's outcome plus its cost in exact micro-dollars, which the batch sums. */
 type SettledItem = BatchItem & { costMicroUsd: number };
-
-function sumAttemptCosts(attempts: ReadonlyArray<{ costMicroUsd: number }>): number {
-  return attempts.reduce((total, attempt) => total + attempt.costMicroUsd, 0);
-}
 
 /** Reads a failed child's dotted failure type and the cost of the attempts it made before failing. */
 function failedItem(request: LlmRequest, workflowId: string, failure: ChildWorkflowFailure): SettledItem {
@@ -68,9 +65,9 @@ function failedItem(request: LlmRequest, workflowId: string, failure: ChildWorkf
  * (DESIGN.md §1 "Batch"). A request that fails is reported in its item and never fails the batch; a
  * request whose id already succeeded (or is running elsewhere) is reported as a duplicate, not re-run.
  *
- * The batch's `Outcome` search attribute says whether the batch ran to the end (`succeeded`) or was
- * cancelled (`failed`); how many of its requests failed is in the result and the progress query, and
- * each failed request carries `Outcome=failed` itself.
+ * The batch's `Outcome` search attribute says how it ended: `succeeded` when every request succeeded (or
+ * had already succeeded), `partially-failed` when some failed (how many is in the result and the progress
+ * query; each failed request carries `Outcome=failed` itself), `cancelled` when the batch was cancelled.
  */
 export async function batchLlmWorkflow(rawInput: BatchInput): Promise<BatchResult> {
   const input = parseWorkflowInput(batchInputSchema, rawInput, 'batch');
@@ -189,13 +186,15 @@ export async function batchLlmWorkflow(rawInput: BatchInput): Promise<BatchResul
     Array.from({ length: Math.min(input.concurrency, total) }, () => runLane()),
   );
   if (lanes.some((lane) => lane.status === 'rejected') || CancellationScope.current().consideredCancelled) {
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value: 'failed' }]);
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value: 'cancelled' }]);
     throw new CancelledFailure(
       `batch ${batchId} was cancelled after ${succeeded + failed + duplicates} of ${total} requests`,
     );
   }
 
-  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value: 'succeeded' }]);
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTE_KEYS.outcome, value: failed > 0 ? 'partially-failed' : 'succeeded' },
+  ]);
   return {
     batchId,
     tenantId,

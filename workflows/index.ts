@@ -1,3 +1,4 @@
 /** Everything the worker registers as workflows. Runs inside Temporal's deterministic sandbox. */
 export { llmRequestWorkflow, progressQuery } from './llm-request-workflow';
 export { batchLlmWorkflow, batchProgressQuery } from './batch-llm-workflow';
+export { reconcileRequestsWorkflow } from './reconcile-requests-workflow';

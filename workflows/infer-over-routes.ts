@@ -1,222 +1,216 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancelledFailure,
   isCancellation,
-  proxyActivities,
   sleep,
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { GatehouseActivities } from '../activities/create-activities';
-import type { ProviderErrorClass } from '../domain/classify-provider-error';
-import { usageCostMicroUsd, usdToMicro, ZERO_USAGE } from '../domain/cost';
+import { usageCostMicroUsd } from '../domain/cost';
+import { decideNextAttempt, initialAttemptState, type AttemptDecision } from '../domain/decide-next-attempt';
+import { FAILURE_TYPES, type FailureType } from '../domain/failure-types';
+import {
+  classifyAttemptFailure,
+  decodeInferenceFailure,
+  type ClassifiedAttemptFailure,
+  type ObservedAttemptFailure,
+} from '../domain/inference-failure';
 import type { LlmRequest } from '../domain/request-contract';
 import type { RoutePlan } from '../domain/route-selection';
 import type { Route } from '../domain/route-table';
 import type {
   AssembledPrompt,
+  AttemptAttribution,
   FallbackRecord,
   InferenceAttempt,
-  InferenceFailureDetails,
   InferenceResponse,
   RetrievedChunk,
 } from '../domain/step-contracts';
+import { attemptActivities, localSteps } from './activity-options';
+import type { RequestRun } from './request-run';
 
 export interface InferenceOutcome {
   success?: { route: Route; response: InferenceResponse };
   attempts: InferenceAttempt[];
   fallbacks: FallbackRecord[];
-  /** Why the loop stopped without an answer. */
-  stopReason?: string;
-  /** True when text already reached the caller, so nothing could be retried. */
-  interruptedAfterDelivery: boolean;
+  /** Why the loop stopped without an answer, and as which failure the request ends. */
+  stop?: { type: FailureType; reason: string };
 }
 
-/** A timeout or an unknown error: worth another try, and another route can help. */
-const UNCLASSIFIED_FAILURE: ProviderErrorClass = {
-  failureType: 'Inference.Unknown',
-  retryable: true,
-  fallback: true,
-  code: 'unknown',
-};
-
-function classify(error: unknown): {
-  classification: ProviderErrorClass;
-  details?: Partial<InferenceFailureDetails>;
-  message: string;
-} {
+/** Strips Temporal's failure classes off an attempt's failure, for the pure classifier. */
+function observe(error: unknown): ObservedAttemptFailure {
   const cause = error instanceof ActivityFailure ? error.cause : error;
+  const message = cause instanceof Error ? cause.message : String(cause);
   if (cause instanceof TimeoutFailure) {
     return {
-      classification: {
-        failureType: 'Inference.Timeout',
-        retryable: true,
-        fallback: true,
-        code: cause.timeoutType?.toString() ?? 'timeout',
-      },
+      kind: 'timeout',
+      timeoutType: cause.timeoutType?.toString() ?? 'timeout',
       message: `the attempt timed out (${cause.message})`,
+      lastHeartbeat: cause.lastHeartbeatDetails,
     };
   }
+  if (cause instanceof CancelledFailure)
+    return { kind: 'cancelled', details: decodeInferenceFailure(cause.details), message };
   if (cause instanceof ApplicationFailure) {
-    const details = cause.details?.[0] as Partial<InferenceFailureDetails> | undefined;
-    const reported = cause.details?.[1] as Partial<ProviderErrorClass> | undefined;
-    const classification: ProviderErrorClass =
-      reported && typeof reported.failureType === 'string'
-        ? {
-            failureType: reported.failureType,
-            retryable: reported.retryable ?? !cause.nonRetryable,
-            fallback: reported.fallback ?? true,
-            code: reported.code ?? cause.type ?? 'unknown',
-            nextRetryDelayMs: reported.nextRetryDelayMs,
-          }
-        : {
-            ...UNCLASSIFIED_FAILURE,
-            failureType: cause.type ?? UNCLASSIFIED_FAILURE.failureType,
-            retryable: !cause.nonRetryable,
-          };
-    return { classification, details, message: cause.message };
+    return {
+      kind: 'application',
+      type: cause.type ?? undefined,
+      nonRetryable: cause.nonRetryable ?? false,
+      details: decodeInferenceFailure(cause.details),
+      message,
+    };
   }
+  return { kind: 'other', message };
+}
+
+function failedAttempt(
+  route: Route,
+  attempt: number,
+  failure: ClassifiedAttemptFailure,
+  outcome: InferenceAttempt['outcome'],
+  fallbackRunId: string,
+): InferenceAttempt {
   return {
-    classification: UNCLASSIFIED_FAILURE,
-    message: cause instanceof Error ? cause.message : String(cause),
+    attempt,
+    runId: failure.runId ?? fallbackRunId,
+    routeId: route.id,
+    provider: route.provider,
+    model: route.model,
+    outcome,
+    failureType: failure.classification.failureType,
+    message: failure.message,
+    usage: failure.usage,
+    usageEstimated: failure.usageEstimated,
+    ...(failure.ledgerRecorded === undefined ? { usageUnknown: true } : {}),
+    costMicroUsd: usageCostMicroUsd(route, failure.usage),
+    latencyMs: failure.latencyMs ?? 0,
+    timeToFirstTokenMs: failure.timeToFirstTokenMs,
+    classification: failure.classification,
   };
 }
 
 /**
- * The attempt loop (docs/decisions/0001): each route is tried up to its own attempts with explicit
- * backoff or the provider's Retry-After, then the next route takes over — all within the task's budget
- * of total attempts, fallbacks, retry spend and deadline. Every attempt, failed ones too, is recorded
- * with its tokens and cost. Once streamed text has reached the caller nothing may replace it.
+ * The attempt loop (docs/decisions/0001) as an interpreter of the pure `decideNextAttempt`: wait as told,
+ * reserve the attempt's budget (the first attempt's was reserved by the reserve-budget step), run the
+ * attempt on its route's task queue, and feed its failure back to the decision. Every attempt — failed
+ * and cancelled ones too — is kept with its run, usage and cost.
  */
 export async function inferOverRoutes(options: {
+  run: RequestRun;
   request: LlmRequest;
-  executionId: string;
   plan: RoutePlan;
   prompt: AssembledPrompt;
+  /** The prompt tokens the reservation settled on (the provider's count where a route offers one). */
+  reservedPromptTokens: number;
   chunks: RetrievedChunk[];
   maxOutputTokens: number;
+  attribution: AttemptAttribution;
   /** Whether any streamed text of this attempt reached the workflow (and so possibly the caller). */
-  deliveredText: (attempt: number) => boolean;
+  delivered: (attempt: number) => boolean;
+  /** Filled in as the loop goes, so a cancellation mid-loop still records every attempt made. */
+  attempts: InferenceAttempt[];
+  fallbacks: FallbackRecord[];
 }): Promise<InferenceOutcome> {
-  const { request, plan } = options;
-  const budget = plan.budget;
-  const info = workflowInfo();
-  const attempts: InferenceAttempt[] = [];
-  const fallbacks: FallbackRecord[] = [];
-  const deadline = Date.now() + budget.deadlineMs;
-  const maxRetrySpendMicroUsd = usdToMicro(budget.maxRetrySpendUsd);
-  let failedSpendMicroUsd = 0;
-  let lastRouteFailure: string | undefined;
-  const stop = (stopReason: string, interruptedAfterDelivery = false): InferenceOutcome => ({
-    attempts,
-    fallbacks,
-    stopReason,
-    interruptedAfterDelivery,
-  });
-
-  for (const [routeIndex, route] of plan.candidates.entries()) {
-    if (routeIndex > 0) {
-      if (fallbacks.length >= budget.maxFallbacks)
-        return stop(`fallback budget of ${budget.maxFallbacks} spent`);
-      fallbacks.push({
-        fromRouteId: plan.candidates[routeIndex - 1]?.id ?? 'none',
-        toRouteId: route.id,
-        reason: lastRouteFailure ?? 'previous route gave up',
-      });
-    }
-    for (let routeAttempt = 1; routeAttempt <= route.retry.maximumAttempts; routeAttempt++) {
-      if (attempts.length >= budget.maxTotalAttempts)
-        return stop(`attempt budget of ${budget.maxTotalAttempts} spent`);
-      const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0) return stop(`inference deadline of ${budget.deadlineMs} ms passed`);
-      const attempt = attempts.length + 1;
-      const startToCloseMs = Math.max(1, Math.min(route.timeoutMs, remainingMs));
-      const routeActivities = proxyActivities<GatehouseActivities>({
-        taskQueue: route.taskQueue,
-        startToCloseTimeout: startToCloseMs,
-        // Without a worker on the route's queue the attempt must still end, so the next route can run.
-        scheduleToCloseTimeout: Math.min(startToCloseMs + 30_000, remainingMs + 1_000),
-        // This loop owns retries so that each attempt is seen, costed and audited.
-        retry: { maximumAttempts: 1, initialInterval: route.retry.initialIntervalMs },
-      });
-      const started = Date.now();
-      try {
-        const { value: response } = await routeActivities.infer({
-          workflowId: info.workflowId,
-          executionId: options.executionId,
-          tenantId: request.tenantId,
-          attempt,
-          route,
-          prompt: { system: options.prompt.system, user: options.prompt.user },
-          question: request.question,
-          chunks: options.chunks,
-          maxOutputTokens: Math.min(options.maxOutputTokens, route.maxOutputTokens),
-          responseFormat: request.outputSchema ? 'json' : 'text',
-          stream: request.stream,
-        });
-        attempts.push({
-          attempt,
-          routeId: route.id,
-          provider: route.provider,
-          model: route.model,
-          outcome: 'succeeded',
-          usage: response.usage,
-          costMicroUsd: usageCostMicroUsd(route, response.usage),
-          latencyMs: response.latencyMs,
-          timeToFirstTokenMs: response.timeToFirstTokenMs,
-        });
-        return { success: { route, response }, attempts, fallbacks, interruptedAfterDelivery: false };
-      } catch (error) {
-        if (isCancellation(error)) throw error;
-        const { classification, details, message } = classify(error);
-        const usage = details?.usage ?? ZERO_USAGE;
-        const costMicroUsd = usageCostMicroUsd(route, usage);
-        attempts.push({
-          attempt,
-          routeId: route.id,
-          provider: route.provider,
-          model: route.model,
-          outcome: 'failed',
-          failureType: classification.failureType,
-          message,
-          usage,
-          costMicroUsd,
-          latencyMs: details?.latencyMs ?? Date.now() - started,
-          timeToFirstTokenMs: details?.timeToFirstTokenMs,
-          classification,
-        });
-        failedSpendMicroUsd += costMicroUsd;
-        lastRouteFailure = `${route.id}: ${classification.failureType} (${classification.code})`;
-        // A timeout carries no details, so the workflow's own view of the stream decides too.
-        if ((details?.deliveredDeltas ?? 0) > 0 || options.deliveredText(attempt)) {
-          return stop(
-            `${route.id} failed after streaming had begun (${message}); nothing may replace delivered text`,
-            true,
-          );
-        }
-        if (failedSpendMicroUsd > maxRetrySpendMicroUsd) {
-          return stop(
-            `failed attempts cost ${failedSpendMicroUsd} micro-USD, over the retry budget of ${maxRetrySpendMicroUsd}`,
-          );
-        }
-        if (!classification.retryable && !classification.fallback) {
-          return stop(
-            `${classification.failureType} from ${route.id} is not something a retry or another route can fix: ${message}`,
-          );
-        }
-        if (!classification.retryable) break;
-        if (routeAttempt < route.retry.maximumAttempts) {
-          const backoffMs = Math.min(
-            route.retry.initialIntervalMs * route.retry.backoffCoefficient ** (routeAttempt - 1),
-            route.retry.maximumIntervalMs,
-          );
-          const delayMs = classification.nextRetryDelayMs ?? backoffMs;
-          if (Date.now() + delayMs >= deadline)
-            return stop(`the next retry (in ${delayMs} ms) would pass the inference deadline`);
-          await sleep(delayMs);
-        }
+  const { run, request, plan, attempts, fallbacks } = options;
+  const workflowId = workflowInfo().workflowId;
+  let decision: AttemptDecision = decideNextAttempt(
+    initialAttemptState(plan.budget, Date.now()),
+    undefined,
+    plan,
+    Date.now(),
+  );
+  while (decision.kind === 'attempt') {
+    const { route, attempt } = decision;
+    if (decision.fallback) fallbacks.push(decision.fallback);
+    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    if (attempt > 1) {
+      const reservation = await run.step(
+        'reserve-budget',
+        () =>
+          localSteps.reserveBudget({
+            tenantId: request.tenantId,
+            workflowId,
+            slot: attempt,
+            routeIds: [route.id],
+            prompt: { system: options.prompt.system, user: options.prompt.user },
+            promptTokens: options.reservedPromptTokens,
+            maxOutputTokens: options.maxOutputTokens,
+          }),
+        attempt,
+      );
+      if (!reservation.admitted) {
+        return {
+          attempts,
+          fallbacks,
+          stop: {
+            type: FAILURE_TYPES.budgetExceeded,
+            reason: `budget exceeded before attempt ${attempt}: ${reservation.reason ?? 'no headroom'}`,
+          },
+        };
       }
     }
+    run.setRoute(route.id);
+    try {
+      const { value: response, runId } = await attemptActivities(
+        route,
+        decision.startToCloseMs,
+        decision.state.deadlineAt - Date.now(),
+      ).infer({
+        workflowId,
+        tenantId: request.tenantId,
+        attempt,
+        route,
+        prompt: { system: options.prompt.system, user: options.prompt.user },
+        promptTokens: options.prompt.inputTokens,
+        question: request.question,
+        chunks: options.chunks,
+        maxOutputTokens: Math.min(options.maxOutputTokens, route.maxOutputTokens),
+        responseFormat: request.outputSchema ? 'json' : 'text',
+        stream: request.stream,
+        attribution: options.attribution,
+      });
+      attempts.push({
+        attempt,
+        runId,
+        routeId: route.id,
+        provider: route.provider,
+        model: route.model,
+        outcome: 'succeeded',
+        usage: response.usage,
+        usageEstimated: false,
+        costMicroUsd: usageCostMicroUsd(route, response.usage),
+        latencyMs: response.latencyMs,
+        timeToFirstTokenMs: response.timeToFirstTokenMs,
+      });
+      return { success: { route, response }, attempts, fallbacks };
+    } catch (error) {
+      const failure = classifyAttemptFailure(observe(error));
+      const cancelled = isCancellation(error);
+      attempts.push(failedAttempt(route, attempt, failure, cancelled ? 'cancelled' : 'failed', run.runId));
+      if (cancelled) throw error;
+      decision = decideNextAttempt(
+        decision.state,
+        {
+          classification: failure.classification,
+          costMicroUsd: usageCostMicroUsd(route, failure.usage),
+          // A timeout carries no details, so the workflow's own view of the stream decides too.
+          delivered: failure.deliveredDeltas > 0 || options.delivered(attempt),
+          message: failure.message,
+        },
+        plan,
+        Date.now(),
+      );
+    }
   }
-  return stop(plan.candidates.length === 0 ? 'no candidate routes' : 'every candidate route gave up');
+  return {
+    attempts,
+    fallbacks,
+    stop: {
+      type: decision.interruptedAfterDelivery
+        ? FAILURE_TYPES.streamInterrupted
+        : FAILURE_TYPES.inferenceExhausted,
+      reason: decision.reason,
+    },
+  };
 }

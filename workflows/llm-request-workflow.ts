@@ -1,223 +1,153 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
   log,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { GatehouseActivities } from '../activities/create-activities';
-import { addUsage, microToUsd, usdToMicro, ZERO_USAGE, type TokenUsage } from '../domain/cost';
-import { FAILURE_TYPES, isFailureType, type FailureType } from '../domain/failure-types';
-import type { LoggingMode } from '../domain/policy';
+import { buildLlmResult, sumAttemptCosts } from '../domain/build-llm-result';
+import { microToUsd, usdToMicro } from '../domain/cost';
+import { FAILURE_TYPES } from '../domain/failure-types';
+import { reevaluateDataClass, type ApprovalRequirement, type LoggingMode } from '../domain/policy';
 import { llmRequestSchema, type LlmRequest } from '../domain/request-contract';
 import type { ApprovalOutcome } from '../domain/request-messages';
-import type { RetrievalPlan } from '../domain/retrieval-plan';
-import type { RoutePlan } from '../domain/route-selection';
-import { SEARCH_ATTRIBUTE_KEYS, type RequestOutcome } from '../domain/search-attribute-keys';
+import { noRouteReason, validationFailureReason } from '../domain/request-steps';
+import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import type {
   AssembledPrompt,
   FallbackRecord,
   InferenceAttempt,
   LlmResult,
+  RecordInput,
   RequestFailure,
-  RequestProgress,
-  RetrievedChunk,
-  StepLog,
-  Timed,
 } from '../domain/step-contracts';
-import type { StepName } from '../domain/step-names';
+import { localSteps, recordSteps, retrievalSteps } from './activity-options';
 import { ApprovalGate } from './approval-gate';
 import { inferOverRoutes } from './infer-over-routes';
 import { parseWorkflowInput } from './parse-workflow-input';
-import { approveUpdate, denyUpdate, progressQuery, streamDeltaSignal, streamQuery } from './request-messages';
+import { fail, failureOf, RequestRun } from './request-run';
+import { StreamState } from './stream-state';
 
-export { approveUpdate, denyUpdate, progressQuery, streamDeltaSignal, streamQuery };
+export {
+  approveUpdate,
+  cancelNoteSignal,
+  denyUpdate,
+  progressQuery,
+  streamDeltaSignal,
+  streamQuery,
+} from './request-messages';
 
-/** Cheap steps with no long I/O run as local activities: no task-queue round trip per step. */
-const localSteps = proxyLocalActivities<GatehouseActivities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '1s' },
-});
-
-const retrievalSteps = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
-});
-
-/** Recording must not be lost: it keeps retrying through a database outage of a few minutes. */
-const recordSteps = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 40, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
-
-/** A failure the workflow decided on, or one an activity reported; always ends as ApplicationFailure. */
-class RequestFailed extends Error {
-  constructor(readonly failure: RequestFailure) {
-    super(failure.message);
-    this.name = 'RequestFailed';
-  }
+/** What `record` needs to know about the run so far, on the success path and on every failure path. */
+interface RunFacts {
+  principalId?: string;
+  policyVersion?: number;
+  logging: LoggingMode;
+  prompt?: AssembledPrompt;
+  approval?: ApprovalOutcome;
+  output?: string;
+  attempts: InferenceAttempt[];
+  fallbacks: FallbackRecord[];
 }
-
-function failureOf(step: StepName, error: unknown): RequestFailure {
-  if (error instanceof RequestFailed) return error.failure;
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure && isFailureType(cause.type)) {
-    return { type: cause.type, step, message: cause.message };
-  }
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return { type: FAILURE_TYPES.internal, step, message: `step '${step}' failed: ${message}` };
-}
-
-const sumCost = (attempts: InferenceAttempt[]) =>
-  attempts.reduce((total, attempt) => total + attempt.costMicroUsd, 0);
 
 /**
- * One LLM request, end to end (DESIGN.md §1). The only place that decides what happens next; every step
- * is an activity so it is durable, retried by Temporal and visible in history.
+ * One LLM request, end to end (DESIGN.md §1): the only place that decides what happens next. It reads as
+ * its nine steps; the step log, attempt loop, approvals and stream live beside it (docs/decisions/0007).
  */
 export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmResult> {
   const request = parseWorkflowInput(llmRequestSchema, rawRequest, 'request');
   const info = workflowInfo();
-  // Stable across Reset and continue-as-new, unlike the run id: side effects are keyed by it.
-  const executionId = info.firstExecutionRunId;
+  const run = new RequestRun();
+  const stream = new StreamState(() => run.outcome);
+  const approvals = new ApprovalGate(request.tenantId);
+  const facts: RunFacts = { logging: 'hash', attempts: [], fallbacks: [] };
+  run.dataClass = { declared: request.dataClass, effective: request.dataClass, raisedBy: [] };
 
-  const steps: StepLog[] = [];
-  let currentStep: StepName | 'done' = 'authorize';
-  let outcome: RequestProgress['outcome'] = 'running';
-  let failure: RequestFailure | undefined;
-  setHandler(progressQuery, () => ({ currentStep, outcome, steps: [...steps], failure }));
-
-  // Streaming: delta batches arrive as signals from the inference activity; callers poll the query.
-  let streamAttempt: number | undefined;
-  let streamText = '';
-  let nextStreamSeq = 0;
-  setHandler(streamDeltaSignal, (delta) => {
-    // The first attempt to deliver text owns the stream; batches arrive in order, duplicates are dropped.
-    if (streamAttempt !== undefined && delta.attempt !== streamAttempt) return;
-    if (delta.seq !== nextStreamSeq) return;
-    streamAttempt = delta.attempt;
-    streamText += delta.text;
-    nextStreamSeq += 1;
-  });
-  setHandler(streamQuery, () => ({
-    attempt: streamAttempt,
-    text: streamText,
-    done: outcome === 'succeeded' || outcome === 'failed',
-    outcome: outcome === 'awaiting-approval' ? 'running' : outcome,
-  }));
-
-  const setOutcome = (value: RequestOutcome) =>
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.outcome, value }]);
-  setOutcome('running');
-
-  const approvalGate = new ApprovalGate(request.tenantId);
-  let approval: ApprovalOutcome | undefined;
-
-  async function runStep<T>(
-    step: StepName,
-    run: () => Promise<Timed<T>>,
-    summarize: (value: T) => Record<string, unknown>,
-  ): Promise<T> {
-    currentStep = step;
-    const started = Date.now();
-    try {
-      const { value, elapsedMs } = await run();
-      steps.push({ step, status: 'succeeded', elapsedMs, detail: summarize(value) });
-      return value;
-    } catch (error) {
-      const stepFailure = failureOf(step, error);
-      steps.push({
-        step,
-        status: 'failed',
-        elapsedMs: Date.now() - started,
-        detail: { failureType: stepFailure.type },
-      });
-      throw new RequestFailed(stepFailure);
+  async function awaitApproval(requirement: ApprovalRequirement): Promise<void> {
+    if (!requirement.required) return;
+    if (requirement.approverIds.length === 0) {
+      fail(
+        FAILURE_TYPES.approvalDenied,
+        'authorize',
+        `${requirement.reason}, but the tenant has no approver other than the requester`,
+      );
+    }
+    run.setOutcome('awaiting-approval');
+    const { decided, outcome } = await approvals.waitForDecision(requirement);
+    facts.approval = outcome;
+    run.setOutcome('running');
+    if (!decided) {
+      fail(
+        FAILURE_TYPES.approvalTimedOut,
+        'authorize',
+        `no approver decided within ${Math.round(requirement.timeoutMs / 1000)} s; denied`,
+      );
+    }
+    if (outcome.decision !== 'approved') {
+      fail(
+        FAILURE_TYPES.approvalDenied,
+        'authorize',
+        `denied by '${outcome.approverId}'${outcome.comment ? `: ${outcome.comment}` : ''}`,
+      );
     }
   }
 
-  const fail = (type: FailureType, step: StepName, message: string): never => {
-    throw new RequestFailed({ type, step, message });
-  };
+  function recordInput(failure?: RequestFailure): RecordInput {
+    return {
+      workflowId: info.workflowId,
+      runId: run.runId,
+      originalRunId: info.originalExecutionRunId,
+      tenantId: request.tenantId,
+      requestId: request.requestId,
+      principalId: facts.principalId,
+      taskType: request.taskType,
+      feature: request.feature,
+      dataClass: run.dataClass ?? { declared: request.dataClass, effective: request.dataClass, raisedBy: [] },
+      policyVersion: facts.policyVersion,
+      promptRef: facts.prompt?.promptRef,
+      logging: facts.logging,
+      question: request.question,
+      output: facts.output,
+      steps: run.steps,
+      attempts: facts.attempts,
+      fallbacks: facts.fallbacks,
+      approval: facts.approval,
+      cancel: run.cancelNote,
+      failure,
+    };
+  }
 
-  let principalId: string | undefined;
-  let policyVersion: number | undefined;
-  let logging: LoggingMode = 'hash';
-  let prompt: AssembledPrompt | undefined;
-  let reservationKey: string | undefined;
-  let attempts: InferenceAttempt[] = [];
-  let fallbacks: FallbackRecord[] = [];
-  let output: string | undefined;
+  async function record(failure?: RequestFailure): Promise<void> {
+    await run.step('record', () => recordSteps.record(recordInput(failure)));
+    // A Reset to after `record` copied another run's record: this run records itself (and the Reset).
+    if (run.lastStepRunId() !== run.runId)
+      await run.step('record', () => recordSteps.record(recordInput(failure)), 1);
+  }
 
   try {
-    const authorization = await runStep(
-      'authorize',
-      () => localSteps.authorize(request),
-      (value) => ({
-        allowed: value.allowed,
-        policyVersion: value.policyVersion ?? null,
-        reason: value.allowed ? null : value.reason,
-        approvalRequired: value.allowed ? value.approval.required : null,
+    // 1 authorize: the caller's proof, then the policy; approval where the data class needs it.
+    const authorization = await run.step('authorize', () =>
+      localSteps.authorize({
+        request,
+        chainStartedAt: info.startTime.getTime(),
+        chainId: info.originalExecutionRunId,
       }),
     );
-    principalId = authorization.principalId;
-    policyVersion = authorization.policyVersion;
-    if (!authorization.allowed) return fail(FAILURE_TYPES.policyDenied, 'authorize', authorization.reason);
-    logging = authorization.logging;
+    if (!authorization.allowed) fail(FAILURE_TYPES.policyDenied, 'authorize', authorization.reason);
+    Object.assign(facts, {
+      principalId: authorization.principalId,
+      policyVersion: authorization.policyVersion,
+      logging: authorization.logging,
+    });
+    run.dataClass = { declared: request.dataClass, effective: authorization.dataClass, raisedBy: [] };
+    await awaitApproval(authorization.approval);
 
-    if (authorization.approval.required) {
-      const requirement = authorization.approval;
-      if (requirement.approverIds.length === 0) {
-        fail(
-          FAILURE_TYPES.approvalDenied,
-          'authorize',
-          `${requirement.reason}, but the tenant has no approver other than the requester`,
-        );
-      }
-      outcome = 'awaiting-approval';
-      setOutcome('awaiting-approval');
-      const { decided, outcome: decision } = await approvalGate.await(requirement);
-      approval = decision;
-      outcome = 'running';
-      setOutcome('running');
-      if (!decided) {
-        fail(
-          FAILURE_TYPES.approvalTimedOut,
-          'authorize',
-          `no approver decided within ${Math.round(requirement.timeoutMs / 1000)} s; denied`,
-        );
-      }
-      if (decision.decision !== 'approved') {
-        fail(
-          FAILURE_TYPES.approvalDenied,
-          'authorize',
-          `denied by '${decision.approverId}'${decision.comment ? `: ${decision.comment}` : ''}`,
-        );
-      }
-    }
-
-    const plan: RetrievalPlan = await runStep(
-      'plan-retrieval',
-      () =>
-        localSteps.planRetrieval({ taskType: request.taskType, question: request.question }, authorization),
-      (value) => ({
-        enabled: value.enabled,
-        topK: value.topK,
-        contextTokenBudget: value.contextTokenBudget,
-        reason: value.reason,
-      }),
+    // 2 plan-retrieval, 3 retrieve; then the effective data class, with whatever approval it newly needs.
+    const plan = await run.step('plan-retrieval', () =>
+      localSteps.planRetrieval({ taskType: request.taskType, question: request.question }, authorization),
     );
-
-    let chunks: RetrievedChunk[] = [];
-    if (plan.enabled) {
-      chunks = await runStep(
-        'retrieve',
-        () =>
+    const chunks = plan.enabled
+      ? await run.step('retrieve', () =>
           retrievalSteps.retrieve({
             tenantId: request.tenantId,
             query: plan.query,
@@ -225,97 +155,71 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
             clearance: authorization.clearance,
             topK: plan.topK,
           }),
-        (value) => ({
-          chunks: value.map((chunk) => ({
-            chunkId: chunk.chunkId,
-            documentId: chunk.documentId,
-            documentVersion: chunk.documentVersion,
-            score: chunk.score,
-          })),
-        }),
-      );
-    } else {
-      steps.push({ step: 'retrieve', status: 'skipped', elapsedMs: 0, detail: { reason: plan.reason } });
-    }
+        )
+      : [];
+    if (!plan.enabled)
+      run.log({
+        step: 'retrieve',
+        attempt: 0,
+        status: 'skipped',
+        elapsedMs: 0,
+        detail: { reason: plan.reason },
+      });
+    const reevaluated = reevaluateDataClass(authorization, request.dataClass, chunks);
+    run.dataClass = {
+      declared: reevaluated.declared,
+      effective: reevaluated.effective,
+      raisedBy: reevaluated.raisedBy.map((document) => document.documentId),
+    };
+    if (reevaluated.deniedReason) fail(FAILURE_TYPES.policyDenied, 'retrieve', reevaluated.deniedReason);
+    await awaitApproval(reevaluated.newApproval);
 
-    prompt = await runStep(
-      'assemble-prompt',
-      () =>
-        localSteps.assemblePrompt({
-          tenantId: request.tenantId,
-          prompt: authorization.prompt,
-          question: request.question,
-          chunks,
-          contextTokenBudget: plan.contextTokenBudget,
-          maxOutputTokens: authorization.maxOutputTokens,
-        }),
-      (value) => ({
-        promptVersion: value.promptRef,
-        inputTokens: value.inputTokens,
-        contextTokens: value.contextTokens,
-        includedChunkIds: value.includedChunkIds,
-        droppedChunkIds: value.droppedChunkIds,
+    // 4 assemble-prompt
+    const prompt = await run.step('assemble-prompt', () =>
+      localSteps.assemblePrompt({
+        tenantId: request.tenantId,
+        prompt: authorization.prompt,
+        question: request.question,
+        chunks,
+        contextTokenBudget: plan.contextTokenBudget,
+        maxOutputTokens: authorization.maxOutputTokens,
       }),
     );
-    const assembled = prompt;
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.promptVersion, value: assembled.promptRef }]);
+    facts.prompt = prompt;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.promptVersion, value: prompt.promptRef }]);
 
+    // 5 select-route, by the effective data class
     const ceilings = [
       authorization.costCeilingMicroUsd,
       request.maxCostUsd === undefined ? undefined : usdToMicro(request.maxCostUsd),
     ];
     const definedCeilings = ceilings.filter((ceiling): ceiling is number => ceiling !== undefined);
-    const routePlan: RoutePlan = await runStep(
-      'select-route',
-      () =>
-        localSteps.selectRoute({
-          taskType: request.taskType,
-          dataClass: request.dataClass,
-          tenantTier: authorization.tenantTier,
-          allowedRoutes: authorization.allowedRoutes,
-          allowDegraded: authorization.allowDegradedRoutes,
-          latencyClass: request.latencyClass,
-          promptTokens: assembled.inputTokens,
-          maxOutputTokens: authorization.maxOutputTokens,
-          costCeilingMicroUsd: definedCeilings.length > 0 ? Math.min(...definedCeilings) : undefined,
-        }),
-      (value) => ({
-        tableVersion: value.tableVersion,
-        choices: value.choices,
-        excluded: value.excluded,
-        budget: value.budget,
+    const routePlan = await run.step('select-route', () =>
+      localSteps.selectRoute({
+        taskType: request.taskType,
+        dataClass: reevaluated.effective,
+        tenantTier: authorization.tenantTier,
+        allowedRoutes: authorization.allowedRoutes,
+        allowDegraded: authorization.allowDegradedRoutes,
+        latencyClass: request.latencyClass,
+        promptTokens: prompt.inputTokens,
+        maxOutputTokens: authorization.maxOutputTokens,
+        costCeilingMicroUsd: definedCeilings.length > 0 ? Math.min(...definedCeilings) : undefined,
       }),
     );
-    if (routePlan.candidates.length === 0) {
-      const reasons = routePlan.excluded
-        .map((exclusion) => `${exclusion.routeId}: ${exclusion.reason}`)
-        .join('; ');
-      fail(
-        FAILURE_TYPES.routeUnavailable,
-        'select-route',
-        `no route can serve this request (${reasons || 'no routes for this task'})`,
-      );
-    }
+    if (routePlan.candidates.length === 0)
+      fail(FAILURE_TYPES.routeUnavailable, 'select-route', noRouteReason(routePlan));
 
-    // Known before the step runs, so even a reservation whose reply was lost is settled by `record`.
-    reservationKey = `${info.workflowId}/${executionId}/reserve-budget`;
-    const idempotencyKey = reservationKey;
-    const reservation = await runStep(
-      'reserve-budget',
-      () =>
-        localSteps.reserveBudget({
-          tenantId: request.tenantId,
-          idempotencyKey,
-          routeIds: routePlan.candidates.map((route) => route.id),
-          prompt: { system: assembled.system, user: assembled.user },
-          promptTokens: assembled.inputTokens,
-          maxOutputTokens: authorization.maxOutputTokens,
-        }),
-      (value) => ({
-        admitted: value.admitted,
-        reservedUsd: microToUsd(value.amountMicroUsd),
-        promptTokens: value.promptTokens,
-        reason: value.reason ?? null,
+    // 6 reserve-budget for the first attempt (each further attempt reserves its own in the loop)
+    const reservation = await run.step('reserve-budget', () =>
+      localSteps.reserveBudget({
+        tenantId: request.tenantId,
+        workflowId: info.workflowId,
+        slot: 1,
+        routeIds: routePlan.candidates.map((route) => route.id),
+        prompt: { system: prompt.system, user: prompt.user },
+        promptTokens: prompt.inputTokens,
+        maxOutputTokens: authorization.maxOutputTokens,
       }),
     );
     if (!reservation.admitted) {
@@ -326,170 +230,123 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       );
     }
 
-    currentStep = 'infer';
+    // 7 infer: attempts over the route plan
+    run.currentStep = 'infer';
     const inferStarted = Date.now();
-    const inference = await inferOverRoutes({
-      request,
-      executionId,
-      plan: routePlan,
-      prompt: assembled,
-      chunks,
-      maxOutputTokens: authorization.maxOutputTokens,
-      deliveredText: (attempt) => streamAttempt === attempt && streamText.length > 0,
-    });
-    attempts = inference.attempts;
-    fallbacks = inference.fallbacks;
-    const costMicroUsd = sumCost(attempts);
-    steps.push({
-      step: 'infer',
-      status: inference.success ? 'succeeded' : 'failed',
-      elapsedMs: Date.now() - inferStarted,
-      detail: {
-        attempts: attempts.length,
-        routeId: inference.success?.route.id ?? null,
-        fallbacks,
-        stopReason: inference.stopReason ?? null,
-        costUsd: microToUsd(costMicroUsd),
-      },
-    });
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.costUsd, value: microToUsd(costMicroUsd) }]);
+    let inference: Awaited<ReturnType<typeof inferOverRoutes>> | undefined;
+    try {
+      inference = await inferOverRoutes({
+        run,
+        request,
+        plan: routePlan,
+        prompt,
+        reservedPromptTokens: reservation.promptTokens,
+        chunks,
+        maxOutputTokens: authorization.maxOutputTokens,
+        attribution: {
+          principalId: authorization.principalId,
+          taskType: request.taskType,
+          feature: request.feature,
+          promptRef: prompt.promptRef,
+        },
+        delivered: (attempt) => stream.delivered(attempt),
+        attempts: facts.attempts,
+        fallbacks: facts.fallbacks,
+      });
+    } finally {
+      run.log({
+        step: 'infer',
+        attempt: 0,
+        status: inference?.success ? 'succeeded' : 'failed',
+        elapsedMs: Date.now() - inferStarted,
+        runId: facts.attempts[facts.attempts.length - 1]?.runId,
+        detail: {
+          attempts: facts.attempts.length,
+          routeId: inference?.success?.route.id ?? null,
+          stopReason: inference?.stop?.reason ?? null,
+          costUsd: microToUsd(sumAttemptCosts(facts.attempts)),
+        },
+      });
+    }
     const success = inference.success;
     if (!success) {
-      const type = inference.interruptedAfterDelivery
-        ? FAILURE_TYPES.streamInterrupted
-        : FAILURE_TYPES.inferenceExhausted;
-      const summary = attempts
+      const summary = facts.attempts
         .map((attempt) => `#${attempt.attempt} ${attempt.routeId}: ${attempt.failureType}`)
         .join('; ');
-      return fail(
-        type,
-        'infer',
-        `${inference.stopReason ?? 'no route answered'} (attempts: ${summary || 'none'})`,
+      fail(
+        inference.stop?.type ?? FAILURE_TYPES.inferenceExhausted,
+        inference.stop?.type === FAILURE_TYPES.budgetExceeded ? 'reserve-budget' : 'infer',
+        `${inference.stop?.reason ?? 'no route answered'} (attempts: ${summary || 'none'})`,
       );
     }
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.route, value: success.route.id }]);
-    output = success.response.text;
+    facts.output = success.response.text;
 
-    const chunkDocuments = new Map(chunks.map((chunk) => [chunk.documentId, chunk]));
-    const validation = await runStep(
-      'validate',
-      () =>
-        localSteps.validate({
-          text: success.response.text,
-          citedDocumentIds: success.response.citedDocumentIds,
-          retrievedDocumentIds: [...chunkDocuments.keys()],
-          outputSchema: request.outputSchema,
-        }),
-      (value) => ({ passed: value.passed, verdicts: value.verdicts }),
-    );
-    if (!validation.passed) {
-      const failed = validation.verdicts
-        .filter((verdict) => !verdict.passed)
-        .map((verdict) => `${verdict.check}: ${verdict.detail}`);
-      fail(FAILURE_TYPES.validationFailed, 'validate', `output failed validation (${failed.join('; ')})`);
-    }
-
-    await record(undefined, costMicroUsd);
-    outcome = 'succeeded';
-    currentStep = 'done';
-    setOutcome('succeeded');
-    const timings: LlmResult['timings'] = {};
-    for (const entry of steps) {
-      if (entry.status !== 'skipped') timings[entry.step] = (timings[entry.step] ?? 0) + entry.elapsedMs;
-    }
-    const usage = attempts.reduce<TokenUsage>((total, attempt) => addUsage(total, attempt.usage), ZERO_USAGE);
-    return {
-      workflowId: info.workflowId,
-      tenantId: request.tenantId,
-      requestId: request.requestId,
-      output: success.response.text,
-      json: validation.json,
-      citations: success.response.citedDocumentIds.map((documentId) => {
-        const chunk = chunkDocuments.get(documentId);
-        return {
-          documentId,
-          documentVersion: chunk?.documentVersion ?? 0,
-          title: chunk?.title ?? documentId,
-        };
+    // 8 validate
+    const validation = await run.step('validate', () =>
+      localSteps.validate({
+        text: success.response.text,
+        citedDocumentIds: success.response.citedDocumentIds,
+        retrievedDocumentIds: [...new Set(chunks.map((chunk) => chunk.documentId))],
+        outputSchema: request.outputSchema,
       }),
-      usage,
-      costUsd: microToUsd(costMicroUsd),
-      route: {
-        id: success.route.id,
-        provider: success.route.provider,
-        model: success.route.model,
-        label: success.route.label,
-      },
-      attempts,
-      fallbacks,
-      routePlan: {
-        tableVersion: routePlan.tableVersion,
-        choices: routePlan.choices,
-        excluded: routePlan.excluded,
-      },
-      retrievalPlan: plan,
-      promptVersion: assembled.promptRef,
-      policyVersion: authorization.policyVersion,
-      approval,
-      verdicts: validation.verdicts,
-      streamed: request.stream,
-      timeToFirstTokenMs: success.response.timeToFirstTokenMs,
-      timings,
-    };
-  } catch (error) {
-    const step = currentStep === 'done' ? 'record' : currentStep;
-    failure = isCancellation(error)
-      ? { type: FAILURE_TYPES.cancelled, step, message: 'the request was cancelled' }
-      : failureOf(step, error);
-    outcome = 'failed';
-    upsertSearchAttributes([
-      { key: SEARCH_ATTRIBUTE_KEYS.outcome, value: 'failed' },
-      { key: SEARCH_ATTRIBUTE_KEYS.failedStep, value: failure.step },
+    );
+    if (!validation.passed)
+      fail(FAILURE_TYPES.validationFailed, 'validate', validationFailureReason(validation));
+
+    // 9 record
+    await record();
+    run.currentStep = 'done';
+    run.setOutcome('succeeded', [
+      { key: SEARCH_ATTRIBUTE_KEYS.costUsd, value: microToUsd(sumAttemptCosts(facts.attempts)) },
     ]);
-    const finalFailure = failure;
+    return buildLlmResult({
+      workflowId: info.workflowId,
+      runId: run.runId,
+      request,
+      authorization,
+      retrievalPlan: plan,
+      chunks,
+      prompt,
+      routePlan,
+      route: success.route,
+      response: success.response,
+      attempts: facts.attempts,
+      fallbacks: facts.fallbacks,
+      validation,
+      approval: facts.approval,
+      dataClass: run.dataClass,
+      timings: run.timings(),
+    });
+  } catch (error) {
+    // 9 record, on every failure path too: audit the failure and settle the reservations.
+    const step = run.currentStep === 'done' ? 'record' : run.currentStep;
+    const cancelled = isCancellation(error);
+    const failure: RequestFailure = cancelled
+      ? {
+          type: FAILURE_TYPES.cancelled,
+          step,
+          message: run.cancelNote
+            ? `cancelled by ${run.cancelNote.by}: ${run.cancelNote.reason}`
+            : 'the request was cancelled',
+        }
+      : failureOf(step, error);
+    run.failure = failure;
+    run.setOutcome(cancelled ? 'cancelled' : 'failed', [
+      { key: SEARCH_ATTRIBUTE_KEYS.failedStep, value: failure.step },
+      { key: SEARCH_ATTRIBUTE_KEYS.costUsd, value: microToUsd(sumAttemptCosts(facts.attempts)) },
+    ]);
     try {
       // Recording a failure must finish even when the request itself was cancelled.
-      await CancellationScope.nonCancellable(() => record(finalFailure, sumCost(attempts)));
+      await CancellationScope.nonCancellable(() => record(failure));
     } catch (recordError) {
       log.error('recording the failed request failed', { error: String(recordError) });
     }
-    currentStep = 'done';
+    run.currentStep = 'done';
     throw ApplicationFailure.create({
-      message: finalFailure.message,
-      type: finalFailure.type,
+      message: failure.message,
+      type: failure.type,
       nonRetryable: true,
-      details: [{ step: finalFailure.step, attempts, fallbacks }],
-    });
-  }
-
-  async function record(requestFailure: RequestFailure | undefined, costMicroUsd: number): Promise<void> {
-    currentStep = 'record';
-    const result = await recordSteps.record({
-      workflowId: info.workflowId,
-      executionId,
-      tenantId: request.tenantId,
-      requestId: request.requestId,
-      principalId,
-      taskType: request.taskType,
-      dataClass: request.dataClass,
-      policyVersion,
-      promptRef: prompt?.promptRef,
-      logging,
-      question: request.question,
-      output,
-      steps,
-      attempts,
-      fallbacks,
-      approval,
-      reservationKey,
-      costMicroUsd,
-      failure: requestFailure,
-    });
-    steps.push({
-      step: 'record',
-      status: 'succeeded',
-      elapsedMs: result.elapsedMs,
-      detail: { ...result.value },
+      details: [{ step: failure.step, attempts: facts.attempts, fallbacks: facts.fallbacks }],
     });
   }
 }

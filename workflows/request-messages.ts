@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import {
   REQUEST_MESSAGE_NAMES,
   type ApprovalDecisionInput,
+  type CancelNoteInput,
   type ApprovalOutcome,
   type StreamDelta,
   type StreamView,
@@ -17,3 +18,4 @@ export const approveUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecisionInpu
 export const denyUpdate = defineUpdate<ApprovalOutcome, [ApprovalDecisionInput]>(
   REQUEST_MESSAGE_NAMES.denyUpdate,
 );
+export const cancelNoteSignal = defineSignal<[CancelNoteInput]>(REQUEST_MESSAGE_NAMES.cancelNoteSignal);

@@ -271,10 +271,15 @@ describe('docker-compose.yml', () => {
         name,
         database: { condition: 'service_healthy' },
       });
-      if (name !== 'seed-demo') {
-        expect({ name, namespace: dependsOn['temporal-namespace'] }).toEqual({
+      if (name !== 'gatehouse-init') {
+        expect({
+          name,
+          namespace: dependsOn['temporal-namespace'],
+          sharedState: dependsOn['gatehouse-init'],
+        }).toEqual({
           name,
           namespace: { condition: 'service_completed_successfully' },
+          sharedState: { condition: 'service_completed_successfully' },
         });
       }
     }
@@ -329,19 +334,50 @@ describe('docker-compose.yml', () => {
   });
 
   it('wires the Temporal UI to the codec server as the browser reaches it, and the codec server to the UI’s origin', () => {
-    const portOf = (service: string, target: string) =>
-      compose.services[service]?.ports?.map(parsePort).find((port) => port.target === target)?.published;
+    const portOf = (service: string, target: number | string) =>
+      compose.services[service]?.ports?.map(parsePort).find((port) => port.target === String(target))
+        ?.published;
     const ui = compose.services['temporal-ui']!;
-    const codec = compose.services['codec-server']!;
-    expect(ui.environment?.TEMPORAL_CODEC_ENDPOINT).toBe(
-      `http://localhost:${portOf('codec-server', codec.environment?.GATEHOUSE_CODEC_PORT ?? '')}`,
-    );
-    expect(codec.environment?.GATEHOUSE_CODEC_CORS_ORIGINS).toBe(
-      `http://localhost:${portOf('temporal-ui', '8080')}`,
-    );
-    expect(gatehouseServices[0]![1].environment?.TEMPORAL_UI_URL).toBe(
-      `http://localhost:${portOf('temporal-ui', '8080')}`,
-    );
+    const codec = readSettings(compose.services['codec-server']!.environment).codec;
+    const codecOnHost = `http://localhost:${portOf('codec-server', codec.port)}`;
+    expect(codec.host).toBe('0.0.0.0');
+    expect(ui.environment?.TEMPORAL_CODEC_ENDPOINT).toBe(codecOnHost);
+    expect(codec.publicUrl).toBe(codecOnHost);
+    // The codec server signs operators in with a cookie, which the UI sends only with credentials on.
+    expect(ui.environment?.TEMPORAL_CODEC_INCLUDE_CREDENTIALS).toBe('true');
+    const uiOnHost = `http://localhost:${portOf('temporal-ui', 8080)}`;
+    expect(codec.allowedOrigins).toEqual([uiOnHost]);
+    expect(gatehouseServices[0]![1].environment?.TEMPORAL_UI_URL).toBe(uiOnHost);
+  });
+
+  it('shares one payload key file and token file, written only by gatehouse-init, with every Gatehouse process', () => {
+    for (const [name, service] of gatehouseServices) {
+      const settings = readSettings(service.environment);
+      const mount = (service.volumes ?? [])
+        .map((volume) => volume.split(':'))
+        .find(([source]) => source === 'gatehouse-state');
+      const writable = name === 'gatehouse-init' || name === 'gatehouse-cli';
+      expect({ name, mount }).toEqual({
+        name,
+        mount: writable ? ['gatehouse-state', settings.dataDir] : ['gatehouse-state', settings.dataDir, 'ro'],
+      });
+      // No process may make keys of its own: they come from the shared file, which lives in that volume.
+      expect({
+        name,
+        keys: settings.codec.keysFromEnvironment,
+        keyFile: path.dirname(settings.codec.keyFile),
+      }).toEqual({
+        name,
+        keys: undefined,
+        keyFile: settings.dataDir,
+      });
+    }
+    expect(compose.services['gatehouse-init']?.command).toEqual([
+      'node',
+      '--import',
+      'tsx',
+      'scripts/seed-demo.ts',
+    ]);
   });
 
   it('mounts the Temporal schema, namespace and dynamic config files it names', () => {

@@ -101,7 +101,7 @@ describe('Dockerfile', () => {
     expect(readText('scripts/bundle-workflows.ts')).toContain(
       "path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js')",
     );
-    expect(settings.worker.workflowBundlePath).toBe(projectPath('dist', 'workflow-bundle.js'));
+    expect(settings.workflowBundlePath).toBe(projectPath('dist', 'workflow-bundle.js'));
     const exposed = runtime.instructions
       .filter((entry) => entry.keyword === 'EXPOSE')
       .flatMap((entry) => entry.args.split(/\s+/));

@@ -320,7 +320,7 @@ describe('deploy/k8s', () => {
         name,
         database: true,
       });
-      expect({ name, bundle: settings.worker.workflowBundlePath }).toEqual({
+      expect({ name, bundle: settings.workflowBundlePath }).toEqual({
         name,
         bundle: expect.stringMatching(/dist\/workflow-bundle\.js$/),
       });

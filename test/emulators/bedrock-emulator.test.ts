@@ -166,6 +166,51 @@ describe('Bedrock Runtime emulator through the real AWS SDK', () => {
     expect(emulator.callCount('gr-123', 'apply-guardrail')).toBe(2);
   });
 
+  it('applies a configured guardrail per id, refuses malformed requests as Bedrock does, and resets', async () => {
+    emulator.setGuardrail('masking01', { piiEntities: [{ type: 'EMAIL', action: 'ANONYMIZE' }] });
+    const masked = await client.send(
+      new ApplyGuardrailCommand({
+        guardrailIdentifier: 'masking01',
+        guardrailVersion: '2',
+        source: 'OUTPUT',
+        content: [
+          { text: { text: 'Mail jane@example.com for details.', qualifiers: ['guard_content'] } },
+          { text: { text: 'jane@example.com is in the source', qualifiers: ['grounding_source'] } },
+        ],
+      }),
+    );
+    expect(masked.action).toBe('GUARDRAIL_INTERVENED');
+    expect(masked.outputs).toEqual([{ text: 'Mail {EMAIL} for details.' }]);
+    expect(masked.assessments?.[0]?.sensitiveInformationPolicy?.piiEntities).toEqual([
+      { match: 'jane@example.com', type: 'EMAIL', action: 'ANONYMIZED', detected: true },
+    ]);
+    expect(masked.assessments?.[0]?.appliedGuardrailDetails).toMatchObject({
+      guardrailId: 'masking01',
+      guardrailVersion: '2',
+    });
+    const refused = await caught(
+      client.send(
+        new ApplyGuardrailCommand({
+          guardrailIdentifier: 'masking01',
+          guardrailVersion: '2',
+          source: 'OUTPUT',
+          content: [{ text: { text: 'only context', qualifiers: ['grounding_source'] } }],
+        }),
+      ),
+    );
+    expect(refused.name).toBe('ValidationException');
+    emulator.reset();
+    const afterReset = await client.send(
+      new ApplyGuardrailCommand({
+        guardrailIdentifier: 'masking01',
+        guardrailVersion: '2',
+        source: 'OUTPUT',
+        content: [{ text: { text: 'Mail jane@example.com for details.' } }],
+      }),
+    );
+    expect(afterReset.action).toBe('NONE');
+  });
+
   it('embeds text with Titan v2 through InvokeModel, deterministically and normalised', async () => {
     const embed = async (inputText: string, dimensions = 256) => {
       const output = await client.send(
@@ -333,7 +378,7 @@ describe('Bedrock Runtime emulator through the real AWS SDK', () => {
       expect(emulator.calls().map((call) => call.operation)).toEqual(['converse', 'converse-stream']);
     });
 
-    it('turns a stream that fails after deltas into Inference.StreamInterrupted with partial usage', async () => {
+    it('turns a stream that fails after deltas into Inference.StreamInterrupted, with no usage it cannot know', async () => {
       emulator.setScript(MODEL, {
         behaviours: [{ streamErrorAfter: 3, exception: 'InternalServerException' }],
       });
@@ -348,8 +393,8 @@ describe('Bedrock Runtime emulator through the real AWS SDK', () => {
         fallback: false,
         code: 'InternalServerException',
       });
-      expect(error.partialUsage?.inputTokens).toBeGreaterThan(0);
-      expect(error.partialUsage?.outputTokens).toBeGreaterThan(0);
+      // The server reported no usage before the stream broke; the infer activity estimates it (and says so).
+      expect(error.partialUsage).toBeUndefined();
     });
   });
 });

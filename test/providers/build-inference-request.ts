@@ -7,6 +7,7 @@ export const REFUND_CHUNKS: RetrievedChunk[] = [
     documentId: 'refund-policy',
     documentVersion: 2,
     title: 'Refund policy',
+    classification: 'public',
     text: 'Refunds are paid within 14 days of the return. Shipping costs are not refunded.',
     score: 0.9,
   },
@@ -15,6 +16,7 @@ export const REFUND_CHUNKS: RetrievedChunk[] = [
     documentId: 'returns-faq',
     documentVersion: 1,
     title: 'Returns FAQ',
+    classification: 'internal',
     text: 'Items can be returned for 30 days. Sale items are final.',
     score: 0.7,
   },
@@ -47,7 +49,6 @@ export function buildInferenceRequest(
   const chunks = overrides.chunks ?? REFUND_CHUNKS;
   return {
     workflowId: 'gatehouse/acme/request-1',
-    executionId: 'run-1',
     tenantId: 'acme',
     attempt: 1,
     route,
@@ -55,11 +56,13 @@ export function buildInferenceRequest(
       system: 'Answer from the documents only and cite them as [documentId].',
       user: `Documents:\n${chunks.map(quote).join('\n\n')}\n\nQuestion: ${question}`,
     },
+    promptTokens: 100,
     question,
     chunks,
     maxOutputTokens: 256,
     responseFormat: 'text',
     stream: false,
+    attribution: { principalId: 'acme-analyst', taskType: 'qa', promptRef: 'qa@1' },
     ...overrides,
   };
 }

@@ -129,7 +129,7 @@ describe('OpenAI-compatible provider against the emulator', () => {
     }
   });
 
-  it('reports a stream dropped after deltas as StreamInterrupted with partial usage', async () => {
+  it('reports a stream dropped after deltas as StreamInterrupted, with no usage it cannot know', async () => {
     emulator.setScript(MODEL, { behaviours: [{ streamErrorAfter: 3 }, 'ok'] });
     const deltas: string[] = [];
     const error = await providerErrorOf(
@@ -141,8 +141,8 @@ describe('OpenAI-compatible provider against the emulator', () => {
       retryable: false,
       fallback: false,
     });
-    expect(error.partialUsage?.inputTokens).toBeGreaterThan(0);
-    expect(error.partialUsage?.outputTokens).toBeGreaterThan(0);
+    // The server reported no usage before the stream broke; the infer activity estimates it (and says so).
+    expect(error.partialUsage).toBeUndefined();
     // The emulator moved on to the next behaviour.
     await expect(provider.generate(buildInferenceRequest(route()))).resolves.toMatchObject({
       finishReason: 'stop',

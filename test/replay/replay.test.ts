@@ -2,6 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
+import {
+  ENCRYPTED_FAILURE_CONVERTER_PATH,
+  createGatehouseDataConverter,
+} from '../../codec/gatehouse-data-converter';
+import { randomPayloadKeyring } from '../support/gatehouse-harness';
 import { HISTORY_DIR } from '../support/history-recording';
 
 const historyFiles = readdirSync(HISTORY_DIR)
@@ -17,11 +22,23 @@ function* histories() {
   }
 }
 
+/**
+ * Replays with the data converter every worker runs. The committed histories predate payload
+ * encryption, so this also shows that the codec reads unencrypted payloads as they are.
+ */
 async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath: ENCRYPTED_FAILURE_CONVERTER_PATH,
+    logger: undefined,
+  });
   const results: ReplayResult[] = [];
   for await (const result of Worker.runReplayHistories(
-    { workflowBundle, replayName: 'gatehouse-replay' },
+    {
+      workflowBundle,
+      replayName: 'gatehouse-replay',
+      dataConverter: createGatehouseDataConverter(randomPayloadKeyring()),
+    },
     histories(),
   )) {
     results.push(result);

@@ -3,18 +3,23 @@ import { ApprovalDeniedError } from '../../client/errors';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../domain/search-attribute-keys';
 import { listAuditEvents } from '../../store/audit-repository';
 import { putPolicy } from '../../store/policy-repository';
-import { hashApiKey, upsertPrincipal } from '../../store/principal-repository';
+import { hashApiKey } from '../../governance/caller-proof';
+import { upsertPrincipal } from '../../store/principal-repository';
 import { DEMO_POLICY_DOCUMENT } from '../../store/seed-demo';
 import { saveHistoryIfRecording } from '../support/history-recording';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 
 const REQUESTER_KEY = 'risk-analyst-key-0123456789abcdef';
+const requester = { tenantId: 'demo', apiKey: REQUESTER_KEY };
 const APPROVER_KEY = 'risk-approver-key-0123456789abcdef';
 
 async function waitForOutcome(harness: GatehouseHarness, workflowId: string, outcome: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const progress = await harness.gatehouse.progress(workflowId);
+    const progress = await harness.gatehouse.progress(workflowId, {
+      tenantId: 'demo',
+      apiKey: REQUESTER_KEY,
+    });
     if (progress.outcome === outcome) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -98,7 +103,7 @@ describe('approval of restricted work', () => {
       approverId: 'risk-approver',
       comment: 'ticket RISK-42',
     });
-    const result = await harness.gatehouse.result(submitted.workflowId);
+    const result = await harness.gatehouse.result(submitted.workflowId, requester);
     expect(result.approval?.approverId).toBe('risk-approver');
     expect(result.output).toMatch(/refund/i);
     const events = await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId });
@@ -116,7 +121,9 @@ describe('approval of restricted work', () => {
       apiKey: APPROVER_KEY,
       comment: 'not today',
     });
-    const error = await harness.gatehouse.result(submitted.workflowId).catch((caught: unknown) => caught);
+    const error = await harness.gatehouse
+      .result(submitted.workflowId, requester)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApprovalDeniedError);
     expect((error as ApprovalDeniedError).failureType).toBe('Approval.Denied');
     expect((error as Error).message).toMatch(/denied by 'risk-approver': not today/);
@@ -129,7 +136,9 @@ describe('approval of restricted work', () => {
     await usePolicy(1);
     const started = Date.now();
     const submitted = await harness.gatehouse.submit(restrictedRequest('nobody-decides'));
-    const error = await harness.gatehouse.result(submitted.workflowId).catch((caught: unknown) => caught);
+    const error = await harness.gatehouse
+      .result(submitted.workflowId, requester)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApprovalDeniedError);
     expect((error as ApprovalDeniedError).failureType).toBe('Approval.TimedOut');
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);

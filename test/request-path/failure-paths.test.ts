@@ -18,7 +18,9 @@ describe('requests that must not reach a model', () => {
 
   async function expectDenied(input: Parameters<GatehouseHarness['gatehouse']['submit']>[0], reason: RegExp) {
     const submitted = await harness.gatehouse.submit(input);
-    const error = await harness.gatehouse.result(submitted.workflowId).catch((caught: unknown) => caught);
+    const error = await harness.gatehouse
+      .result(submitted.workflowId, { tenantId: input.tenantId, apiKey: input.apiKey })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PolicyDeniedError);
     expect((error as PolicyDeniedError).failureType).toBe('Policy.Denied');
     expect((error as PolicyDeniedError).step).toBe('authorize');
@@ -46,7 +48,8 @@ describe('requests that must not reach a model', () => {
       tenantId: 'nobody',
       workflowId: submitted.workflowId,
     });
-    expect(events.map((event) => event.eventType)).toEqual(['step.succeeded', 'request.failed']);
+    // A refusal is a failed step with its reason, not a step that 'succeeded'.
+    expect(events.map((event) => event.eventType)).toEqual(['step.failed', 'request.failed']);
     expect((events[1]!.payload as { failure: { type: string } }).failure.type).toBe('Policy.Denied');
     expect(await listUsage(harness.db, { tenantId: 'nobody' })).toHaveLength(0);
     await saveHistoryIfRecording(submitted.handle, 'denied-unknown-tenant');
@@ -66,7 +69,12 @@ describe('requests that must not reach a model', () => {
     const events = await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId });
     const authorize = events.find((event) => event.step === 'authorize');
     expect(authorize?.payload).toEqual(
-      expect.objectContaining({ allowed: false, principalId: 'demo-contractor' }),
+      expect.objectContaining({
+        status: 'failed',
+        principalId: 'demo-contractor',
+        policyVersion: 1,
+        reason: "principal 'demo-contractor' may not run task 'summarize' (allowed: qa)",
+      }),
     );
     expect(events.at(-1)?.eventType).toBe('request.failed');
   });
@@ -117,7 +125,9 @@ describe('requests that must not reach a model', () => {
         taskType: 'qa',
         question: 'What is the refund policy?',
       });
-      const error = await harness.gatehouse.result(submitted.workflowId).catch((caught: unknown) => caught);
+      const error = await harness.gatehouse
+        .result(submitted.workflowId, harness.caller)
+        .catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(BudgetExceededError);
       expect((error as BudgetExceededError).step).toBe('reserve-budget');
       const types = await scheduledActivityTypes(submitted.handle);
@@ -143,9 +153,12 @@ describe('requests that must not reach a model', () => {
       question: 'What is the warranty period?',
     };
     const submissions = await Promise.all(Array.from({ length: 10 }, () => harness.gatehouse.submit(input)));
-    const runIds = new Set(submissions.map((submission) => submission.runId ?? 'already finished'));
+    const runIds = new Set(
+      await Promise.all(submissions.map(async (submission) => (await submission.handle.describe()).runId)),
+    );
+    expect(submissions.filter((submission) => submission.started)).toHaveLength(1);
     const results = await Promise.all(
-      submissions.map((submission) => harness.gatehouse.result(submission.workflowId)),
+      submissions.map((submission) => harness.gatehouse.result(submission.workflowId, harness.caller)),
     );
     expect(new Set(results.map((result) => JSON.stringify(result))).size).toBe(1);
     const runs = [];

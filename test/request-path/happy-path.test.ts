@@ -1,23 +1,11 @@
 import { SEARCH_ATTRIBUTE_KEYS } from '../../domain/search-attribute-keys';
-import { STEP_NAMES } from '../../domain/step-names';
+import { STEP_ACTIVITY_TYPES, STEP_NAMES } from '../../domain/step-names';
 import type { RequestProgress } from '../../domain/step-contracts';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit-repository';
 import { getBudget } from '../../store/budget-repository';
 import { listUsage } from '../../store/usage-repository';
 import { saveHistoryIfRecording } from '../support/history-recording';
 import { scheduledActivityTypes, startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
-
-const STEP_ACTIVITY: Record<(typeof STEP_NAMES)[number], string> = {
-  authorize: 'authorize',
-  'plan-retrieval': 'planRetrieval',
-  retrieve: 'retrieve',
-  'assemble-prompt': 'assemblePrompt',
-  'select-route': 'selectRoute',
-  'reserve-budget': 'reserveBudget',
-  infer: 'infer',
-  validate: 'validate',
-  record: 'record',
-};
 
 describe('a request through the client, end to end', () => {
   let harness: GatehouseHarness;
@@ -38,7 +26,7 @@ describe('a request through the client, end to end', () => {
       feature: 'help-center',
       question: 'What is the refund policy?',
     });
-    const result = await harness.gatehouse.result(submitted.workflowId);
+    const result = await harness.gatehouse.result(submitted.workflowId, harness.caller);
 
     expect(result.workflowId).toBe('gatehouse/demo/happy-refund-1');
     expect(result.output.length).toBeGreaterThan(20);
@@ -75,7 +63,7 @@ describe('a request through the client, end to end', () => {
     expect(budgetAfter!.spentMicroUsd - budgetBefore!.spentMicroUsd).toBe(ledger[0]!.costMicroUsd);
 
     const types = await scheduledActivityTypes(submitted.handle);
-    expect(types).toEqual(STEP_NAMES.map((step) => STEP_ACTIVITY[step]));
+    expect(types).toEqual(STEP_NAMES.map((step) => STEP_ACTIVITY_TYPES[step]));
 
     const description = await submitted.handle.describe();
     const attributes = description.typedSearchAttributes;

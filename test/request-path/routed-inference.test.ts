@@ -10,7 +10,8 @@ import { createBedrockProvider } from '../../providers/bedrock-provider';
 import { createOpenAiCompatibleProvider } from '../../providers/openai-compatible-provider';
 import { listAuditEvents } from '../../store/audit-repository';
 import { putPolicy } from '../../store/policy-repository';
-import { hashApiKey, upsertPrincipal } from '../../store/principal-repository';
+import { hashApiKey } from '../../governance/caller-proof';
+import { upsertPrincipal } from '../../store/principal-repository';
 import { DEMO_POLICY_DOCUMENT } from '../../store/seed-demo';
 import { listUsage } from '../../store/usage-repository';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
@@ -270,11 +271,13 @@ describe('routed inference through the real AWS SDK and an OpenAI-compatible cli
     const submitted = await harness.gatehouse.submit(harness.input({ stream: true }));
     let statusAtFirstText: string | undefined;
     const pieces: string[] = [];
-    for await (const piece of harness.gatehouse.stream(submitted.workflowId, { pollIntervalMs: 20 })) {
+    for await (const piece of harness.gatehouse.stream(submitted.workflowId, harness.caller, {
+      pollIntervalMs: 20,
+    })) {
       statusAtFirstText ??= (await submitted.handle.describe()).status.name;
       pieces.push(piece);
     }
-    const result = await harness.gatehouse.result(submitted.workflowId);
+    const result = await harness.gatehouse.result(submitted.workflowId, harness.caller);
     expect(statusAtFirstText).toBe('RUNNING');
     expect(pieces.join('')).toBe(result.output);
     expect(bedrock.callCount(CLAUDE, 'converse-stream')).toBe(1);

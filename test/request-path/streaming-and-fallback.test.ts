@@ -60,14 +60,16 @@ describe('streaming', () => {
     const pieces: string[] = [];
     let firstPieceAt: number | undefined;
     let runningAtFirstPiece: string | undefined;
-    for await (const piece of harness.gatehouse.stream(submitted.workflowId, { pollIntervalMs: 20 })) {
+    for await (const piece of harness.gatehouse.stream(submitted.workflowId, harness.caller, {
+      pollIntervalMs: 20,
+    })) {
       if (firstPieceAt === undefined) {
         firstPieceAt = Date.now() - started;
         runningAtFirstPiece = (await submitted.handle.describe()).status.name;
       }
       pieces.push(piece);
     }
-    const result = await harness.gatehouse.result(submitted.workflowId);
+    const result = await harness.gatehouse.result(submitted.workflowId, harness.caller);
     expect(runningAtFirstPiece).toBe('RUNNING');
     expect(pieces.length).toBeGreaterThan(1);
     expect(pieces.join('')).toBe(result.output);
@@ -147,7 +149,9 @@ describe('retries and fallback', () => {
   it('never falls back once streamed text has reached the caller', async () => {
     script.push({ kind: 'fail', classification: RATE_LIMITED, afterDeltas: ['Refunds are '] });
     const submitted = await harness.gatehouse.submit(harness.input({ stream: true }));
-    const error = await harness.gatehouse.result(submitted.workflowId).catch((caught: unknown) => caught);
+    const error = await harness.gatehouse
+      .result(submitted.workflowId, harness.caller)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(StreamInterruptedError);
     expect(provider.calls).toHaveLength(1);
     const view = await submitted.handle.query<{ text: string }>('stream');
@@ -158,7 +162,7 @@ describe('retries and fallback', () => {
   it('falls back while nothing has been streamed yet', async () => {
     script.push({ kind: 'fail', classification: { ...RATE_LIMITED, retryable: false } });
     const submitted = await harness.gatehouse.submit(harness.input({ stream: true }));
-    const result = await harness.gatehouse.result(submitted.workflowId);
+    const result = await harness.gatehouse.result(submitted.workflowId, harness.caller);
     expect(result.route.id).toBe('extractive');
     expect(result.output).toMatch(/refund/i);
   });

@@ -13,7 +13,7 @@ function events(tenantId: string, count: number, workflowId = `wf-${tenantId}`):
   return Array.from({ length: count }, (_, index) => ({
     tenantId,
     workflowId,
-    executionId: 'run-1',
+    runId: 'run-1',
     step: `step-${index + 1}`,
     attempt: 1,
     eventType: index === 0 ? 'request.received' : 'step.completed',
@@ -37,7 +37,7 @@ describe('audit repository', () => {
     expect(listed[0]).toMatchObject({
       tenantId: 'acme',
       workflowId: 'wf-acme',
-      executionId: 'run-1',
+      runId: 'run-1',
       step: 'step-1',
       attempt: 1,
       eventType: 'request.received',
@@ -54,13 +54,24 @@ describe('audit repository', () => {
     expect(await verifyAuditChain(database.db, 'nobody')).toEqual({ ok: true, checked: 0, headSeq: 0 });
   });
 
-  it('skips duplicates of (workflow, execution, step, attempt), within and across batches', async () => {
+  it('skips repeats of (workflow, run, step, attempt) and refuses a different event under the same key', async () => {
     const batch = events('acme', 3);
     expect(await appendAuditEvents(database.db, batch)).toBe(0);
     const retry = { ...batch[2]!, attempt: 2 };
+    expect(await appendAuditEvents(database.db, [retry, retry])).toBe(1);
+    await expect(appendAuditEvents(database.db, [{ ...retry, payload: { changed: true } }])).rejects.toThrow(
+      /already recorded as seq 4 with a different payload/,
+    );
+    await expect(
+      appendAuditEvents(database.db, [
+        { ...retry, attempt: 3 },
+        { ...retry, attempt: 3, eventType: 'step.failed' },
+      ]),
+    ).rejects.toThrow(/two different events in one append/);
+    // Describing another run's work: the first description stands, a later one is not compared.
     expect(
-      await appendAuditEvents(database.db, [retry, retry, { ...retry, payload: { changed: true } }]),
-    ).toBe(1);
+      await appendAuditEvents(database.db, [{ ...retry, payload: { changed: true }, ifAbsent: true }]),
+    ).toBe(0);
     expect(await verifyAuditChain(database.db, 'acme')).toEqual({ ok: true, checked: 4, headSeq: 4 });
   });
 
@@ -176,7 +187,7 @@ describe('audit chain verification detects tampering', () => {
       tenantId: 'insert',
       seq: 3,
       workflowId: 'wf-forged',
-      executionId: 'run-1',
+      runId: 'run-1',
       step: 'approve',
       attempt: 1,
       eventType: 'approval.granted',
@@ -187,7 +198,7 @@ describe('audit chain verification detects tampering', () => {
       tenant_id: forged.tenantId,
       seq: forged.seq,
       workflow_id: forged.workflowId,
-      execution_id: forged.executionId,
+      execution_id: forged.runId,
       step: forged.step,
       attempt: forged.attempt,
       event_type: forged.eventType,
@@ -208,7 +219,7 @@ describe('audit chain verification detects tampering', () => {
       tenant_id: 'append',
       seq: 6,
       workflow_id: forged.workflowId,
-      execution_id: forged.executionId,
+      execution_id: forged.runId,
       step: forged.step,
       attempt: forged.attempt,
       event_type: forged.eventType,

@@ -1,7 +1,7 @@
 import { getBudget } from '../../store/budget-repository';
 import { listDocuments, searchChunks } from '../../store/document-repository';
 import { getLatestPolicy } from '../../store/policy-repository';
-import { findPrincipalByKeyHash, hashApiKey } from '../../store/principal-repository';
+import { authenticateApiKey } from '../../store/principal-repository';
 import { resolvePrompt } from '../../store/prompt-repository';
 import { DEMO_DOCUMENTS, DEMO_POLICY_DOCUMENT, seedDemo } from '../../store/seed-demo';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -33,8 +33,8 @@ describe('seedDemo', () => {
   });
 
   it('lets the analyst find the refund policy and keeps the contractor to public documents', async () => {
-    const analyst = await findPrincipalByKeyHash(database.db, 'demo', hashApiKey('analyst-key'));
-    const contractor = await findPrincipalByKeyHash(database.db, 'demo', hashApiKey('contractor-key'));
+    const analyst = await authenticateApiKey(database.db, 'demo', 'analyst-key');
+    const contractor = await authenticateApiKey(database.db, 'demo', 'contractor-key');
     expect(analyst).toMatchObject({ id: 'demo-analyst', clearance: 'internal', role: 'approver' });
     expect(contractor).toMatchObject({ id: 'demo-contractor', capabilities: ['qa'], clearance: 'public' });
 
@@ -67,9 +67,7 @@ describe('seedDemo', () => {
 
   it('rotates API keys on a later run', async () => {
     await seedDemo(database.db, { apiKey: 'rotated-key', contractorApiKey: 'contractor-key' });
-    expect(await findPrincipalByKeyHash(database.db, 'demo', hashApiKey('analyst-key'))).toBeUndefined();
-    expect((await findPrincipalByKeyHash(database.db, 'demo', hashApiKey('rotated-key')))?.id).toBe(
-      'demo-analyst',
-    );
+    expect(await authenticateApiKey(database.db, 'demo', 'analyst-key')).toBeUndefined();
+    expect((await authenticateApiKey(database.db, 'demo', 'rotated-key'))?.id).toBe('demo-analyst');
   });
 });

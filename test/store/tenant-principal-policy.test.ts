@@ -1,5 +1,6 @@
 import { putPolicy, getLatestPolicy } from '../../store/policy-repository';
-import { findPrincipalByKeyHash, hashApiKey, upsertPrincipal } from '../../store/principal-repository';
+import { hashApiKey, keyIdForKeyHash } from '../../governance/caller-proof';
+import { authenticateApiKey, findPrincipalByKeyId, upsertPrincipal } from '../../store/principal-repository';
 import { getTenant, upsertTenant } from '../../store/tenant-repository';
 import { createTestDatabase, rejectionMessage, type TestDatabase } from './test-database';
 
@@ -29,7 +30,7 @@ describe('tenants, principals and policies', () => {
     expect(await getTenant(database.db, 'nobody')).toBeUndefined();
   });
 
-  it('finds a principal by key hash only within its own tenant', async () => {
+  it('finds a principal by its key only within its own tenant', async () => {
     const apiKeyHash = hashApiKey('secret-key-1');
     expect(apiKeyHash).toMatch(/^[0-9a-f]{64}$/);
     await upsertPrincipal(database.db, {
@@ -43,7 +44,9 @@ describe('tenants, principals and policies', () => {
       role: 'approver',
       status: 'active',
     });
-    expect(await findPrincipalByKeyHash(database.db, 'acme', apiKeyHash)).toEqual({
+    expect(await authenticateApiKey(database.db, 'acme', 'secret-key-1')).toEqual({
+      apiKeyHash,
+      keyId: keyIdForKeyHash(apiKeyHash),
       id: 'alice',
       tenantId: 'acme',
       name: 'Alice',
@@ -53,8 +56,9 @@ describe('tenants, principals and policies', () => {
       role: 'approver',
       status: 'active',
     });
-    expect(await findPrincipalByKeyHash(database.db, 'globex', apiKeyHash)).toBeUndefined();
-    expect(await findPrincipalByKeyHash(database.db, 'acme', hashApiKey('wrong'))).toBeUndefined();
+    expect(await findPrincipalByKeyId(database.db, 'globex', keyIdForKeyHash(apiKeyHash))).toBeUndefined();
+    expect(await authenticateApiKey(database.db, 'globex', 'secret-key-1')).toBeUndefined();
+    expect(await authenticateApiKey(database.db, 'acme', 'wrong')).toBeUndefined();
     const raw = (await database.db('principals').where({ id: 'alice' }).first()) as Record<string, unknown>;
     expect(JSON.stringify(raw)).not.toContain('secret-key-1');
   });
@@ -71,8 +75,8 @@ describe('tenants, principals and policies', () => {
     };
     await upsertPrincipal(database.db, { ...base, id: 'bob', apiKeyHash: hashApiKey('bob-1') });
     await upsertPrincipal(database.db, { ...base, id: 'bob', apiKeyHash: hashApiKey('bob-2') });
-    expect(await findPrincipalByKeyHash(database.db, 'acme', hashApiKey('bob-1'))).toBeUndefined();
-    expect((await findPrincipalByKeyHash(database.db, 'acme', hashApiKey('bob-2')))?.id).toBe('bob');
+    expect(await authenticateApiKey(database.db, 'acme', 'bob-1')).toBeUndefined();
+    expect((await authenticateApiKey(database.db, 'acme', 'bob-2'))?.id).toBe('bob');
     expect(
       await rejectionMessage(
         upsertPrincipal(database.db, { ...base, id: 'mallory', apiKeyHash: hashApiKey('bob-2') }),

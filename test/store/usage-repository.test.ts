@@ -13,7 +13,7 @@ describe('usage repository', () => {
   const record = (overrides: Partial<NewUsageRecord>): NewUsageRecord => ({
     tenantId: 'acme',
     workflowId: 'wf-1',
-    executionId: 'run-1',
+    runId: 'run-1',
     attempt: 1,
     routeId: 'bedrock-haiku',
     provider: 'bedrock',
@@ -23,14 +23,20 @@ describe('usage repository', () => {
     cacheReadTokens: 0,
     cacheWriteTokens: 0,
     costMicroUsd: 675,
-    outcome: 'success',
+    outcome: 'succeeded',
+    failureType: null,
+    usageEstimated: false,
+    principalId: 'acme-analyst',
+    feature: null,
+    taskType: 'qa',
+    promptRef: 'qa@1',
     ...overrides,
   });
 
   it('records attempts once, however often they are retried', async () => {
     const first = record({
       attempt: 1,
-      outcome: 'failure',
+      outcome: 'failed',
       failureType: 'Inference.RateLimited',
       costMicroUsd: 0,
     });
@@ -46,7 +52,7 @@ describe('usage repository', () => {
     expect(listed).toHaveLength(2);
     expect(listed[0]).toMatchObject({
       attempt: 1,
-      outcome: 'failure',
+      outcome: 'failed',
       failureType: 'Inference.RateLimited',
       costMicroUsd: 0,
       inputTokens: 1200,
@@ -58,9 +64,24 @@ describe('usage repository', () => {
       routeId: 'bedrock-haiku',
     });
     expect(await listUsage(database.db, { tenantId: 'acme' })).toHaveLength(3);
+    expect(await recordUsage(database.db, [])).toBe(0);
     // Beyond 32-bit range on purpose: money columns are BIGINT on both dialects.
     expect(await totalCostMicroUsd(database.db, 'acme')).toBe(9_000_000_675);
     expect(await totalCostMicroUsd(database.db, 'nobody')).toBe(0);
+  });
+
+  it('refuses to record a different attempt under a key that is already taken', async () => {
+    await recordUsage(database.db, [record({ workflowId: 'wf-c', usageEstimated: true, costMicroUsd: 10 })]);
+    await expect(
+      recordUsage(database.db, [record({ workflowId: 'wf-c', costMicroUsd: 11 })]),
+    ).rejects.toThrow(/already recorded with other values \(costMicroUsd, usageEstimated\)/);
+    expect(
+      await recordUsage(database.db, [
+        record({ workflowId: 'wf-c', usageEstimated: true, costMicroUsd: 10 }),
+      ]),
+    ).toBe(0);
+    const [stored] = await listUsage(database.db, { tenantId: 'acme', workflowId: 'wf-c' });
+    expect(stored).toMatchObject({ usageEstimated: true, principalId: 'acme-analyst', promptRef: 'qa@1' });
   });
 
   it('refuses fractional money or negative token counts', async () => {

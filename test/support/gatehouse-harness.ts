@@ -3,15 +3,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import type { ActivityDependencies } from '../../activities/create-activities';
 import { GatehouseClient } from '../../client/gatehouse-client';
+import { createGatehouseDataConverter } from '../../codec/gatehouse-data-converter';
+import {
+  createPayloadKeyring,
+  newPayloadKeyId,
+  newPayloadKeyMaterial,
+  type PayloadKeyring,
+} from '../../codec/payload-keyring';
 import type { LlmRequestInput } from '../../domain/request-contract';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { createKnex } from '../../store/knex-client';
 import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
+import { readSettings, type GatehouseSettings } from '../../worker/environment';
 import { loadRouteTable } from '../../worker/load-route-table';
 import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
 import {
@@ -28,6 +37,13 @@ export interface GatehouseHarness {
   taskQueue: string;
   apiKey: string;
   contractorApiKey: string;
+  /** The demo analyst as a caller of result/progress/stream/cancel. */
+  caller: { tenantId: string; apiKey: string };
+  /** CLI settings that reach this harness's Temporal server, task queue and database. */
+  cliSettings(overrides?: Partial<Record<string, string>>): GatehouseSettings;
+  /** The payload keys this harness's client and workers encrypt with. */
+  keyring: PayloadKeyring;
+  dataConverter: DataConverter;
   /** The demo analyst asking the refund question, with any field replaced. */
   input(overrides?: Partial<LlmRequestInput>): LlmRequestInput;
   close(): Promise<void>;
@@ -40,7 +56,14 @@ function uniqueSuffix(): string {
 /**
  * An isolated app database: a temporary SQLite file, or (with DATABASE_URL) a PostgreSQL schema of its own.
  */
-export async function createIsolatedDatabase(): Promise<{ db: Knex; drop(): Promise<void> }> {
+export interface IsolatedDatabase {
+  db: Knex;
+  /** How a separate process (the CLI) reaches the same database. */
+  location: { databaseUrl?: string; sqliteFile?: string };
+  drop(): Promise<void>;
+}
+
+export async function createIsolatedDatabase(): Promise<IsolatedDatabase> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const schema = `gh_test_${uniqueSuffix()}`;
@@ -48,8 +71,11 @@ export async function createIsolatedDatabase(): Promise<{ db: Knex; drop(): Prom
     await admin.raw(`CREATE SCHEMA "${schema}"`);
     await admin.destroy();
     const db = createKnex({ databaseUrl: url, searchPath: schema });
+    const scoped = new URL(url);
+    scoped.searchParams.set('options', `-c search_path=${schema}`);
     return {
       db,
+      location: { databaseUrl: scoped.toString() },
       async drop() {
         await db.raw(`DROP SCHEMA "${schema}" CASCADE`);
         await db.destroy();
@@ -57,9 +83,11 @@ export async function createIsolatedDatabase(): Promise<{ db: Knex; drop(): Prom
     };
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-app-'));
-  const db = createKnex({ sqliteFile: path.join(dir, 'app.sqlite') });
+  const sqliteFile = path.join(dir, 'app.sqlite');
+  const db = createKnex({ sqliteFile });
   return {
     db,
+    location: { sqliteFile },
     async drop() {
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
@@ -84,6 +112,14 @@ export interface HarnessOptions {
   routeTable?: RouteTable | ((suffix: string) => RouteTable);
   /** Providers that replace or add to the shipped ones (e.g. one wired to an emulator). */
   providers?: Partial<ActivityDependencies['providers']>;
+  /** Default: one new random key, so no test reads another's payloads by accident. */
+  keyring?: PayloadKeyring;
+}
+
+/** A keyring with one fresh random key, as a test's own. */
+export function randomPayloadKeyring(): PayloadKeyring {
+  const id = newPayloadKeyId();
+  return createPayloadKeyring([{ id, material: newPayloadKeyMaterial() }], id);
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<GatehouseHarness> {
@@ -100,6 +136,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
       ? options.routeTable(suffix)
       : (options.routeTable ?? isolatedRouteTable(suffix));
   const taskQueue = `gatehouse-test-${suffix}`;
+  const keyring = options.keyring ?? randomPayloadKeyring();
+  const dataConverter = createGatehouseDataConverter(keyring);
   const runtime = await startGatehouseRuntime({
     address: temporal.address,
     tls: temporal.tls !== undefined,
@@ -108,6 +146,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     taskQueue,
     db,
     routeTable,
+    dataConverter,
     activities: { providers: options.providers },
     workflowBundlePath: process.env[TEST_WORKFLOW_BUNDLE_ENV],
   });
@@ -119,6 +158,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     taskQueue,
     apiKey,
     contractorApiKey,
+    caller: { tenantId: 'demo', apiKey },
+    cliSettings: (overrides = {}) => ({
+      ...readSettings({
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_NAMESPACE: getTestTemporal().namespace,
+        TEMPORAL_TLS: String(temporal.tls !== undefined),
+        ...(temporal.apiKey === undefined ? {} : { TEMPORAL_API_KEY: temporal.apiKey }),
+        GATEHOUSE_API_KEY: apiKey,
+        // The harness's own payload key, handed to the CLI the way a deployment would.
+        GATEHOUSE_CODEC_KEYS: `${keyring.activeKeyId}:${keyring.key(keyring.activeKeyId)!.toString('base64')}`,
+        ...overrides,
+      }),
+      taskQueue,
+      ...database.location,
+    }),
+    keyring,
+    dataConverter,
     input: (overrides = {}) => ({
       tenantId: 'demo',
       apiKey,

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { ENCRYPTED_FAILURE_CONVERTER_PATH } from '../../codec/gatehouse-data-converter';
 import { startDevServer, type DevServerHandle } from '../../worker/dev-server';
 import { readSettings } from '../../worker/environment';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../../worker/search-attributes';
@@ -52,6 +53,8 @@ export async function temporalGlobalSetup(): Promise<void> {
     // Every harness would otherwise bundle the same workflow code again (about a second of CPU each).
     const { code } = await bundleWorkflowCode({
       workflowsPath: require.resolve('../../workflows'),
+      // Workers given a ready bundle take its failure converter, not their data converter's.
+      failureConverterPath: ENCRYPTED_FAILURE_CONVERTER_PATH,
       logger: new DefaultLogger('WARN'),
     });
     await writeFile(bundlePath, code);

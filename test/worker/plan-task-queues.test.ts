@@ -87,16 +87,12 @@ describe('the worker settings a deployment sets', () => {
     expect(settings.worker).toEqual({
       taskQueues: ['gatehouse-route-extractive', 'gatehouse-requests'],
       healthPort: 8081,
-      workflowBundlePath: path.resolve(__dirname, '../../dist/workflow-bundle.js'),
     });
+    expect(settings.workflowBundlePath).toBe(path.resolve(__dirname, '../../dist/workflow-bundle.js'));
   });
 
-  it('polls everything, serves no health endpoints and bundles at start by default', () => {
-    expect(readSettings({}).worker).toEqual({
-      taskQueues: undefined,
-      healthPort: undefined,
-      workflowBundlePath: undefined,
-    });
+  it('polls every queue and serves no health endpoints by default', () => {
+    expect(readSettings({}).worker).toEqual({ taskQueues: undefined, healthPort: undefined });
   });
 
   it('rejects a health port that is not a port', () => {

@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { GatehouseClient } from '../../client/gatehouse-client';
+import { createGatehouseDataConverter } from '../../codec/gatehouse-data-converter';
 import { seedDemo } from '../../store/seed-demo';
 import { migrateLatest } from '../../store/migrate';
 import { describeWorkers, startHealthServer, type HealthServer } from '../../worker/health-server';
 import { startGatehouseRuntime, type GatehouseRuntime } from '../../worker/start-gatehouse-runtime';
-import { createIsolatedDatabase, isolatedRouteTable } from '../support/gatehouse-harness';
+import {
+  createIsolatedDatabase,
+  isolatedRouteTable,
+  randomPayloadKeyring,
+} from '../support/gatehouse-harness';
 import {
   getTestTemporalConnectionOptions,
   getTestTemporalNamespace,
@@ -27,6 +32,8 @@ describe('request and route workers in separate processes', () => {
   let requestHealth: HealthServer | undefined;
   let routeHealth: HealthServer | undefined;
   const apiKey = `test-analyst-${randomBytes(12).toString('hex')}`;
+  // Both processes must share payload keys, as a deployment's do.
+  const dataConverter = createGatehouseDataConverter(randomPayloadKeyring());
 
   const startRuntime = (taskQueues: string[]) => {
     const temporal = getTestTemporalConnectionOptions();
@@ -39,6 +46,7 @@ describe('request and route workers in separate processes', () => {
       taskQueues,
       db: database.db,
       routeTable,
+      dataConverter,
       workflowBundlePath: process.env[TEST_WORKFLOW_BUNDLE_ENV],
     });
   };
@@ -129,6 +137,7 @@ describe('request and route workers in separate processes', () => {
         taskQueues: [requestQueue],
         db: database.db,
         routeTable,
+        dataConverter,
         workflowBundlePath: '/nonexistent/workflow-bundle.js',
       }),
     ).rejects.toThrow(

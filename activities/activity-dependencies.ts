@@ -1,0 +1,26 @@
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { RouteTable } from '../domain/route-table';
+import type { InferenceRequest } from '../domain/step-contracts';
+import type { ModelProvider } from '../providers/model-provider';
+import type { TokenCounter } from '../providers/token-counter';
+import type { StreamPublisher } from './stream-relay';
+
+/** What the activities are built from; `createActivities(deps)` injects real or test capabilities. */
+export interface ActivityDependencies {
+  /** Epoch milliseconds; injected so breaker and expiry tests control time. */
+  clock: () => number;
+  db: Knex;
+  routeTable: RouteTable;
+  providers: Partial<Record<InferenceRequest['route']['provider'], ModelProvider>>;
+  tokenCounter: TokenCounter;
+  /** Where streamed deltas go; without one, streaming requests are answered whole. */
+  streamPublisher?: StreamPublisher;
+  /**
+   * Temporal, for what only its history can tell: how an earlier run of a request ended after a Reset or
+   * a terminate, and what it spent. Without it those runs are left to the reconciler.
+   */
+  temporal?: { client: Client; namespace: string };
+  /** How long a reservation may stay open before the reconciler returns it to the budget. */
+  reservationTtlMs?: number;
+}

@@ -1,0 +1,68 @@
+import { log } from '@temporalio/activity';
+import { decideAuthorization, approvalFor, type PolicyDecision } from '../domain/policy';
+import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
+import { verifyRequestProof } from '../governance/caller-proof';
+import { requestFingerprint } from '../governance/request-fingerprint';
+import { findSucceededChains } from '../store/audit-repository';
+import { getLatestPolicy } from '../store/policy-repository';
+import { findPrincipalByKeyId, listPrincipalsByRole } from '../store/principal-repository';
+import { getTenant } from '../store/tenant-repository';
+import type { ActivityDependencies } from './activity-dependencies';
+
+export interface AuthorizeInput {
+  request: LlmRequest;
+  /** When the request's execution chain started (kept by Reset): the caller's proof must cover it. */
+  chainStartedAt: number;
+  /** The chain's identity (the run id on its start event), to refuse replays of a finished request. */
+  chainId: string;
+}
+
+/**
+ * Step 1. Authenticates the caller by the proof in the request (never a reusable credential), then
+ * decides with the pure policy function: tenant, principal, capability, data class, approval.
+ */
+export function createAuthorizeActivity({ db }: Pick<ActivityDependencies, 'db'>) {
+  return async function authorize(input: AuthorizeInput): Promise<PolicyDecision> {
+    const { request } = input;
+    const denied = (reason: string, principalId?: string): PolicyDecision => {
+      log.info('request denied', { tenantId: request.tenantId, reason });
+      return { allowed: false, tenantId: request.tenantId, reason, principalId };
+    };
+    const tenant = await getTenant(db, request.tenantId);
+    const found = tenant ? await findPrincipalByKeyId(db, request.tenantId, request.caller.keyId) : undefined;
+    const workflowId = requestWorkflowId(request.tenantId, request.requestId);
+    if (found) {
+      const fingerprint = requestFingerprint(request);
+      if (fingerprint !== request.fingerprint) {
+        return denied("the request's fingerprint does not match its content", found.id);
+      }
+      const verdict = verifyRequestProof({
+        apiKeyHash: found.apiKeyHash,
+        workflowId,
+        tenantId: request.tenantId,
+        fingerprint,
+        caller: request.caller,
+        chainStartedAt: input.chainStartedAt,
+      });
+      if (!verdict.valid) return denied(verdict.reason, found.id);
+      const earlier = (await findSucceededChains(db, request.tenantId, workflowId)).filter(
+        (chainId) => chainId !== input.chainId,
+      );
+      if (earlier.length > 0) {
+        return denied(`request ${workflowId} already succeeded; its result belongs to that run`, found.id);
+      }
+    }
+    const policy = found ? await getLatestPolicy(db, request.tenantId) : undefined;
+    const decision = decideAuthorization(request, tenant, found, policy);
+    if (!decision.allowed) {
+      log.info('request denied', { tenantId: request.tenantId, reason: decision.reason });
+      return decision;
+    }
+    if (decision.dataClassRules.approvalRequiredFor.length === 0) return decision;
+    // Approval may become necessary after retrieval too, so approvers are known whenever a rule exists.
+    const approvers = await listPrincipalsByRole(db, request.tenantId, decision.dataClassRules.approverRoles);
+    const approverIds = approvers.map((approver) => approver.id).filter((id) => id !== decision.principalId);
+    const withApprovers = { ...decision, approverIds };
+    return { ...withApprovers, approval: approvalFor(withApprovers, decision.dataClass) };
+  };
+}

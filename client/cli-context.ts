@@ -1,0 +1,160 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { parseRequestWorkflowId, requestWorkflowId } from '../domain/request-contract';
+import { authenticateApiKey, type PrincipalCredential } from '../store/principal-repository';
+import { createKnex } from '../store/knex-client';
+import { readDemoCredentials } from '../worker/demo-credentials';
+import type { GatehouseSettings } from '../worker/environment';
+import { loadGatehouseDataConverter } from '../worker/payload-encryption';
+
+/** Exit codes of the CLI (README, "Exit codes"). */
+export const EXIT_CODES = {
+  /** Something went wrong that is not the request's own failure (connection, usage). */
+  error: 1,
+  /** The request ran and ended with a typed failure (denied, over budget, exhausted…). */
+  requestFailed: 2,
+  /** The request id is already used by a request with a different question or options. */
+  conflict: 3,
+  /** No request with that id that this key may see. */
+  notFound: 4,
+  /** Refused: the key is not valid for the tenant, or its principal lacks the role. */
+  forbidden: 5,
+  /** `batch submit`: the batch ran to the end but some of its requests failed. */
+  someRequestsFailed: 6,
+} as const;
+
+/** An error the CLI reports as one line and exits with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_CODES.error,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export async function withTemporal<T>(
+  settings: GatehouseSettings,
+  run: (client: Client) => Promise<T>,
+): Promise<T> {
+  const address = settings.temporal.address ?? `127.0.0.1:${settings.temporal.port}`;
+  const dataConverter = await loadGatehouseDataConverter(settings);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({
+      address,
+      tls: settings.temporal.tls ? {} : undefined,
+      apiKey: settings.temporal.apiKey,
+      connectTimeout: '5s',
+    });
+  } catch (error) {
+    throw new CliError(
+      `cannot reach Temporal at ${address} (${(error as Error).message}). Is \`npm start\` running, or TEMPORAL_ADDRESS set?`,
+    );
+  }
+  try {
+    return await run(new Client({ connection, namespace: settings.temporal.namespace, dataConverter }));
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function withDatabase<T>(
+  settings: GatehouseSettings,
+  run: (db: Knex) => Promise<T>,
+): Promise<T> {
+  const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
+  try {
+    return await run(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+export function uiBase(settings: GatehouseSettings): string {
+  return settings.temporal.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
+}
+
+/** The key to use: `--api-key`, else GATEHOUSE_API_KEY, else (for tenant demo) the key `npm start` saved. */
+export function resolveApiKey(settings: GatehouseSettings, tenantId: string, explicit?: string): string {
+  const key =
+    explicit ??
+    settings.apiKey ??
+    (tenantId === 'demo' ? readDemoCredentials(settings.dataDir)?.apiKey : undefined);
+  if (!key)
+    throw new CliError(`no API key for tenant '${tenantId}': pass --api-key or set GATEHOUSE_API_KEY`);
+  return key;
+}
+
+/** A request's workflow id from `gatehouse/<tenant>/<request>` or a bare request id with `--tenant`. */
+export function workflowIdFor(id: string, tenantId: string): string {
+  const parsed = parseRequestWorkflowId(id);
+  if (parsed) {
+    if (parsed.tenantId !== tenantId) {
+      throw new CliError(
+        `${id} belongs to tenant '${parsed.tenantId}', not '${tenantId}' (--tenant)`,
+        EXIT_CODES.notFound,
+      );
+    }
+    return id;
+  }
+  return requestWorkflowId(tenantId, id);
+}
+
+/** Roles that may inspect, retry, cancel and terminate a tenant's requests and read its audit trail. */
+export const OPERATOR_ROLES = ['admin', 'approver'] as const;
+
+/**
+ * Authenticates the key against the store (the CLI's read and operator commands ask for credentials too)
+ * and checks the principal's role. The same message for an unknown tenant and a wrong key.
+ */
+export async function authenticateOperator(
+  db: Knex,
+  tenantId: string,
+  apiKey: string,
+): Promise<PrincipalCredential> {
+  const principal = await authenticateApiKey(db, tenantId, apiKey);
+  if (!principal || principal.status !== 'active') {
+    throw new CliError(`the API key is not valid for tenant '${tenantId}'`, EXIT_CODES.forbidden);
+  }
+  if (!(OPERATOR_ROLES as readonly string[]).includes(principal.role)) {
+    throw new CliError(
+      `principal '${principal.id}' has role '${principal.role}'; this needs ${OPERATOR_ROLES.join(' or ')}`,
+      EXIT_CODES.forbidden,
+    );
+  }
+  return principal;
+}
+
+/** Authenticates the operator, then runs with Temporal and the store. */
+export async function asOperator<T>(
+  settings: GatehouseSettings,
+  options: { tenant: string; apiKey?: string },
+  run: (context: { operator: string; db: Knex; client: Client }) => Promise<T>,
+): Promise<T> {
+  const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
+  return withDatabase(settings, async (db) => {
+    const principal = await authenticateOperator(db, options.tenant, apiKey);
+    return withTemporal(settings, (client) => run({ operator: principal.id, db, client }));
+  });
+}
+
+/** As `asOperator`, for reading the audit store: Temporal is used when it can be reached, not required. */
+export async function asAuditor<T>(
+  settings: GatehouseSettings,
+  options: { tenant: string; apiKey?: string },
+  run: (context: { operator: string; db: Knex; client?: Client }) => Promise<T>,
+): Promise<T> {
+  const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
+  return withDatabase(settings, async (db) => {
+    const principal = await authenticateOperator(db, options.tenant, apiKey);
+    try {
+      return await withTemporal(settings, (client) => run({ operator: principal.id, db, client }));
+    } catch (error) {
+      if (!(error instanceof CliError) || !error.message.startsWith('cannot reach Temporal')) throw error;
+      process.stderr.write(`${error.message}\nShowing the audit store only.\n`);
+      return run({ operator: principal.id, db });
+    }
+  });
+}

@@ -1,5 +1,5 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
-import type { ProviderErrorClass } from '../domain/classify-provider-error';
+import { UNKNOWN_FAILURE, type ProviderErrorClass } from '../domain/classify-provider-error';
 import { countsAgainstRoute } from '../domain/circuit-breaker';
 import { usageCostMicroUsd, ZERO_USAGE, type TokenUsage } from '../domain/cost';
 import { INFERENCE_FAILURE_TYPES } from '../domain/failure-types';
@@ -16,14 +16,6 @@ import { listRunUsage, recordUsage } from '../store/usage-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { ledgerRowFor } from './ledger-rows';
 import { StreamRelay } from './stream-relay';
-
-/** A failure the provider did not classify: retry it, and let another route try if it persists. */
-const UNKNOWN_PROVIDER_FAILURE: ProviderErrorClass = {
-  failureType: INFERENCE_FAILURE_TYPES.unknown,
-  retryable: true,
-  fallback: true,
-  code: 'unexpected',
-};
 
 /**
  * How often the attempt reports progress. Cancellation reaches an activity only in the answer to a
@@ -162,7 +154,7 @@ export function createInferActivity(
             fallback: false,
             code: 'cancelled',
           }
-        : (providerError?.classification ?? UNKNOWN_PROVIDER_FAILURE);
+        : (providerError?.classification ?? UNKNOWN_FAILURE);
       // Measured when the provider said; estimated when the call may have been billed without a report
       // (cancelled, timed out, or broken mid-stream); nothing when it never reached the model.
       const mayBeBilled =

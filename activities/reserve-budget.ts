@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import { reservationMicroUsd } from '../domain/cost';
 import type { Route } from '../domain/route-table';
 import type { InferenceRequest, ReservationStep } from '../domain/step-contracts';
-import { reserveBudget as reserveInStore } from '../store/budget-repository';
+import { reserveBudget as reserveInStore, unusedRunReservation } from '../store/budget-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { currentRunId } from './timed';
 
@@ -20,11 +20,16 @@ export interface ReserveBudgetInput {
   /** The local count for slot 1; for later slots, the count slot 1 settled on. */
   promptTokens: number;
   maxOutputTokens: number;
+  /** Slot 1 reserves this many attempts at once (the task's attempt budget), so an admitted request can finish. */
+  attemptsToCover: number;
 }
 
 /**
- * Step 6, before every attempt: reserves the attempt's worst case for THIS run (docs/decisions/0002), so
- * neither retries nor a Reset can spend what was never reserved. Denied means nothing is spent.
+ * Step 6. Before the first attempt it reserves the worst case of the whole attempt budget for THIS run
+ * (docs/decisions/0012): an admitted request can always finish its retries, and many half-finished
+ * requests can never starve each other. Before every further attempt it checks that the run still holds
+ * that attempt's worst case — a run a Reset started holds nothing yet — and reserves it if not. Denied
+ * means the attempt does not run.
  */
 export function createReserveBudgetActivity(
   deps: Pick<ActivityDependencies, 'db' | 'routeTable' | 'providers' | 'clock' | 'reservationTtlMs'>,
@@ -54,11 +59,16 @@ export function createReserveBudgetActivity(
       input.slot === 1
         ? await countPromptTokens(routes, input.prompt, input.promptTokens)
         : input.promptTokens;
-    const amountMicroUsd = reservationMicroUsd(routes, promptTokens, input.maxOutputTokens);
+    const perAttempt = reservationMicroUsd(routes, promptTokens, input.maxOutputTokens);
+    const runId = currentRunId();
+    if (input.slot > 1 && (await unusedRunReservation(deps.db, input.workflowId, runId)) >= perAttempt) {
+      return { admitted: true, amountMicroUsd: 0, promptTokens };
+    }
+    const amountMicroUsd = input.slot === 1 ? perAttempt * input.attemptsToCover : perAttempt;
     const outcome = await reserveInStore(deps.db, {
       tenantId: input.tenantId,
       workflowId: input.workflowId,
-      runId: currentRunId(),
+      runId,
       slot: input.slot,
       amountMicroUsd,
       expiresAt: new Date(deps.clock() + (deps.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS)),

@@ -14,10 +14,10 @@ import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo, DEMO_TENANT_ID } from '../store/seed-demo';
 import { setBudget } from '../store/budget-repository';
-import { startDevServer } from '../worker/dev-server';
+import { startDevServer } from '../devtools/dev-server';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../worker/search-attributes';
 import { startGatehouseRuntime } from '../worker/start-gatehouse-runtime';
-import { ensureTemporalCli } from '../worker/temporal-cli';
+import { ensureTemporalCli } from '../devtools/temporal-cli';
 
 export const PRIMARY_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 export const FALLBACK_MODEL = 'amazon.nova-lite-v1:0';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { hasAuditHistory, verifyAuditChain } from '../store/audit-repository';
-import type { GatehouseSettings } from '../worker/environment';
+import type { GatehouseSettings } from '../config/environment';
 import {
   asAuditor,
   authenticateOperator,

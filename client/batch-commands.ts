@@ -8,16 +8,9 @@ import {
   type BatchResult,
 } from '../domain/batch-contract';
 import type { LlmRequestInput } from '../domain/request-contract';
-import { workflowUiUrl, type GatehouseSettings } from '../worker/environment';
+import { workflowLink, type GatehouseSettings } from '../config/environment';
 import { batchProgress, batchResult, readBatchFile, submitBatch } from './batch-client';
-import {
-  authenticateOperator,
-  EXIT_CODES,
-  resolveApiKey,
-  uiBase,
-  withDatabase,
-  withTemporal,
-} from './cli-context';
+import { authenticateOperator, EXIT_CODES, resolveApiKey, withDatabase, withTemporal } from './cli-context';
 
 const BAR_WIDTH = 20;
 const TTY_REFRESH_MS = 250;
@@ -57,7 +50,7 @@ export function formatBatchSummary(result: BatchResult): string {
 }
 
 function uiLink(settings: GatehouseSettings, workflowId: string): string {
-  return workflowUiUrl(uiBase(settings), settings.temporal.namespace, workflowId);
+  return workflowLink(settings, workflowId);
 }
 
 function pause(ms: number): Promise<void> {

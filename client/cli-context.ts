@@ -3,9 +3,9 @@ import type { Knex } from 'knex';
 import { parseRequestWorkflowId, requestWorkflowId } from '../domain/request-contract';
 import { authenticateApiKey, type PrincipalCredential } from '../store/principal-repository';
 import { createKnex } from '../store/knex-client';
-import { readDemoCredentials } from '../worker/demo-credentials';
-import type { GatehouseSettings } from '../worker/environment';
-import { loadGatehouseDataConverter } from '../worker/payload-encryption';
+import { readDemoCredentials } from '../devtools/demo-credentials';
+import type { GatehouseSettings } from '../config/environment';
+import { loadGatehouseDataConverter } from '../codec/payload-encryption';
 
 /** Exit codes of the CLI (README, "Exit codes"). */
 export const EXIT_CODES = {
@@ -70,10 +70,6 @@ export async function withDatabase<T>(
   } finally {
     await db.destroy();
   }
-}
-
-export function uiBase(settings: GatehouseSettings): string {
-  return settings.temporal.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
 }
 
 /** The key to use: `--api-key`, else GATEHOUSE_API_KEY, else (for tenant demo) the key `npm start` saved. */

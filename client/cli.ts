@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { dataClassSchema } from '../domain/data-class';
-import { readSettings, workflowUiUrl, type GatehouseSettings } from '../worker/environment';
+import { readSettings, workflowLink, type GatehouseSettings } from '../config/environment';
 import { registerAuditCommands } from './audit-commands';
 import { registerBatchCommands } from './batch-commands';
 import { registerCodecCommands } from './codec-server-command';
-import { CliError, EXIT_CODES, resolveApiKey, uiBase, withTemporal } from './cli-context';
+import { CliError, EXIT_CODES, resolveApiKey, withTemporal } from './cli-context';
 import {
   GatehouseRequestError,
   RequestConflictError,
@@ -86,7 +86,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
             stream: Boolean(options.stream),
           });
           workflowId = submitted.workflowId;
-          const link = workflowUiUrl(uiBase(settings), settings.temporal.namespace, workflowId);
+          const link = workflowLink(settings, workflowId);
           if (options.stream && !options.json) {
             for await (const piece of gatehouse.stream(workflowId, caller)) process.stdout.write(piece);
             process.stdout.write('\n\n');
@@ -102,7 +102,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
             `${kind}: ${error.failureType}${error.step ? ` at ${error.step}` : ''}: ${error.message}\n`,
           );
           if (workflowId) {
-            const link = workflowUiUrl(uiBase(settings), settings.temporal.namespace, workflowId);
+            const link = workflowLink(settings, workflowId);
             process.stderr.write(`Workflow:  ${workflowId}\nTemporal:  ${link}\n`);
           }
           process.exitCode = exitCodeOf(error);

@@ -10,8 +10,8 @@ import { startCodecServer } from '../codec/codec-server';
 import { activatePayloadKey, addPayloadKey, readPayloadKeyFile } from '../codec/payload-key-store';
 import { newPayloadKeyId, newPayloadKeyMaterial } from '../codec/payload-keyring';
 import { tenantIdSchema } from '../domain/request-contract';
-import type { GatehouseSettings } from '../worker/environment';
-import { dataKeyProviderFor, loadPayloadKeyring } from '../worker/payload-encryption';
+import type { GatehouseSettings } from '../config/environment';
+import { dataKeyProviderFor, loadPayloadKeyring } from '../codec/payload-encryption';
 
 function port(value: string): number {
   const parsed = Number(value);

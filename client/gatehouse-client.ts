@@ -23,7 +23,7 @@ import {
   type CancelNoteInput,
   type StreamView,
 } from '../domain/request-messages';
-import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
+import { requestStartAttributes } from '../domain/search-attribute-keys';
 import type { LlmResult, RequestProgress } from '../domain/step-contracts';
 import { canonicalJson } from '../governance/canonical-json';
 import {
@@ -139,12 +139,7 @@ export class GatehouseClient {
         // A running or succeeded request with this id is joined below, after its caller is checked.
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTE_KEYS.tenantId, value: request.tenantId },
-          { key: SEARCH_ATTRIBUTE_KEYS.taskType, value: request.taskType },
-          { key: SEARCH_ATTRIBUTE_KEYS.outcome, value: 'running' },
-          ...(request.feature ? [{ key: SEARCH_ATTRIBUTE_KEYS.feature, value: request.feature }] : []),
-        ],
+        typedSearchAttributes: requestStartAttributes(request),
       });
       this.remember(workflowId, request.caller.keyId);
       return { workflowId, requestId: request.requestId, started: true, handle };

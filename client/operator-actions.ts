@@ -222,7 +222,8 @@ export async function runBulkRetry(
       namespace: client.options.namespace,
       jobId,
       reason: resetReason(input.note),
-      targetExecutions: group.executions,
+      // `executions` (rather than the newer `targetExecutions`) is understood by every server version we start.
+      executions: group.executions,
       resetOperation: {
         identity: `gatehouse-cli:${input.note.operator}`,
         options: { workflowTaskId: Long.fromNumber(group.eventId) },
@@ -252,6 +253,29 @@ export async function runBulkRetry(
   }
 }
 
+/** An action on a running request: refused when it is not running, audited before it is carried out. */
+async function actOnRunning(
+  client: Client,
+  db: Knex,
+  workflowId: string,
+  action: { verb: string; eventType: string; note: OperatorNote; act: (runId: string) => Promise<unknown> },
+): Promise<void> {
+  const description = await client.workflow.getHandle(workflowId).describe();
+  if (description.status.name !== 'RUNNING') {
+    throw new OperatorActionError(
+      `${workflowId} is not running (${description.status.name}); nothing to ${action.verb}`,
+    );
+  }
+  await appendOperatorEvent(db, {
+    tenantId: parseRequestWorkflowId(workflowId)?.tenantId ?? '',
+    workflowId,
+    runId: description.runId,
+    eventType: action.eventType,
+    payload: { operator: action.note.operator, reason: action.note.reason },
+  });
+  await action.act(description.runId);
+}
+
 /** Cancels a request as an operator: audited first, then the workflow's own cancel path records it. */
 export async function cancelAsOperator(
   client: Client,
@@ -259,20 +283,12 @@ export async function cancelAsOperator(
   workflowId: string,
   note: OperatorNote,
 ): Promise<void> {
-  const description = await client.workflow.getHandle(workflowId).describe();
-  if (description.status.name !== 'RUNNING') {
-    throw new OperatorActionError(
-      `${workflowId} is not running (${description.status.name}); nothing to cancel`,
-    );
-  }
-  await appendOperatorEvent(db, {
-    tenantId: parseRequestWorkflowId(workflowId)?.tenantId ?? '',
-    workflowId,
-    runId: description.runId,
+  await actOnRunning(client, db, workflowId, {
+    verb: 'cancel',
     eventType: AUDIT_EVENT_TYPES.operatorCancel,
-    payload: { operator: note.operator, reason: note.reason },
+    note,
+    act: () => cancelRequest(client, workflowId, { by: note.operator, reason: note.reason }),
   });
-  await cancelRequest(client, workflowId, { by: note.operator, reason: note.reason });
 }
 
 /**
@@ -285,20 +301,13 @@ export async function terminateAsOperator(
   workflowId: string,
   note: OperatorNote,
 ): Promise<void> {
-  const description = await client.workflow.getHandle(workflowId).describe();
-  if (description.status.name !== 'RUNNING') {
-    throw new OperatorActionError(
-      `${workflowId} is not running (${description.status.name}); nothing to terminate`,
-    );
-  }
-  await appendOperatorEvent(db, {
-    tenantId: parseRequestWorkflowId(workflowId)?.tenantId ?? '',
-    workflowId,
-    runId: description.runId,
+  await actOnRunning(client, db, workflowId, {
+    verb: 'terminate',
     eventType: AUDIT_EVENT_TYPES.operatorTerminate,
-    payload: { operator: note.operator, reason: note.reason },
+    note,
+    act: (runId) =>
+      client.workflow
+        .getHandle(workflowId, runId)
+        .terminate(`${note.reason} [terminated by ${note.operator}]`),
   });
-  await client.workflow
-    .getHandle(workflowId, description.runId)
-    .terminate(`${note.reason} [terminated by ${note.operator}]`);
 }

@@ -3,14 +3,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { REQUEST_OUTCOMES, SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import type { RequestProgress } from '../domain/step-contracts';
 import { isStepName, STEP_NAMES, type StepName } from '../domain/step-names';
-import { workflowUiUrl, type GatehouseSettings } from '../worker/environment';
+import { workflowLink, type GatehouseSettings } from '../config/environment';
 import {
   asAuditor,
   asOperator,
   CliError,
   EXIT_CODES,
   resolveApiKey,
-  uiBase,
   withTemporal,
   workflowIdFor,
 } from './cli-context';
@@ -145,9 +144,7 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
         if (record.runs.length === 0)
           throw new CliError(`request ${workflowId} was not found`, EXIT_CODES.notFound);
         process.stdout.write(`${formatRequestRecord(record)}\n`);
-        process.stdout.write(
-          `\nTemporal:  ${workflowUiUrl(uiBase(settings), settings.temporal.namespace, workflowId)}\n`,
-        );
+        process.stdout.write(`\nTemporal:  ${workflowLink(settings, workflowId)}\n`);
         const latest = record.runs[record.runs.length - 1];
         if (client && latest?.temporalStatus === 'RUNNING') {
           try {

@@ -1,3 +1,4 @@
+// Long by design: one HTTP server: its endpoints, token and cookie auth, CORS and per-tenant decoding share state.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,4 @@
+import { INFERENCE_FAILURE_TYPES } from './failure-types';
 import type { CircuitBreakerSettings } from './route-table';
 
 /**
@@ -61,7 +62,7 @@ export function admitThroughBreaker(
 }
 
 /** A request the provider rejected as malformed says nothing about the route's health. */
-const FAILURES_NOT_COUNTED: ReadonlySet<string> = new Set(['Inference.InvalidRequest']);
+const FAILURES_NOT_COUNTED: ReadonlySet<string> = new Set([INFERENCE_FAILURE_TYPES.invalidRequest]);
 
 export function countsAgainstRoute(failureType: string): boolean {
   return !FAILURES_NOT_COUNTED.has(failureType);

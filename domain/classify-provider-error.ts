@@ -107,6 +107,9 @@ const UNREACHABLE: Decision = { failureType: TYPES.unavailable, retryable: true,
 // Something we cannot name may well be transient; the retry budget bounds the cost of being wrong.
 const UNKNOWN: Decision = { failureType: TYPES.unknown, retryable: true, fallback: true };
 
+/** A failure nothing classified: retried, and another route may try if it persists. */
+export const UNKNOWN_FAILURE: ProviderErrorClass = { ...UNKNOWN, code: 'unexpected' };
+
 /**
  * Failures the provider detects itself rather than reads from the service. A stream that broke after
  * text reached the caller can be neither retried nor moved to another route without the caller seeing

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ProviderErrorClass } from './classify-provider-error';
+import { UNKNOWN_FAILURE, type ProviderErrorClass } from './classify-provider-error';
 import { ZERO_USAGE, type TokenUsage } from './cost';
 import { INFERENCE_FAILURE_TYPES, isInferenceFailureType } from './failure-types';
 
@@ -101,6 +101,33 @@ export interface ClassifiedAttemptFailure {
   message: string;
 }
 
+type Observed<Kind extends ObservedAttemptFailure['kind']> = Extract<ObservedAttemptFailure, { kind: Kind }>;
+
+/** How a failure without our details is classified, by what Temporal reported. */
+const WITHOUT_DETAILS: {
+  [Kind in ObservedAttemptFailure['kind']]: (observed: Observed<Kind>) => ProviderErrorClass;
+} = {
+  timeout: (observed) => ({
+    failureType: INFERENCE_FAILURE_TYPES.timeout,
+    retryable: true,
+    fallback: true,
+    code: observed.timeoutType,
+  }),
+  cancelled: () => ({
+    failureType: INFERENCE_FAILURE_TYPES.cancelled,
+    retryable: false,
+    fallback: false,
+    code: 'cancelled',
+  }),
+  application: (observed) => ({
+    failureType: isInferenceFailureType(observed.type) ? observed.type : INFERENCE_FAILURE_TYPES.unknown,
+    retryable: !observed.nonRetryable,
+    fallback: true,
+    code: observed.type ?? 'unknown',
+  }),
+  other: () => ({ ...UNKNOWN_FAILURE, code: 'unknown' }),
+};
+
 /**
  * The attempt loop's view of a failure. Our infer activity always attaches details; a timeout or a
  * failure from elsewhere carries none, so its usage is unknown and the loop treats it as worth a retry.
@@ -115,71 +142,10 @@ export function classifyAttemptFailure(observed: ObservedAttemptFailure): Classi
     message: observed.message,
   };
   if (details) {
-    const {
-      runId,
-      usage,
-      usageEstimated,
-      latencyMs,
-      deliveredDeltas,
-      timeToFirstTokenMs,
-      ledgerRecorded,
-      ...rest
-    } = details;
-    return {
-      classification: rest,
-      runId,
-      usage,
-      usageEstimated,
-      latencyMs,
-      deliveredDeltas,
-      timeToFirstTokenMs,
-      ledgerRecorded,
-      message: observed.message,
-    };
+    const { failureType, retryable, fallback, code, nextRetryDelayMs, ...facts } = details;
+    const classification = { failureType, retryable, fallback, code, nextRetryDelayMs };
+    return { ...facts, classification, message: observed.message };
   }
-  switch (observed.kind) {
-    case 'timeout':
-      return {
-        ...unknownUsage,
-        runId: runIdOfHeartbeat(observed.lastHeartbeat),
-        classification: {
-          failureType: INFERENCE_FAILURE_TYPES.timeout,
-          retryable: true,
-          fallback: true,
-          code: observed.timeoutType,
-        },
-      };
-    case 'cancelled':
-      return {
-        ...unknownUsage,
-        classification: {
-          failureType: INFERENCE_FAILURE_TYPES.cancelled,
-          retryable: false,
-          fallback: false,
-          code: 'cancelled',
-        },
-      };
-    case 'application':
-      return {
-        ...unknownUsage,
-        classification: {
-          failureType: isInferenceFailureType(observed.type)
-            ? observed.type
-            : INFERENCE_FAILURE_TYPES.unknown,
-          retryable: !observed.nonRetryable,
-          fallback: true,
-          code: observed.type ?? 'unknown',
-        },
-      };
-    case 'other':
-      return {
-        ...unknownUsage,
-        classification: {
-          failureType: INFERENCE_FAILURE_TYPES.unknown,
-          retryable: true,
-          fallback: true,
-          code: 'unknown',
-        },
-      };
-  }
+  const runId = observed.kind === 'timeout' ? runIdOfHeartbeat(observed.lastHeartbeat) : undefined;
+  return { ...unknownUsage, runId, classification: WITHOUT_DETAILS[observed.kind](observed as never) };
 }

@@ -1,5 +1,7 @@
 import { admitThroughBreaker, closedHealth, type RouteHealth } from './circuit-breaker';
-import { attemptWorstCaseMicroUsd } from './cost';
+import { attemptWorstCaseMicroUsd, usdToMicro } from './cost';
+import type { PolicyDecision } from './policy';
+import type { LlmRequest } from './request-contract';
 import type { DataClass } from './data-class';
 import {
   taskRoutingFor,
@@ -32,7 +34,13 @@ export interface RoutePlan {
 
 export interface RouteSelectionInput {
   taskType: string;
+  /** The request's effective data class. */
   dataClass: DataClass;
+  /**
+   * Every class present in what the route would be sent (the declaration and each retrieved document):
+   * a route must carry all of them, not only the strictest.
+   */
+  contentClasses?: DataClass[];
   tenantTier: string;
   /** Tenant allowlist from policy; null means every route. */
   allowedRoutes: string[] | null;
@@ -56,8 +64,12 @@ const EXCLUSION_RULES: Array<(route: Route, input: RouteSelectionInput) => strin
     route.tenantTiers && !route.tenantTiers.includes(input.tenantTier)
       ? `not offered to tier '${input.tenantTier}' (tiers: ${route.tenantTiers.join(', ')})`
       : undefined,
-  (route, input) =>
-    route.dataClasses.includes(input.dataClass) ? undefined : `does not carry '${input.dataClass}' data`,
+  (route, input) => {
+    const missing = [input.dataClass, ...(input.contentClasses ?? [])].find(
+      (dataClass) => !route.dataClasses.includes(dataClass),
+    );
+    return missing === undefined ? undefined : `does not carry '${missing}' data`;
+  },
   (route, input) =>
     route.degraded && !input.allowDegraded ? 'degraded route, not allowed by policy' : undefined,
   (route, input) =>
@@ -146,5 +158,34 @@ export function withoutLostProbes(plan: RoutePlan, lostRouteIds: ReadonlySet<str
         reason: 'circuit half-open, another request is probing it',
       })),
     ],
+  };
+}
+
+/**
+ * The selection input of a request once its prompt is assembled: the effective class and every class in
+ * the content, the tenant's allowlist and tier, and the lower of the policy's and the request's ceilings.
+ */
+export function routeSelectionFor(
+  request: Pick<LlmRequest, 'taskType' | 'dataClass' | 'latencyClass' | 'maxCostUsd'>,
+  authorization: Extract<PolicyDecision, { allowed: true }>,
+  effectiveDataClass: DataClass,
+  documentClasses: DataClass[],
+  promptTokens: number,
+): RouteSelectionInput {
+  const ceilings = [
+    authorization.costCeilingMicroUsd,
+    request.maxCostUsd === undefined ? undefined : usdToMicro(request.maxCostUsd),
+  ].filter((ceiling): ceiling is number => ceiling !== undefined);
+  return {
+    taskType: request.taskType,
+    dataClass: effectiveDataClass,
+    contentClasses: [...new Set([request.dataClass, ...documentClasses])],
+    tenantTier: authorization.tenantTier,
+    allowedRoutes: authorization.allowedRoutes,
+    allowDegraded: authorization.allowDegradedRoutes,
+    latencyClass: request.latencyClass,
+    promptTokens,
+    maxOutputTokens: authorization.maxOutputTokens,
+    costCeilingMicroUsd: ceilings.length > 0 ? Math.min(...ceilings) : undefined,
   };
 }

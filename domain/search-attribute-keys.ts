@@ -30,3 +30,13 @@ export const REQUEST_OUTCOMES = [
   'partially-failed',
 ] as const;
 export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
+
+/** The attributes a request starts with, whoever starts it (a client, or a batch as its child). */
+export function requestStartAttributes(request: { tenantId: string; taskType: string; feature?: string }) {
+  return [
+    { key: SEARCH_ATTRIBUTE_KEYS.tenantId, value: request.tenantId },
+    { key: SEARCH_ATTRIBUTE_KEYS.taskType, value: request.taskType },
+    { key: SEARCH_ATTRIBUTE_KEYS.outcome, value: 'running' },
+    ...(request.feature ? [{ key: SEARCH_ATTRIBUTE_KEYS.feature, value: request.feature }] : []),
+  ];
+}

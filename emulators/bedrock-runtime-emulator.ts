@@ -1,3 +1,4 @@
+// Long by design: one wire protocol, five Bedrock operations and their scripted faults.
 import { randomUUID } from 'node:crypto';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';

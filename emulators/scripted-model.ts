@@ -140,5 +140,6 @@ function fnv1a(text: string): number {
 }
 
 export function delay(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+  // Unreferenced: a slow answer nobody waits for any more must not keep a closed emulator's process alive.
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms).unref()) : Promise.resolve();
 }

@@ -1,22 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { AuditEvent } from '../domain/audit-event';
 import { canonicalJson } from './canonical-json';
 
 /** The `prev_hash` of a tenant's first audit event: 64 zero hex digits, the length of a SHA-256. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** The fields an audit hash commits to; anything outside them can change without breaking the chain. */
-export interface AuditEventContent {
-  tenantId: string;
-  seq: number;
-  workflowId: string;
-  /** The run that performed what the event records; hashed under its original field name, executionId. */
-  runId: string;
-  step: string;
-  attempt: number;
-  eventType: string;
-  payload: unknown;
-  createdAt: string;
-}
+export type AuditEventContent = Omit<AuditEvent, 'prevHash' | 'hash'>;
 
 /** Canonical form of one event: listing the fields explicitly keeps stray properties out of the hash. */
 export function canonicalAuditEvent(event: AuditEventContent): string {

@@ -1,4 +1,4 @@
-import type { ProviderErrorClass } from '../domain/classify-provider-error';
+import type { ClientSideFailure, ProviderErrorClass } from '../domain/classify-provider-error';
 import type { InferenceRequest, InferenceResponse } from '../domain/step-contracts';
 
 export interface GenerateOptions {
@@ -29,5 +29,16 @@ export class ProviderError extends Error {
   ) {
     super(message);
     this.name = 'ProviderError';
+  }
+}
+
+/** A failure a provider noticed itself (a broken body, a stream cut short), classified by CLIENT_SIDE_FAILURE_TABLE. */
+export class ClientSideFailureError extends Error {
+  constructor(
+    readonly failure: ClientSideFailure,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
   }
 }

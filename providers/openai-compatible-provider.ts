@@ -1,15 +1,20 @@
+// Long by design: one protocol read two ways (JSON and server-sent events), with its error mapping.
 import { z } from 'zod';
 import {
   classifyClientSideFailure,
   classifyHttpStatus,
   classifyTransportError,
   parseRetryAfter,
-  type ClientSideFailure,
 } from '../domain/classify-provider-error';
 import type { TokenUsage } from '../domain/cost';
 import type { InferenceRequest, InferenceResponse } from '../domain/step-contracts';
 import { extractCitations } from './extract-citations';
-import { ProviderError, type GenerateOptions, type ModelProvider } from './model-provider';
+import {
+  ClientSideFailureError,
+  ProviderError,
+  type GenerateOptions,
+  type ModelProvider,
+} from './model-provider';
 
 export interface OpenAiCompatibleProviderOptions {
   /** Injected for tests; defaults to the global fetch. */
@@ -81,16 +86,6 @@ interface CompletionResult {
   text: string;
   finishReason: string | undefined;
   usage: Usage | null | undefined;
-}
-
-class ClientSideFailureError extends Error {
-  constructor(
-    readonly failure: ClientSideFailure,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 class HttpStatusError extends Error {

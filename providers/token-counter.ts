@@ -11,7 +11,7 @@ export interface TokenCounter {
  * length of one pre-tokenised piece, and a run without spaces (a 32k "xxxx…", a base64 blob, a
  * paragraph of Chinese) is one piece: 32,000 such characters took 140 s of CPU on the worker's event
  * loop with js-tiktoken. Cut into slices of this length, every input we tried counts in milliseconds
- * (docs/decisions/0008) and the count changes only inside runs this long, by about one token per cut —
+ * (docs/decisions/0011) and the count changes only inside runs this long, by about one token per cut —
  * an over-count, the safe side for budgets.
  */
 export const MAX_UNBROKEN_RUN = 128;

@@ -1,3 +1,4 @@
+// Long by design: the corpus templates are data.
 /**
  * Builds test/fixtures/redaction-corpus.jsonl, the labelled corpus the redaction test measures recall
  * and precision on: realistic snippets (tickets, chats, logs, configs, CSV, JSON) with embedded

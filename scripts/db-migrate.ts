@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
-import { readSettings } from '../worker/environment';
+import { readSettings } from '../config/environment';
 
 /** Applies the app database's migrations (SQLite under .data/ by default, PostgreSQL with DATABASE_URL). */
 async function main(): Promise<void> {

@@ -1,9 +1,9 @@
 import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
-import { loadOrCreateDemoCredentials, demoCredentialsFile } from '../worker/demo-credentials';
-import { readSettings } from '../worker/environment';
-import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../worker/payload-encryption';
+import { loadOrCreateDemoCredentials, demoCredentialsFile } from '../devtools/demo-credentials';
+import { readSettings } from '../config/environment';
+import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 
 /**
  * Prepares the shared state `npm start` prepares, for deployments whose workers run apart from it

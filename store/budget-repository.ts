@@ -1,3 +1,4 @@
+// Long by design: every function here takes the budget locks in one order; splitting would scatter that order.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isPostgres, nowIso, serializeOn, toIsoTimestamp, toSafeInteger } from './knex-client';
@@ -291,6 +292,24 @@ export async function serializeOnRun(
   runId: string,
 ): Promise<void> {
   await serializeOn(trx, 'budget_reservations', `${workflowId}/${runId}`);
+}
+
+/**
+ * What a run still holds for attempts it has not made: its active reservations less what its attempts
+ * in the ledger already cost. Never negative.
+ */
+export async function unusedRunReservation(db: Knex, workflowId: string, runId: string): Promise<number> {
+  const reserved = (await runReservations(db, workflowId, runId))
+    .filter((row) => row.state === 'active')
+    .reduce((total, row) => total + toSafeInteger(row.amount_micro_usd), 0);
+  const used = (await db('usage_ledger')
+    .where({ workflow_id: workflowId, execution_id: runId })
+    .sum({ total: 'cost_micro_usd' })
+    .first()) as { total: number | string | null } | undefined;
+  return Math.max(
+    0,
+    reserved - (used?.total === null || used?.total === undefined ? 0 : toSafeInteger(used.total)),
+  );
 }
 
 /** True once a run's reservations have been settled (its record or the reconciler charged it). */

@@ -25,7 +25,7 @@ import { sumAttemptCosts } from '../domain/build-llm-result';
 import { microToUsd } from '../domain/cost';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
-import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
+import { requestStartAttributes, SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import type { llmRequestWorkflow } from './llm-request-workflow';
 import { parseWorkflowInput } from './parse-workflow-input';
 
@@ -114,12 +114,7 @@ export async function batchLlmWorkflow(rawInput: BatchInput): Promise<BatchResul
         // release their reservations; terminating them would skip that.
         parentClosePolicy: 'REQUEST_CANCEL',
         // The same attributes a direct submit sets, so batch requests show up in the same queries.
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTE_KEYS.tenantId, value: request.tenantId },
-          { key: SEARCH_ATTRIBUTE_KEYS.taskType, value: request.taskType },
-          { key: SEARCH_ATTRIBUTE_KEYS.outcome, value: 'running' },
-          ...(request.feature ? [{ key: SEARCH_ATTRIBUTE_KEYS.feature, value: request.feature }] : []),
-        ],
+        typedSearchAttributes: requestStartAttributes(request),
       });
       const result = await child.result();
       const cost = sumAttemptCosts(result.attempts);

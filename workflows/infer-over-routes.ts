@@ -7,7 +7,8 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import { usageCostMicroUsd } from '../domain/cost';
+import { sumAttemptCosts } from '../domain/build-llm-result';
+import { microToUsd, usageCostMicroUsd } from '../domain/cost';
 import { decideNextAttempt, initialAttemptState, type AttemptDecision } from '../domain/decide-next-attempt';
 import { FAILURE_TYPES, type FailureType } from '../domain/failure-types';
 import {
@@ -28,7 +29,53 @@ import type {
   RetrievedChunk,
 } from '../domain/step-contracts';
 import { attemptActivities, localSteps } from './activity-options';
-import type { RequestRun } from './request-run';
+import { fail, type RequestRun } from './request-run';
+
+type InferOptions = Parameters<typeof inferOverRoutes>[0];
+
+/**
+ * Step 7 as the workflow sees it: the attempt loop, logged as one `infer` step (attributed to the run of
+ * its last attempt), ending the request with the loop's stop reason when no route answered.
+ */
+export async function runInferStep(
+  options: InferOptions,
+): Promise<{ route: Route; response: InferenceResponse }> {
+  const { run } = options;
+  const { attempts } = run.facts;
+  run.currentStep = 'infer';
+  const started = Date.now();
+  let inference: InferenceOutcome | undefined;
+  try {
+    inference = await inferOverRoutes(options);
+  } finally {
+    run.log({
+      step: 'infer',
+      attempt: 0,
+      status: inference?.success ? 'succeeded' : 'failed',
+      elapsedMs: Date.now() - started,
+      runId: attempts[attempts.length - 1]?.runId,
+      detail: {
+        attempts: attempts.length,
+        routeId: inference?.success?.route.id ?? null,
+        stopReason: inference?.stop?.reason ?? null,
+        costUsd: microToUsd(sumAttemptCosts(attempts)),
+      },
+    });
+  }
+  if (inference.success) {
+    run.facts.output = inference.success.response.text;
+    return inference.success;
+  }
+  const summary = attempts
+    .map((attempt) => `#${attempt.attempt} ${attempt.routeId}: ${attempt.failureType}`)
+    .join('; ');
+  const type = inference.stop?.type ?? FAILURE_TYPES.inferenceExhausted;
+  return fail(
+    type,
+    type === FAILURE_TYPES.budgetExceeded ? 'reserve-budget' : 'infer',
+    `${inference.stop?.reason ?? 'no route answered'} (attempts: ${summary || 'none'})`,
+  );
+}
 
 export interface InferenceOutcome {
   success?: { route: Route; response: InferenceResponse };
@@ -108,11 +155,9 @@ export async function inferOverRoutes(options: {
   attribution: AttemptAttribution;
   /** Whether any streamed text of this attempt reached the workflow (and so possibly the caller). */
   delivered: (attempt: number) => boolean;
-  /** Filled in as the loop goes, so a cancellation mid-loop still records every attempt made. */
-  attempts: InferenceAttempt[];
-  fallbacks: FallbackRecord[];
 }): Promise<InferenceOutcome> {
-  const { run, request, plan, attempts, fallbacks } = options;
+  const { run, request, plan } = options;
+  const { attempts, fallbacks } = run.facts;
   const workflowId = workflowInfo().workflowId;
   let decision: AttemptDecision = decideNextAttempt(
     initialAttemptState(plan.budget, Date.now()),
@@ -136,6 +181,7 @@ export async function inferOverRoutes(options: {
             prompt: { system: options.prompt.system, user: options.prompt.user },
             promptTokens: options.reservedPromptTokens,
             maxOutputTokens: options.maxOutputTokens,
+            attemptsToCover: 1,
           }),
         attempt,
       );

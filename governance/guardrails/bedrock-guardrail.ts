@@ -7,6 +7,7 @@ import {
 import { z } from 'zod';
 import { classifyBedrockError, parseRetryAfter } from '../../domain/classify-provider-error';
 import type { GuardrailAction, GuardrailVerdict } from '../../domain/guardrail-verdict';
+import { codeOf, type SdkErrorShape } from '../../providers/map-bedrock-error';
 import { GuardrailError, type Guardrail, type GuardrailCheck, type GuardrailCheckOptions } from './guardrail';
 
 export interface GuardrailClientOptions {
@@ -99,22 +100,6 @@ function contentBlocks(request: GuardrailCheck): GuardrailContentBlock[] {
   }
   blocks.push({ text: { text: request.text, qualifiers: ['guard_content'] } });
   return blocks;
-}
-
-/** The fields of an AWS SDK (or Node) error that classification needs. */
-interface SdkErrorShape {
-  name?: unknown;
-  message?: unknown;
-  code?: unknown;
-  cause?: unknown;
-  $fault?: unknown;
-  $metadata?: { httpStatusCode?: number };
-  $response?: { headers?: Record<string, string | undefined> };
-}
-
-function codeOf(value: unknown): string | undefined {
-  const code = typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function toGuardrailError(error: unknown, guardrail: string): GuardrailError {

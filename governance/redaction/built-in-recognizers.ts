@@ -1,3 +1,4 @@
+// Long by design: a table of recognizers, each short, with the checksum code they need.
 import { isIban, IBAN_LENGTHS, isIssuableSsn, isPaymentCardNumber } from './checksums';
 import type { BuiltInEntityType, EntitySpan, Recognizer } from './entity-types';
 

@@ -1,3 +1,4 @@
+// Long by design: a small non-backtracking regular-expression engine; its parser and matcher belong together.
 /**
  * A small regular-expression engine for patterns that tenants supply as data. Patterns are parsed into
  * a syntax tree, compiled into a Thompson NFA and run by simulating every NFA state at once: no

@@ -10,8 +10,8 @@ import {
 import { readPayloadKeyFile } from '../../codec/payload-key-store';
 import { batchWorkflowId } from '../../domain/batch-contract';
 import { requestWorkflowId } from '../../domain/request-contract';
-import { readSettings } from '../../worker/environment';
-import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../../worker/payload-encryption';
+import { readSettings } from '../../config/environment';
+import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../../codec/payload-encryption';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 import { getTestTemporalAddress, getTestTemporalNamespace } from '../support/temporal-test-env';
 import {

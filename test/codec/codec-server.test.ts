@@ -9,7 +9,7 @@ import {
   revokeCodecToken,
 } from '../../codec/codec-access-tokens';
 import { startCodecServer, type CodecServerHandle } from '../../codec/codec-server';
-import { ensureTemporalCli } from '../../worker/temporal-cli';
+import { ensureTemporalCli } from '../../devtools/temporal-cli';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 import { getTestTemporalAddress, getTestTemporalNamespace } from '../support/temporal-test-env';
 import {

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import Ajv from 'ajv';
 import draft07MetaSchema from 'ajv/dist/refs/json-schema-draft-07.json';
-import { environmentSchema, readSettings } from '../../worker/environment';
+import { environmentSchema, readSettings } from '../../config/environment';
 import { loadRouteTable } from '../../worker/load-route-table';
 import { planTaskQueues } from '../../worker/plan-task-queues';
 import {
@@ -52,7 +52,7 @@ const gatehouseServices = services.filter(([, service]) => isGatehouse(service))
 const isWorker = (service: ComposeService) => service.command?.includes('worker/start-platform.ts') === true;
 const workerServices = gatehouseServices.filter(([, service]) => isWorker(service));
 
-/** Variables the libraries read themselves (AWS SDK, OpenTelemetry SDK), not worker/environment.ts. */
+/** Variables the libraries read themselves (AWS SDK, OpenTelemetry SDK), not config/environment.ts. */
 const STANDARD_PREFIXES = ['AWS_', 'OTEL_'];
 /** Without these a Gatehouse process silently falls back to the single-machine defaults. */
 const REQUIRED_IN_A_DEPLOYMENT = ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'GATEHOUSE_WORKFLOW_BUNDLE'];
@@ -289,7 +289,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets, on every Gatehouse service, each variable Gatehouse reads or leaves it at a documented default', () => {
-    // Docs match the code: README's table has a row for every variable worker/environment.ts reads.
+    // Docs match the code: README's table has a row for every variable config/environment.ts reads.
     expect(readVariables.filter((name) => !documentedVariables.has(name))).toEqual([]);
     for (const [name, service] of gatehouseServices) {
       const environment = service.environment ?? {};

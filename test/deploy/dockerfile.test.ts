@@ -3,7 +3,7 @@
  * workflows and prunes to production dependencies, and a pinned, non-root runtime stage that uses
  * the prebuilt bundle.
  */
-import { readSettings } from '../../worker/environment';
+import { readSettings } from '../../config/environment';
 import { parseDockerfile, stageEnvironment, type DockerStage } from './support/dockerfile';
 import { projectPath, readText } from './support/deploy-files';
 import { imagePinProblem } from './support/image-reference';

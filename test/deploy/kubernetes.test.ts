@@ -4,7 +4,7 @@
  * cannot see — probes on real health endpoints, requests, disruption budgets, one worker Deployment
  * and one KEDA Temporal trigger per task queue, and consistent references.
  */
-import { environmentSchema, readSettings } from '../../worker/environment';
+import { environmentSchema, readSettings } from '../../config/environment';
 import { loadRouteTable } from '../../worker/load-route-table';
 import { planTaskQueues } from '../../worker/plan-task-queues';
 import {

@@ -6,8 +6,7 @@ import {
   ENCRYPTED_FAILURE_CONVERTER_PATH,
   createGatehouseDataConverter,
 } from '../../codec/gatehouse-data-converter';
-import { randomPayloadKeyring } from '../support/gatehouse-harness';
-import { HISTORY_DIR } from '../support/history-recording';
+import { HISTORY_DIR, replayFixtureKeyring } from '../support/history-recording';
 
 const historyFiles = readdirSync(HISTORY_DIR)
   .filter((file) => file.endsWith('.json'))
@@ -23,8 +22,8 @@ function* histories() {
 }
 
 /**
- * Replays with the data converter every worker runs. The committed histories predate payload
- * encryption, so this also shows that the codec reads unencrypted payloads as they are.
+ * Replays with the data converter every worker runs; the committed histories are encrypted with the
+ * published replay fixture key (test/support/history-recording.ts).
  */
 async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
   const workflowBundle = await bundleWorkflowCode({
@@ -37,7 +36,7 @@ async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
     {
       workflowBundle,
       replayName: 'gatehouse-replay',
-      dataConverter: createGatehouseDataConverter(randomPayloadKeyring()),
+      dataConverter: createGatehouseDataConverter(replayFixtureKeyring()),
     },
     histories(),
   )) {
@@ -56,6 +55,8 @@ describe('replay of committed histories', () => {
         'approved-restricted.json',
         'retried-then-fell-back.json',
         'stream-interrupted.json',
+        'reset-after-failed-infer.json',
+        'terminated-during-infer.json',
       ]),
     );
   });

@@ -18,7 +18,8 @@ import { startHarness, type GatehouseHarness } from '../support/gatehouse-harnes
 
 const CLAUDE = 'us.anthropic.claude-3-5-haiku-20241022-v1:0';
 const LLAMA = 'llama-3.1-8b-instruct';
-const COOLDOWN_MS = 1_500;
+// Long enough that a loaded machine cannot let the cool-down pass between two requests that must see the circuit open.
+const COOLDOWN_MS = 4_000;
 const RESTRICTED_KEY = 'restricted-requester-key-0123456789';
 
 function routedTable(suffix: string, bedrockEndpoint: string, openAiEndpoint: string): RouteTable {

@@ -98,7 +98,9 @@ describe('retries and fallback', () => {
   });
 
   it('retries a rate-limited route within its budget, then falls back and records every attempt', async () => {
-    script.push({ kind: 'fail', classification: RATE_LIMITED });
+    script.push(
+      ...Array.from({ length: 3 }, () => ({ kind: 'fail' as const, classification: RATE_LIMITED })),
+    );
     const result = await harness.gatehouse.execute(harness.input());
     expect(provider.calls).toHaveLength(3);
     expect(result.route.id).toBe('extractive');

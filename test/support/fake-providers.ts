@@ -25,7 +25,8 @@ export type ScriptStep =
   | { kind: 'fail'; classification: ProviderErrorClass; afterDeltas?: string[] };
 
 /**
- * A provider that follows a script, one step per call (the last step repeats), and counts its calls.
+ * A provider that follows a script, one step per call, and counts its calls. It fails loudly when called
+ * more often than scripted, so an unexpected extra attempt fails the test instead of passing unseen.
  * Stands in for a model in tests of the attempt loop; the real providers are tested against emulators.
  */
 export function scriptedProvider(
@@ -37,8 +38,12 @@ export function scriptedProvider(
     name,
     calls,
     async generate(request: InferenceRequest, options: GenerateOptions = {}): Promise<InferenceResponse> {
-      const step = script[Math.min(calls.length, script.length - 1)]!;
+      const step = script[calls.length];
       calls.push(request);
+      if (!step)
+        throw new Error(
+          `scripted provider called ${calls.length} times; its script has ${script.length} step(s)`,
+        );
       const usage = { inputTokens: 100, outputTokens: 10, cacheReadTokens: 0, cacheWriteTokens: 0 };
       if (step.kind === 'ok') {
         options.onDelta?.(step.text);

@@ -20,9 +20,10 @@ import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { createKnex } from '../../store/knex-client';
 import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
-import { readSettings, type GatehouseSettings } from '../../worker/environment';
+import { readSettings, type GatehouseSettings } from '../../config/environment';
 import { loadRouteTable } from '../../worker/load-route-table';
 import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
+import { recordingHistories, replayFixtureKeyring } from './history-recording';
 import {
   getTestTemporal,
   getTestTemporalConnectionOptions,
@@ -136,7 +137,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
       ? options.routeTable(suffix)
       : (options.routeTable ?? isolatedRouteTable(suffix));
   const taskQueue = `gatehouse-test-${suffix}`;
-  const keyring = options.keyring ?? randomPayloadKeyring();
+  // Recorded histories are committed and replayed: they are encrypted with the published fixture key.
+  const keyring = options.keyring ?? (recordingHistories() ? replayFixtureKeyring() : randomPayloadKeyring());
   const dataConverter = createGatehouseDataConverter(keyring);
   const runtime = await startGatehouseRuntime({
     address: temporal.address,

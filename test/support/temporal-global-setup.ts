@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ENCRYPTED_FAILURE_CONVERTER_PATH } from '../../codec/gatehouse-data-converter';
-import { startDevServer, type DevServerHandle } from '../../worker/dev-server';
-import { readSettings } from '../../worker/environment';
+import { readSettings } from '../../config/environment';
+import { startDevServer, type DevServerHandle } from '../../devtools/dev-server';
+import { ensureTemporalCli } from '../../devtools/temporal-cli';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../../worker/search-attributes';
-import { ensureTemporalCli } from '../../worker/temporal-cli';
 import { prepareExternalTemporal, type ExternalTemporal } from './external-temporal';
 import {
   TEST_TEMPORAL_ADDRESS_ENV,

@@ -4,13 +4,13 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { startDevServer } from '../../worker/dev-server';
+import { startDevServer } from '../../devtools/dev-server';
 import {
   ensureSearchAttributes,
   GATEHOUSE_SEARCH_ATTRIBUTES,
   listCustomSearchAttributes,
 } from '../../worker/search-attributes';
-import { ensureTemporalCli } from '../../worker/temporal-cli';
+import { ensureTemporalCli } from '../../devtools/temporal-cli';
 import {
   getTestTemporalAddress,
   getTestTemporalConnectionOptions,

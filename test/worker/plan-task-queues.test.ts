@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
-import { readSettings } from '../../worker/environment';
+import { readSettings } from '../../config/environment';
 import { loadRouteTable } from '../../worker/load-route-table';
 import { planTaskQueues } from '../../worker/plan-task-queues';
 

@@ -1,3 +1,4 @@
+// Long by design: starting, probing and stopping one child server, with the port races that go with it.
 /**
  * Runs `temporal server start-dev` as a child process and reports when it can serve requests.
  *
@@ -7,10 +8,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
-import { ensureSearchAttributes, type SearchAttributeTypeName } from './search-attributes';
+import { ensureSearchAttributes, type SearchAttributeTypeName } from '../worker/search-attributes';
 
 /**
- * Settings for the embedded single-shard server (docs/decisions/0007):
+ * Settings for the embedded single-shard server (docs/decisions/0010):
  * - the dev server batches timers to a 1 s time shift by default, so a 20 ms retry backoff would wait a
  *   whole second (`sleep(20 ms)` in a workflow: p50 1016 ms before, 100 ms after);
  * - the history queues' readers poll at most 20 times a second per shard (a token bucket, burst 20) and

@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { z } from 'zod';
-import { createAwsKmsDataKeyProvider } from '../codec/aws-kms-data-key-provider';
-import { ALL_TENANTS, addCodecToken, hashCodecToken, readCodecTokenFile } from '../codec/codec-access-tokens';
-import type { DataKeyProvider } from '../codec/data-key-provider';
-import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
-import { loadPayloadKeys, type LoadedPayloadKeys } from '../codec/payload-key-store';
-import type { CodecSettings, GatehouseSettings } from './environment';
+import { createAwsKmsDataKeyProvider } from './aws-kms-data-key-provider';
+import { ALL_TENANTS, addCodecToken, hashCodecToken, readCodecTokenFile } from './codec-access-tokens';
+import type { DataKeyProvider } from './data-key-provider';
+import { createGatehouseDataConverter } from './gatehouse-data-converter';
+import { loadPayloadKeys, type LoadedPayloadKeys } from './payload-key-store';
+import type { CodecSettings, GatehouseSettings } from '../config/environment';
 
 /** The KMS key named by GATEHOUSE_CODEC_KMS_KEY_ID, if any, as a data key provider. */
 export function dataKeyProviderFor(codec: CodecSettings): DataKeyProvider | undefined {

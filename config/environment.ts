@@ -236,6 +236,12 @@ function defaultBundle(): string | undefined {
   return stale ? undefined : PREBUILT_WORKFLOW_BUNDLE;
 }
 
+/** Where the Temporal Web UI shows a workflow, for these settings: the one place the UI base is decided. */
+export function workflowLink(settings: GatehouseSettings, workflowId: string): string {
+  const base = settings.temporal.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
+  return workflowUiUrl(base, settings.temporal.namespace, workflowId);
+}
+
 /** Where the Temporal Web UI shows a workflow. */
 export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string): string {
   return `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;

@@ -160,6 +160,37 @@ export default tseslint.config(
     },
   },
   {
+    // The HTTP front door speaks to Gatehouse only as a client does: client/, domain/, governance/.
+    files: ['frontdoor/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'activities',
+                'workflows',
+                'providers',
+                'retrieval',
+                'history',
+                'codec',
+                'config',
+                'devtools',
+                'store',
+                'telemetry',
+                'worker',
+                'emulators',
+              ].flatMap((folder) => [`../${folder}/*`, `../${folder}`]),
+              message:
+                'frontdoor/ imports client/, domain/ and governance/ only; the store comes in through FrontDoorDirectory',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
 import { GatehouseClient } from '../client/gatehouse-client';
 import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
 import { createPayloadKeyring, newPayloadKeyMaterial } from '../codec/payload-keyring';
@@ -26,6 +28,11 @@ const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 export interface BenchEnvironment {
   gatehouse: GatehouseClient;
   apiKey: string;
+  /** The Temporal client, task queue, app database and route table `gatehouse` uses. */
+  client: Client;
+  taskQueue: string;
+  db: Knex;
+  routeTable: RouteTable;
   emulator: BedrockEmulator;
   /** The baseline: the same AWS SDK client a service would use without Gatehouse. */
   direct: BedrockRuntimeClient;
@@ -139,6 +146,10 @@ export async function startBenchEnvironment(options: {
   return {
     gatehouse: new GatehouseClient(client, { taskQueue }),
     apiKey,
+    client,
+    taskQueue,
+    db,
+    routeTable,
     emulator,
     direct,
     async runDispatchFloor() {

@@ -10,6 +10,11 @@ import {
   FALLBACK_MODEL,
   type BenchEnvironment,
 } from './bench-environment';
+import {
+  printFrontDoorResult,
+  runFrontDoorScenario,
+  type FrontDoorScenarioResult,
+} from './front-door-benchmark';
 import { round, summarize, type Summary } from './statistics';
 
 /**
@@ -209,6 +214,7 @@ async function main(): Promise<void> {
   const fast = await startBenchEnvironment({ latencyMs: 0, log });
   let floor: Summary;
   let localFloor: Summary;
+  let frontDoor: FrontDoorScenarioResult;
   try {
     floor = await measureFloor(() => fast.runDispatchFloor(), rounds(100));
     localFloor = await measureFloor(() => fast.runLocalOnlyFloor(), rounds(100));
@@ -225,6 +231,7 @@ async function main(): Promise<void> {
         directModel: PRIMARY_MODEL,
       }),
     );
+    frontDoor = await runFrontDoorScenario(fast, { rounds: rounds(200), warmup: 10, log });
     fast.emulator.setScript(PRIMARY_MODEL, { behaviours: ['throttle'], retryAfterSeconds: 0 });
     results.push(
       await runScenario(fast, {
@@ -267,6 +274,7 @@ async function main(): Promise<void> {
     B5: `p50 ≤ B1 p50 + one call + 30 = ${round(b5Bound)} ms: ${b5.gatehouse.p50 <= b5Bound ? 'met' : 'NOT met'}`,
   };
   printTable(results, verdicts);
+  printFrontDoorResult(frontDoor);
   console.log(
     `\nTemporal dispatch floor on this server (the request path's skeleton with no-op steps: 1 local activity,\n` +
       `2 activities on the request queue, 1 on a route queue): p50 ${round(floor.p50)} ms, p95 ${round(floor.p95)} ms, ` +
@@ -281,7 +289,7 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(
     file,
-    `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, dispatchFloor: floor, localOnlyFloor: localFloor, results, verdicts }, null, 2)}\n`,
+    `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, dispatchFloor: floor, localOnlyFloor: localFloor, results, verdicts, frontDoor }, null, 2)}\n`,
   );
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 }

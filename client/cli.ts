@@ -15,6 +15,7 @@ import {
 import { formatResult } from './format-result';
 import { GatehouseClient } from './gatehouse-client';
 import { registerRequestCommands } from './request-commands';
+import { registerServeCommand } from './serve-command';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -114,6 +115,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerAuditCommands(program, settings);
   registerBatchCommands(program, settings);
   registerCodecCommands(program, settings);
+  registerServeCommand(program, settings);
   return program;
 }
 

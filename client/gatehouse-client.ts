@@ -184,7 +184,7 @@ export class GatehouseClient {
   async *stream(
     workflowId: string,
     caller: Caller,
-    options: { pollIntervalMs?: number } = {},
+    options: { pollIntervalMs?: number; signal?: AbortSignal } = {},
   ): AsyncGenerator<string, void> {
     await this.checkAccess(workflowId, caller);
     const handle = this.client.workflow.getHandle(workflowId);
@@ -203,7 +203,8 @@ export class GatehouseClient {
         yield view.text.slice(delivered);
         delivered = view.text.length;
       }
-      if (view.done) return;
+      // An aborted caller (an HTTP client that went away) stops polling; the request itself runs on.
+      if (view.done || options.signal?.aborted) return;
       await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 50));
     }
   }

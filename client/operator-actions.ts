@@ -4,11 +4,12 @@ import { temporal } from '@temporalio/proto';
 import type { Knex } from 'knex';
 import Long from 'long';
 import { AUDIT_EVENT_TYPES } from '../domain/audit-event';
-import { parseRequestWorkflowId } from '../domain/request-contract';
+import { parseRequestWorkflowId, requestWorkflowId } from '../domain/request-contract';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import { isStepName, STEP_ACTIVITY_TYPES, STEP_NAMES, type StepName } from '../domain/step-names';
 import { appendOperatorEvent } from '../store/audit-repository';
 import { cancelRequest } from './gatehouse-client';
+import { quoteVisibilityValue } from './visibility-query';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -144,11 +145,14 @@ export async function planBulkRetry(
   input: { tenantId: string; query: string; step?: StepName; limit: number },
 ): Promise<BulkRetryPlan> {
   const query =
-    `WorkflowType = 'llmRequestWorkflow' AND TenantId = '${input.tenantId}' ` +
+    `WorkflowType = 'llmRequestWorkflow' AND TenantId = ${quoteVisibilityValue(input.tenantId)} ` +
     `AND ExecutionStatus IN ('Failed', 'Terminated', 'Canceled', 'TimedOut') AND (${input.query})`;
   const plan: BulkRetryPlan = { groups: [], skipped: [] };
   const latest = new Map<string, { runId: string; startTime: number; failedStep?: string }>();
+  const ownPrefix = requestWorkflowId(input.tenantId, '');
   for await (const execution of client.workflow.list({ query })) {
+    // The operator's query is theirs to write; whatever it says, only this tenant's requests are reset.
+    if (!execution.workflowId.startsWith(ownPrefix)) continue;
     const known = latest.get(execution.workflowId);
     if (known && known.startTime >= execution.startTime.getTime()) continue;
     latest.set(execution.workflowId, {

@@ -45,6 +45,15 @@ export const environmentSchema = z.object({
   GATEHOUSE_CODEC_ALLOWED_ORIGINS: optionalText,
   GATEHOUSE_WORKER_TASK_QUEUES: optionalText,
   GATEHOUSE_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  GATEHOUSE_HTTP_HOST: z.string().default('127.0.0.1'),
+  GATEHOUSE_HTTP_PORT: port(8080),
+  GATEHOUSE_HTTP_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  GATEHOUSE_HTTP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -76,6 +85,7 @@ export interface GatehouseSettings {
   };
   openAiCompatibleApiKey?: string;
   codec: CodecSettings;
+  http: HttpSettings;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
   /** How often the reconciler Schedule settles what closed runs left open. */
@@ -106,6 +116,17 @@ export interface CodecSettings {
   publicUrl: string;
   /** Browser origins allowed to call it: the Temporal UI's. */
   allowedOrigins: string[];
+}
+
+/** The HTTP front door, `gatehouse serve` (README, "The HTTP front door"). */
+export interface HttpSettings {
+  /** Default 127.0.0.1; `0.0.0.0` in a container. */
+  host: string;
+  port: number;
+  /** Larger request bodies get 413 before anything is parsed or started. */
+  bodyLimitBytes: number;
+  /** Requests per minute per API key, in each front door process. */
+  rateLimitPerMinute: number;
 }
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -164,6 +185,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
     worker: {
       taskQueues: parseList(values.GATEHOUSE_WORKER_TASK_QUEUES),
       healthPort: values.GATEHOUSE_HEALTH_PORT,
+    },
+    http: {
+      host: values.GATEHOUSE_HTTP_HOST,
+      port: values.GATEHOUSE_HTTP_PORT,
+      bodyLimitBytes: values.GATEHOUSE_HTTP_BODY_LIMIT_BYTES,
+      rateLimitPerMinute: values.GATEHOUSE_HTTP_RATE_LIMIT_PER_MINUTE,
     },
     codec: {
       keysFromEnvironment: values.GATEHOUSE_CODEC_KEYS,

@@ -65,6 +65,22 @@ export async function authenticateApiKey(
   return found?.apiKeyHash === apiKeyHash ? found : undefined;
 }
 
+/**
+ * The principal holding this raw API key, whichever tenant it belongs to: key ids are unique across
+ * tenants (a unique index), so an HTTP caller need not name a tenant — the key decides it. The stored
+ * hash must match too; the key id only finds the row.
+ */
+export async function findPrincipalByApiKey(
+  db: Knex,
+  rawKey: string,
+): Promise<PrincipalCredential | undefined> {
+  const apiKeyHash = hashApiKey(rawKey);
+  const row = (await db('principals')
+    .where({ key_id: keyIdForKeyHash(apiKeyHash) })
+    .first()) as PrincipalRow | undefined;
+  return row?.api_key_hash === apiKeyHash ? toCredential(row) : undefined;
+}
+
 /** A principal of the tenant by id, with its key hash. */
 export async function findPrincipalCredential(
   db: Knex,

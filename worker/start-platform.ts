@@ -12,12 +12,13 @@ import { loadOrCreateDemoCredentials } from '../devtools/demo-credentials';
 import { startDevServer } from '../devtools/dev-server';
 import { readSettings, type GatehouseSettings } from '../config/environment';
 import { describeWorkers, startHealthServer } from './health-server';
-import { loadRouteTable } from './load-route-table';
+import { loadRouteTable } from '../config/load-route-table';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
 import { ensureTemporalCli } from '../devtools/temporal-cli';
 import { ensureReconcilerSchedule, RECONCILER_SCHEDULE_ID } from './reconciler-schedule';
+import { curlExample, startEmbeddedFrontDoor } from '../client/serve-command';
 
 const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
 
@@ -174,6 +175,11 @@ export async function startPlatform(
       `reconciler: Temporal Schedule '${RECONCILER_SCHEDULE_ID}' ${created ? 'created' : 'found'} (every ${settings.reconcileIntervalMs / 1000} s)`,
     );
 
+    const frontDoor = options.seed
+      ? await startEmbeddedFrontDoor({ settings, client: runtime.client, db, routeTable })
+      : undefined;
+    if (frontDoor) cleanups.push(() => frontDoor.close());
+
     const polled = describeWorkers(runtime.workers.workers).map((worker) => `'${worker.taskQueue}'`);
     say(
       `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', polling ${polled.join(', ')}`,
@@ -209,6 +215,12 @@ export async function startPlatform(
       say('send a first request (in another terminal):');
       say('  npx gatehouse ask --tenant demo --task qa "What is the refund policy?"');
       say('then: npx gatehouse requests list --tenant demo   ·   npx gatehouse audit verify --tenant demo');
+    }
+    if (frontDoor) {
+      say(
+        `front door (OpenAI-compatible HTTP): ${frontDoor.url}/v1 — OpenAPI at ${frontDoor.url}/openapi.json`,
+      );
+      say(`  ${curlExample(frontDoor.url, credentials?.apiKey)}`);
     }
     say('Ctrl-C stops everything started here.');
     await runtime.workers.running;

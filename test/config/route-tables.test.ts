@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadRouteTable } from '../../worker/load-route-table';
+import { loadRouteTable } from '../../config/load-route-table';
 
 const configDir = path.resolve(__dirname, '../../config');
 const tables = readdirSync(configDir).filter((file) => file.startsWith('routes') && file.endsWith('.json'));

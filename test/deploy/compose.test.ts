@@ -7,7 +7,7 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import draft07MetaSchema from 'ajv/dist/refs/json-schema-draft-07.json';
 import { environmentSchema, readSettings } from '../../config/environment';
-import { loadRouteTable } from '../../worker/load-route-table';
+import { loadRouteTable } from '../../config/load-route-table';
 import { planTaskQueues } from '../../worker/plan-task-queues';
 import {
   codeIn,
@@ -66,7 +66,7 @@ const documentedVariables = new Map(
   ]),
 );
 const pendingVariables = new Map(
-  markdownTable(deployReadme, 'Services that arrive with later work').map((row) => [
+  markdownTable(deployReadme, 'Variables set ahead of the code that reads them').map((row) => [
     codeIn(row.variable)[0] ?? '',
     row['set on'] ?? '',
   ]),

@@ -5,7 +5,7 @@
  * and one KEDA Temporal trigger per task queue, and consistent references.
  */
 import { environmentSchema, readSettings } from '../../config/environment';
-import { loadRouteTable } from '../../worker/load-route-table';
+import { loadRouteTable } from '../../config/load-route-table';
 import { planTaskQueues } from '../../worker/plan-task-queues';
 import {
   codeIn,
@@ -304,7 +304,7 @@ describe('deploy/k8s', () => {
       ]),
     );
     const pending = new Set(
-      markdownTable(readText('deploy', 'README.md'), 'Services that arrive with later work').map(
+      markdownTable(readText('deploy', 'README.md'), 'Variables set ahead of the code that reads them').map(
         (row) => codeIn(row.variable)[0] ?? '',
       ),
     );

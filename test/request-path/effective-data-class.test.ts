@@ -13,7 +13,7 @@ import { upsertDocument } from '../../store/document-repository';
 import { putPolicy } from '../../store/policy-repository';
 import { upsertPrincipal } from '../../store/principal-repository';
 import { DEMO_POLICY_DOCUMENT } from '../../store/seed-demo';
-import { loadRouteTable } from '../../worker/load-route-table';
+import { loadRouteTable } from '../../config/load-route-table';
 import { isolatedRouteTable, startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 
 const PUBLIC_MODEL = 'public-llama';

@@ -6,7 +6,7 @@ import { listUsage } from '../../store/usage-repository';
 import { scriptedProvider, slowStreaming, type ScriptStep } from '../support/fake-providers';
 import { saveHistoryIfRecording } from '../support/history-recording';
 import { isolatedRouteTable, startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
-import { loadRouteTable } from '../../worker/load-route-table';
+import { loadRouteTable } from '../../config/load-route-table';
 
 const RATE_LIMITED = {
   failureType: 'Inference.RateLimited',

@@ -1,6 +1,11 @@
 import { putPolicy, getLatestPolicy } from '../../store/policy-repository';
 import { hashApiKey, keyIdForKeyHash } from '../../governance/caller-proof';
-import { authenticateApiKey, findPrincipalByKeyId, upsertPrincipal } from '../../store/principal-repository';
+import {
+  authenticateApiKey,
+  findPrincipalByApiKey,
+  findPrincipalByKeyId,
+  upsertPrincipal,
+} from '../../store/principal-repository';
 import { getTenant, upsertTenant } from '../../store/tenant-repository';
 import { createTestDatabase, rejectionMessage, type TestDatabase } from './test-database';
 
@@ -82,6 +87,37 @@ describe('tenants, principals and policies', () => {
         upsertPrincipal(database.db, { ...base, id: 'mallory', apiKeyHash: hashApiKey('bob-2') }),
       ),
     ).toMatch(/unique/i);
+  });
+
+  it('finds the principal of a key in whichever tenant holds it, and only with the right key', async () => {
+    const base = {
+      name: 'Key holder',
+      capabilities: ['qa'],
+      groups: ['everyone'],
+      clearance: 'public' as const,
+      role: 'requester' as const,
+      status: 'active' as const,
+    };
+    await upsertPrincipal(database.db, {
+      ...base,
+      id: 'carol',
+      tenantId: 'acme',
+      apiKeyHash: hashApiKey('carol-key'),
+    });
+    await upsertPrincipal(database.db, {
+      ...base,
+      id: 'dave',
+      tenantId: 'globex',
+      apiKeyHash: hashApiKey('dave-key'),
+    });
+    expect(await findPrincipalByApiKey(database.db, 'carol-key')).toMatchObject({
+      id: 'carol',
+      tenantId: 'acme',
+      keyId: keyIdForKeyHash(hashApiKey('carol-key')),
+    });
+    expect((await findPrincipalByApiKey(database.db, 'dave-key'))?.tenantId).toBe('globex');
+    expect(await findPrincipalByApiKey(database.db, 'carol-key ')).toBeUndefined();
+    expect(await findPrincipalByApiKey(database.db, 'nobody-has-this-key')).toBeUndefined();
   });
 
   it('versions policies atomically, even under concurrent puts', async () => {

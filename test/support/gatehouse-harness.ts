@@ -21,7 +21,7 @@ import { createKnex } from '../../store/knex-client';
 import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
 import { readSettings, type GatehouseSettings } from '../../config/environment';
-import { loadRouteTable } from '../../worker/load-route-table';
+import { loadRouteTable } from '../../config/load-route-table';
 import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
 import { recordingHistories, replayFixtureKeyring } from './history-recording';
 import {

@@ -9,6 +9,7 @@ const SOURCE_FOLDERS = [
   'codec',
   'domain',
   'emulators',
+  'frontdoor',
   'governance',
   'history',
   'providers',

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { readSettings } from '../../config/environment';
-import { loadRouteTable } from '../../worker/load-route-table';
+import { loadRouteTable } from '../../config/load-route-table';
 import { planTaskQueues } from '../../worker/plan-task-queues';
 
 const emulatedTable = loadRouteTable(path.resolve(__dirname, '../../config/routes.bedrock-emulator.json'));

@@ -9,9 +9,18 @@ export interface CreateKnexOptions {
   sqliteFile?: string;
   /** PostgreSQL schema to put first on the search path, so test suites can each own a schema. */
   searchPath?: string;
+  /**
+   * How long one SQLite statement may wait for another process's write lock. better-sqlite3 waits
+   * synchronously, blocking the event loop, so workers keep this short and let Temporal retry the step
+   * (asynchronously); the CLI may wait longer. Default 5 s.
+   */
+  sqliteBusyTimeoutMs?: number;
 }
 
 const DEFAULT_SQLITE_FILE = path.join('.data', 'gatehouse.sqlite');
+
+/** A worker's SQLite busy wait: short, since it blocks the event loop; Temporal retries the step instead. */
+export const WORKER_SQLITE_BUSY_TIMEOUT_MS = 50;
 
 /** Opens the Gatehouse database: PostgreSQL in production, an embedded SQLite file by default. */
 export function createKnex(options: CreateKnexOptions): Knex {
@@ -38,7 +47,7 @@ export function createKnex(options: CreateKnexOptions): Knex {
         try {
           connection.pragma('journal_mode = WAL');
           connection.pragma('foreign_keys = ON');
-          connection.pragma('busy_timeout = 5000');
+          connection.pragma(`busy_timeout = ${Math.max(0, Math.round(options.sqliteBusyTimeoutMs ?? 5000))}`);
           done(null, connection);
         } catch (error) {
           done(error as Error, connection);

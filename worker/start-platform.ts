@@ -5,7 +5,7 @@ import { createCodecTokenVerifier } from '../codec/codec-access-tokens';
 import { startCodecServer } from '../codec/codec-server';
 import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
 import { startBedrockEmulator } from '../emulators/bedrock-runtime-emulator';
-import { createKnex } from '../store/knex-client';
+import { createKnex, WORKER_SQLITE_BUSY_TIMEOUT_MS } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials } from '../devtools/demo-credentials';
@@ -120,7 +120,11 @@ export async function startPlatform(
       // localhost, like the codec server's address: the UI's sign-in cookie is sent only within one site.
       uiUrl ??= server.uiPort ? `http://localhost:${server.uiPort}` : undefined;
     }
-    const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
+    const db = createKnex({
+      databaseUrl: settings.databaseUrl,
+      sqliteFile: settings.sqliteFile,
+      sqliteBusyTimeoutMs: WORKER_SQLITE_BUSY_TIMEOUT_MS,
+    });
     cleanups.push(() => db.destroy());
     await migrateLatest(db);
     const credentials = options.seed ? loadOrCreateDemoCredentials(settings.dataDir) : undefined;

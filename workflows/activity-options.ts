@@ -2,10 +2,14 @@ import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { GatehouseActivities } from '../activities/create-activities';
 import type { Route } from '../domain/route-table';
 
-/** Cheap steps with no long I/O run as local activities: no task-queue round trip per step. */
+/**
+ * Cheap steps with no long I/O run as local activities: no task-queue round trip per step. Most read or
+ * write the database, so like `record` they wait through an outage of a couple of minutes (the worker
+ * waits between tries asynchronously) rather than failing the request.
+ */
 export const localSteps = proxyLocalActivities<GatehouseActivities>({
   startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '1s' },
+  retry: { maximumAttempts: 30, initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '5s' },
 });
 
 export const retrievalSteps = proxyActivities<GatehouseActivities>({

@@ -5,6 +5,8 @@ import { startHarness, type GatehouseHarness } from '../support/gatehouse-harnes
 const MIXED_SCRIPTS = Array.from({ length: 100_000 }, (_, index) =>
   String.fromCodePoint([0x61, 0x416, 0x5d0, 0x627, 0x4e00, 0x1f600, 0x3b1][index % 7]! + (index % 13)),
 ).join('');
+/** Passes of (20 ordinary alone, 20 ordinary beside the pathological ones); the median pass is judged. */
+const PASSES = 5;
 const DEEP_SCHEMA = JSON.parse(`${'{"a":'.repeat(40)}{}${'}'.repeat(40)}`) as Record<string, unknown>;
 
 function p95(values: number[]): number {
@@ -57,7 +59,7 @@ describe('a pathological request cannot slow anyone else down', () => {
   it('answers a 32k question without spaces cheaply while 20 ordinary requests keep their p95 within 1.5×', async () => {
     const ratios: number[] = [];
     const slowest: number[] = [];
-    for (let pass = 0; pass < 3; pass++) {
+    for (let pass = 0; pass < PASSES; pass++) {
       const baseline = await ordinaryLatencies(20);
       const pathological = harness.gatehouse.execute(
         harness.input({ requestId: `pathological-${pass}`, question: `${'x'.repeat(31_990)} refund?` }),
@@ -81,7 +83,7 @@ describe('a pathological request cannot slow anyone else down', () => {
     );
     expect(Math.max(...slowest)).toBeLessThan(2_000);
     // Each pass compares with a run without it just before; the median pass keeps one noisy pass out.
-    const median = [...ratios].sort((left, right) => left - right)[1]!;
+    const median = [...ratios].sort((left, right) => left - right)[Math.floor(PASSES / 2)]!;
     expect(median).toBeLessThanOrEqual(1.5);
   });
 });

@@ -81,7 +81,7 @@ describe('migrations', () => {
   });
 
   it('lets replicas that start together all migrate one empty database, then restart', async () => {
-    const { handles, drop } = await emptyDatabaseHandles(5);
+    const { handles, drop } = await emptyDatabaseHandles(8);
     try {
       // Before waiting on contention, four of five failed here (lock taken, knex_migrations created twice).
       const firstStart = await Promise.allSettled(handles.map((handle) => migrateLatest(handle)));
@@ -90,6 +90,31 @@ describe('migrations', () => {
       expect(restart.map((result) => result.status)).toEqual(handles.map(() => 'fulfilled'));
       const recorded = (await handles[0]!('knex_migrations').orderBy('id').pluck('name')) as string[];
       expect(recorded).toEqual(MIGRATIONS.map((entry) => entry.name));
+    } finally {
+      await drop();
+    }
+  });
+
+  it('keeps one lock row when replicas find knex’s lock table created but not yet filled', async () => {
+    const { handles, drop } = await emptyDatabaseHandles(8);
+    try {
+      // The moment between knex's CREATE TABLE and its INSERT in another process: each replica that
+      // saw the table empty inserted a row, and with two rows the lock could never be taken again.
+      await handles[0]!.schema.createTable('knex_migrations', (table) => {
+        table.increments();
+        table.string('name');
+        table.integer('batch');
+        table.timestamp('migration_time');
+      });
+      await handles[0]!.schema.createTable('knex_migrations_lock', (table) => {
+        table.increments('index').primary();
+        table.integer('is_locked');
+      });
+      const results = await Promise.allSettled(handles.map((handle) => migrateLatest(handle)));
+      expect(results.map((result) => result.status)).toEqual(handles.map(() => 'fulfilled'));
+      expect(await handles[0]!('knex_migrations_lock').select('index', 'is_locked')).toEqual([
+        { index: 1, is_locked: 0 },
+      ]);
     } finally {
       await drop();
     }

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import type { Embedder } from '../retrieval/embedder';
 import type { RouteTable } from '../domain/route-table';
 import type { InferenceRequest } from '../domain/step-contracts';
 import type { ModelProvider } from '../providers/model-provider';
@@ -14,6 +15,8 @@ export interface ActivityDependencies {
   routeTable: RouteTable;
   providers: Partial<Record<InferenceRequest['route']['provider'], ModelProvider>>;
   tokenCounter: TokenCounter;
+  /** The embedder of search queries; it must be the one ingestion stored vectors with. Default: the offline one. */
+  embedder?: Embedder;
   /** Where streamed deltas go; without one, streaming requests are answered whole. */
   streamPublisher?: StreamPublisher;
   /**

@@ -1,6 +1,6 @@
 import type { DataClass } from '../domain/data-class';
 import type { RetrievedChunk } from '../domain/step-contracts';
-import { searchChunks } from '../store/document-repository';
+import { searchChunks } from '../store/chunk-search';
 import type { ActivityDependencies } from './activity-dependencies';
 
 export interface RetrieveInput {
@@ -11,9 +11,9 @@ export interface RetrieveInput {
   topK: number;
 }
 
-/** Step 3. Permission-aware search: the ACL and clearance filter is part of the candidate query. */
-export function createRetrieveActivity({ db }: Pick<ActivityDependencies, 'db'>) {
+/** Step 3. Permission-aware hybrid search: tenant, ACL groups and clearance filter every candidate before scoring. */
+export function createRetrieveActivity({ db, embedder }: Pick<ActivityDependencies, 'db' | 'embedder'>) {
   return async function retrieve(input: RetrieveInput): Promise<RetrievedChunk[]> {
-    return searchChunks(db, input);
+    return searchChunks(db, input, { embedder });
   };
 }

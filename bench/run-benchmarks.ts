@@ -1,3 +1,4 @@
+// Long by design: the request-path scenarios share one environment, one interleaving loop and one report.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,11 @@ import {
   FALLBACK_MODEL,
   type BenchEnvironment,
 } from './bench-environment';
+import {
+  formatRetrievalResults,
+  runRetrievalBenchmarks,
+  type RetrievalScenario,
+} from './retrieval-benchmarks';
 import {
   printFrontDoorResult,
   runFrontDoorScenario,
@@ -205,8 +211,8 @@ function printTable(results: ScenarioResult[], verdicts: Record<string, string>)
   }
 }
 
-async function main(): Promise<void> {
-  const quick = process.argv.includes('--quick');
+/** B1, B2 and B5: the request path against the direct AWS SDK baseline. */
+async function runRequestPathBenchmarks(quick: boolean): Promise<void> {
   const rounds = (full: number) => (quick ? Math.max(10, Math.round(full / 10)) : full);
   const results: ScenarioResult[] = [];
 
@@ -291,6 +297,67 @@ async function main(): Promise<void> {
     file,
     `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, dispatchFloor: floor, localOnlyFloor: localFloor, results, verdicts, frontDoor }, null, 2)}\n`,
   );
+  console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+}
+
+const REQUEST_PATH_SCENARIOS = ['B1', 'B2', 'B5'];
+const RETRIEVAL_SCENARIOS: RetrievalScenario[] = ['R1', 'R2', 'R3'];
+
+/** `--scenario R1,R2` (or `--scenario=R1,R2`); without it, the request-path scenarios as before. */
+function requestedScenarios(argv: string[]): string[] {
+  const index = argv.findIndex((arg) => arg === '--scenario' || arg.startsWith('--scenario='));
+  if (index < 0) return REQUEST_PATH_SCENARIOS;
+  const arg = argv[index] as string;
+  const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (argv[index + 1] ?? '');
+  const scenarios = value
+    .split(',')
+    .map((scenario) => scenario.trim().toUpperCase())
+    .filter(Boolean);
+  const unknown = scenarios.filter(
+    (scenario) =>
+      !REQUEST_PATH_SCENARIOS.includes(scenario) &&
+      !RETRIEVAL_SCENARIOS.includes(scenario as RetrievalScenario),
+  );
+  if (scenarios.length === 0 || unknown.length > 0) {
+    throw new Error(
+      `--scenario takes a comma-separated list of ${[...REQUEST_PATH_SCENARIOS, ...RETRIEVAL_SCENARIOS].join(', ')}` +
+        (unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''),
+    );
+  }
+  return scenarios;
+}
+
+function numberOption(argv: string[], name: string, fallback: number): number {
+  const arg = argv.find((entry) => entry.startsWith(`--${name}=`));
+  if (!arg) return fallback;
+  const value = Number(arg.slice(name.length + 3));
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive whole number`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick');
+  const scenarios = requestedScenarios(argv);
+  if (scenarios.some((scenario) => REQUEST_PATH_SCENARIOS.includes(scenario)))
+    await runRequestPathBenchmarks(quick);
+  const retrieval = RETRIEVAL_SCENARIOS.filter((scenario) => scenarios.includes(scenario));
+  if (retrieval.length === 0) return;
+  const result = await runRetrievalBenchmarks({
+    scenarios: retrieval,
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    chunks: numberOption(argv, 'chunks', quick ? 10_000 : 100_000),
+    queries: numberOption(argv, 'queries', quick ? 50 : 300),
+    log,
+  });
+  console.log(formatRetrievalResults(result));
+  const file = path.resolve(
+    __dirname,
+    'results',
+    `retrieval-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  );
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ ...result, quick }, null, 2)}\n`);
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 }
 

@@ -12,6 +12,7 @@ import {
   RequestInvalidError,
   RequestNotFoundError,
 } from './errors';
+import { registerEvalCommands } from './eval-commands';
 import { formatResult } from './format-result';
 import { GatehouseClient } from './gatehouse-client';
 import { registerRequestCommands } from './request-commands';
@@ -114,6 +115,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerRequestCommands(program, settings);
   registerAuditCommands(program, settings);
   registerBatchCommands(program, settings);
+  registerEvalCommands(program, settings);
   registerCodecCommands(program, settings);
   registerServeCommand(program, settings);
   return program;

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { EMBEDDER_KINDS, type EmbedderSettings } from '../retrieval/embedder-settings';
 
 const optionalText = z
   .string()
@@ -31,6 +32,10 @@ export const environmentSchema = z.object({
   AWS_REGION: optionalText,
   GATEHOUSE_BEDROCK_EMULATOR_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   OPENAI_COMPATIBLE_API_KEY: optionalText,
+  GATEHOUSE_EMBEDDER: z.enum(EMBEDDER_KINDS).default('static'),
+  GATEHOUSE_EMBEDDING_MODEL: optionalText,
+  GATEHOUSE_EMBEDDING_DIMENSIONS: z.coerce.number().int().positive().optional(),
+  GATEHOUSE_EMBEDDING_ENDPOINT: optionalText,
   GATEHOUSE_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   GATEHOUSE_WORKFLOW_BUNDLE: optionalText,
   GATEHOUSE_CODEC_KEYS: optionalText,
@@ -84,6 +89,8 @@ export interface GatehouseSettings {
     emulatorPort?: number;
   };
   openAiCompatibleApiKey?: string;
+  /** The embedder of ingestion and search (GATEHOUSE_EMBEDDER and GATEHOUSE_EMBEDDING_*). */
+  embedder: EmbedderSettings;
   codec: CodecSettings;
   http: HttpSettings;
   /** Level of the Temporal SDK's own log lines. */
@@ -178,6 +185,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
       emulatorPort: values.GATEHOUSE_BEDROCK_EMULATOR_PORT,
     },
     openAiCompatibleApiKey: values.OPENAI_COMPATIBLE_API_KEY,
+    embedder: embedderSettings(values),
     reconcileIntervalMs: values.GATEHOUSE_RECONCILE_INTERVAL_SECONDS * 1000,
     workflowBundlePath: values.GATEHOUSE_WORKFLOW_BUNDLE
       ? path.resolve(PROJECT_ROOT, values.GATEHOUSE_WORKFLOW_BUNDLE)
@@ -264,6 +272,42 @@ function defaultBundle(): string | undefined {
 }
 
 /** Where the Temporal Web UI shows a workflow, for these settings: the one place the UI base is decided. */
+function embedderSettings(values: Environment): EmbedderSettings {
+  const model = values.GATEHOUSE_EMBEDDING_MODEL;
+  const dimensions = values.GATEHOUSE_EMBEDDING_DIMENSIONS;
+  const endpoint = values.GATEHOUSE_EMBEDDING_ENDPOINT;
+  switch (values.GATEHOUSE_EMBEDDER) {
+    case 'static':
+      return { kind: 'static' };
+    case 'bedrock':
+      if (dimensions !== undefined && dimensions !== 256 && dimensions !== 512 && dimensions !== 1024) {
+        throw new Error(
+          'invalid environment:\n  GATEHOUSE_EMBEDDING_DIMENSIONS: Titan v2 takes 256, 512 or 1024',
+        );
+      }
+      return {
+        kind: 'bedrock',
+        region: values.AWS_REGION ?? 'us-east-1',
+        endpoint,
+        modelId: model,
+        dimensions,
+      };
+    case 'openai-compatible':
+      if (!endpoint || !model || dimensions === undefined) {
+        throw new Error(
+          'invalid environment:\n  GATEHOUSE_EMBEDDER=openai-compatible needs GATEHOUSE_EMBEDDING_ENDPOINT, GATEHOUSE_EMBEDDING_MODEL and GATEHOUSE_EMBEDDING_DIMENSIONS',
+        );
+      }
+      return {
+        kind: 'openai-compatible',
+        endpoint,
+        model,
+        dimensions,
+        apiKey: values.OPENAI_COMPATIBLE_API_KEY,
+      };
+  }
+}
+
 export function workflowLink(settings: GatehouseSettings, workflowId: string): string {
   const base = settings.temporal.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
   return workflowUiUrl(base, settings.temporal.namespace, workflowId);

@@ -124,6 +124,7 @@ const ERROR_BEHAVIOURS: Partial<
 // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#bedrock-runtime_Converse-request-requestMetadata
 const METADATA_PATTERN = /^[a-zA-Z0-9\s:_@$#=/+,.-]{0,256}$/;
 const TITAN_EMBEDDING_DIMENSIONS = [256, 512, 1024];
+const TITAN_MAX_INPUT_CHARS = 50_000;
 
 interface ParsedConverse {
   system: string;
@@ -382,27 +383,60 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     });
   }
 
+  /**
+   * Titan Text Embeddings v2 (InvokeModel): `inputText` (at most 50,000 characters), `dimensions` 256,
+   * 512 or 1024, `normalize`, and `embeddingTypes` ["float"] and/or ["binary"], answered in
+   * `embeddingsByType` as the real model does.
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html
+   */
   function sendEmbedding(response: EmulatorResponse, modelId: string, json: Record<string, unknown>): void {
-    if (!/(^|[./])amazon\.titan-embed-text/.test(modelId)) {
+    if (!/(^|[./])amazon\.titan-embed-text-v2/.test(modelId)) {
       throw new EmulatedException(
         400,
         'ValidationException',
-        'The emulator serves InvokeModel for Titan text embeddings only.',
+        'The emulator serves InvokeModel for Titan Text Embeddings v2 only.',
       );
     }
     const inputText = json['inputText'];
     if (typeof inputText !== 'string' || inputText.length === 0) {
       throw new EmulatedException(400, 'ValidationException', 'inputText must be a non-empty string.');
     }
+    if (inputText.length > TITAN_MAX_INPUT_CHARS) {
+      throw new EmulatedException(
+        400,
+        'ValidationException',
+        `inputText must be at most ${TITAN_MAX_INPUT_CHARS} characters.`,
+      );
+    }
     const dimensions = json['dimensions'] ?? 1024;
     if (typeof dimensions !== 'number' || !TITAN_EMBEDDING_DIMENSIONS.includes(dimensions)) {
       throw new EmulatedException(400, 'ValidationException', 'dimensions must be one of 256, 512 or 1024.');
     }
+    const types = json['embeddingTypes'] ?? ['float'];
+    if (
+      !Array.isArray(types) ||
+      types.length === 0 ||
+      !types.every((type) => type === 'float' || type === 'binary')
+    ) {
+      throw new EmulatedException(
+        400,
+        'ValidationException',
+        'embeddingTypes must list "float" and/or "binary".',
+      );
+    }
     const inputTextTokenCount = countEmulatedTokens(inputText);
+    const embedding = hashedEmbedding(inputText, dimensions, json['normalize'] !== false);
+    const embeddingsByType: Record<string, number[]> = {};
+    if (types.includes('float')) embeddingsByType['float'] = embedding;
+    if (types.includes('binary')) embeddingsByType['binary'] = embedding.map((value) => (value > 0 ? 1 : 0));
     sendJson(
       response,
       200,
-      { embedding: hashedEmbedding(inputText, dimensions, json['normalize'] !== false), inputTextTokenCount },
+      {
+        ...(types.includes('float') ? { embedding } : {}),
+        ...(json['embeddingTypes'] === undefined ? {} : { embeddingsByType }),
+        inputTextTokenCount,
+      },
       { 'x-amzn-bedrock-input-token-count': String(inputTextTokenCount) },
     );
   }

@@ -1,3 +1,4 @@
+// Long by design: one wire protocol (chat completions, streaming, embeddings, models) and its scripted faults.
 import { randomUUID } from 'node:crypto';
 import {
   parseJsonObject,
@@ -14,6 +15,7 @@ import {
   countEmulatedTokens,
   createScriptBook,
   delay,
+  hashedEmbedding,
   splitIntoDeltas,
   truncateToTokens,
   type Behaviour,
@@ -22,7 +24,7 @@ import {
 
 export type { Behaviour, ModelScript } from './scripted-model';
 
-export type OpenAiOperation = 'chat-completions' | 'list-models';
+export type OpenAiOperation = 'chat-completions' | 'list-models' | 'embeddings';
 
 export interface OpenAiEmulatorCall {
   operation: OpenAiOperation;
@@ -80,6 +82,8 @@ const ERROR_BEHAVIOURS: Partial<
   validation: { status: 400, type: 'invalid_request_error', message: 'The request is invalid.' },
 };
 
+const DEFAULT_EMBEDDING_DIMENSIONS = 384;
+
 interface ParsedChat {
   model: string;
   system: string;
@@ -91,7 +95,7 @@ interface ParsedChat {
 }
 
 /**
- * A local OpenAI-compatible chat completions server (plain JSON and SSE streaming) with the same
+ * A local OpenAI-compatible server — chat completions (plain JSON and SSE streaming) and embeddings — with the same
  * scripted behaviours as the Bedrock emulator, for self-hosted routes in tests and benchmarks. Usage is
  * counted as words × 1.3 (see countEmulatedTokens).
  */
@@ -120,6 +124,10 @@ export async function startOpenAiCompatibleEmulator(
         object: 'list',
         data: [...ids].map((id) => ({ id, object: 'model', created: 0, owned_by: 'gatehouse-emulator' })),
       });
+      return;
+    }
+    if (request.method === 'POST' && pathname === '/v1/embeddings') {
+      await handleEmbeddings(parseJsonObject(body), authorization, response);
       return;
     }
     if (request.method !== 'POST' || pathname !== '/v1/chat/completions') {
@@ -213,6 +221,79 @@ export async function startOpenAiCompatibleEmulator(
     await chunk([{ index: 0, delta: {}, finish_reason: answer.finishReason }]);
     if (parsed.includeUsage) await chunk([], { usage });
     response.end('data: [DONE]\n\n');
+  }
+
+  /**
+   * POST /v1/embeddings: `input` is a string or an array of strings; `dimensions` is optional
+   * (default 384). Vectors are deterministic word hashes, normalised, in input order with their index.
+   * https://platform.openai.com/docs/api-reference/embeddings/create
+   */
+  async function handleEmbeddings(
+    json: Record<string, unknown> | undefined,
+    authorization: string | undefined,
+    response: EmulatorResponse,
+  ): Promise<void> {
+    const model = json?.['model'];
+    const input = json?.['input'];
+    const texts = typeof input === 'string' ? [input] : Array.isArray(input) ? input : undefined;
+    if (
+      typeof model !== 'string' ||
+      !texts ||
+      texts.length === 0 ||
+      !texts.every((text) => typeof text === 'string')
+    ) {
+      sendError(
+        response,
+        400,
+        'invalid_request_error',
+        'model and input (a string or an array of strings) are required',
+      );
+      return;
+    }
+    const dimensions = json?.['dimensions'] ?? DEFAULT_EMBEDDING_DIMENSIONS;
+    if (
+      typeof dimensions !== 'number' ||
+      !Number.isInteger(dimensions) ||
+      dimensions < 1 ||
+      dimensions > 4096
+    ) {
+      sendError(response, 400, 'invalid_request_error', 'dimensions must be an integer from 1 to 4096');
+      return;
+    }
+    const { behaviour, latencyMs, script } = scripts.next(model);
+    log.push({
+      operation: 'embeddings',
+      model,
+      at: Date.now(),
+      behaviour,
+      stream: false,
+      includeUsage: false,
+      authorization,
+    });
+    if (behaviour === 'hang') return;
+    await delay(latencyMs);
+    const scriptedError = typeof behaviour === 'string' ? ERROR_BEHAVIOURS[behaviour] : undefined;
+    if (scriptedError) {
+      const retryAfter = behaviour === 'throttle' ? String(script.retryAfterSeconds ?? 1) : undefined;
+      sendError(response, scriptedError.status, scriptedError.type, scriptedError.message, retryAfter);
+      return;
+    }
+    if (behaviour === 'malformed') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"object": "list", "data": [{"object": "embedding", "embedding": [0.1, ');
+      return;
+    }
+    const tokens = (texts as string[]).reduce((sum, text) => sum + countEmulatedTokens(text), 0);
+    sendJson(response, 200, {
+      object: 'list',
+      data: (texts as string[]).map((text, index) => ({
+        object: 'embedding',
+        index,
+        embedding: hashedEmbedding(text, dimensions, true),
+      })),
+      model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
   }
 
   const server = await startEmulatorServer(handle, options.port ?? 0);

@@ -5,8 +5,18 @@ export interface ChunkTextOptions {
   overlapChars?: number;
 }
 
+/** A chunk and where it sits in the text it was cut from (`text.slice(start, end)`, whitespace aside). */
+export interface TextChunk {
+  text: string;
+  start: number;
+  end: number;
+}
+
 interface Unit {
   text: string;
+  /** Offsets of the unit in the chunked text. */
+  start: number;
+  end: number;
   /** First sentence of a paragraph: joined with a paragraph break instead of a space. */
   startsParagraph: boolean;
   /** Length of the whole paragraph this unit opens (0 for other units). */
@@ -23,10 +33,18 @@ const DEFAULT_OVERLAP_CHARS = 120;
  * sentences so an answer straddling a boundary is still found. Deterministic: same input, same chunks.
  */
 export function chunkText(text: string, options: ChunkTextOptions = {}): string[] {
+  return chunkTextWithOffsets(text, options).map((chunk) => chunk.text);
+}
+
+/**
+ * `chunkText` with each chunk's offsets in `text`. The offsets are exact for normalised text
+ * (normalizeText), where words are separated by one character and paragraphs by a blank line.
+ */
+export function chunkTextWithOffsets(text: string, options: ChunkTextOptions = {}): TextChunk[] {
   const targetChars = Math.max(1, options.targetChars ?? DEFAULT_TARGET_CHARS);
   // Overlap of at most half the target leaves room for new text in every chunk, so chunking advances.
   const overlapChars = Math.min(Math.max(0, options.overlapChars ?? DEFAULT_OVERLAP_CHARS), targetChars / 2);
-  const chunks: string[] = [];
+  const chunks: TextChunk[] = [];
   let current: Unit[] = [];
   let freshUnits = 0;
 
@@ -35,7 +53,7 @@ export function chunkText(text: string, options: ChunkTextOptions = {}): string[
       unit.startsParagraph && unit.paragraphLength <= targetChars ? unit.paragraphLength : unit.text.length;
     if (current.length > 0 && joinedLength(current) + 2 + needed > targetChars) {
       if (freshUnits > 0) {
-        chunks.push(joinUnits(current));
+        chunks.push(toChunk(current));
         current = trailingOverlap(current, overlapChars);
         freshUnits = 0;
       }
@@ -45,8 +63,16 @@ export function chunkText(text: string, options: ChunkTextOptions = {}): string[
     current.push(unit);
     freshUnits += 1;
   }
-  if (freshUnits > 0) chunks.push(joinUnits(current));
+  if (freshUnits > 0) chunks.push(toChunk(current));
   return chunks;
+}
+
+function toChunk(units: Unit[]): TextChunk {
+  return {
+    text: joinUnits(units),
+    start: (units[0] as Unit).start,
+    end: (units[units.length - 1] as Unit).end,
+  };
 }
 
 function trailingOverlap(units: Unit[], overlapChars: number): Unit[] {
@@ -64,16 +90,25 @@ function trailingOverlap(units: Unit[], overlapChars: number): Unit[] {
 
 function splitUnits(text: string, targetChars: number): Unit[] {
   const units: Unit[] = [];
-  for (const paragraph of text.split(/\n{2,}/)) {
-    const trimmed = paragraph.trim();
+  const paragraphPattern = /[^]+?(?=\n{2,}|$)/g;
+  for (const match of text.matchAll(paragraphPattern)) {
+    const raw = match[0];
+    const trimmed = raw.trim();
     if (trimmed === '') continue;
-    splitSentences(trimmed, targetChars).forEach((sentence, index) =>
+    // Sentences and word runs are consecutive pieces of the paragraph, one separator apart.
+    let cursor = (match.index ?? 0) + raw.indexOf(trimmed);
+    splitSentences(trimmed, targetChars).forEach((sentence, index) => {
+      const start = text.indexOf(sentence.slice(0, 1), cursor);
+      const end = start + sentence.length;
       units.push({
         text: sentence,
+        start,
+        end,
         startsParagraph: index === 0,
         paragraphLength: index === 0 ? trimmed.length : 0,
-      }),
-    );
+      });
+      cursor = end;
+    });
   }
   return units;
 }

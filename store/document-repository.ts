@@ -1,8 +1,13 @@
-import { sha256Hex } from '../governance/sha256';
+// Long by design: the batched write path (documents, chunks, vectors, ACLs, the change log) is one transaction.
 import type { Knex } from 'knex';
-import { chunkText } from '../retrieval/chunk-text';
+import { sha256Hex } from '../governance/sha256';
+import { chunkTextWithOffsets } from '../retrieval/chunk-text';
+import { type Embedder, vectorFromBytes, vectorToBytes } from '../retrieval/embedder';
 import { normalizeText } from '../retrieval/normalize-text';
-import { isPostgres, nowIso, serializeOn, toIsoTimestamp } from './knex-client';
+import { defaultEmbedder } from '../retrieval/static-embedder';
+import { nowIso, serializeOn, serializeOnMany, toIsoTimestamp } from './knex-client';
+
+export { extractSearchTerms } from '../retrieval/search-terms';
 
 /** Ordered from least to most sensitive: a principal may read a class at or below its clearance. */
 export const DATA_CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
@@ -32,24 +37,9 @@ export interface UpsertDocumentResult {
   changed: boolean;
 }
 
-export interface SearchChunksInput {
-  tenantId: string;
-  query: string;
-  groups: string[];
-  clearance: DataClassification;
-  topK: number;
-}
-
-export interface ChunkSearchHit {
-  chunkId: string;
-  documentId: string;
-  documentVersion: number;
-  title: string;
-  /** The document's classification: retrieval raises the request's effective data class to it. */
-  classification: DataClassification;
-  text: string;
-  /** Higher is better on both dialects (negated bm25 on SQLite, ts_rank on PostgreSQL). */
-  score: number;
+export interface UpsertOptions {
+  /** Embeds new chunks; the offline default (minilm-l6-static) when omitted. */
+  embedder?: Embedder;
 }
 
 export interface DocumentSummary {
@@ -77,74 +67,210 @@ interface DocumentRow {
   updated_at: unknown;
 }
 
-const MAX_TOP_K = 100;
-// A title word says what the whole document is about, so it counts more than one in the body
-// (PostgreSQL gets the same effect from setweight 'A' vs 'B' in the generated tsvector).
-const TITLE_WEIGHT = 2.5;
-const MAX_QUERY_TERMS = 32;
-
-// Function words that carry no topic: dropped so that "What is the refund policy?" searches for
-// "refund" OR "policy" instead of matching every chunk that contains "the".
-const STOP_WORDS = new Set(
-  (
-    'a about above after again against all am an and any are as at be because been before being below ' +
-    'between both but by can could did do does doing down during each few for from further had has have ' +
-    'having he her here hers herself him himself his how i if in into is it its itself just me more most ' +
-    'my myself no nor not now of off on once only or other our ours ourselves out over own same she ' +
-    'should so some such than that the their theirs them themselves then there these they this those ' +
-    'through to too under until up very was we were what when where which while who whom why will with ' +
-    'would you your yours yourself yourselves tell explain describe please'
-  ).split(' '),
-);
+const EMBED_BATCH = 64;
 
 /** Document ids are tenant-scoped so the same external id in two tenants never collides. */
 export function documentIdFor(tenantId: string, externalId: string): string {
   return `${tenantId}/${externalId}`;
 }
 
-/**
- * Reduces free text to distinct lowercase words (letters and digits only), minus stop words. The
- * result carries no full-text syntax, so it is safe to embed in an FTS5 or tsquery expression.
- */
-export function extractSearchTerms(query: string): string[] {
-  const words =
-    normalizeText(query)
-      .toLowerCase()
-      .match(/[\p{L}\p{N}]+/gu) ?? [];
-  const terms = new Set<string>();
-  for (const word of words) {
-    if (STOP_WORDS.has(word) || (word.length < 2 && !/\p{N}/u.test(word))) continue;
-    terms.add(word);
-    if (terms.size === MAX_QUERY_TERMS) break;
-  }
-  return [...terms];
+interface PreparedDocument {
+  input: UpsertDocumentInput;
+  documentId: string;
+  title: string;
+  contentHash: string;
+  aclGroups: string[];
+  chunks: Array<{ text: string; start: number; end: number; contentHash: string }>;
+  /** Filled before the transaction for documents whose content changed. */
+  vectors?: Float32Array[];
 }
 
 /**
  * Stores a document's current version: the text is normalised and hashed; the version increases only
- * when the content or title changed, and then the chunks (and their full-text entries) are replaced.
- * Classification and ACL are metadata and are updated in place. One transaction for all of it.
+ * when the content or title changed, and then the chunks are replaced and embedded. Classification and
+ * ACL are metadata and are updated in place, without re-embedding. One transaction.
  */
-export async function upsertDocument(db: Knex, input: UpsertDocumentInput): Promise<UpsertDocumentResult> {
+export async function upsertDocument(
+  db: Knex,
+  input: UpsertDocumentInput,
+  options: UpsertOptions = {},
+): Promise<UpsertDocumentResult> {
+  return (await upsertDocuments(db, [input], options))[0] as UpsertDocumentResult;
+}
+
+/**
+ * `upsertDocument` for a batch, in one transaction: embeddings are computed before it opens (remote
+ * embedders never hold a transaction), vectors of unchanged chunk text are reused, and every change is
+ * appended to the tenant's retrieval change log so searches see it on their next query.
+ */
+export async function upsertDocuments(
+  db: Knex,
+  inputs: readonly UpsertDocumentInput[],
+  options: UpsertOptions = {},
+): Promise<UpsertDocumentResult[]> {
+  const embedder = options.embedder ?? defaultEmbedder();
+  const prepared = inputs.map(prepareDocument);
+  const ids = new Set<string>();
+  for (const document of prepared) {
+    if (ids.has(document.documentId))
+      throw new RangeError(`document ${document.documentId} appears twice in one batch`);
+    ids.add(document.documentId);
+  }
+  const existing = new Map(
+    (
+      (await db('documents')
+        .whereIn('id', [...ids])
+        .select('id', 'content_hash', 'title')) as Array<{ id: string; content_hash: string; title: string }>
+    ).map((row) => [row.id, row]),
+  );
+  const toEmbed = prepared.filter((document) => {
+    const row = existing.get(document.documentId);
+    return row === undefined || row.content_hash !== document.contentHash || row.title !== document.title;
+  });
+  await embedDocuments(db, embedder, toEmbed);
+
+  const results = new Map<string, UpsertDocumentResult>();
+  await db.transaction(async (trx) => {
+    const written = await writeDocuments(trx, embedder, prepared);
+    const changes = written
+      .filter((entry) => entry.change !== undefined)
+      .map((entry) => ({
+        tenant_id: entry.tenantId,
+        document_id: entry.result.documentId,
+        kind: entry.change as string,
+        changed_at: nowIso(),
+      }));
+    for (const entry of written) results.set(entry.result.documentId, entry.result);
+    await appendChanges(trx, changes);
+  });
+  return prepared.map((document) => results.get(document.documentId) as UpsertDocumentResult);
+}
+
+/** Deletes a document with its chunks, vectors and ACL; searches stop returning it on their next query. */
+export async function deleteDocument(db: Knex, tenantId: string, externalId: string): Promise<boolean> {
+  const documentId = documentIdFor(tenantId, externalId);
+  return db.transaction(async (trx) => {
+    await serializeOn(trx, 'documents', documentId);
+    const deleted = await trx('documents').where({ id: documentId, tenant_id: tenantId }).delete();
+    if (deleted === 0) return false;
+    await appendChanges(trx, [
+      { tenant_id: tenantId, document_id: documentId, kind: 'deleted', changed_at: nowIso() },
+    ]);
+    return true;
+  });
+}
+
+function prepareDocument(input: UpsertDocumentInput): PreparedDocument {
   classificationsUpTo(input.classification);
   const documentId = documentIdFor(input.tenantId, input.externalId);
   const title = normalizeText(input.title);
   const text = normalizeText(input.text);
-  const contentHash = sha256Hex(text);
-  const aclGroups = [...new Set(input.aclGroups)].sort();
+  return {
+    input,
+    documentId,
+    title,
+    contentHash: sha256Hex(text),
+    aclGroups: [...new Set(input.aclGroups)].sort(),
+    chunks: chunkTextWithOffsets(text).map((chunk) => ({ ...chunk, contentHash: sha256Hex(chunk.text) })),
+  };
+}
 
-  return db.transaction(async (trx) => {
-    await serializeOn(trx, 'documents', documentId);
-    const existing = (await trx<DocumentRow>('documents').where({ id: documentId }).first()) as
-      DocumentRow | undefined;
-    const now = nowIso();
-    const contentChanged =
-      existing === undefined || existing.content_hash !== contentHash || existing.title !== title;
-    const version = existing === undefined ? 1 : contentChanged ? existing.version + 1 : existing.version;
-    let changed = contentChanged;
+/** What a chunk's vector is computed from: the title gives every chunk its document's topic. */
+function embeddingText(title: string, text: string): string {
+  return `${title}\n\n${text}`;
+}
 
-    if (existing === undefined) {
-      await trx('documents').insert({
+async function embedDocuments(db: Knex, embedder: Embedder, documents: PreparedDocument[]): Promise<void> {
+  if (documents.length === 0) return;
+  // Vectors of chunks whose text (and title) did not change are reused from the previous version.
+  const reusable = new Map<string, Float32Array>();
+  for (const batch of batches(
+    documents.map((document) => document.documentId),
+    500,
+  )) {
+    const rows = (await db('chunks as c')
+      .join('chunk_embeddings as e', 'e.chunk_id', 'c.id')
+      .whereIn('c.document_id', batch)
+      .andWhere({ 'e.model': embedder.model, 'e.model_version': embedder.version })
+      .select('c.document_id', 'c.title', 'c.content_hash', 'e.vector', 'e.dimensions')) as Array<{
+      document_id: string;
+      title: string;
+      content_hash: string;
+      vector: Uint8Array;
+      dimensions: number;
+    }>;
+    for (const row of rows) {
+      if (Number(row.dimensions) !== embedder.dimensions) continue;
+      reusable.set(
+        `${row.document_id}\u0000${row.title}\u0000${row.content_hash}`,
+        vectorFromBytes(row.vector, embedder.dimensions),
+      );
+    }
+  }
+  const missing: Array<{ document: PreparedDocument; index: number; text: string }> = [];
+  for (const document of documents) {
+    document.vectors = document.chunks.map((chunk, index) => {
+      const reused = reusable.get(`${document.documentId}\u0000${document.title}\u0000${chunk.contentHash}`);
+      if (reused) return reused;
+      missing.push({ document, index, text: embeddingText(document.title, chunk.text) });
+      return new Float32Array(0);
+    });
+  }
+  for (const batch of batches(missing, EMBED_BATCH)) {
+    const vectors = await embedder.embed(batch.map((entry) => entry.text));
+    batch.forEach((entry, position) => {
+      (entry.document.vectors as Float32Array[])[entry.index] = vectors[position] as Float32Array;
+    });
+  }
+}
+
+interface WrittenDocument {
+  tenantId: string;
+  result: UpsertDocumentResult;
+  change?: 'content' | 'permissions';
+}
+
+/**
+ * Writes a batch in a constant number of statements (per table, not per document): the documents are
+ * locked, their current rows and ACLs read at once, and new rows inserted in multi-row batches. Only a
+ * content or classification change of an existing document is an UPDATE of its own.
+ */
+async function writeDocuments(
+  trx: Knex.Transaction,
+  embedder: Embedder,
+  documents: PreparedDocument[],
+): Promise<WrittenDocument[]> {
+  const ids = documents.map((document) => document.documentId);
+  await serializeOnMany(trx, 'documents', ids);
+  const existing = new Map<string, DocumentRow>();
+  const currentAcl = new Map<string, string[]>();
+  for (const batch of batches(ids, 500)) {
+    for (const row of (await trx('documents').whereIn('id', batch)) as DocumentRow[])
+      existing.set(row.id, row);
+    const acl = (await trx('document_acl')
+      .whereIn('document_id', batch)
+      .orderBy([{ column: 'document_id' }, { column: 'group_name' }])
+      .select('document_id', 'group_name')) as Array<{ document_id: string; group_name: string }>;
+    for (const row of acl)
+      currentAcl.set(row.document_id, [...(currentAcl.get(row.document_id) ?? []), row.group_name]);
+  }
+
+  const now = nowIso();
+  const written: WrittenDocument[] = [];
+  const newDocuments: Array<Record<string, unknown>> = [];
+  const aclReplaced: string[] = [];
+  const aclRows: Array<{ document_id: string; group_name: string }> = [];
+  const touched: string[] = [];
+  const replaced: PreparedDocument[] = [];
+  const unchanged: string[] = [];
+  for (const document of documents) {
+    const { documentId, title, contentHash, aclGroups, input } = document;
+    const row = existing.get(documentId);
+    const contentChanged = row === undefined || row.content_hash !== contentHash || row.title !== title;
+    const version = row === undefined ? 1 : contentChanged ? row.version + 1 : row.version;
+    const classificationChanged = row !== undefined && row.classification !== input.classification;
+    if (row === undefined) {
+      newDocuments.push({
         id: documentId,
         tenant_id: input.tenantId,
         external_id: input.externalId,
@@ -155,8 +281,7 @@ export async function upsertDocument(db: Knex, input: UpsertDocumentInput): Prom
         created_at: now,
         updated_at: now,
       });
-    } else if (contentChanged || existing.classification !== input.classification) {
-      changed = true;
+    } else if (contentChanged || classificationChanged) {
       await trx('documents').where({ id: documentId }).update({
         version,
         title,
@@ -165,125 +290,106 @@ export async function upsertDocument(db: Knex, input: UpsertDocumentInput): Prom
         updated_at: now,
       });
     }
-
-    const currentAcl = (
-      (await trx('document_acl').where({ document_id: documentId }).orderBy('group_name')) as Array<{
-        group_name: string;
-      }>
-    ).map((row) => row.group_name);
-    if (currentAcl.join('\n') !== aclGroups.join('\n')) {
-      changed = true;
-      await trx('document_acl').where({ document_id: documentId }).delete();
-      if (aclGroups.length > 0) {
-        await trx('document_acl').insert(
-          aclGroups.map((group) => ({ document_id: documentId, group_name: group })),
-        );
-      }
-      if (existing !== undefined && !contentChanged && existing.classification === input.classification) {
-        await trx('documents').where({ id: documentId }).update({ updated_at: now });
-      }
+    const aclChanged = (currentAcl.get(documentId) ?? []).join('\n') !== aclGroups.join('\n');
+    if (aclChanged) {
+      aclReplaced.push(documentId);
+      for (const group of aclGroups) aclRows.push({ document_id: documentId, group_name: group });
+      if (row !== undefined && !contentChanged && !classificationChanged) touched.push(documentId);
     }
-
-    if (!contentChanged) {
-      const counted = (await trx('chunks')
-        .where({ document_id: documentId })
-        .count({ count: '*' })
-        .first()) as { count: number | string } | undefined;
-      return { documentId, version, chunkCount: Number(counted?.count ?? 0), changed };
+    if (contentChanged) {
+      replaced.push(document);
+      written.push({
+        tenantId: input.tenantId,
+        result: { documentId, version, chunkCount: document.chunks.length, changed: true },
+        change: 'content',
+      });
+    } else {
+      const permissionsChanged = classificationChanged || aclChanged;
+      unchanged.push(documentId);
+      written.push({
+        tenantId: input.tenantId,
+        result: { documentId, version, chunkCount: 0, changed: permissionsChanged },
+        change: permissionsChanged ? 'permissions' : undefined,
+      });
     }
+  }
 
-    const chunks = chunkText(text).map((chunk, ordinal) => ({
-      id: `${documentId}#${version}:${ordinal}`,
-      tenant_id: input.tenantId,
-      document_id: documentId,
-      document_version: version,
-      ordinal,
-      title,
-      text: chunk,
-      content_hash: sha256Hex(chunk),
-    }));
-    await trx('chunks').where({ document_id: documentId }).delete();
-    if (!isPostgres(trx)) await trx('chunks_fts').where({ document_id: documentId }).delete();
-    for (const batch of batches(chunks, 100)) {
-      await trx('chunks').insert(batch);
-      if (!isPostgres(trx)) {
-        await trx('chunks_fts').insert(
-          batch.map((chunk) => ({
-            title: chunk.title,
-            text: chunk.text,
-            chunk_id: chunk.id,
-            document_id: chunk.document_id,
-            tenant_id: chunk.tenant_id,
-          })),
-        );
-      }
-    }
-    return { documentId, version, chunkCount: chunks.length, changed };
-  });
+  for (const batch of batches(newDocuments, 200)) await trx('documents').insert(batch);
+  for (const batch of batches(touched, 500))
+    await trx('documents').whereIn('id', batch).update({ updated_at: now });
+  for (const batch of batches(aclReplaced, 500))
+    await trx('document_acl').whereIn('document_id', batch).delete();
+  for (const batch of batches(aclRows, 500)) await trx('document_acl').insert(batch);
+
+  // The content changed after the pre-transaction read said it had not: embed now (a rare race).
+  const unembedded = replaced.filter((document) => document.vectors === undefined);
+  if (unembedded.length > 0) await embedDocuments(trx, embedder, unembedded);
+  const chunkRows: Array<Record<string, unknown>> = [];
+  const embeddingRows: Array<Record<string, unknown>> = [];
+  const versions = new Map(written.map((entry) => [entry.result.documentId, entry.result.version]));
+  for (const document of replaced) {
+    const version = versions.get(document.documentId) as number;
+    document.chunks.forEach((chunk, ordinal) => {
+      const id = `${document.documentId}#${version}:${ordinal}`;
+      chunkRows.push({
+        id,
+        tenant_id: document.input.tenantId,
+        document_id: document.documentId,
+        document_version: version,
+        ordinal,
+        title: document.title,
+        text: chunk.text,
+        content_hash: chunk.contentHash,
+        start_offset: chunk.start,
+        end_offset: chunk.end,
+      });
+      embeddingRows.push({
+        chunk_id: id,
+        model: embedder.model,
+        model_version: embedder.version,
+        tenant_id: document.input.tenantId,
+        document_id: document.documentId,
+        dimensions: embedder.dimensions,
+        vector: vectorToBytes((document.vectors as Float32Array[])[ordinal] as Float32Array),
+        created_at: now,
+      });
+    });
+  }
+  const previouslyStored = replaced
+    .filter((document) => existing.has(document.documentId))
+    .map((document) => document.documentId);
+  for (const batch of batches(previouslyStored, 500))
+    await trx('chunks').whereIn('document_id', batch).delete();
+  for (const batch of batches(chunkRows, 300)) await trx('chunks').insert(batch);
+  for (const batch of batches(embeddingRows, 300)) await trx('chunk_embeddings').insert(batch);
+
+  const counts = new Map<string, number>();
+  for (const batch of batches(unchanged, 500)) {
+    const rows = (await trx('chunks')
+      .whereIn('document_id', batch)
+      .groupBy('document_id')
+      .select('document_id')
+      .count({ count: '*' })) as Array<{ document_id: string; count: number | string }>;
+    for (const row of rows) counts.set(row.document_id, Number(row.count));
+  }
+  for (const entry of written) {
+    if (entry.change !== 'content') entry.result.chunkCount = counts.get(entry.result.documentId) ?? 0;
+  }
+  return written;
 }
 
 /**
- * Full-text search over the chunks the caller may read. The permission filter (tenant, at least one
- * shared ACL group, classification within clearance) sits in the same WHERE as the text match, so a
- * chunk the caller may not read is never a candidate, never ranked and never counted.
+ * Appends to the change log. On PostgreSQL a per-tenant lock is held from the insert to the commit, so
+ * revisions become visible in revision order and a search index that has seen revision n never misses a
+ * later-committed n - 1. SQLite has a single writer, which gives the same order.
  */
-export async function searchChunks(db: Knex, input: SearchChunksInput): Promise<ChunkSearchHit[]> {
-  const terms = extractSearchTerms(input.query);
-  const groups = [...new Set(input.groups)];
-  const topK = Math.min(Math.max(Math.trunc(input.topK), 0), MAX_TOP_K);
-  if (terms.length === 0 || groups.length === 0 || topK === 0) return [];
-  const allowed = classificationsUpTo(input.clearance);
-  const groupPlaceholders = groups.map(() => '?').join(', ');
-  const classificationPlaceholders = allowed.map(() => '?').join(', ');
-  const permissionFilter = `
-      c.tenant_id = ?
-      AND d.tenant_id = ?
-      AND d.classification IN (${classificationPlaceholders})
-      AND EXISTS (
-        SELECT 1 FROM document_acl a
-        WHERE a.document_id = d.id AND a.group_name IN (${groupPlaceholders})
-      )`;
-  const permissionBindings = [input.tenantId, input.tenantId, ...allowed, ...groups];
-
-  let rows: Array<Record<string, unknown>>;
-  if (isPostgres(db)) {
-    // Terms are bare words, so joining them with | cannot smuggle tsquery operators in.
-    const result = await db.raw(
-      `SELECT c.id AS chunk_id, c.document_id, c.document_version, d.title, d.classification, c.text,
-              ts_rank(c.search_vector, q.query) AS score
-       FROM chunks c
-       JOIN documents d ON d.id = c.document_id
-       CROSS JOIN (SELECT to_tsquery('english', ?) AS query) q
-       WHERE c.search_vector @@ q.query AND ${permissionFilter}
-       ORDER BY score DESC, c.id
-       LIMIT ?`,
-      [terms.join(' | '), ...permissionBindings, topK],
-    );
-    rows = (result as { rows: Array<Record<string, unknown>> }).rows;
-  } else {
-    // Each term is quoted: FTS5 treats a quoted string as a plain phrase, never as syntax.
-    const match = terms.map((term) => `"${term}"`).join(' OR ');
-    rows = (await db.raw(
-      `SELECT c.id AS chunk_id, c.document_id, c.document_version, d.title, d.classification, c.text,
-              -bm25(chunks_fts, ${TITLE_WEIGHT}, 1.0) AS score
-       FROM chunks_fts
-       JOIN chunks c ON c.id = chunks_fts.chunk_id
-       JOIN documents d ON d.id = c.document_id
-       WHERE chunks_fts MATCH ? AND chunks_fts.tenant_id = ? AND ${permissionFilter}
-       ORDER BY score DESC, c.id
-       LIMIT ?`,
-      [match, input.tenantId, ...permissionBindings, topK],
-    )) as Array<Record<string, unknown>>;
-  }
-  return rows.map((row) => ({
-    chunkId: String(row.chunk_id),
-    documentId: String(row.document_id),
-    documentVersion: Number(row.document_version),
-    title: String(row.title),
-    classification: row.classification as DataClassification,
-    text: String(row.text),
-    score: Number(row.score),
-  }));
+async function appendChanges(
+  trx: Knex.Transaction,
+  changes: Array<{ tenant_id: string; document_id: string; kind: string; changed_at: string }>,
+): Promise<void> {
+  const tenants = [...new Set(changes.map((change) => change.tenant_id))].sort();
+  for (const tenantId of tenants) await serializeOn(trx, 'retrieval_changes', tenantId);
+  for (const batch of batches(changes, 200)) await trx('retrieval_changes').insert(batch);
 }
 
 export async function listDocuments(db: Knex, tenantId: string): Promise<DocumentSummary[]> {

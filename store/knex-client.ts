@@ -81,6 +81,27 @@ export async function serializeOn(trx: Knex.Transaction, table: string, key: str
   }
 }
 
+/**
+ * `serializeOn` for many keys in one statement, taken in sorted key order so two writers of overlapping
+ * key sets cannot deadlock. SQLite's write lock already covers every key.
+ */
+export async function serializeOnMany(
+  trx: Knex.Transaction,
+  table: string,
+  keys: readonly string[],
+): Promise<void> {
+  if (keys.length === 0) return;
+  if (!isPostgres(trx)) {
+    await serializeOn(trx, table, keys[0] as string);
+    return;
+  }
+  const sorted = [...new Set(keys.map((key) => `${table}:${key}`))].sort();
+  await trx.raw(
+    'SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT unnest(?::text[]) AS k ORDER BY 1) AS keys',
+    [sorted],
+  );
+}
+
 /** Timestamps travel as ISO-8601 strings: pg returns `Date` for timestamptz, SQLite returns text. */
 export function toIsoTimestamp(value: unknown): string {
   if (value instanceof Date) return value.toISOString();

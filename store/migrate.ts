@@ -6,6 +6,7 @@ import * as auditEvents from './migrations/20261127000300-audit-events';
 import * as usageAndBudgets from './migrations/20261127000400-usage-and-budgets';
 import * as routeHealth from './migrations/20261127000500-route-health';
 import * as requestLifecycle from './migrations/20261202000100-request-lifecycle';
+import * as hybridRetrieval from './migrations/20261202000200-hybrid-retrieval';
 
 interface NamedMigration {
   name: string;
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261127000400-usage-and-budgets', migration: usageAndBudgets },
   { name: '20261127000500-route-health', migration: routeHealth },
   { name: '20261202000100-request-lifecycle', migration: requestLifecycle },
+  { name: '20261202000200-hybrid-retrieval', migration: hybridRetrieval },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -6,6 +6,7 @@ import {
   type GatehouseActivities,
 } from '../activities/create-activities';
 import type { RouteTable } from '../domain/route-table';
+import type { Embedder } from '../retrieval/embedder';
 import { createBedrockProvider } from '../providers/bedrock-provider';
 import { createExtractiveProvider } from '../providers/extractive-provider';
 import { createOpenAiCompatibleProvider } from '../providers/openai-compatible-provider';
@@ -27,6 +28,8 @@ export function buildActivities(options: {
     credentials?: { accessKeyId: string; secretAccessKey: string };
   };
   openAiCompatibleApiKey?: string;
+  /** The embedder of search queries (GATEHOUSE_EMBEDDER); default the offline one. */
+  embedder?: Embedder;
 }): GatehouseActivities {
   const tokenCounter = createLocalTokenCounter();
   const bedrock = options.bedrock ?? { defaultRegion: 'us-east-1' };
@@ -34,6 +37,7 @@ export function buildActivities(options: {
     db: options.db,
     routeTable: options.routeTable,
     tokenCounter,
+    embedder: options.embedder,
     clock: options.clock ?? Date.now,
     streamPublisher: createSignalStreamPublisher(options.client),
     temporal: { client: options.client, namespace: options.client.options.namespace },

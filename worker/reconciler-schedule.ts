@@ -2,6 +2,12 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@tem
 import type { ReconcileClosedRunsInput } from '../activities/reconcile-closed-runs';
 
 export const RECONCILER_SCHEDULE_ID = 'gatehouse-reconciler';
+export const DEFAULT_TASK_QUEUE = 'gatehouse-requests';
+
+/** One reconciler per task queue a fleet serves: `gatehouse-reconciler` for the default queue. */
+export function reconcilerScheduleIdFor(taskQueue: string): string {
+  return taskQueue === DEFAULT_TASK_QUEUE ? RECONCILER_SCHEDULE_ID : `${RECONCILER_SCHEDULE_ID}-${taskQueue}`;
+}
 
 export interface ReconcilerScheduleOptions {
   taskQueue: string;
@@ -19,7 +25,7 @@ export async function ensureReconcilerSchedule(
   client: Client,
   options: ReconcilerScheduleOptions,
 ): Promise<boolean> {
-  const scheduleId = options.scheduleId ?? RECONCILER_SCHEDULE_ID;
+  const scheduleId = options.scheduleId ?? reconcilerScheduleIdFor(options.taskQueue);
   const input: ReconcileClosedRunsInput = {
     // A reservation younger than two intervals most likely belongs to a run that is still working.
     graceMs: options.input?.graceMs ?? 2 * options.intervalMs,

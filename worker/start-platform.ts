@@ -14,10 +14,11 @@ import { readSettings, type GatehouseSettings } from '../config/environment';
 import { describeWorkers, startHealthServer } from './health-server';
 import { loadRouteTable } from '../config/load-route-table';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
+import { createEmbedder } from '../retrieval/create-embedder';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
 import { ensureTemporalCli } from '../devtools/temporal-cli';
-import { ensureReconcilerSchedule, RECONCILER_SCHEDULE_ID } from './reconciler-schedule';
+import { ensureReconcilerSchedule, reconcilerScheduleIdFor } from './reconciler-schedule';
 import { curlExample, startEmbeddedFrontDoor } from '../client/serve-command';
 
 const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
@@ -158,6 +159,7 @@ export async function startPlatform(
           credentials: bedrockEndpoint ? { accessKeyId: 'emulator', secretAccessKey: 'emulator' } : undefined,
         },
         openAiCompatibleApiKey: settings.openAiCompatibleApiKey,
+        embedder: createEmbedder(settings.embedder),
       },
       async beforeWorkers(connection) {
         const added = await ensureSearchAttributes(
@@ -176,7 +178,7 @@ export async function startPlatform(
       intervalMs: settings.reconcileIntervalMs,
     });
     say(
-      `reconciler: Temporal Schedule '${RECONCILER_SCHEDULE_ID}' ${created ? 'created' : 'found'} (every ${settings.reconcileIntervalMs / 1000} s)`,
+      `reconciler: Temporal Schedule '${reconcilerScheduleIdFor(settings.taskQueue)}' ${created ? 'created' : 'found'} (every ${settings.reconcileIntervalMs / 1000} s)`,
     );
 
     const frontDoor = options.seed

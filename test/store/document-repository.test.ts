@@ -3,9 +3,9 @@ import {
   type DataClassification,
   extractSearchTerms,
   listDocuments,
-  searchChunks,
   upsertDocument,
 } from '../../store/document-repository';
+import { searchChunks } from '../../store/chunk-search';
 import { upsertTenant } from '../../store/tenant-repository';
 import { createTestDatabase, seededRandom, type TestDatabase } from './test-database';
 
@@ -63,7 +63,9 @@ describe('document repository', () => {
       groups: ['everyone'],
       clearance: 'public',
       topK: 5,
+      mode: 'lexical',
     });
+    // The replaced version's words are gone from the index, not just from the table.
     expect(hits).toEqual([]);
   });
 
@@ -214,12 +216,16 @@ describe('document repository', () => {
       const groups = groupPool.filter(() => random() < 0.35);
       const clearance = pick(DATA_CLASSIFICATIONS);
       const queryWords = [pick(vocabulary), pick(vocabulary)];
+      const query = `Where is the ${queryWords.join(' or ')}?`;
+      // Near-duplicate removal would rightly fold these look-alike notes; this test is about the filter.
       const hits = await searchChunks(database.db, {
         tenantId,
-        query: `Where is the ${queryWords.join(' or ')}?`,
+        query,
         groups,
         clearance,
         topK: 100,
+        mode: 'lexical',
+        removeDuplicates: false,
       });
       const permitted = seeded.filter(
         (document) =>
@@ -236,6 +242,32 @@ describe('document repository', () => {
         trial,
         documents: expected,
       });
+      // The vector and hybrid paths may rank non-matching chunks too, but never one the caller may not read.
+      const readable = new Set(
+        (await listDocuments(database.db, tenantId))
+          .filter(
+            (document) =>
+              document.aclGroups.some((group) => groups.includes(group)) &&
+              rank(document.classification) <= rank(clearance),
+          )
+          .map((document) => document.documentId),
+      );
+      for (const mode of ['vector', 'hybrid'] as const) {
+        const found = await searchChunks(database.db, {
+          tenantId,
+          query,
+          groups,
+          clearance,
+          topK: 100,
+          mode,
+        });
+        expect({ trial, mode, leaked: found.filter((hit) => !readable.has(hit.documentId)) }).toEqual({
+          trial,
+          mode,
+          leaked: [],
+        });
+        if (readable.size > 0) expect(found.length).toBeGreaterThan(0);
+      }
     }
   });
 });

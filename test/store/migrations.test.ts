@@ -64,6 +64,8 @@ describe('migrations', () => {
       'documents',
       'document_acl',
       'chunks',
+      'chunk_embeddings',
+      'retrieval_changes',
       'audit_events',
       'audit_heads',
       'usage_ledger',
@@ -73,11 +75,10 @@ describe('migrations', () => {
     for (const table of tables) {
       expect({ table, exists: await database.db.schema.hasTable(table) }).toEqual({ table, exists: true });
     }
-    if (database.postgres) {
-      expect(await database.db.schema.hasColumn('chunks', 'search_vector')).toBe(true);
-    } else {
-      expect(await database.db.schema.hasTable('chunks_fts')).toBe(true);
-    }
+    // Ranking moved to retrieval/chunk-index.ts: the database's own full-text indexes are gone.
+    expect(await database.db.schema.hasColumn('chunks', 'search_vector')).toBe(false);
+    expect(await database.db.schema.hasTable('chunks_fts')).toBe(false);
+    expect(await database.db.schema.hasColumn('chunks', 'start_offset')).toBe(true);
   });
 
   it('lets replicas that start together all migrate one empty database, then restart', async () => {

@@ -1,5 +1,6 @@
 import { getBudget } from '../../store/budget-repository';
-import { listDocuments, searchChunks } from '../../store/document-repository';
+import { listDocuments } from '../../store/document-repository';
+import { searchChunks } from '../../store/chunk-search';
 import { getLatestPolicy } from '../../store/policy-repository';
 import { authenticateApiKey } from '../../store/principal-repository';
 import { resolvePrompt } from '../../store/prompt-repository';

@@ -9,6 +9,8 @@ import { migrateLatest } from '../../store/migrate';
 export interface TestDatabase {
   db: Knex;
   postgres: boolean;
+  /** Another handle on the same database, as a second worker process would have; closed by `destroy`. */
+  connect(): Knex;
   /** Closes the handle and removes everything the suite created (temp file or PG schema). */
   destroy(): Promise<void>;
 }
@@ -25,10 +27,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.raw('CREATE SCHEMA ??', [schema]);
     const db = createKnex({ databaseUrl, searchPath: schema });
     await migrateLatest(db);
+    const others: Knex[] = [];
     return {
       db,
       postgres: isPostgres(db),
+      connect: () => {
+        const other = createKnex({ databaseUrl, searchPath: schema });
+        others.push(other);
+        return other;
+      },
       destroy: async () => {
+        for (const other of others) await other.destroy();
         await db.destroy();
         await admin.raw('DROP SCHEMA ?? CASCADE', [schema]);
         await admin.destroy();
@@ -36,12 +45,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     };
   }
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-store-'));
-  const db = createKnex({ sqliteFile: path.join(directory, 'test.sqlite3') });
+  const sqliteFile = path.join(directory, 'test.sqlite3');
+  const db = createKnex({ sqliteFile });
   await migrateLatest(db);
+  const others: Knex[] = [];
   return {
     db,
     postgres: isPostgres(db),
+    connect: () => {
+      const other = createKnex({ sqliteFile });
+      others.push(other);
+      return other;
+    },
     destroy: async () => {
+      for (const other of others) await other.destroy();
       await db.destroy();
       fs.rmSync(directory, { recursive: true, force: true });
     },

@@ -48,6 +48,8 @@ export const environmentSchema = z.object({
   GATEHOUSE_CODEC_PORT: port(8234),
   GATEHOUSE_CODEC_PUBLIC_URL: optionalText,
   GATEHOUSE_CODEC_ALLOWED_ORIGINS: optionalText,
+  GATEHOUSE_WORKER_TASK_QUEUES: optionalText,
+  GATEHOUSE_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   GATEHOUSE_HTTP_HOST: z.string().default('127.0.0.1'),
   GATEHOUSE_HTTP_PORT: port(8080),
   GATEHOUSE_HTTP_BODY_LIMIT_BYTES: z.coerce
@@ -97,6 +99,12 @@ export interface GatehouseSettings {
   reconcileIntervalMs: number;
   /** A prebuilt workflow bundle (`npm run bundle:workflows`) the worker loads instead of bundling at start. */
   workflowBundlePath?: string;
+  worker: {
+    /** Task queues this process polls; every queue Gatehouse serves when undefined. */
+    taskQueues?: string[];
+    /** Port of the `/healthz` and `/readyz` endpoints; none are served when undefined. */
+    healthPort?: number;
+  };
 }
 
 /** Payload encryption keys, operator tokens and the codec server (README, "Payload encryption"). */
@@ -182,6 +190,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
     workflowBundlePath: values.GATEHOUSE_WORKFLOW_BUNDLE
       ? path.resolve(PROJECT_ROOT, values.GATEHOUSE_WORKFLOW_BUNDLE)
       : defaultBundle(),
+    worker: {
+      taskQueues: parseList(values.GATEHOUSE_WORKER_TASK_QUEUES),
+      healthPort: values.GATEHOUSE_HEALTH_PORT,
+    },
     http: {
       host: values.GATEHOUSE_HTTP_HOST,
       port: values.GATEHOUSE_HTTP_PORT,
@@ -226,6 +238,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
           ],
     },
   };
+}
+
+/** `a, b,,c` → `['a', 'b', 'c']`, duplicates dropped; undefined stays undefined. */
+function parseList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return [...new Set(text.split(',').map((item) => item.trim()))].filter((item) => item !== '');
 }
 
 /** `npm run bundle:workflows` writes here; a worker uses it when present instead of bundling at start. */

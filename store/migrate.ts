@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isPostgres } from './knex-client';
 import * as coreTables from './migrations/20261127000100-core-tables';
 import * as documents from './migrations/20261127000200-documents';
 import * as auditEvents from './migrations/20261127000300-audit-events';
@@ -32,7 +33,79 @@ const migrationSource: Knex.MigrationSource<NamedMigration> = {
   getMigration: async (entry) => entry.migration,
 };
 
-/** Brings the schema up to date; safe to call on every start and from several processes. */
-export async function migrateLatest(db: Knex): Promise<void> {
-  await db.migrate.latest({ migrationSource });
+/**
+ * What another process's migration run looks like from here: its lock, SQLite's busy database, or its
+ * `CREATE TABLE knex_migrations…` winning the race (PostgreSQL reports that in several ways). Each
+ * clears once that process is done.
+ */
+const CONTENTION_PATTERNS: readonly RegExp[] = [
+  /already locked/i,
+  /database is locked/i,
+  // SQLite, and PostgreSQL's relation or row type of the same name, when both create it at once:
+  /[`"]knex_migrations\w*[`"] already exists/i,
+  /duplicate key value violates unique constraint "pg_(type_typname|class_relname)_nsp_index"/i,
+];
+
+function isMigrationContention(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  const message = String((error as { message?: unknown } | null)?.message ?? error);
+  return name === 'MigrationLocked' || CONTENTION_PATTERNS.some((pattern) => pattern.test(message));
+}
+
+/**
+ * knex creates its lock table and then, if it is empty, inserts the one row its lock needs — two steps
+ * another process can interleave, leaving two rows and a lock no process can ever take ("Migration table
+ * is already locked" forever). Creating the table as knex would and inserting the row under a fixed key
+ * makes that row unique whoever gets there first.
+ */
+async function ensureMigrationLockRow(db: Knex): Promise<void> {
+  if (isPostgres(db)) {
+    await db.raw(
+      'CREATE TABLE IF NOT EXISTS "knex_migrations_lock" ("index" serial primary key, "is_locked" integer)',
+    );
+    await db.raw(
+      'INSERT INTO "knex_migrations_lock" ("index", "is_locked") VALUES (1, 0) ON CONFLICT DO NOTHING',
+    );
+  } else {
+    await db.raw(
+      'CREATE TABLE IF NOT EXISTS `knex_migrations_lock` (`index` integer not null primary key autoincrement, `is_locked` integer)',
+    );
+    await db.raw('INSERT OR IGNORE INTO `knex_migrations_lock` (`index`, `is_locked`) VALUES (1, 0)');
+  }
+}
+
+export interface MigrateOptions {
+  /** How long to wait for another process's migration run before giving up (default 60 s). */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Brings the schema up to date; safe to call on every start and from several processes at once
+ * (every replica of a scaled worker does). Nothing pending means no lock is taken; while another
+ * process migrates, this one waits for it instead of failing.
+ */
+export async function migrateLatest(db: Knex, options: MigrateOptions = {}): Promise<void> {
+  const timeoutMs = options.lockTimeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await ensureMigrationLockRow(db);
+      const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
+      if (pending.length === 0) return;
+      await db.migrate.latest({ migrationSource });
+      return;
+    } catch (error) {
+      if (!isMigrationContention(error)) throw error;
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `database migrations: another process held the migration lock for more than ${Math.round(timeoutMs / 1000)} s ` +
+            `(${(error as Error).message}). If no migration is running, release the lock: ` +
+            'UPDATE knex_migrations_lock SET is_locked = 0',
+        );
+      }
+      // Jittered so that replicas started together do not retry in lockstep.
+      const delayMs = Math.min(25 * 2 ** attempt, 1_000) * (0.5 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
 }

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { GatehouseActivities } from '../activities/create-activities';
 import { INFER_HEARTBEAT_INTERVAL_MS } from '../activities/infer';
 import type { RouteTable } from '../domain/route-table';
+import { planTaskQueues } from './plan-task-queues';
 
 export interface GatehouseWorkers {
   workers: Worker[];
@@ -13,7 +15,8 @@ export interface GatehouseWorkers {
 
 /**
  * One worker polls the request task queue (workflows and the non-inference activities); one more per
- * route task queue runs only `infer`, so each provider's quota can be shaped on its own queue.
+ * route task queue runs only `infer`, so each provider's quota can be shaped on its own queue. A
+ * deployment may split them across processes (`taskQueues`) to scale each queue on its own backlog.
  */
 export async function startGatehouseWorkers(options: {
   connection: NativeConnection;
@@ -23,32 +26,32 @@ export async function startGatehouseWorkers(options: {
   activities: GatehouseActivities;
   dataConverter: DataConverter;
   workflowBundlePath?: string;
+  /** Poll only these task queues (the request queue and/or route queues); all of them when unset. */
+  taskQueues?: readonly string[];
 }): Promise<GatehouseWorkers> {
+  if (options.workflowBundlePath !== undefined && !existsSync(options.workflowBundlePath)) {
+    throw new Error(
+      `the workflow bundle ${options.workflowBundlePath} (GATEHOUSE_WORKFLOW_BUNDLE) does not exist: ` +
+        'build it with `npm run bundle:workflows`, or unset the variable to bundle at start',
+    );
+  }
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath: require.resolve('../workflows') };
-  const requestWorker = await Worker.create({
-    connection: options.connection,
-    namespace: options.namespace,
-    taskQueue: options.taskQueue,
-    dataConverter: options.dataConverter,
-    ...workflowSource,
-    activities: options.activities,
-  });
-  // Routes sharing a queue share its limits; the strictest one wins.
-  const queueLimits = new Map<string, { maxConcurrent: number; activitiesPerSecond?: number }>();
-  for (const route of options.routeTable.routes) {
-    const known = queueLimits.get(route.taskQueue);
-    const rates = [known?.activitiesPerSecond, route.rateLimit.activitiesPerSecond].filter(
-      (rate): rate is number => rate !== undefined,
-    );
-    queueLimits.set(route.taskQueue, {
-      maxConcurrent: Math.min(known?.maxConcurrent ?? Infinity, route.rateLimit.maxConcurrent),
-      activitiesPerSecond: rates.length > 0 ? Math.min(...rates) : undefined,
-    });
-  }
+  const plan = planTaskQueues(options.taskQueue, options.routeTable, options.taskQueues);
+  const requestWorker =
+    plan.requestQueue === undefined
+      ? undefined
+      : await Worker.create({
+          connection: options.connection,
+          namespace: options.namespace,
+          taskQueue: plan.requestQueue,
+          dataConverter: options.dataConverter,
+          ...workflowSource,
+          activities: options.activities,
+        });
   const routeWorkers = await Promise.all(
-    [...queueLimits].map(([taskQueue, limits]) =>
+    [...plan.routeQueues].map(([taskQueue, limits]) =>
       Worker.create({
         connection: options.connection,
         namespace: options.namespace,
@@ -63,7 +66,7 @@ export async function startGatehouseWorkers(options: {
       }),
     ),
   );
-  const workers = [requestWorker, ...routeWorkers];
+  const workers = requestWorker === undefined ? routeWorkers : [requestWorker, ...routeWorkers];
   const running = Promise.all(workers.map((worker) => worker.run())).then(() => undefined);
   let stopping: Promise<void> | undefined;
   return {

@@ -32,6 +32,8 @@ export async function startGatehouseRuntime(options: {
   activities?: ActivityOptions;
   /** A bundle built ahead of time must include `ENCRYPTED_FAILURE_CONVERTER_PATH` as its failure converter. */
   workflowBundlePath?: string;
+  /** Poll only these task queues; every queue (request and routes) when unset. */
+  taskQueues?: readonly string[];
   /** Runs on the client connection before any worker polls, e.g. to register search attributes. */
   beforeWorkers?: (connection: Connection) => Promise<void>;
 }): Promise<GatehouseRuntime> {
@@ -63,6 +65,7 @@ export async function startGatehouseRuntime(options: {
         client,
       }),
       workflowBundlePath: options.workflowBundlePath,
+      taskQueues: options.taskQueues,
     });
     const openWorkerConnection = workerConnection;
     return {

@@ -11,6 +11,7 @@ import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials } from '../devtools/demo-credentials';
 import { startDevServer } from '../devtools/dev-server';
 import { readSettings, type GatehouseSettings } from '../config/environment';
+import { describeWorkers, startHealthServer } from './health-server';
 import { loadRouteTable } from '../config/load-route-table';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 import { createEmbedder } from '../retrieval/create-embedder';
@@ -47,6 +48,17 @@ export async function startPlatform(
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   try {
+    // Started first so that probes see "starting" (not a refused connection) while Temporal and the
+    // database are reached; readiness follows the workers once they exist.
+    let workersForHealth: Parameters<typeof describeWorkers>[0] = [];
+    if (settings.worker.healthPort !== undefined) {
+      const health = await startHealthServer({
+        port: settings.worker.healthPort,
+        workers: () => describeWorkers(workersForHealth),
+      });
+      cleanups.push(() => health.close());
+      say(`health endpoints: http://localhost:${health.port}/healthz and /readyz`);
+    }
     mkdirSync(settings.dataDir, { recursive: true });
     // Workers elsewhere must share keys, so only the embedded default creates a key file.
     const payloadKeys = await loadPayloadKeyring(settings, { createIfMissing: options.seed });
@@ -134,6 +146,7 @@ export async function startPlatform(
       tls: settings.temporal.tls,
       apiKey: settings.temporal.apiKey,
       taskQueue: settings.taskQueue,
+      taskQueues: settings.worker.taskQueues,
       db,
       routeTable,
       workflowBundlePath: settings.workflowBundlePath,
@@ -159,6 +172,7 @@ export async function startPlatform(
       },
     });
     cleanups.push(() => runtime.close());
+    workersForHealth = runtime.workers.workers;
     const created = await ensureReconcilerSchedule(runtime.client, {
       taskQueue: settings.taskQueue,
       intervalMs: settings.reconcileIntervalMs,
@@ -172,8 +186,9 @@ export async function startPlatform(
       : undefined;
     if (frontDoor) cleanups.push(() => frontDoor.close());
 
+    const polled = describeWorkers(runtime.workers.workers).map((worker) => `'${worker.taskQueue}'`);
     say(
-      `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', task queue '${settings.taskQueue}'`,
+      `ready. Temporal ${address}, namespace '${settings.temporal.namespace}', polling ${polled.join(', ')}`,
     );
     say(
       `database: ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : path.relative(process.cwd(), settings.sqliteFile)}`,

@@ -13,7 +13,7 @@ import { requestWorkflowId } from '../../domain/request-contract';
 import { readSettings } from '../../config/environment';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../../codec/payload-encryption';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
-import { getTestTemporalAddress } from '../support/temporal-test-env';
+import { getTestTemporalAddress, getTestTemporalNamespace } from '../support/temporal-test-env';
 import {
   payloadEncoding,
   payloadsInJson,
@@ -67,6 +67,7 @@ describe('the gatehouse CLI and batches encrypt what they send and decrypt what 
     const keyId = harness.keyring.activeKeyId;
     env = {
       TEMPORAL_ADDRESS: getTestTemporalAddress(),
+      TEMPORAL_NAMESPACE: getTestTemporalNamespace(),
       GATEHOUSE_TASK_QUEUE: harness.taskQueue,
       GATEHOUSE_DATA_DIR: temp.dir,
       // The harness's own key, handed to the CLI the way a deployment would: through the environment.

@@ -11,7 +11,7 @@ import {
 import { startCodecServer, type CodecServerHandle } from '../../codec/codec-server';
 import { ensureTemporalCli } from '../../devtools/temporal-cli';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
-import { getTestTemporalAddress } from '../support/temporal-test-env';
+import { getTestTemporalAddress, getTestTemporalNamespace } from '../support/temporal-test-env';
 import {
   payloadEncoding,
   payloadsInJson,
@@ -251,6 +251,8 @@ describe('the codec server decodes history for authorised operators only', () =>
           workflowId,
           '--address',
           getTestTemporalAddress(),
+          '--namespace',
+          getTestTemporalNamespace(),
           '--output',
           'json',
           ...extra,

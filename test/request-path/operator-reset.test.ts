@@ -113,7 +113,7 @@ describe('an operator resets a request that failed at infer, at every workflow t
       const eventId = copy.completions[index]!;
       const workflowId = copy.submitted.workflowId;
       const reset = await harness.client.workflowService.resetWorkflowExecution({
-        namespace: 'default',
+        namespace: harness.client.options.namespace,
         workflowExecution: { workflowId, runId: copy.runId },
         reason: `reset matrix row ${index + 1}`,
         workflowTaskFinishEventId: Long.fromNumber(eventId),

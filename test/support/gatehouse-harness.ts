@@ -24,7 +24,11 @@ import { readSettings, type GatehouseSettings } from '../../config/environment';
 import { loadRouteTable } from '../../config/load-route-table';
 import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
 import { recordingHistories, replayFixtureKeyring } from './history-recording';
-import { getTestTemporalAddress, TEST_WORKFLOW_BUNDLE_ENV } from './temporal-test-env';
+import {
+  getTestTemporal,
+  getTestTemporalConnectionOptions,
+  TEST_WORKFLOW_BUNDLE_ENV,
+} from './temporal-test-env';
 
 export interface GatehouseHarness {
   db: Knex;
@@ -121,7 +125,7 @@ export function randomPayloadKeyring(): PayloadKeyring {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<GatehouseHarness> {
   const suffix = uniqueSuffix();
-  const address = getTestTemporalAddress();
+  const temporal = getTestTemporalConnectionOptions();
   const database = await createIsolatedDatabase();
   const { db } = database;
   await migrateLatest(db);
@@ -137,8 +141,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
   const keyring = options.keyring ?? (recordingHistories() ? replayFixtureKeyring() : randomPayloadKeyring());
   const dataConverter = createGatehouseDataConverter(keyring);
   const runtime = await startGatehouseRuntime({
-    address,
-    namespace: 'default',
+    address: temporal.address,
+    tls: temporal.tls !== undefined,
+    apiKey: temporal.apiKey,
+    namespace: getTestTemporal().namespace,
     taskQueue,
     db,
     routeTable,
@@ -157,7 +163,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     caller: { tenantId: 'demo', apiKey },
     cliSettings: (overrides = {}) => ({
       ...readSettings({
-        TEMPORAL_ADDRESS: address,
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_NAMESPACE: getTestTemporal().namespace,
+        TEMPORAL_TLS: String(temporal.tls !== undefined),
+        ...(temporal.apiKey === undefined ? {} : { TEMPORAL_API_KEY: temporal.apiKey }),
         GATEHOUSE_API_KEY: apiKey,
         // The harness's own payload key, handed to the CLI the way a deployment would.
         GATEHOUSE_CODEC_KEYS: `${keyring.activeKeyId}:${keyring.key(keyring.activeKeyId)!.toString('base64')}`,

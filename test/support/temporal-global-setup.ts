@@ -1,24 +1,33 @@
 /**
- * Jest globalSetup: one Temporal dev server for the whole run, shared by every test file, because
- * starting one per file would dominate the run time.
+ * Jest globalSetup: one Temporal frontend for the whole run, shared by every test file, because
+ * starting one per file would dominate the run time. By default that is a dev server of its own; with
+ * `TEMPORAL_ADDRESS` set it is that cluster (README: "Running the tests against another Temporal cluster").
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ENCRYPTED_FAILURE_CONVERTER_PATH } from '../../codec/gatehouse-data-converter';
+import { readSettings } from '../../config/environment';
 import { startDevServer, type DevServerHandle } from '../../devtools/dev-server';
-import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../../worker/search-attributes';
 import { ensureTemporalCli } from '../../devtools/temporal-cli';
+import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../../worker/search-attributes';
+import { prepareExternalTemporal, type ExternalTemporal } from './external-temporal';
 import {
   TEST_TEMPORAL_ADDRESS_ENV,
   TEST_TEMPORAL_FILE_ENV,
+  TEST_TEMPORAL_NAMESPACE_ENV,
+  TEST_TEMPORAL_TLS_ENV,
   TEST_WORKFLOW_BUNDLE_ENV,
   testTemporalFileFor,
+  type TestTemporalInfo,
 } from './temporal-test-env';
 
 export interface TestTemporalGlobalState {
-  server: DevServerHandle;
+  /** The run's own dev server; undefined when TEMPORAL_ADDRESS named a cluster. */
+  server?: DevServerHandle;
+  external?: ExternalTemporal;
   tempDir: string;
   infoFile: string;
 }
@@ -33,10 +42,12 @@ const log = (line: string): void => {
 export async function temporalGlobalSetup(): Promise<void> {
   const projectRoot = path.resolve(__dirname, '..', '..');
   // This is an entry point, so it may read env; the libraries take the value as a parameter.
-  const cliPath = await ensureTemporalCli({ projectRoot, explicitPath: process.env.TEMPORAL_CLI_PATH, log });
+  const { temporal } = readSettings(process.env);
 
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-test-temporal-'));
-  let server: DevServerHandle;
+  let server: DevServerHandle | undefined;
+  let external: ExternalTemporal | undefined;
+  let info: TestTemporalInfo;
   const bundlePath = path.join(tempDir, 'workflow-bundle.js');
   try {
     // Every harness would otherwise bundle the same workflow code again (about a second of CPU each).
@@ -47,14 +58,30 @@ export async function temporalGlobalSetup(): Promise<void> {
       logger: new DefaultLogger('WARN'),
     });
     await writeFile(bundlePath, code);
-    server = await startDevServer({
-      cliPath,
-      dbFile: path.join(tempDir, 'temporal.db'),
-      headless: true,
-      searchAttributes: GATEHOUSE_SEARCH_ATTRIBUTES,
-      logFile: path.join(tempDir, 'temporal.log'),
-      log,
-    });
+    if (temporal.address !== undefined) {
+      external = await prepareExternalTemporal({
+        address: temporal.address,
+        tls: temporal.tls,
+        apiKey: temporal.apiKey,
+        // Only an explicit TEMPORAL_NAMESPACE is used as is; otherwise the run gets a namespace of its own.
+        namespace: process.env.TEMPORAL_NAMESPACE || undefined,
+        freshNamespace: `gatehouse-test-${new Date().toISOString().slice(0, 10)}-${randomBytes(4).toString('hex')}`,
+        searchAttributes: GATEHOUSE_SEARCH_ATTRIBUTES,
+        log,
+      });
+      info = { address: temporal.address, namespace: external.namespace, tls: temporal.tls };
+    } else {
+      const cliPath = await ensureTemporalCli({ projectRoot, explicitPath: temporal.cliPath, log });
+      server = await startDevServer({
+        cliPath,
+        dbFile: path.join(tempDir, 'temporal.db'),
+        headless: true,
+        searchAttributes: GATEHOUSE_SEARCH_ATTRIBUTES,
+        logFile: path.join(tempDir, 'temporal.log'),
+        log,
+      });
+      info = { address: server.address, namespace: server.namespace, tls: false, pid: server.pid };
+    }
   } catch (err) {
     await rm(tempDir, { recursive: true, force: true });
     throw err;
@@ -63,16 +90,15 @@ export async function temporalGlobalSetup(): Promise<void> {
   const infoFile = testTemporalFileFor(process.pid);
   const staged = `${infoFile}.${process.pid}.tmp`;
   // Write then rename so a reader never sees a half-written file.
-  await writeFile(
-    staged,
-    JSON.stringify({ address: server.address, namespace: server.namespace, pid: server.pid }),
-  );
+  await writeFile(staged, JSON.stringify(info));
   await rename(staged, infoFile);
 
   process.env[TEST_WORKFLOW_BUNDLE_ENV] = bundlePath;
-  process.env[TEST_TEMPORAL_ADDRESS_ENV] = server.address;
+  process.env[TEST_TEMPORAL_ADDRESS_ENV] = info.address;
+  process.env[TEST_TEMPORAL_NAMESPACE_ENV] = info.namespace;
+  process.env[TEST_TEMPORAL_TLS_ENV] = String(info.tls);
   process.env[TEST_TEMPORAL_FILE_ENV] = infoFile;
-  const state: TestTemporalGlobalState = { server, tempDir, infoFile };
+  const state: TestTemporalGlobalState = { server, external, tempDir, infoFile };
   (globalThis as Record<string, unknown>)[TEST_TEMPORAL_GLOBAL_KEY] = state;
 }
 

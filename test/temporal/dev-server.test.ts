@@ -11,7 +11,11 @@ import {
   listCustomSearchAttributes,
 } from '../../worker/search-attributes';
 import { ensureTemporalCli } from '../../devtools/temporal-cli';
-import { getTestTemporalAddress } from '../support/temporal-test-env';
+import {
+  getTestTemporalAddress,
+  getTestTemporalConnectionOptions,
+  getTestTemporalNamespace,
+} from '../support/temporal-test-env';
 
 const projectRoot = path.resolve(__dirname, '..', '..');
 
@@ -48,11 +52,13 @@ describe('Temporal CLI provisioning', () => {
   });
 });
 
-describe('the shared test dev server', () => {
+describe('the shared test Temporal frontend', () => {
   let connection: Connection;
+  let namespace: string;
 
   beforeAll(async () => {
-    connection = await Connection.connect({ address: getTestTemporalAddress() });
+    connection = await Connection.connect(getTestTemporalConnectionOptions());
+    namespace = getTestTemporalNamespace();
   });
   afterAll(async () => {
     await connection.close();
@@ -65,9 +71,9 @@ describe('the shared test dev server', () => {
   });
 
   it('has the 8 Gatehouse search attributes with the right types', async () => {
-    const response = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    const response = await connection.operatorService.listSearchAttributes({ namespace });
     expect(Object.keys(GATEHOUSE_SEARCH_ATTRIBUTES)).toHaveLength(8);
-    const custom = await listCustomSearchAttributes(connection, 'default');
+    const custom = await listCustomSearchAttributes(connection, namespace);
     expect(custom).toMatchObject(GATEHOUSE_SEARCH_ATTRIBUTES);
     // The raw enum, not only our mapping of it.
     expect(response.customAttributes?.CostUsd).toBe(4); // INDEXED_VALUE_TYPE_DOUBLE
@@ -75,16 +81,16 @@ describe('the shared test dev server', () => {
   });
 
   it('ensureSearchAttributes adds nothing when they are already registered', async () => {
-    await expect(ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual(
+    await expect(ensureSearchAttributes(connection, namespace, GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual(
       [],
     );
-    await expect(ensureSearchAttributes(connection, 'default', GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual(
+    await expect(ensureSearchAttributes(connection, namespace, GATEHOUSE_SEARCH_ATTRIBUTES)).resolves.toEqual(
       [],
     );
   });
 
   it('ensureSearchAttributes refuses an attribute registered with another type', async () => {
-    await expect(ensureSearchAttributes(connection, 'default', { CostUsd: 'Keyword' })).rejects.toThrow(
+    await expect(ensureSearchAttributes(connection, namespace, { CostUsd: 'Keyword' })).rejects.toThrow(
       /CostUsd is Double but Keyword is expected/,
     );
   });

@@ -1,0 +1,40 @@
+import { createKnex } from '../store/knex-client';
+import { migrateLatest } from '../store/migrate';
+import { seedDemo } from '../store/seed-demo';
+import { loadOrCreateDemoCredentials, demoCredentialsFile } from '../devtools/demo-credentials';
+import { readSettings } from '../config/environment';
+import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
+
+/**
+ * Prepares the shared state `npm start` prepares, for deployments whose workers run apart from it
+ * (docker-compose.yml): migrates the app database, seeds the demo tenant, creates the payload key file
+ * (unless GATEHOUSE_CODEC_KEYS provides keys) and an all-tenants codec operator token. Everything is
+ * kept in GATEHOUSE_DATA_DIR, so running it again keeps the same keys and tokens.
+ */
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
+  try {
+    await migrateLatest(db);
+    const credentials = loadOrCreateDemoCredentials(settings.dataDir);
+    await seedDemo(db, { apiKey: credentials.apiKey, contractorApiKey: credentials.contractorApiKey });
+    console.log(
+      `demo tenant 'demo' seeded in ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : settings.sqliteFile}`,
+    );
+    console.log(`API key ${credentials.apiKey} (kept in ${demoCredentialsFile(settings.dataDir)})`);
+  } finally {
+    await db.destroy();
+  }
+  const keys = await loadPayloadKeyring(settings, { createIfMissing: true });
+  console.log(
+    `payload encryption: ${keys.keyring.keyIds.length} key(s) from ${keys.source === 'environment' ? 'GATEHOUSE_CODEC_KEYS' : settings.codec.keyFile}` +
+      `${keys.source === 'new key file' ? ' (created)' : ''}, active ${keys.keyring.activeKeyId}`,
+  );
+  const operator = ensureEmbeddedOperatorToken(settings);
+  if (operator) console.log(`codec server operator token '${operator.name}': ${operator.token}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`db:seed-demo failed: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -26,7 +26,10 @@ export const FALLBACK_MODEL = 'amazon.nova-lite-v1:0';
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 export interface BenchEnvironment {
+  /** Starts requests eagerly, as `npm start` and its front door do (client and worker share a process). */
   gatehouse: GatehouseClient;
+  /** The same client without eager workflow start: every first workflow task is dispatched. */
+  gatehouseWithoutEagerStart: GatehouseClient;
   apiKey: string;
   /** The Temporal client, task queue, app database and route table `gatehouse` uses. */
   client: Client;
@@ -34,6 +37,8 @@ export interface BenchEnvironment {
   db: Knex;
   routeTable: RouteTable;
   emulator: BedrockEmulator;
+  /** The Temporal dev server's process id, to read its CPU time. */
+  serverPid: number;
   /** The baseline: the same AWS SDK client a service would use without Gatehouse. */
   direct: BedrockRuntimeClient;
   /** Runs the request path's Temporal skeleton with no-op steps: the platform's own floor. */
@@ -144,13 +149,15 @@ export async function startBenchEnvironment(options: {
     maxAttempts: 1,
   });
   return {
-    gatehouse: new GatehouseClient(client, { taskQueue }),
+    gatehouse: new GatehouseClient(client, { taskQueue, eagerStart: runtime.eagerStart }),
+    gatehouseWithoutEagerStart: new GatehouseClient(client, { taskQueue }),
     apiKey,
     client,
     taskQueue,
     db,
     routeTable,
     emulator,
+    serverPid: server.pid,
     direct,
     async runDispatchFloor() {
       calibrationRuns += 1;

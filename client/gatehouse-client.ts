@@ -125,7 +125,16 @@ export class GatehouseClient {
 
   constructor(
     private readonly client: Client,
-    private readonly options: { taskQueue: string; proofTtlMs?: number },
+    private readonly options: {
+      taskQueue: string;
+      proofTtlMs?: number;
+      /**
+       * Ask the server to hand the first workflow task back with the start (eager workflow start). Only
+       * for a client built on the `NativeConnection` of a worker polling `taskQueue` in this process
+       * (`GatehouseRuntime.eagerStart`); it saves the first workflow task's dispatch (docs/decisions/0018).
+       */
+      eagerStart?: boolean;
+    },
   ) {}
 
   async submit(input: LlmRequestInput): Promise<SubmittedRequest> {
@@ -140,6 +149,7 @@ export class GatehouseClient {
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         typedSearchAttributes: requestStartAttributes(request),
+        requestEagerStart: this.options.eagerStart ?? false,
       });
       this.remember(workflowId, request.caller.keyId);
       return { workflowId, requestId: request.requestId, started: true, handle };

@@ -24,6 +24,8 @@ export async function startFrontDoorService(options: {
   client: Client;
   db: Knex;
   routeTable: RouteTable;
+  /** `client` shares a process and connection with the request queue's worker (`GatehouseRuntime`). */
+  eagerStart?: boolean;
   host?: string;
   port?: number;
   accessLog?: (line: string) => void;
@@ -34,7 +36,10 @@ export async function startFrontDoorService(options: {
   const port = options.port ?? settings.http.port;
   try {
     return await startFrontDoor({
-      gatehouse: new GatehouseClient(client, { taskQueue: settings.taskQueue }),
+      gatehouse: new GatehouseClient(client, {
+        taskQueue: settings.taskQueue,
+        eagerStart: options.eagerStart,
+      }),
       directory: createStoreDirectory(db, options.routeTable),
       readiness: {
         temporal: async () => {
@@ -82,6 +87,7 @@ export async function startEmbeddedFrontDoor(options: {
   client: Client;
   db: Knex;
   routeTable: RouteTable;
+  eagerStart?: boolean;
 }): Promise<FrontDoorHandle> {
   const accessLog = createWriteStream(path.join(options.settings.dataDir, 'front-door-access.log'), {
     flags: 'a',

@@ -6,8 +6,13 @@ import { buildActivities } from './build-activities';
 import { startGatehouseWorkers, type GatehouseWorkers } from './run-workers';
 
 export interface GatehouseRuntime {
-  /** A client on the same namespace, for submitting requests and for the activities' stream signals. */
+  /**
+   * A client on the same namespace, for submitting requests and for the activities' stream signals. It
+   * shares the workers' connection, so starts may be eager when the request queue is polled here.
+   */
   client: Client;
+  /** The request task queue is polled in this process: `GatehouseClient` may start workflows eagerly. */
+  eagerStart: boolean;
   workers: GatehouseWorkers;
   /** Stops the workers, then closes both connections. */
   close(): Promise<void>;
@@ -46,12 +51,14 @@ export async function startGatehouseRuntime(options: {
   let workerConnection: NativeConnection | undefined;
   try {
     await options.beforeWorkers?.(connection);
+    workerConnection = await NativeConnection.connect(connectionOptions);
+    // Built on the workers' connection: eager workflow start hands a new request's first workflow task
+    // straight to the worker in this process, without a dispatch through the matching service.
     const client = new Client({
-      connection,
+      connection: workerConnection,
       namespace: options.namespace,
       dataConverter: options.dataConverter,
     });
-    workerConnection = await NativeConnection.connect(connectionOptions);
     const workers = await startGatehouseWorkers({
       connection: workerConnection,
       namespace: options.namespace,
@@ -70,6 +77,7 @@ export async function startGatehouseRuntime(options: {
     const openWorkerConnection = workerConnection;
     return {
       client,
+      eagerStart: workers.workers.some((worker) => worker.options.taskQueue === options.taskQueue),
       workers,
       async close() {
         await workers.shutdown();

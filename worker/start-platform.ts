@@ -182,7 +182,13 @@ export async function startPlatform(
     );
 
     const frontDoor = options.seed
-      ? await startEmbeddedFrontDoor({ settings, client: runtime.client, db, routeTable })
+      ? await startEmbeddedFrontDoor({
+          settings,
+          client: runtime.client,
+          eagerStart: runtime.eagerStart,
+          db,
+          routeTable,
+        })
       : undefined;
     if (frontDoor) cleanups.push(() => frontDoor.close());
 

@@ -155,7 +155,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
   return {
     db,
     client: runtime.client,
-    gatehouse: new GatehouseClient(runtime.client, { taskQueue }),
+    gatehouse: new GatehouseClient(runtime.client, { taskQueue, eagerStart: runtime.eagerStart }),
     routeTable,
     taskQueue,
     apiKey,

@@ -5,6 +5,7 @@ import type { GatehouseActivities } from '../activities/create-activities';
 import { INFER_HEARTBEAT_INTERVAL_MS } from '../activities/infer';
 import type { RouteTable } from '../domain/route-table';
 import { planTaskQueues } from './plan-task-queues';
+import { WORKFLOW_BUNDLER_OPTIONS } from './workflow-bundle-options';
 
 export interface GatehouseWorkers {
   workers: Worker[];
@@ -35,9 +36,10 @@ export async function startGatehouseWorkers(options: {
         'build it with `npm run bundle:workflows`, or unset the variable to bundle at start',
     );
   }
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundlePath
-    ? { workflowBundle: { codePath: options.workflowBundlePath } }
-    : { workflowsPath: require.resolve('../workflows') };
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> =
+    options.workflowBundlePath
+      ? { workflowBundle: { codePath: options.workflowBundlePath } }
+      : { workflowsPath: require.resolve('../workflows'), bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
   const plan = planTaskQueues(options.taskQueue, options.routeTable, options.taskQueues);
   const requestWorker =
     plan.requestQueue === undefined

@@ -6,6 +6,7 @@ import {
   ENCRYPTED_FAILURE_CONVERTER_PATH,
   createGatehouseDataConverter,
 } from '../../codec/gatehouse-data-converter';
+import { WORKFLOW_BUNDLER_OPTIONS } from '../../worker/workflow-bundle-options';
 import { HISTORY_DIR, replayFixtureKeyring } from '../support/history-recording';
 
 const historyFiles = readdirSync(HISTORY_DIR)
@@ -30,6 +31,7 @@ async function replayAll(workflowsPath: string): Promise<ReplayResult[]> {
     workflowsPath,
     failureConverterPath: ENCRYPTED_FAILURE_CONVERTER_PATH,
     logger: undefined,
+    ...WORKFLOW_BUNDLER_OPTIONS,
   });
   const results: ReplayResult[] = [];
   for await (const result of Worker.runReplayHistories(

@@ -13,6 +13,7 @@ import { readSettings } from '../../config/environment';
 import { startDevServer, type DevServerHandle } from '../../devtools/dev-server';
 import { ensureTemporalCli } from '../../devtools/temporal-cli';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../../worker/search-attributes';
+import { WORKFLOW_BUNDLER_OPTIONS } from '../../worker/workflow-bundle-options';
 import { prepareExternalTemporal, type ExternalTemporal } from './external-temporal';
 import {
   TEST_TEMPORAL_ADDRESS_ENV,
@@ -56,6 +57,7 @@ export async function temporalGlobalSetup(): Promise<void> {
       // Workers given a ready bundle take its failure converter, not their data converter's.
       failureConverterPath: ENCRYPTED_FAILURE_CONVERTER_PATH,
       logger: new DefaultLogger('WARN'),
+      ...WORKFLOW_BUNDLER_OPTIONS,
     });
     await writeFile(bundlePath, code);
     if (temporal.address !== undefined) {

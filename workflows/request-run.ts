@@ -223,9 +223,13 @@ export class RequestRun {
     }
   }
 
-  /** Records a success and sets the attributes it is found by. */
+  /**
+   * Records a success and sets the attributes it is found by. Recording is the run's commit point: a
+   * cancellation that arrives while it runs cannot turn a billed, recorded answer into a failure (the
+   * failure record would conflict with the success already written), so it completes first.
+   */
   async succeed(): Promise<void> {
-    await this.record();
+    await CancellationScope.nonCancellable(() => this.record());
     this.currentStep = 'done';
     this.setOutcome('succeeded', [
       { key: SEARCH_ATTRIBUTE_KEYS.costUsd, value: microToUsd(sumAttemptCosts(this.facts.attempts)) },

@@ -2,13 +2,28 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import type { GuardrailControl, GuardResult } from '../domain/governance-controls';
 import {
+  GuardrailError,
   guardrailPolicySchema,
   guardrailsForPolicy,
   GuardrailsUnavailableError,
   runGuardrails,
+  type Guardrail,
   type GuardrailCheck,
 } from '../governance/guardrails';
 import type { ActivityDependencies } from './activity-dependencies';
+
+/** Stands in for a Bedrock guardrail on a worker with no Bedrock client: it never answers. */
+function unconfiguredGuardrail(bedrock: { guardrailId: string; guardrailVersion: string }): Guardrail {
+  const id = `bedrock:${bedrock.guardrailId}:${bedrock.guardrailVersion}`;
+  return {
+    id,
+    check() {
+      return Promise.reject(
+        new GuardrailError(`${id}: this worker has no Bedrock client`, id, 'NotConfigured', false),
+      );
+    },
+  };
+}
 
 /**
  * Runs the guardrails the tenant's policy names for one side of the model. A guardrail that cannot answer
@@ -29,13 +44,16 @@ export async function runPolicyGuardrails(
     );
   }
   const policy = parsed.data;
-  const guardrails = guardrailsForPolicy(policy, {
-    bedrockClient: policy.bedrock ? deps.guardrailClient?.(policy.bedrock.region) : undefined,
+  const bedrockClient = policy.bedrock ? deps.guardrailClient?.(policy.bedrock.region) : undefined;
+  const guardrails = guardrailsForPolicy(bedrockClient ? policy : { ...policy, bedrock: undefined }, {
+    bedrockClient,
   });
+  const selected = check.source === 'input' ? guardrails.input : guardrails.output;
+  if (policy.bedrock && !bedrockClient && policy.bedrock.checks.includes(check.source)) {
+    selected.push(unconfiguredGuardrail(policy.bedrock));
+  }
   try {
-    return await runGuardrails(check.source === 'input' ? guardrails.input : guardrails.output, check, {
-      signal: Context.current().cancellationSignal,
-    });
+    return await runGuardrails(selected, check, { signal: Context.current().cancellationSignal });
   } catch (error) {
     if (!(error instanceof GuardrailsUnavailableError)) throw error;
     const { guardrailError } = error;

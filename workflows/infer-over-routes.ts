@@ -161,6 +161,8 @@ export async function inferOverRoutes(options: {
   redaction?: RedactionControl;
   /** The effective data class. */
   dataClass: DataClass;
+  /** Output guardrails must judge the answer before the caller sees any of it: no streamed deltas. */
+  holdOutput?: boolean;
 }): Promise<InferenceOutcome> {
   const { run, request, plan } = options;
   const { attempts, fallbacks } = run.facts;
@@ -219,7 +221,7 @@ export async function inferOverRoutes(options: {
         chunks: options.chunks,
         maxOutputTokens: Math.min(options.maxOutputTokens, route.maxOutputTokens),
         responseFormat: request.outputSchema ? 'json' : 'text',
-        stream: request.stream,
+        stream: request.stream && !options.holdOutput,
         attribution: options.attribution,
         redaction: redactionFor(options.redaction, route.id, options.dataClass),
       });

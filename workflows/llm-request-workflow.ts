@@ -132,6 +132,7 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       delivered: (attempt) => stream.delivered(attempt),
       redaction: authorization.redaction,
       dataClass: reevaluated.effective,
+      holdOutput: authorization.guardrails?.output,
     });
 
     // guard-output: the output guardrails judge the answer as written, then redacted values come back.

@@ -47,9 +47,9 @@ describe('redaction and guardrails in the request path, through the Bedrock emul
 
   const usePolicy = (extra: Record<string, unknown>) =>
     putPolicy(harness.db, 'demo', { ...DEMO_POLICY_DOCUMENT, ...extra });
-  const ask = (question: string) =>
+  const ask = (question: string, stream = false) =>
     harness.gatehouse.submit(
-      harness.input({ question, requestId: `governance-${Date.now()}-${(requestNumber += 1)}` }),
+      harness.input({ question, stream, requestId: `governance-${Date.now()}-${(requestNumber += 1)}` }),
     );
   const resultOf = (submitted: SubmittedRequest) =>
     harness.gatehouse.result(submitted.workflowId, harness.caller);
@@ -239,6 +239,23 @@ describe('redaction and guardrails in the request path, through the Bedrock emul
         failureType: 'Guardrail.Unavailable',
         reason: expect.stringContaining('ServiceUnavailableException'),
       });
+    });
+
+    it('answers a streaming request whole when output guardrails or redaction must see the answer first', async () => {
+      await usePolicy({});
+      await resultOf(await ask('What is the refund policy?', true));
+      expect(bedrock.calls().map((call) => call.operation)).toContain('converse-stream');
+      for (const policy of [
+        { guardrails: { local: { deniedWords: ['guaranteed returns'] } } },
+        { redaction: { dataClasses: ['internal'] } },
+      ]) {
+        bedrock.reset();
+        await usePolicy(policy);
+        const result = await resultOf(await ask(`What is the refund policy? Write to ${EMAIL}.`, true));
+        expect(result.output.length).toBeGreaterThan(0);
+        expect(bedrock.calls().map((call) => call.operation)).not.toContain('converse-stream');
+        expect(converseCalls()).toHaveLength(1);
+      }
     });
 
     it('refuses a request whose policy names a broken guardrail section, naming the field', async () => {

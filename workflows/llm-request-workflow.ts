@@ -104,6 +104,8 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
         promptTokens: prompt.inputTokens,
         maxOutputTokens: authorization.maxOutputTokens,
         attemptsToCover: routePlan.budget.maxTotalAttempts,
+        redaction: authorization.redaction,
+        dataClass: reevaluated.effective,
       }),
     );
     if (!reservation.admitted) {

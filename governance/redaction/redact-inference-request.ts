@@ -23,6 +23,15 @@ function redactorFor(settings: Record<string, unknown>): Redactor {
   return new Redactor({ types: parsed.data.types, tenantPatterns: compiled.recognizers });
 }
 
+/** A prompt as it may leave for a route whose policy requires redaction (e.g. for a provider's token count). */
+export function redactPrompt(
+  prompt: InferenceRequest['prompt'],
+  settings: Record<string, unknown>,
+): InferenceRequest['prompt'] {
+  const redactor = redactorFor(settings);
+  return { system: redactor.redact(prompt.system).text, user: redactor.redact(prompt.user).text };
+}
+
 /**
  * The request as it may leave for the route: system prompt, user prompt, question and retrieved chunks
  * redacted with one redactor, so a value gets the same placeholder wherever it appears. Returns the

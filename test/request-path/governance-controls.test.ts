@@ -31,6 +31,7 @@ function claudeOnly(suffix: string, endpoint: string): RouteTable {
         contextWindowTokens: 200_000,
         maxOutputTokens: 1024,
         dataClasses: ['public', 'internal', 'confidential'],
+        countTokensWith: 'provider',
         timeoutMs: 5_000,
         taskQueue: `route-claude-${suffix}`,
         retry: { maximumAttempts: 2, initialIntervalMs: 20 },
@@ -89,6 +90,10 @@ describe('redaction and guardrails in the request path, through the Bedrock emul
       expect(converse?.userText).toContain('[PAYMENT_CARD_1]');
       expect(converse?.userText).not.toContain(EMAIL);
       expect(converse?.userText).not.toContain(CARD);
+      // The provider's token count before the reservation saw the same redacted prompt.
+      const [counted] = bedrock.calls().filter((call) => call.operation === 'count-tokens');
+      expect(counted?.userText).toContain('[EMAIL_1]');
+      expect(counted?.userText).not.toContain(EMAIL);
       expect(result.output).toBe(`Refunds go back to the card; I will write to ${EMAIL} today.`);
       expect(result.attempts[0]?.redactedEntities).toEqual({ EMAIL: 1, PAYMENT_CARD: 1 });
 

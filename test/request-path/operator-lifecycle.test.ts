@@ -3,7 +3,7 @@ import { RequestConflictError } from '../../client/errors';
 import { EXIT_CODES } from '../../client/cli-context';
 import { AUDIT_EVENT_TYPES } from '../../domain/audit-event';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
-import { STEP_ACTIVITY_TYPES, STEP_NAMES } from '../../domain/step-names';
+import { POLICY_OPTIONAL_STEPS, STEP_ACTIVITY_TYPES, STEP_NAMES } from '../../domain/step-names';
 import {
   startOpenAiCompatibleEmulator,
   type OpenAiEmulator,
@@ -252,9 +252,13 @@ describe('operator actions leave a true record', () => {
     await handle.result();
     // Each step appears once in the new run's history: the steps before infer were copied, not re-run.
     expect(await scheduledActivityTypes(handle)).toEqual([
-      ...STEP_NAMES.filter((step) => step !== 'infer' && step !== 'validate' && step !== 'record').map(
-        (step) => STEP_ACTIVITY_TYPES[step],
-      ),
+      ...STEP_NAMES.filter(
+        (step) =>
+          !POLICY_OPTIONAL_STEPS.includes(step) &&
+          step !== 'infer' &&
+          step !== 'validate' &&
+          step !== 'record',
+      ).map((step) => STEP_ACTIVITY_TYPES[step]),
       'infer',
       'validate',
       'record',

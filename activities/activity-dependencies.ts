@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import type { AuditCheckpointSink } from '../governance/audit-checkpoint';
+import type { AuditKeys } from '../governance/audit-key-store';
 import type { Embedder } from '../retrieval/embedder';
 import type { RouteTable } from '../domain/route-table';
 import type { InferenceRequest } from '../domain/step-contracts';
@@ -12,6 +14,11 @@ export interface ActivityDependencies {
   /** Epoch milliseconds; injected so breaker and expiry tests control time. */
   clock: () => number;
   db: Knex;
+  /**
+   * The audit trail's keys (held outside the database) and where signed checkpoints of every tenant's
+   * chain head go (docs/decisions/0016).
+   */
+  audit: { keys: AuditKeys; checkpointSink: AuditCheckpointSink };
   routeTable: RouteTable;
   providers: Partial<Record<InferenceRequest['route']['provider'], ModelProvider>>;
   tokenCounter: TokenCounter;

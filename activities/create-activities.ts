@@ -1,6 +1,7 @@
 import type { ActivityDependencies } from './activity-dependencies';
 import { createAssemblePromptActivity } from './assemble-prompt';
 import { createAuthorizeActivity } from './authorize';
+import { createCheckpointAuditChainsActivity } from './checkpoint-audit-chains';
 import { createInferActivity } from './infer';
 import { createPlanRetrievalActivity } from './plan-retrieval';
 import { createReconcileClosedRunsActivity } from './reconcile-closed-runs';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDependencies) {
     validate: timed(createValidateActivity()),
     record: timed(createRecordActivity(deps)),
     reconcileClosedRuns: createReconcileClosedRunsActivity(deps),
+    checkpointAuditChains: createCheckpointAuditChainsActivity(deps),
   };
 }
 

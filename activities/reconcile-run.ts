@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import type { AuditChainKey } from '../governance/audit-chain';
 import { AUDIT_EVENT_TYPES, AUDIT_SLOTS } from '../domain/audit-event';
 import { microToUsd } from '../domain/cost';
 import { parseRequestWorkflowId } from '../domain/request-contract';
@@ -70,7 +71,7 @@ async function readFacts(
  * event with Temporal's close status and reason.
  */
 export async function reconcileRun(
-  deps: { db: Knex; client: Client },
+  deps: { db: Knex; client: Client; chainKey: AuditChainKey },
   input: ReconcileRunInput,
 ): Promise<ReconcileOutcome> {
   const { db } = deps;
@@ -136,7 +137,7 @@ export async function reconcileRun(
         },
       },
     ];
-    await appendAuditEvents(trx, events);
+    await appendAuditEvents(trx, deps.chainKey, events);
   });
   return 'reconciled';
 }

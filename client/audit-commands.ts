@@ -1,29 +1,65 @@
-import type { Command } from 'commander';
-import { hasAuditHistory, verifyAuditChain } from '../store/audit-repository';
+import type { Client } from '@temporalio/client';
+import { InvalidArgumentError, type Command } from 'commander';
+import { createFileAuditCheckpointSink } from '../governance/file-audit-checkpoint-sink';
+import { verifyAuditTrail, type AuditTrailReport } from '../governance/verify-audit-trail';
+import { writeAuditCheckpoints } from '../governance/write-audit-checkpoints';
+import { hasAuditHistory } from '../store/audit-repository';
 import type { GatehouseSettings } from '../config/environment';
 import {
   asAuditor,
   authenticateOperator,
   CliError,
   EXIT_CODES,
+  loadCliAuditKeys,
   resolveApiKey,
   withDatabase,
+  withTemporal,
   workflowIdFor,
 } from './cli-context';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
 
-/** `gatehouse audit …`: verify a tenant's chain, show one request's record. */
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return count;
+}
+
+/** The verdict as the CLI prints it: what was checked against what, or the first bad event. */
+export function formatAuditTrailReport(tenantId: string, report: AuditTrailReport): string {
+  const checkpoints =
+    report.checkpoints.latestSeq === undefined
+      ? 'no signed checkpoint yet'
+      : `${report.checkpoints.valid} signed checkpoint(s), latest at #${report.checkpoints.latestSeq} (${report.checkpoints.latestAt ?? ''})`;
+  const history =
+    report.history === undefined
+      ? 'Temporal history not read'
+      : `${report.history.witnesses} head(s) witnessed in ${report.history.runsRead} run(s) of Temporal history${report.history.unreadable > 0 ? ` (${report.history.unreadable} unreadable)` : ''}`;
+  const verdict = report.verdict;
+  if (verdict.ok) {
+    return `audit chain of '${tenantId}' verifies: ${verdict.checked} event(s), head at #${verdict.headSeq}; checked against ${checkpoints}; ${history}`;
+  }
+  const request = verdict.firstBadWorkflowId === undefined ? '' : ` (request ${verdict.firstBadWorkflowId})`;
+  return `audit chain of '${tenantId}' is BROKEN at #${verdict.firstBadSeq}${request}: ${verdict.reason} (${verdict.checked} event(s) checked; ${checkpoints}; ${history})`;
+}
+
+/** `gatehouse audit …`: verify a tenant's chain, checkpoint heads, show one request's record. */
 export function registerAuditCommands(program: Command, settings: GatehouseSettings): void {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   const keyHelp = 'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)';
 
   audit
     .command('verify')
-    .description("recompute a tenant's hash chain and report the first bad sequence number")
+    .description(
+      "walk a tenant's keyed hash chain, check it against the signed checkpoints and the heads its requests recorded in Temporal history; name the first bad event",
+    )
     .requiredOption('-t, --tenant <id>', 'tenant id')
     .option('--api-key <key>', keyHelp)
-    .action(async (options: { tenant: string; apiKey?: string }) => {
+    .option('--no-history', 'do not read Temporal history (checkpoints and the chain only)')
+    .option('--history-limit <n>', 'read at most this many runs from Temporal', parseCount, 1000)
+    .action(async (options: { tenant: string; apiKey?: string; history: boolean; historyLimit: number }) => {
       const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
+      const keys = loadCliAuditKeys(settings);
+      const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
       await withDatabase(settings, async (db) => {
         await authenticateOperator(db, options.tenant, apiKey);
         if (!(await hasAuditHistory(db, options.tenant))) {
@@ -32,18 +68,59 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
             EXIT_CODES.notFound,
           );
         }
-        const verdict = await verifyAuditChain(db, options.tenant);
-        if (verdict.ok) {
-          process.stdout.write(
-            `audit chain of '${options.tenant}' verifies: ${verdict.checked} event(s), head at #${verdict.headSeq}\n`,
-          );
-        } else {
-          process.stdout.write(
-            `audit chain of '${options.tenant}' is BROKEN at #${verdict.firstBadSeq}: ${verdict.reason} (${verdict.checked} event(s) checked)\n`,
-          );
-          process.exitCode = EXIT_CODES.error;
+        const verify = (client?: Client) =>
+          verifyAuditTrail(db, options.tenant, {
+            keys,
+            checkpointSink,
+            client,
+            historyLimit: options.historyLimit,
+          });
+        let report: AuditTrailReport;
+        if (!options.history) report = await verify();
+        else {
+          try {
+            report = await withTemporal(settings, verify);
+          } catch (error) {
+            if (!(error instanceof CliError) || !error.message.startsWith('cannot reach Temporal'))
+              throw error;
+            process.stderr.write(`${error.message}\nChecking against the checkpoints only.\n`);
+            report = await verify();
+          }
         }
+        process.stdout.write(`${formatAuditTrailReport(options.tenant, report)}\n`);
+        if (!report.verdict.ok) process.exitCode = EXIT_CODES.error;
       });
+    });
+
+  audit
+    .command('checkpoint')
+    .description(
+      "sign every tenant's chain head now and append it to the checkpoint sink (the reconciler does this on each pass)",
+    )
+    .option('-t, --tenant <id>', 'only this tenant')
+    .action(async (options: { tenant?: string }) => {
+      const keys = loadCliAuditKeys(settings);
+      const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
+      await withDatabase(settings, async (db) => {
+        const written = await writeAuditCheckpoints(
+          db,
+          { keys, checkpointSink },
+          { now: new Date(), tenantId: options.tenant },
+        );
+        for (const checkpoint of written) {
+          process.stdout.write(
+            `checkpoint: tenant '${checkpoint.tenantId}' at #${checkpoint.seq} ${checkpoint.headHash.slice(0, 16)}… signed by ${checkpoint.signingKeyId}\n`,
+          );
+        }
+        process.stdout.write(`${written.length} checkpoint(s) appended to ${checkpointSink.description}\n`);
+      });
+    });
+
+  audit
+    .command('public-key')
+    .description('print the Ed25519 public key that checkpoints and evidence bundles are signed with')
+    .action(() => {
+      process.stdout.write(loadCliAuditKeys(settings).signing.publicKeyPem);
     });
 
   audit

@@ -70,5 +70,8 @@ export interface AuditEvent extends AuditEventDraft {
   seq: number;
   prevHash: string;
   hash: string;
+  /** 1: unkeyed SHA-256 (first release); 2: HMAC-SHA-256 under `hashKeyId`. */
+  hashVersion: number;
+  hashKeyId: string | null;
   createdAt: string;
 }

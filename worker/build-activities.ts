@@ -18,6 +18,8 @@ export function buildActivities(options: {
   db: Knex;
   routeTable: RouteTable;
   client: Client;
+  /** Audit keys and the checkpoint sink: every worker of a deployment holds the same keys. */
+  audit: ActivityDependencies['audit'];
   providers?: Partial<ActivityDependencies['providers']>;
   clock?: () => number;
   /** How long reservations stay open before the reconciler frees them (default one hour). */
@@ -35,6 +37,7 @@ export function buildActivities(options: {
   const bedrock = options.bedrock ?? { defaultRegion: 'us-east-1' };
   return createActivities({
     db: options.db,
+    audit: options.audit,
     routeTable: options.routeTable,
     tokenCounter,
     embedder: options.embedder,

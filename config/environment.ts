@@ -210,7 +210,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
     },
     audit: {
       keysFromEnvironment: values.GATEHOUSE_AUDIT_KEYS,
-      keyFile: path.resolve(PROJECT_ROOT, values.GATEHOUSE_AUDIT_KEY_FILE ?? path.join(dataDir, 'audit-keys.json')),
+      keyFile: path.resolve(
+        PROJECT_ROOT,
+        values.GATEHOUSE_AUDIT_KEY_FILE ?? path.join(dataDir, 'audit-keys.json'),
+      ),
       checkpointFile: path.resolve(
         PROJECT_ROOT,
         values.GATEHOUSE_AUDIT_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl'),

@@ -41,7 +41,9 @@ describe('request and route workers in separate processes', () => {
   // …and audit keys; the checkpoint sink is not written in this test (no reconciler pass runs).
   const audit = {
     keys: newAuditKeys(),
-    checkpointSink: createFileAuditCheckpointSink(path.join(os.tmpdir(), `split-${randomBytes(4).toString('hex')}.jsonl`)),
+    checkpointSink: createFileAuditCheckpointSink(
+      path.join(os.tmpdir(), `split-${randomBytes(4).toString('hex')}.jsonl`),
+    ),
   };
 
   const startRuntime = (taskQueues: string[]) => {

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { InvalidArgumentError, type Command } from 'commander';
+import { newAuditKeyFile } from '../governance/audit-key-store';
 import { createFileAuditCheckpointSink } from '../governance/file-audit-checkpoint-sink';
 import { verifyAuditTrail, type AuditTrailReport } from '../governance/verify-audit-trail';
 import { writeAuditCheckpoints } from '../governance/write-audit-checkpoints';
@@ -114,6 +115,15 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
         }
         process.stdout.write(`${written.length} checkpoint(s) appended to ${checkpointSink.description}\n`);
       });
+    });
+
+  audit
+    .command('keygen')
+    .description(
+      'print a new set of audit keys (HMAC chain key and Ed25519 checkpoint key) as one line of JSON, for GATEHOUSE_AUDIT_KEYS',
+    )
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(newAuditKeyFile())}\n`);
     });
 
   audit

@@ -1,10 +1,14 @@
 import type { Client } from '@temporalio/client';
 import { InvalidArgumentError, type Command } from 'commander';
-import { newAuditKeyFile } from '../governance/audit-key-store';
+import { newAuditKeyFile, readAuditPublicKey } from '../governance/audit-key-store';
 import { createFileAuditCheckpointSink } from '../governance/file-audit-checkpoint-sink';
 import { verifyAuditTrail, type AuditTrailReport } from '../governance/verify-audit-trail';
 import { writeAuditCheckpoints } from '../governance/write-audit-checkpoints';
-import { hasAuditHistory } from '../store/audit-repository';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { buildEvidenceBundle, EvidenceError } from '../governance/build-evidence-bundle';
+import { verifyEvidenceBundle } from '../governance/evidence-bundle';
+import { auditEventsToCsv, auditEventsToJsonLines } from '../governance/export-audit-events';
+import { hasAuditHistory, listAuditEvents } from '../store/audit-repository';
 import type { GatehouseSettings } from '../config/environment';
 import {
   asAuditor,
@@ -18,6 +22,28 @@ import {
   workflowIdFor,
 } from './cli-context';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
+
+/** `gatehouse audit verify --bundle`: offline, with only the public key; exit 1 when it fails. */
+function verifyBundleCommand(bundleFile: string, publicKeyFile: string): void {
+  let publicKeyPem: string;
+  let bytes: Buffer;
+  try {
+    publicKeyPem = readFileSync(publicKeyFile, 'utf8');
+    bytes = readFileSync(bundleFile);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  const verdict = verifyEvidenceBundle(bytes, readAuditPublicKey(publicKeyPem, publicKeyFile));
+  if (!verdict.ok) {
+    process.stdout.write(`evidence bundle ${bundleFile} does NOT verify: ${verdict.reason}\n`);
+    process.exitCode = EXIT_CODES.error;
+    return;
+  }
+  const { manifest, events, chain, checkpoint, history } = verdict.body;
+  process.stdout.write(
+    `evidence bundle ${bundleFile} verifies: ${events.length} event(s) of ${manifest.workflowId}, chained to the checkpoint of '${manifest.tenantId}' at #${checkpoint.seq} signed ${checkpoint.at} (${chain.length} link(s)); ${history === null ? 'no history' : `history of ${history.length} run(s)`}; made by ${manifest.createdBy} at ${manifest.createdAt}\n`,
+  );
+}
 
 function parseCount(value: string): number {
   const count = Number(value);
@@ -53,45 +79,63 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
     .description(
       "walk a tenant's keyed hash chain, check it against the signed checkpoints and the heads its requests recorded in Temporal history; name the first bad event",
     )
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .option('-t, --tenant <id>', 'tenant id')
     .option('--api-key <key>', keyHelp)
     .option('--no-history', 'do not read Temporal history (checkpoints and the chain only)')
     .option('--history-limit <n>', 'read at most this many runs from Temporal', parseCount, 1000)
-    .action(async (options: { tenant: string; apiKey?: string; history: boolean; historyLimit: number }) => {
-      const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
-      const keys = loadCliAuditKeys(settings);
-      const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
-      await withDatabase(settings, async (db) => {
-        await authenticateOperator(db, options.tenant, apiKey);
-        if (!(await hasAuditHistory(db, options.tenant))) {
-          throw new CliError(
-            `tenant '${options.tenant}' has no audit trail: no request of it was ever recorded`,
-            EXIT_CODES.notFound,
-          );
+    .option('--bundle <file>', 'verify an evidence bundle offline instead, with only the public key')
+    .option('--public-key <file>', 'the checkpoint public key (PEM) for --bundle', 'audit-public-key.pem')
+    .action(
+      async (options: {
+        tenant?: string;
+        apiKey?: string;
+        history: boolean;
+        historyLimit: number;
+        bundle?: string;
+        publicKey: string;
+      }) => {
+        if (options.bundle !== undefined) {
+          verifyBundleCommand(options.bundle, options.publicKey);
+          return;
         }
-        const verify = (client?: Client) =>
-          verifyAuditTrail(db, options.tenant, {
-            keys,
-            checkpointSink,
-            client,
-            historyLimit: options.historyLimit,
-          });
-        let report: AuditTrailReport;
-        if (!options.history) report = await verify();
-        else {
-          try {
-            report = await withTemporal(settings, verify);
-          } catch (error) {
-            if (!(error instanceof CliError) || !error.message.startsWith('cannot reach Temporal'))
-              throw error;
-            process.stderr.write(`${error.message}\nChecking against the checkpoints only.\n`);
-            report = await verify();
+        if (options.tenant === undefined)
+          throw new CliError('give --tenant, or --bundle to verify an evidence bundle');
+        const tenant = options.tenant;
+        const apiKey = resolveApiKey(settings, tenant, options.apiKey);
+        const keys = loadCliAuditKeys(settings);
+        const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
+        await withDatabase(settings, async (db) => {
+          await authenticateOperator(db, tenant, apiKey);
+          if (!(await hasAuditHistory(db, tenant))) {
+            throw new CliError(
+              `tenant '${tenant}' has no audit trail: no request of it was ever recorded`,
+              EXIT_CODES.notFound,
+            );
           }
-        }
-        process.stdout.write(`${formatAuditTrailReport(options.tenant, report)}\n`);
-        if (!report.verdict.ok) process.exitCode = EXIT_CODES.error;
-      });
-    });
+          const verify = (client?: Client) =>
+            verifyAuditTrail(db, tenant, {
+              keys,
+              checkpointSink,
+              client,
+              historyLimit: options.historyLimit,
+            });
+          let report: AuditTrailReport;
+          if (!options.history) report = await verify();
+          else {
+            try {
+              report = await withTemporal(settings, verify);
+            } catch (error) {
+              if (!(error instanceof CliError) || !error.message.startsWith('cannot reach Temporal'))
+                throw error;
+              process.stderr.write(`${error.message}\nChecking against the checkpoints only.\n`);
+              report = await verify();
+            }
+          }
+          process.stdout.write(`${formatAuditTrailReport(tenant, report)}\n`);
+          if (!report.verdict.ok) process.exitCode = EXIT_CODES.error;
+        });
+      },
+    );
 
   audit
     .command('checkpoint')
@@ -116,6 +160,73 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
         process.stdout.write(`${written.length} checkpoint(s) appended to ${checkpointSink.description}\n`);
       });
     });
+
+  audit
+    .command('evidence')
+    .description(
+      'a signed evidence bundle of one request: its audit events, the chain proof up to a signed checkpoint, its decoded Temporal history and a manifest of hashes',
+    )
+    .argument('<id>', 'workflow id, or request id with --tenant')
+    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .requiredOption('--out <file>', 'where to write the bundle')
+    .option('--api-key <key>', keyHelp)
+    .option('--no-history', 'leave the Temporal history out')
+    .action(
+      async (id: string, options: { tenant: string; out: string; apiKey?: string; history: boolean }) => {
+        const workflowId = workflowIdFor(id, options.tenant);
+        const keys = loadCliAuditKeys(settings);
+        const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
+        await asAuditor(settings, options, async ({ db, client, operator }) => {
+          const built = await buildEvidenceBundle(db, {
+            tenantId: options.tenant,
+            workflowId,
+            createdBy: operator,
+            keys,
+            checkpointSink,
+            client: options.history ? client : undefined,
+            now: new Date(),
+          }).catch((error: unknown) => {
+            if (error instanceof EvidenceError) throw new CliError(error.message, EXIT_CODES.error);
+            throw error;
+          });
+          writeFileSync(options.out, built.bytes, { mode: 0o600 });
+          process.stdout.write(
+            `evidence for ${workflowId} written to ${options.out}: ${built.summary.events} event(s), chain proof of ${built.summary.links} link(s) to the checkpoint at #${built.summary.checkpointSeq}, history of ${built.summary.historyRuns} run(s); signed by ${keys.signing.keyId}\n` +
+              `verify it anywhere with: gatehouse audit verify --bundle ${options.out} --public-key audit-public-key.pem\n`,
+          );
+        });
+      },
+    );
+
+  audit
+    .command('export')
+    .description("a tenant's audit events since a date, as JSON lines or CSV (stdout, or --out)")
+    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .requiredOption('--since <date>', 'ISO date or time, e.g. 2026-12-01')
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--api-key <key>', keyHelp)
+    .action(
+      async (options: { tenant: string; since: string; format: string; out?: string; apiKey?: string }) => {
+        const since = new Date(options.since);
+        if (Number.isNaN(since.getTime())) throw new CliError(`--since '${options.since}' is not a date`);
+        if (options.format !== 'jsonl' && options.format !== 'csv')
+          throw new CliError(`--format must be jsonl or csv, not '${options.format}'`);
+        const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
+        await withDatabase(settings, async (db) => {
+          await authenticateOperator(db, options.tenant, apiKey);
+          const events = await listAuditEvents(db, { tenantId: options.tenant, since });
+          const text = options.format === 'csv' ? auditEventsToCsv(events) : auditEventsToJsonLines(events);
+          if (options.out === undefined) process.stdout.write(text);
+          else {
+            writeFileSync(options.out, text, { mode: 0o600 });
+            process.stdout.write(
+              `${events.length} event(s) of '${options.tenant}' written to ${options.out}\n`,
+            );
+          }
+        });
+      },
+    );
 
   audit
     .command('keygen')

@@ -33,6 +33,8 @@ export type { AuditEvent };
 export interface ListAuditEventsInput {
   tenantId: string;
   workflowId?: string;
+  /** Only events recorded at or after this instant. */
+  since?: Date;
 }
 
 export type { AuditAnchor, AuditChainVerification };
@@ -198,6 +200,9 @@ async function lockHead(trx: Knex.Transaction, tenantId: string): Promise<AuditH
 export async function listAuditEvents(db: Knex, input: ListAuditEventsInput): Promise<AuditEvent[]> {
   const query = db<StoredAuditRow>('audit_events').where({ tenant_id: input.tenantId }).orderBy('seq');
   if (input.workflowId !== undefined) query.andWhere({ workflow_id: input.workflowId });
+  if (input.since !== undefined) {
+    query.andWhere('created_at', '>=', isPostgres(db) ? input.since : input.since.toISOString());
+  }
   return ((await query) as StoredAuditRow[]).map(toAuditEvent);
 }
 
@@ -255,6 +260,28 @@ export async function appendOperatorEvent(
 export async function hasAuditHistory(db: Knex, tenantId: string): Promise<boolean> {
   const head = await db('audit_heads').where({ tenant_id: tenantId }).first('seq');
   return head !== undefined;
+}
+
+/** The hashes of a tenant's events `fromSeq`…`toSeq`, without their content (evidence bundles' proofs). */
+export async function listAuditChainLinks(
+  db: Knex,
+  tenantId: string,
+  range: { fromSeq: number; toSeq: number },
+): Promise<
+  Array<{ seq: number; prevHash: string; hash: string; hashVersion: number; hashKeyId: string | null }>
+> {
+  const rows = (await db<StoredAuditRow>('audit_events')
+    .where({ tenant_id: tenantId })
+    .whereBetween('seq', [range.fromSeq, range.toSeq])
+    .orderBy('seq')
+    .select('seq', 'prev_hash', 'hash', 'hash_version', 'hash_key_id')) as StoredAuditRow[];
+  return rows.map((row) => ({
+    seq: Number(row.seq),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    hashVersion: Number(row.hash_version),
+    hashKeyId: row.hash_key_id ?? null,
+  }));
 }
 
 /** Each tenant's chain head (what checkpoints sign), tenants in order. */

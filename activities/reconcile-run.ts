@@ -10,7 +10,7 @@ import { appendAuditEvents, findTerminalEvent, type NewAuditEvent } from '../sto
 import { serializeOnRun, settleRun } from '../store/budget-repository';
 import { listRunUsage, recordUsage, type UsageRecord } from '../store/usage-repository';
 import { attemptAuditEvent } from './build-audit-events';
-import { ledgerRowFor } from './ledger-rows';
+import { ledgerRowFor, usageAuditEvents } from './ledger-rows';
 
 export type ReconcileOutcome =
   /** The run recorded itself; at most a late attempt's cost was charged now. */
@@ -116,6 +116,7 @@ export async function reconcileRun(
     const terminated = facts?.status === 'TERMINATED' || facts?.status === 'TIMED_OUT';
     const events: NewAuditEvent[] = [
       ...rows.map((row) => ({ ...attemptAuditEvent(base, attemptFromLedger(row)), ifAbsent: true })),
+      ...usageAuditEvents(rows),
       {
         ...base,
         runId: input.runId,

@@ -7,7 +7,7 @@ import { serializeOnRun, settleRun } from '../store/budget-repository';
 import { listRunUsage, recordUsage } from '../store/usage-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { buildAuditEvents } from './build-audit-events';
-import { ledgerRowFor } from './ledger-rows';
+import { ledgerRowFor, usageAuditEvents } from './ledger-rows';
 import { reconcileRun } from './reconcile-run';
 
 /**
@@ -65,7 +65,10 @@ export function createRecordActivity(deps: Pick<ActivityDependencies, 'db' | 'te
         runId: input.runId,
         actualMicroUsd: chargedMicroUsd,
       });
-      const auditEventsAppended = await appendAuditEvents(trx, deps.audit.keys.chainKey, events);
+      const auditEventsAppended = await appendAuditEvents(trx, deps.audit.keys.chainKey, [
+        ...events,
+        ...usageAuditEvents(own),
+      ]);
       // Read in the same transaction: the head this run's events produced, before anyone appends more.
       const auditHead = await readAuditHead(trx, input.tenantId);
       return {

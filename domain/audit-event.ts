@@ -22,6 +22,8 @@ export const AUDIT_EVENT_TYPES = {
   /** Recorded by a run that a Reset started: from which run and event, by whom, why. */
   requestReset: 'request.reset',
   reservationExpired: 'reservation.expired',
+  /** A usage ledger row, by its content hash: editing the row afterwards breaks verification. */
+  usageRecorded: 'usage.recorded',
   operatorRetry: 'operator.retry',
   operatorCancel: 'operator.cancel',
   operatorTerminate: 'operator.terminate',
@@ -50,6 +52,8 @@ export const AUDIT_SLOTS = {
   reconciled: { step: 'reconcile', attempt: 0 },
   operator: { step: 'operator' },
   reservationExpired: { step: 'reservation-expired' },
+  /** One per ledger row, under the attempt number of the row. */
+  usage: { step: 'usage' },
 } as const;
 
 /** An event before the store gives it a place in its tenant's chain. */

@@ -4,10 +4,13 @@ import { readAuditWitnesses } from '../history/read-audit-witnesses';
 import { verifyAuditChain } from '../store/audit-repository';
 import { auditCheckpointSignatureValid, type AuditCheckpointSink } from './audit-checkpoint';
 import type { AuditKeys } from './audit-key-store';
+import { verifyLedgerAgainstAudit } from './verify-ledger';
 import type { AuditAnchor, AuditChainVerification } from './verify-audit-chain';
 
 export interface AuditTrailReport {
   verdict: AuditChainVerification;
+  /** Usage ledger rows checked against their `usage.recorded` events (once the chain verified). */
+  ledgerRowsChecked?: number;
   checkpoints: { valid: number; latestSeq?: number; latestAt?: string };
   /** Undefined when Temporal was not consulted. */
   history?: { witnesses: number; runsRead: number; unreadable: number };
@@ -68,8 +71,20 @@ export async function verifyAuditTrail(
     (best, checkpoint) => (best === undefined || checkpoint.seq >= best.seq ? checkpoint : best),
     undefined,
   );
+  const chain = await verifyAuditChain(db, tenantId, { chainKeyById: options.keys.chainKeyById, anchors });
+  const ledger = chain.ok ? await verifyLedgerAgainstAudit(db, tenantId) : undefined;
   return {
-    verdict: await verifyAuditChain(db, tenantId, { chainKeyById: options.keys.chainKeyById, anchors }),
+    verdict:
+      ledger === undefined || ledger.ok
+        ? chain
+        : {
+            ok: false,
+            checked: chain.checked,
+            firstBadSeq: ledger.firstBadSeq,
+            firstBadWorkflowId: ledger.firstBadWorkflowId,
+            reason: ledger.reason,
+          },
+    ledgerRowsChecked: ledger?.rowsChecked,
     checkpoints: { valid: stored.checkpoints.length, latestSeq: latest?.seq, latestAt: latest?.at },
     history,
   };

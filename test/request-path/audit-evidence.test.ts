@@ -183,3 +183,42 @@ describe('evidence bundles and exports', () => {
     expect(wrongKey.exitCode).toBe(5);
   });
 });
+
+describe('the usage ledger is in the audit chain', () => {
+  let harness: GatehouseHarness;
+  beforeAll(async () => {
+    harness = await startHarness();
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('detects a ledger row edited, deleted or added by SQL, naming the request', async () => {
+    const result = await harness.gatehouse.execute(harness.input({ requestId: 'ledger-1' }));
+    const verify = () => runCli(harness.cliSettings(), 'audit', 'verify', '--tenant', 'demo', '--no-history');
+    const clean = await verify();
+    expect(clean.stdout).toMatch(/verifies: .* 1 ledger row\(s\) match their events/);
+
+    const row = await harness.db('usage_ledger').where({ workflow_id: result.workflowId }).first();
+    await harness.db('usage_ledger').where({ id: row.id }).update({ cost_micro_usd: 1 });
+    const edited = await verify();
+    expect(edited.exitCode).toBe(1);
+    expect(edited.stdout).toMatch(
+      new RegExp(
+        `BROKEN at #\\d+ \\(request ${result.workflowId}\\): the ledger row of attempt 1 \\(run .*\\) was edited after audit event #\\d+ recorded it`,
+      ),
+    );
+    await harness.db('usage_ledger').where({ id: row.id }).update({ cost_micro_usd: row.cost_micro_usd });
+    expect((await verify()).exitCode).toBe(0);
+
+    await harness.db('usage_ledger').insert({ ...row, id: undefined, attempt: 7 });
+    const added = await verify();
+    expect(added.stdout).toMatch(
+      /the ledger row of attempt 7 .* is not in the audit trail: it was added after the run was recorded/,
+    );
+    await harness.db('usage_ledger').where({ workflow_id: result.workflowId, attempt: 7 }).delete();
+
+    await harness.db('usage_ledger').where({ id: row.id }).delete();
+    expect((await verify()).stdout).toMatch(/the ledger row of attempt 1 .* was deleted after audit event/);
+  });
+});

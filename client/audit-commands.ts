@@ -7,6 +7,7 @@ import { writeAuditCheckpoints } from '../governance/write-audit-checkpoints';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { buildEvidenceBundle, EvidenceError } from '../governance/build-evidence-bundle';
 import { verifyEvidenceBundle } from '../governance/evidence-bundle';
+import { AuditRetentionError, auditRetentionDaysOf, pruneAuditTrail } from '../governance/prune-audit-trail';
 import { auditEventsToCsv, auditEventsToJsonLines } from '../governance/export-audit-events';
 import { hasAuditHistory, listAuditEvents } from '../store/audit-repository';
 import type { GatehouseSettings } from '../config/environment';
@@ -227,6 +228,43 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
         });
       },
     );
+
+  audit
+    .command('prune')
+    .description(
+      "remove a tenant's audit events older than its retention (policy auditRetentionDays, or --older-than-days); the rest stays verifiable from a signed checkpoint",
+    )
+    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .option('--older-than-days <n>', 'instead of the policy', parseCount)
+    .option('--api-key <key>', keyHelp)
+    .action(async (options: { tenant: string; olderThanDays?: number; apiKey?: string }) => {
+      const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
+      const keys = loadCliAuditKeys(settings);
+      const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
+      await withDatabase(settings, async (db) => {
+        await authenticateOperator(db, options.tenant, apiKey);
+        const days = options.olderThanDays ?? (await auditRetentionDaysOf(db, options.tenant));
+        if (days === undefined) {
+          throw new CliError(
+            `tenant '${options.tenant}' has no auditRetentionDays in its policy; give --older-than-days`,
+          );
+        }
+        const now = new Date();
+        const result = await pruneAuditTrail(db, {
+          tenantId: options.tenant,
+          before: new Date(now.getTime() - days * 24 * 60 * 60 * 1000),
+          keys,
+          checkpointSink,
+          now,
+        }).catch((error: unknown) => {
+          if (error instanceof AuditRetentionError) throw new CliError(error.message);
+          throw error;
+        });
+        process.stdout.write(
+          `pruned ${result.pruned} event(s) of '${options.tenant}' older than ${days} day(s); the chain now starts after #${result.prunedThroughSeq}, anchored by a signed checkpoint\n`,
+        );
+      });
+    });
 
   audit
     .command('keygen')

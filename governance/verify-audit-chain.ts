@@ -33,7 +33,10 @@ export type AuditChainVerification =
 export interface VerifyAuditEventsInput {
   /** The stored events of one tenant in seq order, with `payloadText` as stored when it is known. */
   events: ReadonlyArray<AuditEvent & { payloadText?: string }>;
-  /** Where the stored chain starts: genesis, or the last event retention removed. */
+  /**
+   * Where the stored chain starts: genesis, or the last event retention removed — which only counts when
+   * an anchor (a signed checkpoint) witnessed exactly that sequence number and hash.
+   */
   start?: { seq: number; hash: string };
   /** The database's head row, when there is one to compare. */
   head?: { seq: number; hash: string };
@@ -80,6 +83,17 @@ export function verifyAuditEvents(input: VerifyAuditEventsInput): AuditChainVeri
     (walkFailure === undefined || anchorFailure.firstBadSeq < walkFailure.firstBadSeq)
       ? anchorFailure
       : walkFailure;
+  const unanchored =
+    start.seq > 0 &&
+    !(input.anchors ?? []).some((anchor) => anchor.seq === start.seq && anchor.hash === start.hash);
+  if (unanchored) {
+    return {
+      ok: false,
+      checked,
+      firstBadSeq: 1,
+      reason: `the chain starts after #${start.seq} (retention), but no signed checkpoint witnessed that start: events 1…${start.seq} were removed without one`,
+    };
+  }
   if (failure !== undefined) {
     const workflowId =
       failure.firstBadWorkflowId ??

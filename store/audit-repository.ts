@@ -322,8 +322,14 @@ export async function verifyAuditChain(
   }
   const head = (await db<AuditHeadRow>('audit_heads').where({ tenant_id: tenantId }).first()) as
     AuditHeadRow | undefined;
+  const retention = (await db('audit_retention').where({ tenant_id: tenantId }).first()) as
+    { pruned_through_seq: number; pruned_through_hash: string } | undefined;
   return verifyAuditEvents({
     events,
+    start:
+      retention === undefined
+        ? undefined
+        : { seq: Number(retention.pruned_through_seq), hash: retention.pruned_through_hash },
     head: head === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(head.seq), hash: head.hash },
     chainKeyById: options.chainKeyById,
     anchors: options.anchors,

@@ -17,13 +17,14 @@ const checkpointer = proxyActivities<GatehouseActivities>({
  * Started by the `gatehouse-reconciler` Schedule (visible in the Temporal UI): settles what closed runs
  * left open — terminated, timed out, superseded while running, or lost — and frees expired reservations.
  * Then it signs every tenant's audit chain head that moved into the checkpoint sink, after the
- * reconciliation so the events it wrote are covered too (docs/decisions/0016).
+ * reconciliation so the events it wrote are covered too, and applies the tenants' audit retention
+ * (docs/decisions/0016).
  */
 export async function reconcileRequestsWorkflow(
   input: ReconcileClosedRunsInput,
-): Promise<ReconcileReport & { checkpointed?: number }> {
+): Promise<ReconcileReport & { checkpointed?: number; pruned?: number }> {
   const report = await reconciler.reconcileClosedRuns(input);
   if (!patched('audit-checkpoints')) return report;
-  const { checkpointed } = await checkpointer.checkpointAuditChains();
-  return { ...report, checkpointed };
+  const { checkpointed, pruned } = await checkpointer.checkpointAuditChains();
+  return { ...report, checkpointed, pruned };
 }

@@ -221,4 +221,19 @@ describe('the usage ledger is in the audit chain', () => {
     await harness.db('usage_ledger').where({ id: row.id }).delete();
     expect((await verify()).stdout).toMatch(/the ledger row of attempt 1 .* was deleted after audit event/);
   });
+
+  it('prunes by the tenant policy or --older-than-days, never what is younger', async () => {
+    const withoutPolicy = await runCli(harness.cliSettings(), 'audit', 'prune', '--tenant', 'demo');
+    expect(withoutPolicy.stderr).toMatch(/has no auditRetentionDays in its policy; give --older-than-days/);
+    const young = await runCli(
+      harness.cliSettings(),
+      'audit',
+      'prune',
+      '--tenant',
+      'demo',
+      '--older-than-days',
+      '1',
+    );
+    expect(young.stdout).toMatch(/pruned 0 event\(s\) of 'demo' older than 1 day\(s\)/);
+  });
 });

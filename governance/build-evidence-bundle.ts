@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { readDecodedHistory } from '../history/read-decoded-history';
-import { listAuditChainLinks, listAuditEvents } from '../store/audit-repository';
+import { listAuditChainLinks } from '../store/audit-chain-links';
+import { listAuditEvents } from '../store/audit-repository';
 import type { AuditCheckpointSink, SignedAuditCheckpoint } from './audit-checkpoint';
 import type { AuditKeys } from './audit-key-store';
 import { encodeEvidenceBundle } from './evidence-bundle';

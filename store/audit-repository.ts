@@ -262,28 +262,6 @@ export async function hasAuditHistory(db: Knex, tenantId: string): Promise<boole
   return head !== undefined;
 }
 
-/** The hashes of a tenant's events `fromSeq`…`toSeq`, without their content (evidence bundles' proofs). */
-export async function listAuditChainLinks(
-  db: Knex,
-  tenantId: string,
-  range: { fromSeq: number; toSeq: number },
-): Promise<
-  Array<{ seq: number; prevHash: string; hash: string; hashVersion: number; hashKeyId: string | null }>
-> {
-  const rows = (await db<StoredAuditRow>('audit_events')
-    .where({ tenant_id: tenantId })
-    .whereBetween('seq', [range.fromSeq, range.toSeq])
-    .orderBy('seq')
-    .select('seq', 'prev_hash', 'hash', 'hash_version', 'hash_key_id')) as StoredAuditRow[];
-  return rows.map((row) => ({
-    seq: Number(row.seq),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    hashVersion: Number(row.hash_version),
-    hashKeyId: row.hash_key_id ?? null,
-  }));
-}
-
 /** Each tenant's chain head (what checkpoints sign), tenants in order. */
 export async function listAuditHeads(
   db: Knex,

@@ -1,6 +1,8 @@
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import type { AuditCheckpointSink } from '../governance/audit-checkpoint';
+import type { AuditKeys } from '../governance/audit-key-store';
 import type { Embedder } from '../retrieval/embedder';
 import type { RouteTable } from '../domain/route-table';
 import type { InferenceRequest } from '../domain/step-contracts';
@@ -13,6 +15,11 @@ export interface ActivityDependencies {
   /** Epoch milliseconds; injected so breaker and expiry tests control time. */
   clock: () => number;
   db: Knex;
+  /**
+   * The audit trail's keys (held outside the database) and where signed checkpoints of every tenant's
+   * chain head go (docs/decisions/0016).
+   */
+  audit: { keys: AuditKeys; checkpointSink: AuditCheckpointSink };
   routeTable: RouteTable;
   providers: Partial<Record<InferenceRequest['route']['provider'], ModelProvider>>;
   tokenCounter: TokenCounter;

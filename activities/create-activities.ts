@@ -1,6 +1,7 @@
 import type { ActivityDependencies } from './activity-dependencies';
 import { createAssemblePromptActivity } from './assemble-prompt';
 import { createAuthorizeActivity } from './authorize';
+import { createCheckpointAuditChainsActivity } from './checkpoint-audit-chains';
 import { createGuardInputActivity } from './guard-input';
 import { createGuardOutputActivity } from './guard-output';
 import { createInferActivity } from './infer';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDependencies) {
     validate: timed(createValidateActivity()),
     record: timed(createRecordActivity(deps)),
     reconcileClosedRuns: createReconcileClosedRunsActivity(deps),
+    checkpointAuditChains: createCheckpointAuditChainsActivity(deps),
   };
 }
 

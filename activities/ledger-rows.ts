@@ -1,5 +1,8 @@
+import { AUDIT_EVENT_TYPES, AUDIT_SLOTS } from '../domain/audit-event';
 import type { AttemptAttribution, InferenceAttempt } from '../domain/step-contracts';
-import type { NewUsageRecord } from '../store/usage-repository';
+import { ledgerRowHash } from '../governance/ledger-row-hash';
+import type { NewAuditEvent } from '../store/audit-repository';
+import type { NewUsageRecord, UsageRecord } from '../store/usage-repository';
 
 /**
  * The ledger row of one attempt. The infer activity writes it the moment the provider answers, and
@@ -30,4 +33,17 @@ export function ledgerRowFor(
     failureType: attempt.failureType ?? null,
     usageEstimated: attempt.usageEstimated,
   };
+}
+
+/** The `usage.recorded` audit events of a run's ledger rows: each row's content hash joins the chain. */
+export function usageAuditEvents(rows: readonly UsageRecord[]): NewAuditEvent[] {
+  return rows.map((row) => ({
+    tenantId: row.tenantId,
+    workflowId: row.workflowId,
+    runId: row.runId,
+    step: AUDIT_SLOTS.usage.step,
+    attempt: row.attempt,
+    eventType: AUDIT_EVENT_TYPES.usageRecorded,
+    payload: { ledgerRowHash: ledgerRowHash(row), costMicroUsd: row.costMicroUsd },
+  }));
 }

@@ -29,7 +29,7 @@ export interface ReconcileReport {
  * reconciles each; returns expired reservations to their budgets with an audit event.
  */
 export function createReconcileClosedRunsActivity(
-  deps: Pick<ActivityDependencies, 'db' | 'temporal' | 'clock'>,
+  deps: Pick<ActivityDependencies, 'db' | 'temporal' | 'clock' | 'audit'>,
 ) {
   return async function reconcileClosedRuns(input: ReconcileClosedRunsInput): Promise<ReconcileReport> {
     const temporal = deps.temporal;
@@ -67,7 +67,10 @@ export function createReconcileClosedRunsActivity(
     for (const [key, run] of runs) {
       Context.current().heartbeat({ at: key });
       try {
-        const outcome = await reconcileRun({ db: deps.db, client: temporal.client }, run);
+        const outcome = await reconcileRun(
+          { db: deps.db, client: temporal.client, chainKey: deps.audit.keys.chainKey },
+          run,
+        );
         if (outcome === 'reconciled') report.reconciled.push(key);
         tally[outcome]();
       } catch (error) {
@@ -77,7 +80,7 @@ export function createReconcileClosedRunsActivity(
     }
     for (const released of await releaseExpiredReservations(deps.db, new Date(now))) {
       report.expiredReservations += 1;
-      await appendAuditEvents(deps.db, [
+      await appendAuditEvents(deps.db, deps.audit.keys.chainKey, [
         {
           tenantId: released.tenantId,
           workflowId: released.workflowId,

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import type { AuditChainKey } from '../governance/audit-chain';
 import { AUDIT_EVENT_TYPES, AUDIT_SLOTS } from '../domain/audit-event';
 import { microToUsd } from '../domain/cost';
 import { parseRequestWorkflowId } from '../domain/request-contract';
@@ -9,7 +10,7 @@ import { appendAuditEvents, findTerminalEvent, type NewAuditEvent } from '../sto
 import { serializeOnRun, settleRun } from '../store/budget-repository';
 import { listRunUsage, recordUsage, type UsageRecord } from '../store/usage-repository';
 import { attemptAuditEvent } from './build-audit-events';
-import { ledgerRowFor } from './ledger-rows';
+import { ledgerRowFor, usageAuditEvents } from './ledger-rows';
 
 export type ReconcileOutcome =
   /** The run recorded itself; at most a late attempt's cost was charged now. */
@@ -70,7 +71,7 @@ async function readFacts(
  * event with Temporal's close status and reason.
  */
 export async function reconcileRun(
-  deps: { db: Knex; client: Client },
+  deps: { db: Knex; client: Client; chainKey: AuditChainKey },
   input: ReconcileRunInput,
 ): Promise<ReconcileOutcome> {
   const { db } = deps;
@@ -115,6 +116,7 @@ export async function reconcileRun(
     const terminated = facts?.status === 'TERMINATED' || facts?.status === 'TIMED_OUT';
     const events: NewAuditEvent[] = [
       ...rows.map((row) => ({ ...attemptAuditEvent(base, attemptFromLedger(row)), ifAbsent: true })),
+      ...usageAuditEvents(rows),
       {
         ...base,
         runId: input.runId,
@@ -136,7 +138,7 @@ export async function reconcileRun(
         },
       },
     ];
-    await appendAuditEvents(trx, events);
+    await appendAuditEvents(trx, deps.chainKey, events);
   });
   return 'reconciled';
 }

@@ -2,12 +2,12 @@ import { log } from '@temporalio/activity';
 import { AUDIT_EVENT_TYPES, AUDIT_SLOTS } from '../domain/audit-event';
 import type { RecordInput, RecordOutcome } from '../domain/step-contracts';
 import { readRunHistory, type ResetFacts } from '../history/read-run-history';
-import { appendAuditEvents, type NewAuditEvent } from '../store/audit-repository';
+import { appendAuditEvents, readAuditHead, type NewAuditEvent } from '../store/audit-repository';
 import { serializeOnRun, settleRun } from '../store/budget-repository';
 import { listRunUsage, recordUsage } from '../store/usage-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { buildAuditEvents } from './build-audit-events';
-import { ledgerRowFor } from './ledger-rows';
+import { ledgerRowFor, usageAuditEvents } from './ledger-rows';
 import { reconcileRun } from './reconcile-run';
 
 /**
@@ -16,7 +16,7 @@ import { reconcileRun } from './reconcile-run';
  * events. A run a Reset started also records the Reset (from its own history: base run, event, who, why)
  * and settles the run it superseded if that one never recorded itself.
  */
-export function createRecordActivity(deps: Pick<ActivityDependencies, 'db' | 'temporal'>) {
+export function createRecordActivity(deps: Pick<ActivityDependencies, 'db' | 'temporal' | 'audit'>) {
   async function resetOf(input: RecordInput): Promise<ResetFacts | undefined> {
     if (input.runId === input.originalRunId || !deps.temporal) return undefined;
     return (await readRunHistory(deps.temporal.client, input.workflowId, input.runId)).reset;
@@ -65,13 +65,24 @@ export function createRecordActivity(deps: Pick<ActivityDependencies, 'db' | 'te
         runId: input.runId,
         actualMicroUsd: chargedMicroUsd,
       });
-      const auditEventsAppended = await appendAuditEvents(trx, events);
-      return { auditEventsAppended, ledgerRowsRecorded, reservation: settlement.state, chargedMicroUsd };
+      const auditEventsAppended = await appendAuditEvents(trx, deps.audit.keys.chainKey, [
+        ...events,
+        ...usageAuditEvents(own),
+      ]);
+      // Read in the same transaction: the head this run's events produced, before anyone appends more.
+      const auditHead = await readAuditHead(trx, input.tenantId);
+      return {
+        auditEventsAppended,
+        ledgerRowsRecorded,
+        reservation: settlement.state,
+        chargedMicroUsd,
+        auditHead,
+      };
     });
     const reconciledRuns: string[] = [];
     if (reset && deps.temporal) {
       const result = await reconcileRun(
-        { db: deps.db, client: deps.temporal.client },
+        { db: deps.db, client: deps.temporal.client, chainKey: deps.audit.keys.chainKey },
         {
           tenantId: input.tenantId,
           workflowId: input.workflowId,

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { newAuditKeys } from '../governance/audit-key-store';
+import { createFileAuditCheckpointSink } from '../governance/file-audit-checkpoint-sink';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,6 +119,11 @@ export async function startBenchEnvironment(options: {
     taskQueue,
     db,
     routeTable,
+    // Measured as shipped: every audit event keyed, checkpoints written on each reconciler pass.
+    audit: {
+      keys: newAuditKeys(),
+      checkpointSink: createFileAuditCheckpointSink(path.join(dir, 'audit-checkpoints.jsonl')),
+    },
     activities: {
       providers: { bedrock: createBedrockProvider({ defaultRegion: 'us-east-1', credentials: CREDENTIALS }) },
     },

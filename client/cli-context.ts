@@ -6,6 +6,8 @@ import { createKnex } from '../store/knex-client';
 import { readDemoCredentials } from '../devtools/demo-credentials';
 import type { GatehouseSettings } from '../config/environment';
 import { loadGatehouseDataConverter } from '../codec/payload-encryption';
+import { AuditKeyError, loadAuditKeys, type AuditKeys } from '../governance/audit-key-store';
+import type { AuditWriter } from '../store/audit-repository';
 
 /** Exit codes of the CLI (README, "Exit codes"). */
 export const EXIT_CODES = {
@@ -153,4 +155,19 @@ export async function asAuditor<T>(
       return run({ operator: principal.id, db });
     }
   });
+}
+
+/** The audit keys of this deployment (GATEHOUSE_AUDIT_KEYS or the key file); the CLI never creates them. */
+export function loadCliAuditKeys(settings: GatehouseSettings): AuditKeys {
+  try {
+    return loadAuditKeys(settings.audit, { createIfMissing: false }).keys;
+  } catch (error) {
+    if (error instanceof AuditKeyError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+/** What operator actions audit themselves with: the store and the chain key. */
+export function auditWriter(settings: GatehouseSettings, db: Knex): AuditWriter {
+  return { db, chainKey: loadCliAuditKeys(settings).chainKey };
 }

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { Knex } from 'knex';
 import Long from 'long';
 import { AUDIT_EVENT_TYPES } from '../domain/audit-event';
 import { parseRequestWorkflowId, requestWorkflowId } from '../domain/request-contract';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import { isStepName, STEP_ACTIVITY_TYPES, STEP_NAMES, type StepName } from '../domain/step-names';
-import { appendOperatorEvent } from '../store/audit-repository';
+import { appendOperatorEvent, type AuditWriter } from '../store/audit-repository';
 import { cancelRequest } from './gatehouse-client';
 import { quoteVisibilityValue } from './visibility-query';
 
@@ -70,7 +69,7 @@ export interface RetryResult {
  */
 export async function retryRequest(
   client: Client,
-  db: Knex,
+  audit: AuditWriter,
   input: { workflowId: string; step?: StepName; note: OperatorNote },
 ): Promise<RetryResult> {
   const handle = client.workflow.getHandle(input.workflowId);
@@ -102,7 +101,7 @@ export async function retryRequest(
     );
   }
   const tenantId = parseRequestWorkflowId(input.workflowId)?.tenantId ?? '';
-  await appendOperatorEvent(db, {
+  await appendOperatorEvent(audit.db, audit.chainKey, {
     tenantId,
     workflowId: input.workflowId,
     runId: baseRunId,
@@ -196,7 +195,7 @@ export async function planBulkRetry(
  */
 export async function runBulkRetry(
   client: Client,
-  db: Knex,
+  audit: AuditWriter,
   input: {
     tenantId: string;
     plan: BulkRetryPlan;
@@ -208,7 +207,7 @@ export async function runBulkRetry(
   const jobIds: string[] = [];
   for (const group of input.plan.groups) {
     for (const execution of group.executions) {
-      await appendOperatorEvent(db, {
+      await appendOperatorEvent(audit.db, audit.chainKey, {
         tenantId: input.tenantId,
         ...execution,
         eventType: AUDIT_EVENT_TYPES.operatorRetry,
@@ -260,7 +259,7 @@ export async function runBulkRetry(
 /** An action on a running request: refused when it is not running, audited before it is carried out. */
 async function actOnRunning(
   client: Client,
-  db: Knex,
+  audit: AuditWriter,
   workflowId: string,
   action: { verb: string; eventType: string; note: OperatorNote; act: (runId: string) => Promise<unknown> },
 ): Promise<void> {
@@ -270,7 +269,7 @@ async function actOnRunning(
       `${workflowId} is not running (${description.status.name}); nothing to ${action.verb}`,
     );
   }
-  await appendOperatorEvent(db, {
+  await appendOperatorEvent(audit.db, audit.chainKey, {
     tenantId: parseRequestWorkflowId(workflowId)?.tenantId ?? '',
     workflowId,
     runId: description.runId,
@@ -283,11 +282,11 @@ async function actOnRunning(
 /** Cancels a request as an operator: audited first, then the workflow's own cancel path records it. */
 export async function cancelAsOperator(
   client: Client,
-  db: Knex,
+  audit: AuditWriter,
   workflowId: string,
   note: OperatorNote,
 ): Promise<void> {
-  await actOnRunning(client, db, workflowId, {
+  await actOnRunning(client, audit, workflowId, {
     verb: 'cancel',
     eventType: AUDIT_EVENT_TYPES.operatorCancel,
     note,
@@ -301,11 +300,11 @@ export async function cancelAsOperator(
  */
 export async function terminateAsOperator(
   client: Client,
-  db: Knex,
+  audit: AuditWriter,
   workflowId: string,
   note: OperatorNote,
 ): Promise<void> {
-  await actOnRunning(client, db, workflowId, {
+  await actOnRunning(client, audit, workflowId, {
     verb: 'terminate',
     eventType: AUDIT_EVENT_TYPES.operatorTerminate,
     note,

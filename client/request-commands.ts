@@ -9,6 +9,7 @@ import {
   asOperator,
   CliError,
   EXIT_CODES,
+  auditWriter,
   resolveApiKey,
   withTemporal,
   workflowIdFor,
@@ -191,7 +192,7 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
         await asOperator(settings, options, async ({ operator, db, client }) => {
           const note = { operator, reason: options.reason };
           if (id !== undefined) {
-            const result = await retryRequest(client, db, {
+            const result = await retryRequest(client, auditWriter(settings, db), {
               workflowId: workflowIdFor(id, options.tenant),
               step: options.fromStep,
               note,
@@ -223,7 +224,7 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
             if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('not confirmed; nothing was reset');
           }
           const interactive = process.stderr.isTTY === true;
-          const outcome = await runBulkRetry(client, db, {
+          const outcome = await runBulkRetry(client, auditWriter(settings, db), {
             tenantId: options.tenant,
             plan,
             note,
@@ -259,8 +260,8 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
           const note = { operator, reason: options.reason };
           await (
             action === 'cancel'
-              ? cancelAsOperator(client, db, workflowId, note)
-              : terminateAsOperator(client, db, workflowId, note)
+              ? cancelAsOperator(client, auditWriter(settings, db), workflowId, note)
+              : terminateAsOperator(client, auditWriter(settings, db), workflowId, note)
           ).catch(operatorFailure);
           process.stdout.write(
             `${workflowId}: ${action === 'cancel' ? 'cancellation requested' : 'terminated'}\n`,

@@ -48,6 +48,9 @@ export const environmentSchema = z.object({
   GATEHOUSE_CODEC_PORT: port(8234),
   GATEHOUSE_CODEC_PUBLIC_URL: optionalText,
   GATEHOUSE_CODEC_ALLOWED_ORIGINS: optionalText,
+  GATEHOUSE_AUDIT_KEYS: optionalText,
+  GATEHOUSE_AUDIT_KEY_FILE: optionalText,
+  GATEHOUSE_AUDIT_CHECKPOINT_FILE: optionalText,
   GATEHOUSE_WORKER_TASK_QUEUES: optionalText,
   GATEHOUSE_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   GATEHOUSE_HTTP_HOST: z.string().default('127.0.0.1'),
@@ -92,6 +95,7 @@ export interface GatehouseSettings {
   /** The embedder of ingestion and search (GATEHOUSE_EMBEDDER and GATEHOUSE_EMBEDDING_*). */
   embedder: EmbedderSettings;
   codec: CodecSettings;
+  audit: AuditSettings;
   http: HttpSettings;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
@@ -123,6 +127,16 @@ export interface CodecSettings {
   publicUrl: string;
   /** Browser origins allowed to call it: the Temporal UI's. */
   allowedOrigins: string[];
+}
+
+/** The audit trail's keys and checkpoints (README, "Reading a request's record"). */
+export interface AuditSettings {
+  /** The audit key file's JSON; wins over the key file. */
+  keysFromEnvironment?: string;
+  /** HMAC chain keys and the Ed25519 checkpoint key, default `<data dir>/audit-keys.json`. */
+  keyFile: string;
+  /** The checkpoint sink, default `<data dir>/audit-checkpoints.jsonl` (append-only JSON lines). */
+  checkpointFile: string;
 }
 
 /** The HTTP front door, `gatehouse serve` (README, "The HTTP front door"). */
@@ -193,6 +207,17 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
     worker: {
       taskQueues: parseList(values.GATEHOUSE_WORKER_TASK_QUEUES),
       healthPort: values.GATEHOUSE_HEALTH_PORT,
+    },
+    audit: {
+      keysFromEnvironment: values.GATEHOUSE_AUDIT_KEYS,
+      keyFile: path.resolve(
+        PROJECT_ROOT,
+        values.GATEHOUSE_AUDIT_KEY_FILE ?? path.join(dataDir, 'audit-keys.json'),
+      ),
+      checkpointFile: path.resolve(
+        PROJECT_ROOT,
+        values.GATEHOUSE_AUDIT_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl'),
+      ),
     },
     http: {
       host: values.GATEHOUSE_HTTP_HOST,

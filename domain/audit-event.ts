@@ -22,6 +22,8 @@ export const AUDIT_EVENT_TYPES = {
   /** Recorded by a run that a Reset started: from which run and event, by whom, why. */
   requestReset: 'request.reset',
   reservationExpired: 'reservation.expired',
+  /** A usage ledger row, by its content hash: editing the row afterwards breaks verification. */
+  usageRecorded: 'usage.recorded',
   operatorRetry: 'operator.retry',
   operatorCancel: 'operator.cancel',
   operatorTerminate: 'operator.terminate',
@@ -50,6 +52,8 @@ export const AUDIT_SLOTS = {
   reconciled: { step: 'reconcile', attempt: 0 },
   operator: { step: 'operator' },
   reservationExpired: { step: 'reservation-expired' },
+  /** One per ledger row, under the attempt number of the row. */
+  usage: { step: 'usage' },
 } as const;
 
 /** An event before the store gives it a place in its tenant's chain. */
@@ -70,5 +74,8 @@ export interface AuditEvent extends AuditEventDraft {
   seq: number;
   prevHash: string;
   hash: string;
+  /** 1: unkeyed SHA-256 (first release); 2: HMAC-SHA-256 under `hashKeyId`. */
+  hashVersion: number;
+  hashKeyId: string | null;
   createdAt: string;
 }

@@ -19,6 +19,8 @@ export const policyDocumentSchema = z.object({
     .default({}),
   maxOutputTokens: z.number().int().positive().max(32_000).default(512),
   logging: z.enum(['full', 'redacted', 'hash']).default('full'),
+  /** Audit events older than this many days are pruned (the chain stays verifiable from a checkpoint). */
+  auditRetentionDays: z.number().int().min(1).max(36_500).optional(),
   taskPrompts: z.record(promptReferenceSchema).default({}),
   /** May a request fall back to a degraded route (e.g. extractive) when the model routes fail? */
   allowDegradedRoutes: z.boolean().default(true),

@@ -212,6 +212,12 @@ export interface RecordOutcome {
   chargedMicroUsd: number;
   /** Earlier runs of this request that this run found closed without a record, and reconciled. */
   reconciledRuns: string[];
+  /**
+   * The tenant's audit chain head right after this run's events were appended: an opaque hash kept in
+   * Temporal history, where `gatehouse audit verify` finds it again as an independent witness. Absent in
+   * histories recorded before it existed.
+   */
+  auditHead?: { seq: number; hash: string };
 }
 
 export interface LlmResult {

@@ -4,11 +4,13 @@ import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials, demoCredentialsFile } from '../devtools/demo-credentials';
 import { readSettings } from '../config/environment';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
+import { loadAuditKeys } from '../governance/audit-key-store';
 
 /**
  * Prepares the shared state `npm start` prepares, for deployments whose workers run apart from it
  * (docker-compose.yml): migrates the app database, seeds the demo tenant, creates the payload key file
- * (unless GATEHOUSE_CODEC_KEYS provides keys) and an all-tenants codec operator token. Everything is
+ * (unless GATEHOUSE_CODEC_KEYS provides keys), the audit key file (unless GATEHOUSE_AUDIT_KEYS does) and an
+ * all-tenants codec operator token. Everything is
  * kept in GATEHOUSE_DATA_DIR, so running it again keeps the same keys and tokens.
  */
 async function main(): Promise<void> {
@@ -29,6 +31,11 @@ async function main(): Promise<void> {
   console.log(
     `payload encryption: ${keys.keyring.keyIds.length} key(s) from ${keys.source === 'environment' ? 'GATEHOUSE_CODEC_KEYS' : settings.codec.keyFile}` +
       `${keys.source === 'new key file' ? ' (created)' : ''}, active ${keys.keyring.activeKeyId}`,
+  );
+  const audit = loadAuditKeys(settings.audit, { createIfMissing: true });
+  console.log(
+    `audit keys: ${audit.source === 'environment' ? 'GATEHOUSE_AUDIT_KEYS' : settings.audit.keyFile}` +
+      `${audit.source === 'new key file' ? ' (created)' : ''}, chain key ${audit.keys.chainKey.id}, checkpoint key ${audit.keys.signing.keyId}`,
   );
   const operator = ensureEmbeddedOperatorToken(settings);
   if (operator) console.log(`codec server operator token '${operator.name}': ${operator.token}`);

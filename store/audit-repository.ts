@@ -6,8 +6,19 @@ import {
   type AuditEvent,
   type AuditEventDraft,
 } from '../domain/audit-event';
-import { canonicalAuditEvent, GENESIS_HASH, hashEvent } from '../governance/audit-chain';
+import {
+  AUDIT_HASH_VERSIONS,
+  canonicalAuditEvent,
+  GENESIS_HASH,
+  keyedHashEvent,
+  type AuditChainKey,
+} from '../governance/audit-chain';
 import { canonicalJson } from '../governance/canonical-json';
+import {
+  verifyAuditEvents,
+  type AuditAnchor,
+  type AuditChainVerification,
+} from '../governance/verify-audit-chain';
 import { isPostgres, nowIso, toIsoTimestamp } from './knex-client';
 
 /**
@@ -22,11 +33,17 @@ export type { AuditEvent };
 export interface ListAuditEventsInput {
   tenantId: string;
   workflowId?: string;
+  /** Only events recorded at or after this instant. */
+  since?: Date;
 }
 
-export type AuditChainVerification =
-  | { ok: true; checked: number; headSeq: number }
-  | { ok: false; checked: number; firstBadSeq: number; reason: string };
+export type { AuditAnchor, AuditChainVerification };
+
+/** What writing to the audit trail takes: the store and the chain key held outside it. */
+export interface AuditWriter {
+  db: Knex;
+  chainKey: AuditChainKey;
+}
 
 interface StoredAuditRow {
   tenant_id: string;
@@ -39,6 +56,8 @@ interface StoredAuditRow {
   payload: string;
   prev_hash: string;
   hash: string;
+  hash_version: number;
+  hash_key_id: string | null;
   created_at: unknown;
 }
 
@@ -54,12 +73,17 @@ export class AuditConflictError extends Error {
 }
 
 /**
- * Appends events to their tenants' hash chains and returns how many were new. An event whose
+ * Appends events to their tenants' chains, each hashed with HMAC-SHA-256 under `chainKey`, and returns
+ * how many were new. An event whose
  * (workflow, run, step, attempt) is already stored with the same type and payload is skipped, so
  * activity retries and a Reset's copied steps are safe; one stored with different content throws
  * `AuditConflictError`. Appends for a tenant are serialised by locking its `audit_heads` row.
  */
-export async function appendAuditEvents(db: Knex, events: NewAuditEvent[]): Promise<number> {
+export async function appendAuditEvents(
+  db: Knex,
+  chainKey: AuditChainKey,
+  events: NewAuditEvent[],
+): Promise<number> {
   if (events.length === 0) return 0;
   const byTenant = new Map<string, NewAuditEvent[]>();
   for (const event of events) {
@@ -104,7 +128,11 @@ export async function appendAuditEvents(db: Knex, events: NewAuditEvent[]): Prom
         const seq = head.seq + 1;
         const createdAt = nowIso();
         const payload = JSON.parse(payloads.get(event) as string) as unknown;
-        const hash = hashEvent(head.hash, canonicalAuditEvent({ ...event, payload, seq, createdAt }));
+        const hash = keyedHashEvent(
+          chainKey,
+          head.hash,
+          canonicalAuditEvent({ ...event, payload, seq, createdAt }),
+        );
         const inserted = await trx('audit_events')
           .insert({
             tenant_id: tenantId,
@@ -117,6 +145,8 @@ export async function appendAuditEvents(db: Knex, events: NewAuditEvent[]): Prom
             payload: payloads.get(event),
             prev_hash: head.hash,
             hash,
+            hash_version: AUDIT_HASH_VERSIONS.hmacSha256,
+            hash_key_id: chainKey.id,
             created_at: createdAt,
           })
           // The same key under another tenant is not covered by this tenant's head lock.
@@ -170,6 +200,9 @@ async function lockHead(trx: Knex.Transaction, tenantId: string): Promise<AuditH
 export async function listAuditEvents(db: Knex, input: ListAuditEventsInput): Promise<AuditEvent[]> {
   const query = db<StoredAuditRow>('audit_events').where({ tenant_id: input.tenantId }).orderBy('seq');
   if (input.workflowId !== undefined) query.andWhere({ workflow_id: input.workflowId });
+  if (input.since !== undefined) {
+    query.andWhere('created_at', '>=', isPostgres(db) ? input.since : input.since.toISOString());
+  }
   return ((await query) as StoredAuditRow[]).map(toAuditEvent);
 }
 
@@ -204,6 +237,7 @@ export async function findSucceededChains(db: Knex, tenantId: string, workflowId
  */
 export async function appendOperatorEvent(
   db: Knex,
+  chainKey: AuditChainKey,
   event: Omit<AuditEventDraft, 'step' | 'attempt'>,
 ): Promise<void> {
   for (let tries = 1; ; tries++) {
@@ -213,7 +247,7 @@ export async function appendOperatorEvent(
       .first()) as { attempt: number | string | null } | undefined;
     const attempt = Number(row?.attempt ?? 0) + 1;
     try {
-      await appendAuditEvents(db, [{ ...event, step: AUDIT_SLOTS.operator.step, attempt }]);
+      await appendAuditEvents(db, chainKey, [{ ...event, step: AUDIT_SLOTS.operator.step, attempt }]);
       return;
     } catch (error) {
       // Two operators at once took the same slot; the loser takes the next one.
@@ -228,84 +262,56 @@ export async function hasAuditHistory(db: Knex, tenantId: string): Promise<boole
   return head !== undefined;
 }
 
+/** Each tenant's chain head (what checkpoints sign), tenants in order. */
+export async function listAuditHeads(
+  db: Knex,
+): Promise<Array<{ tenantId: string; seq: number; hash: string }>> {
+  const rows = (await db<AuditHeadRow>('audit_heads').orderBy('tenant_id')) as AuditHeadRow[];
+  return rows.map((row) => ({ tenantId: row.tenant_id, seq: Number(row.seq), hash: row.hash }));
+}
+
+/** A tenant's chain head; genesis when it has none. */
+export async function readAuditHead(db: Knex, tenantId: string): Promise<{ seq: number; hash: string }> {
+  const head = (await db<AuditHeadRow>('audit_heads').where({ tenant_id: tenantId }).first()) as
+    AuditHeadRow | undefined;
+  return head === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(head.seq), hash: head.hash };
+}
+
 /**
- * Re-walks a tenant's chain from genesis. Reports the first sequence number at which the stored rows
- * stop being the chain that was appended: an edited row (hash mismatch), a deleted row (gap), rows
- * reordered or inserted (prev_hash or hash mismatch), or a head that disagrees with the last row.
+ * Re-walks a tenant's stored chain with the audit keys and checks it against the head row and every
+ * anchor (signed checkpoints, heads witnessed by request histories): governance/verify-audit-chain.ts.
  */
-export async function verifyAuditChain(db: Knex, tenantId: string): Promise<AuditChainVerification> {
+export async function verifyAuditChain(
+  db: Knex,
+  tenantId: string,
+  options: { chainKeyById: (id: string) => AuditChainKey | undefined; anchors?: readonly AuditAnchor[] },
+): Promise<AuditChainVerification> {
   const rows = (await db<StoredAuditRow>('audit_events')
     .where({ tenant_id: tenantId })
     .orderBy('seq')) as StoredAuditRow[];
-  let expectedSeq = 1;
-  let prevHash = GENESIS_HASH;
-  let checked = 0;
+  const events = [];
   for (const row of rows) {
-    const failure = checkRow(row, expectedSeq, prevHash);
-    if (failure !== undefined) return { ok: false, checked, ...failure };
-    checked += 1;
-    prevHash = row.hash;
-    expectedSeq += 1;
+    try {
+      events.push({ ...toAuditEvent(row), payloadText: row.payload });
+    } catch {
+      // Everything before it still verifies; the walk stops at the unreadable row.
+      events.push({ ...toAuditEvent({ ...row, payload: 'null' }), payloadText: row.payload, hash: '' });
+    }
   }
-  const lastSeq = expectedSeq - 1;
   const head = (await db<AuditHeadRow>('audit_heads').where({ tenant_id: tenantId }).first()) as
     AuditHeadRow | undefined;
-  const headSeq = head === undefined ? 0 : Number(head.seq);
-  const headHash = head === undefined ? GENESIS_HASH : head.hash;
-  if (headSeq !== lastSeq) {
-    return {
-      ok: false,
-      checked,
-      firstBadSeq: Math.min(headSeq, lastSeq) + 1,
-      reason:
-        headSeq > lastSeq
-          ? `head is at seq ${headSeq} but the last stored event is seq ${lastSeq}: events were removed`
-          : `events past the head (seq ${headSeq}) were added without going through the chain`,
-    };
-  }
-  if (headHash !== prevHash) {
-    return {
-      ok: false,
-      checked,
-      firstBadSeq: Math.max(lastSeq, 1),
-      reason: 'head hash does not match the last event',
-    };
-  }
-  return { ok: true, checked, headSeq };
-}
-
-function checkRow(
-  row: StoredAuditRow,
-  expectedSeq: number,
-  prevHash: string,
-): { firstBadSeq: number; reason: string } | undefined {
-  const seq = Number(row.seq);
-  if (seq !== expectedSeq) {
-    return { firstBadSeq: expectedSeq, reason: `seq ${expectedSeq} is missing (next stored seq is ${seq})` };
-  }
-  if (row.prev_hash !== prevHash) {
-    return {
-      firstBadSeq: seq,
-      reason: `prev_hash of seq ${seq} does not match the hash of the event before it`,
-    };
-  }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(row.payload);
-  } catch {
-    return { firstBadSeq: seq, reason: `payload of seq ${seq} is not valid JSON` };
-  }
-  const event = toAuditEvent(row);
-  if (
-    canonicalJson(payload) !== row.payload ||
-    hashEvent(prevHash, canonicalAuditEvent(event)) !== row.hash
-  ) {
-    return {
-      firstBadSeq: seq,
-      reason: `hash of seq ${seq} does not match its content: the event was altered`,
-    };
-  }
-  return undefined;
+  const retention = (await db('audit_retention').where({ tenant_id: tenantId }).first()) as
+    { pruned_through_seq: number; pruned_through_hash: string } | undefined;
+  return verifyAuditEvents({
+    events,
+    start:
+      retention === undefined
+        ? undefined
+        : { seq: Number(retention.pruned_through_seq), hash: retention.pruned_through_hash },
+    head: head === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(head.seq), hash: head.hash },
+    chainKeyById: options.chainKeyById,
+    anchors: options.anchors,
+  });
 }
 
 function toAuditEvent(row: StoredAuditRow): AuditEvent {
@@ -320,6 +326,8 @@ function toAuditEvent(row: StoredAuditRow): AuditEvent {
     payload: JSON.parse(row.payload) as unknown,
     prevHash: row.prev_hash,
     hash: row.hash,
+    hashVersion: Number(row.hash_version),
+    hashKeyId: row.hash_key_id ?? null,
     createdAt: toIsoTimestamp(row.created_at),
   };
 }

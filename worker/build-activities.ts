@@ -19,6 +19,8 @@ export function buildActivities(options: {
   db: Knex;
   routeTable: RouteTable;
   client: Client;
+  /** Audit keys and the checkpoint sink: every worker of a deployment holds the same keys. */
+  audit: ActivityDependencies['audit'];
   providers?: Partial<ActivityDependencies['providers']>;
   clock?: () => number;
   /** How long reservations stay open before the reconciler frees them (default one hour). */
@@ -51,6 +53,7 @@ export function buildActivities(options: {
   };
   return createActivities({
     db: options.db,
+    audit: options.audit,
     routeTable: options.routeTable,
     tokenCounter,
     embedder: options.embedder,

@@ -18,7 +18,7 @@ export interface GatehouseRuntime {
   close(): Promise<void>;
 }
 
-type ActivityOptions = Omit<Parameters<typeof buildActivities>[0], 'db' | 'routeTable' | 'client'>;
+type ActivityOptions = Omit<Parameters<typeof buildActivities>[0], 'db' | 'routeTable' | 'client' | 'audit'>;
 
 /**
  * Connects to Temporal and runs Gatehouse's workers: the one composition shared by `npm start`, the
@@ -32,6 +32,8 @@ export async function startGatehouseRuntime(options: {
   taskQueue: string;
   db: Parameters<typeof buildActivities>[0]['db'];
   routeTable: RouteTable;
+  /** The audit trail's keys and checkpoint sink (README, "Reading a request's record"). */
+  audit: Parameters<typeof buildActivities>[0]['audit'];
   /** `createGatehouseDataConverter(keyring)`: the same payload encryption on the client and every worker. */
   dataConverter: DataConverter;
   activities?: ActivityOptions;
@@ -68,6 +70,7 @@ export async function startGatehouseRuntime(options: {
       activities: buildActivities({
         ...options.activities,
         db: options.db,
+        audit: options.audit,
         routeTable: options.routeTable,
         client,
       }),

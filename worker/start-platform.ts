@@ -14,6 +14,8 @@ import { readSettings, type GatehouseSettings } from '../config/environment';
 import { describeWorkers, startHealthServer } from './health-server';
 import { loadRouteTable } from '../config/load-route-table';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
+import { loadAuditKeys } from '../governance/audit-key-store';
+import { createFileAuditCheckpointSink } from '../governance/file-audit-checkpoint-sink';
 import { createEmbedder } from '../retrieval/create-embedder';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
@@ -66,6 +68,16 @@ export async function startPlatform(
       say(
         `created the payload encryption key file ${path.relative(process.cwd(), settings.codec.keyFile)} (mode 600)`,
       );
+    // The same rule for the audit keys: only the embedded default makes its own.
+    const auditKeys = loadAuditKeys(settings.audit, { createIfMissing: options.seed });
+    if (auditKeys.source === 'new key file')
+      say(
+        `created the audit key file ${path.relative(process.cwd(), settings.audit.keyFile)} (mode 600); checkpoint public key beside it`,
+      );
+    const audit = {
+      keys: auditKeys.keys,
+      checkpointSink: createFileAuditCheckpointSink(settings.audit.checkpointFile),
+    };
     let codec: { url: string; operator?: { name: string; token: string } } | undefined;
     if (options.seed) {
       const operator = ensureEmbeddedOperatorToken(settings);
@@ -148,6 +160,7 @@ export async function startPlatform(
       taskQueue: settings.taskQueue,
       taskQueues: settings.worker.taskQueues,
       db,
+      audit,
       routeTable,
       workflowBundlePath: settings.workflowBundlePath,
       dataConverter: createGatehouseDataConverter(payloadKeys.keyring),
@@ -205,6 +218,9 @@ export async function startPlatform(
     if (uiUrl) say(`Temporal UI: ${uiUrl}`);
     say(
       `payloads encrypted (AES-256-GCM, key ${payloadKeys.keyring.activeKeyId}, from the ${payloadKeys.source === 'environment' ? 'environment' : 'key file'})`,
+    );
+    say(
+      `audit trail: HMAC-SHA-256 key ${audit.keys.chainKey.id}; signed checkpoints to ${audit.checkpointSink.description} on every reconciler pass`,
     );
     if (codec) {
       say(`codec server: ${codec.url} — decodes for operator tokens only, each within its tenants`);

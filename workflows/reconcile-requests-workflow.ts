@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { GatehouseActivities } from '../activities/create-activities';
 import type { ReconcileClosedRunsInput, ReconcileReport } from '../activities/reconcile-closed-runs';
 
@@ -8,10 +8,23 @@ const reconciler = proxyActivities<GatehouseActivities>({
   retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 
+const checkpointer = proxyActivities<GatehouseActivities>({
+  startToCloseTimeout: '1m',
+  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
 /**
  * Started by the `gatehouse-reconciler` Schedule (visible in the Temporal UI): settles what closed runs
  * left open — terminated, timed out, superseded while running, or lost — and frees expired reservations.
+ * Then it signs every tenant's audit chain head that moved into the checkpoint sink, after the
+ * reconciliation so the events it wrote are covered too, and applies the tenants' audit retention
+ * (docs/decisions/0016).
  */
-export async function reconcileRequestsWorkflow(input: ReconcileClosedRunsInput): Promise<ReconcileReport> {
-  return reconciler.reconcileClosedRuns(input);
+export async function reconcileRequestsWorkflow(
+  input: ReconcileClosedRunsInput,
+): Promise<ReconcileReport & { checkpointed?: number; pruned?: number }> {
+  const report = await reconciler.reconcileClosedRuns(input);
+  if (!patched('audit-checkpoints')) return report;
+  const { checkpointed, pruned } = await checkpointer.checkpointAuditChains();
+  return { ...report, checkpointed, pruned };
 }

@@ -74,7 +74,9 @@ describe('the app database away for 10 s, then read-only for 20 s', () => {
     const ledger = await compareLedger(fleet);
     expect(ledger.chargedRows).toBe(ledger.billedCalls);
     expect(ledger.ledgerTokens).toBe(ledger.billedTokens);
-    const verification = await verifyAuditChain(fleet.db, 'demo');
+    const verification = await verifyAuditChain(fleet.db, 'demo', {
+      chainKeyById: fleet.auditKeys.chainKeyById,
+    });
     expect(verification.ok).toBe(true);
     await eventually('every reservation to be settled', async () =>
       (await listOpenReservations(fleet.db)).length === 0 ? true : undefined,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { GatehouseClient } from '../../client/gatehouse-client';
 import type { LlmRequestInput } from '../../domain/request-contract';
+import { auditKeysFrom, newAuditKeyFile, type AuditKeys } from '../../governance/audit-key-store';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import {
   startOpenAiCompatibleEmulator,
@@ -58,6 +59,8 @@ export interface FleetOptions {
  */
 export interface Fleet {
   db: IsolatedDatabase['db'];
+  /** The audit keys every worker process of the fleet holds (GATEHOUSE_AUDIT_KEYS). */
+  auditKeys: AuditKeys;
   /** How another process reaches the same app database. */
   location: IsolatedDatabase['location'];
   emulator: OpenAiEmulator;
@@ -127,11 +130,13 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     breaker: { failureThreshold: 100_000, windowMs: 60_000, cooldownMs: 1_000 },
   });
   const keyring = randomPayloadKeyring();
+  const auditKeyFile = newAuditKeyFile();
   const env: NodeJS.ProcessEnv = {
     TEMPORAL_ADDRESS: options.address,
     GATEHOUSE_TASK_QUEUE: taskQueue,
     GATEHOUSE_ROUTES_FILE: writeRouteTable(routeTable),
     GATEHOUSE_CODEC_KEYS: keysForEnvironment(keyring),
+    GATEHOUSE_AUDIT_KEYS: JSON.stringify(auditKeyFile),
     GATEHOUSE_RECONCILE_INTERVAL_SECONDS: String(options.reconcileIntervalSeconds ?? 5),
     // A worker's SQLite file is `gatehouse.sqlite` in its data directory.
     GATEHOUSE_DATA_DIR: database.dataDir,
@@ -144,6 +149,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const workers = new Map<string, WorkerProcess>();
   const fleet: Fleet = {
     db: database.db,
+    auditKeys: auditKeysFrom(auditKeyFile, 'the fleet'),
     location: database.location,
     emulator,
     client: connection.client,

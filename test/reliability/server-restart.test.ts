@@ -79,7 +79,9 @@ describe('the Temporal server SIGKILLed and restarted under load', () => {
     const ledger = await compareLedger(fleet);
     expect(ledger.chargedRows).toBe(ledger.billedCalls);
     expect(ledger.ledgerTokens).toBe(ledger.billedTokens);
-    const verification = await verifyAuditChain(fleet.db, 'demo');
+    const verification = await verifyAuditChain(fleet.db, 'demo', {
+      chainKeyById: fleet.auditKeys.chainKeyById,
+    });
     expect(verification.ok).toBe(true);
 
     report('dev server SIGKILL and restart', {

@@ -69,7 +69,9 @@ describe('a worker SIGKILLed during inference, then restarted', () => {
     expect(ledger.billedCalls).toBe(REQUESTS);
     expect(ledger.chargedRows).toBe(ledger.billedCalls);
     expect(ledger.ledgerTokens).toBe(ledger.billedTokens);
-    const verification = await verifyAuditChain(fleet.db, 'demo');
+    const verification = await verifyAuditChain(fleet.db, 'demo', {
+      chainKeyById: fleet.auditKeys.chainKeyById,
+    });
     expect(verification.ok).toBe(true);
 
     report('worker SIGKILL mid-inference', {

@@ -175,7 +175,9 @@ describe('requests that must not reach a model', () => {
   });
 
   it('keeps a verifiable audit chain, and detects an edited row', async () => {
-    const verdict = await verifyAuditChain(harness.db, 'demo');
+    const verdict = await verifyAuditChain(harness.db, 'demo', {
+      chainKeyById: harness.audit.keys.chainKeyById,
+    });
     expect(verdict.ok).toBe(true);
     expect(verdict.checked).toBeGreaterThan(5);
 
@@ -195,7 +197,9 @@ describe('requests that must not reach a model', () => {
       .db('audit_events')
       .where({ tenant_id: 'demo', seq: 3 })
       .update({ event_type: 'step.skipped' });
-    const tampered = await verifyAuditChain(harness.db, 'demo');
+    const tampered = await verifyAuditChain(harness.db, 'demo', {
+      chainKeyById: harness.audit.keys.chainKeyById,
+    });
     expect(tampered).toEqual(expect.objectContaining({ ok: false, firstBadSeq: 3 }));
   });
 });

@@ -58,7 +58,9 @@ describe('a request through the client, end to end', () => {
     expect(payload.costUsd).toBeCloseTo(result.costUsd, 9);
     expect(payload.promptVersion).toBe(result.promptVersion);
     expect(events.filter((event) => event.step === 'infer' && event.attempt === 1)).toHaveLength(1);
-    expect((await verifyAuditChain(harness.db, 'demo')).ok).toBe(true);
+    expect(
+      (await verifyAuditChain(harness.db, 'demo', { chainKeyById: harness.audit.keys.chainKeyById })).ok,
+    ).toBe(true);
 
     const budgetAfter = await getBudget(harness.db, 'demo');
     expect(budgetAfter!.reservedMicroUsd).toBe(0);

@@ -168,7 +168,9 @@ describe('an operator resets a request that failed at infer, at every workflow t
         emulatorCalls: served.calls,
       });
     }
-    const chain = await verifyAuditChain(harness.db, 'demo');
+    const chain = await verifyAuditChain(harness.db, 'demo', {
+      chainKeyById: harness.audit.keys.chainKeyById,
+    });
     expect(chain.ok).toBe(true);
     const budget = (await getBudget(harness.db, 'demo'))!;
     expect(budget.reservedMicroUsd).toBe(0);

@@ -9,6 +9,9 @@ import type { Knex } from 'knex';
 import type { ActivityDependencies } from '../../activities/create-activities';
 import { GatehouseClient } from '../../client/gatehouse-client';
 import { createGatehouseDataConverter } from '../../codec/gatehouse-data-converter';
+import type { AuditCheckpointSink } from '../../governance/audit-checkpoint';
+import { auditKeysFrom, newAuditKeyFile, type AuditKeys } from '../../governance/audit-key-store';
+import { createFileAuditCheckpointSink } from '../../governance/file-audit-checkpoint-sink';
 import {
   createPayloadKeyring,
   newPayloadKeyId,
@@ -45,6 +48,8 @@ export interface GatehouseHarness {
   /** The payload keys this harness's client and workers encrypt with. */
   keyring: PayloadKeyring;
   dataConverter: DataConverter;
+  /** This harness's audit keys and checkpoint sink (a temporary file), shared with its CLI settings. */
+  audit: { keys: AuditKeys; checkpointSink: AuditCheckpointSink; checkpointFile: string };
   /** The demo analyst asking the refund question, with any field replaced. */
   input(overrides?: Partial<LlmRequestInput>): LlmRequestInput;
   close(): Promise<void>;
@@ -146,6 +151,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
   // Recorded histories are committed and replayed: they are encrypted with the published fixture key.
   const keyring = options.keyring ?? (recordingHistories() ? replayFixtureKeyring() : randomPayloadKeyring());
   const dataConverter = createGatehouseDataConverter(keyring);
+  const auditKeyFile = newAuditKeyFile();
+  const auditDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-audit-'));
+  const checkpointFile = path.join(auditDir, 'audit-checkpoints.jsonl');
+  const audit = {
+    keys: auditKeysFrom(auditKeyFile, 'the harness'),
+    checkpointSink: createFileAuditCheckpointSink(checkpointFile),
+    checkpointFile,
+  };
   const runtime = await startGatehouseRuntime({
     address: temporal.address,
     tls: temporal.tls !== undefined,
@@ -153,6 +166,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     namespace: getTestTemporal().namespace,
     taskQueue,
     db,
+    audit,
     routeTable,
     dataConverter,
     activities: { providers: options.providers, bedrock: options.bedrock },
@@ -176,6 +190,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
         GATEHOUSE_API_KEY: apiKey,
         // The harness's own payload key, handed to the CLI the way a deployment would.
         GATEHOUSE_CODEC_KEYS: `${keyring.activeKeyId}:${keyring.key(keyring.activeKeyId)!.toString('base64')}`,
+        GATEHOUSE_AUDIT_KEYS: JSON.stringify(auditKeyFile),
+        GATEHOUSE_AUDIT_CHECKPOINT_FILE: checkpointFile,
         ...overrides,
       }),
       taskQueue,
@@ -183,6 +199,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     }),
     keyring,
     dataConverter,
+    audit,
     input: (overrides = {}) => ({
       tenantId: 'demo',
       apiKey,
@@ -193,6 +210,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     async close() {
       await runtime.close();
       await database.drop();
+      rmSync(auditDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import { GatehouseClient } from '../../client/gatehouse-client';
 import { createGatehouseDataConverter } from '../../codec/gatehouse-data-converter';
+import { newAuditKeys } from '../../governance/audit-key-store';
+import { createFileAuditCheckpointSink } from '../../governance/file-audit-checkpoint-sink';
 import { seedDemo } from '../../store/seed-demo';
 import { migrateLatest } from '../../store/migrate';
 import { describeWorkers, startHealthServer, type HealthServer } from '../../worker/health-server';
@@ -34,6 +38,13 @@ describe('request and route workers in separate processes', () => {
   const apiKey = `test-analyst-${randomBytes(12).toString('hex')}`;
   // Both processes must share payload keys, as a deployment's do.
   const dataConverter = createGatehouseDataConverter(randomPayloadKeyring());
+  // …and audit keys; the checkpoint sink is not written in this test (no reconciler pass runs).
+  const audit = {
+    keys: newAuditKeys(),
+    checkpointSink: createFileAuditCheckpointSink(
+      path.join(os.tmpdir(), `split-${randomBytes(4).toString('hex')}.jsonl`),
+    ),
+  };
 
   const startRuntime = (taskQueues: string[]) => {
     const temporal = getTestTemporalConnectionOptions();
@@ -45,6 +56,7 @@ describe('request and route workers in separate processes', () => {
       taskQueue: requestQueue,
       taskQueues,
       db: database.db,
+      audit,
       routeTable,
       dataConverter,
       workflowBundlePath: process.env[TEST_WORKFLOW_BUNDLE_ENV],
@@ -136,6 +148,7 @@ describe('request and route workers in separate processes', () => {
         taskQueue: requestQueue,
         taskQueues: [requestQueue],
         db: database.db,
+        audit,
         routeTable,
         dataConverter,
         workflowBundlePath: '/nonexistent/workflow-bundle.js',

@@ -1,8 +1,11 @@
 import type { ActivityDependencies } from './activity-dependencies';
 import { createAssemblePromptActivity } from './assemble-prompt';
 import { createAuthorizeActivity } from './authorize';
+import { createFinishIngestionActivity } from './finish-ingestion';
+import { createIngestDocumentBatchActivity } from './ingest-document-batch';
 import { createInferActivity } from './infer';
 import { createPlanRetrievalActivity } from './plan-retrieval';
+import { createPruneIngestedSourceActivity } from './prune-ingested-source';
 import { createReconcileClosedRunsActivity } from './reconcile-closed-runs';
 import { createRecordActivity } from './record';
 import { createReserveBudgetActivity } from './reserve-budget';
@@ -31,6 +34,10 @@ export function createActivities(deps: ActivityDependencies) {
     validate: timed(createValidateActivity()),
     record: timed(createRecordActivity(deps)),
     reconcileClosedRuns: createReconcileClosedRunsActivity(deps),
+    // ingestDocumentsWorkflow's own steps: documents go by reference (staged ordinals), never through history.
+    ingestDocumentBatch: createIngestDocumentBatchActivity(deps),
+    pruneIngestedSource: createPruneIngestedSourceActivity(deps),
+    finishIngestion: createFinishIngestionActivity(deps),
   };
 }
 

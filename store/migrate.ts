@@ -7,6 +7,7 @@ import * as usageAndBudgets from './migrations/20261127000400-usage-and-budgets'
 import * as routeHealth from './migrations/20261127000500-route-health';
 import * as requestLifecycle from './migrations/20261202000100-request-lifecycle';
 import * as hybridRetrieval from './migrations/20261202000200-hybrid-retrieval';
+import * as documentIngestion from './migrations/20261203000100-document-ingestion';
 
 interface NamedMigration {
   name: string;
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261127000500-route-health', migration: routeHealth },
   { name: '20261202000100-request-lifecycle', migration: requestLifecycle },
   { name: '20261202000200-hybrid-retrieval', migration: hybridRetrieval },
+  { name: '20261203000100-document-ingestion', migration: documentIngestion },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -4,6 +4,7 @@ import type { IngestBatchInput, IngestBatchResult, IngestionOutcome } from '../d
 import type { StagedDocument } from '../domain/staged-document';
 import { chunkStructuredText } from '../retrieval/chunk-structured-text';
 import { toIngestibleText } from '../retrieval/source-document';
+import type { Embedder } from '../retrieval/embedder';
 import { defaultEmbedder } from '../retrieval/static-embedder';
 import {
   deleteDocument,
@@ -58,9 +59,19 @@ export function createIngestDocumentBatchActivity({
   embedder,
   tokenCounter,
 }: Pick<ActivityDependencies, 'db' | 'embedder' | 'tokenCounter'>) {
-  const activeEmbedder = embedder ?? defaultEmbedder();
+  const baseEmbedder = embedder ?? defaultEmbedder();
   return async function ingestDocumentBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
     const context = Context.current();
+    // A remote embedder's calls are the slow part: beating before each keeps the heartbeat timeout short.
+    const activeEmbedder: Embedder = {
+      model: baseEmbedder.model,
+      version: baseEmbedder.version,
+      dimensions: baseEmbedder.dimensions,
+      embed: (texts) => {
+        context.heartbeat();
+        return baseEmbedder.embed(texts);
+      },
+    };
     const ingestion = { ingestionId: input.ingestionId, tenantId: input.tenantId };
     let items: StagedItem[];
     try {

@@ -23,12 +23,13 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 export const ingestionProgressQuery = defineQuery<IngestionProgress>(INGESTION_PROGRESS_QUERY);
 
 /**
- * A batch embeds and writes its documents in groups and heartbeats between them: a dead worker is
- * noticed within the heartbeat timeout and the retry skips what the dead attempt committed.
+ * A batch embeds and writes its documents in groups and heartbeats between groups and before every
+ * embedding call: a dead worker is noticed within the heartbeat timeout and the retry skips what the
+ * dead attempt committed.
  */
 const ingestionSteps = proxyActivities<GatehouseActivities>({
   startToCloseTimeout: '30m',
-  heartbeatTimeout: '2m',
+  heartbeatTimeout: '20s',
   retry: { maximumAttempts: 20, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 

@@ -22,7 +22,7 @@ import {
 import type { ActivityDependencies } from './activity-dependencies';
 
 /** Documents written per transaction; the activity heartbeats between them. */
-export const INGEST_WRITE_GROUP = 8;
+export const INGEST_WRITE_GROUP = 32;
 
 function outcomeOf(result: UpsertDocumentResult): IngestionOutcome {
   if (result.change === 'content') return result.version === 1 ? 'created' : 'updated';

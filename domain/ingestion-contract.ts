@@ -6,7 +6,7 @@
  */
 
 export const INGESTION_PROGRESS_QUERY = 'ingestionProgress';
-export const DEFAULT_INGESTION_BATCH_SIZE = 32;
+export const DEFAULT_INGESTION_BATCH_SIZE = 128;
 export const MAX_INGESTION_BATCH_SIZE = 500;
 /** The longest document ingestion accepts, in characters: larger files are split before ingesting. */
 export const MAX_DOCUMENT_CHARS = 2_000_000;

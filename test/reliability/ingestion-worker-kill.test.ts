@@ -14,8 +14,8 @@ import { getTestTemporalAddress } from '../support/temporal-test-env';
 import { startFleet, type Fleet } from './fleet';
 import { eventually, report, runsOf, scaled } from './processes';
 
-const DOCUMENTS = scaled(96, 480);
-const BATCH_SIZE = 24;
+const DOCUMENTS = scaled(288, 960);
+const BATCH_SIZE = 96;
 // The emulator's vectors are 384-dimensional unless asked otherwise.
 const EMBEDDING_MODEL = { model: 'reliability-embedder', dimensions: 384 };
 const tokens = createLocalTokenCounter();

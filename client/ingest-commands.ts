@@ -13,7 +13,7 @@ import {
 } from '../domain/ingestion-contract';
 import { workflowLink, type GatehouseSettings } from '../config/environment';
 import { deleteDocument, listDocuments } from '../store/document-repository';
-import { dropIngestion, stageIngestion } from '../store/ingestion-repository';
+import { dropIngestion, isIngestionStaged, stageIngestion } from '../store/ingestion-repository';
 import type { ingestDocumentsWorkflow } from '../workflows/ingest-documents-workflow';
 import {
   authenticateOperator,
@@ -183,6 +183,10 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
         };
         await withDatabase(settings, async (db) => {
           await authenticateOperator(db, options.tenant, apiKey);
+          if (await isIngestionStaged(db, ingestionId))
+            throw new CliError(
+              `ingestion '${ingestionId}' is still running (${workflowId}); choose another id`,
+            );
           await stageIngestion(db, {
             ingestionId,
             tenantId: options.tenant,

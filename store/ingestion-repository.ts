@@ -165,6 +165,11 @@ export async function documentsUnderSource(db: Knex, tenantId: string, prefix: s
   return rows.map((row) => row.external_id);
 }
 
+/** True while an ingestion's documents are staged (it is running, or its start failed without cleanup). */
+export async function isIngestionStaged(db: Knex, ingestionId: string): Promise<boolean> {
+  return (await db('ingestions').where('id', ingestionId).first('id')) !== undefined;
+}
+
 /** Removes an ingestion's staged content once it is done; true when there was something to remove. */
 export async function dropIngestion(db: Knex, ingestionId: string): Promise<boolean> {
   return db.transaction(async (trx) => {

@@ -1,7 +1,9 @@
 import {
   ApplicationFailure,
+  ContinueAsNew,
   continueAsNew,
   defineQuery,
+  isCancellation,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -46,6 +48,20 @@ const cleanupSteps = proxyActivities<GatehouseActivities>({
  * before its history grows large.
  */
 export async function ingestDocumentsWorkflow(input: IngestionInput): Promise<IngestionResult> {
+  try {
+    return await ingest(input);
+  } catch (error) {
+    // Operators filter on Outcome: a run that ends any other way than continuing must not stay `running`.
+    if (!(error instanceof ContinueAsNew)) {
+      upsertSearchAttributes([
+        { key: SEARCH_ATTRIBUTE_KEYS.outcome, value: isCancellation(error) ? 'cancelled' : 'failed' },
+      ]);
+    }
+    throw error;
+  }
+}
+
+async function ingest(input: IngestionInput): Promise<IngestionResult> {
   const problem = ingestionInputProblem(input);
   if (problem !== undefined)
     throw ApplicationFailure.nonRetryable(`invalid ingestion: ${problem}`, FAILURE_TYPES.requestInvalid);

@@ -9,6 +9,7 @@ import {
 } from '../../domain/ingestion-contract';
 import { searchChunks } from '../../store/chunk-search';
 import { listDocuments } from '../../store/document-repository';
+import { dropIngestion, stageIngestion } from '../../store/ingestion-repository';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 import { runCli } from '../support/run-cli';
 
@@ -250,6 +251,10 @@ describe('gatehouse ingest through ingestDocumentsWorkflow', () => {
       `${JSON.stringify({ id: 'a', text: 'x' })}\n${JSON.stringify({ id: 'a', text: 'y' })}\n`,
     );
     expect((await ingest(twice, '--acl', 'support')).stderr).toContain("document 'a' appears twice");
+    await stageIngestion(harness.db, { ingestionId: 'busy', tenantId: 'demo', source: 'x', documents: [] });
+    const busy = await ingest(directory, '--acl', 'support', '--ingestion-id', 'busy');
+    expect(busy.stderr).toContain("ingestion 'busy' is still running");
+    await dropIngestion(harness.db, 'busy');
     const forbidden = await runCli(
       harness.cliSettings({ GATEHOUSE_API_KEY: harness.contractorApiKey }),
       'ingest',
@@ -261,5 +266,18 @@ describe('gatehouse ingest through ingestDocumentsWorkflow', () => {
     expect(
       Number(((await harness.db('ingestions').count({ count: '*' }).first()) as { count: number }).count),
     ).toBe(0);
+  });
+
+  it('fails a malformed input for good and marks the run failed', async () => {
+    const handle = await harness.client.workflow.start('ingestDocumentsWorkflow', {
+      workflowId: ingestionWorkflowId('demo', 'malformed'),
+      taskQueue: harness.taskQueue,
+      args: [{ ingestionId: 'malformed', tenantId: 'demo', itemCount: 1, batchSize: 0 }],
+    });
+    await expect(handle.result()).rejects.toMatchObject({
+      cause: { type: 'Request.Invalid', message: expect.stringContaining('batchSize') },
+    });
+    const description = await handle.describe();
+    expect(description.searchAttributes['Outcome']).toEqual(['failed']);
   });
 });

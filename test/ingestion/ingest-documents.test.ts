@@ -11,6 +11,7 @@ import { searchChunks } from '../../store/chunk-search';
 import { listDocuments } from '../../store/document-repository';
 import { dropIngestion, stageIngestion } from '../../store/ingestion-repository';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
+import { saveHistoryIfRecording } from '../support/history-recording';
 import { runCli } from '../support/run-cli';
 
 const GUIDE = `# Connection pools
@@ -117,6 +118,10 @@ describe('gatehouse ingest through ingestDocumentsWorkflow', () => {
       .getHandle(ingestionWorkflowId('demo', 'first'))
       .query<IngestionProgress>(INGESTION_PROGRESS_QUERY);
     expect(progress).toMatchObject({ total: 3, done: 3, phase: 'done', batches: { done: 2, total: 2 } });
+    await saveHistoryIfRecording(
+      harness.client.workflow.getHandle(ingestionWorkflowId('demo', 'first')),
+      'ingested-directory',
+    );
 
     const again = await ingest(directory, '--acl', 'support', '--classification', 'internal');
     expect(again.stdout).toMatch(

@@ -57,6 +57,7 @@ describe('replay of committed histories', () => {
         'stream-interrupted.json',
         'reset-after-failed-infer.json',
         'terminated-during-infer.json',
+        'ingested-directory.json',
       ]),
     );
   });

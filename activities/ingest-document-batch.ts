@@ -73,22 +73,6 @@ export function createIngestDocumentBatchActivity({
       },
     };
     const ingestion = { ingestionId: input.ingestionId, tenantId: input.tenantId };
-    let items: StagedItem[];
-    try {
-      items = await readStagedItems(db, ingestion, input.fromOrdinal, input.toOrdinal);
-    } catch (error) {
-      if (error instanceof StagedIngestionError)
-        throw ApplicationFailure.nonRetryable(error.message, FAILURE_TYPES.requestInvalid);
-      throw error;
-    }
-    const pending = items.filter((item) => item.outcome === null);
-    if (pending.length < items.length) {
-      log.info('ingestion batch resumed', {
-        ingestionId: input.ingestionId,
-        fromOrdinal: input.fromOrdinal,
-        alreadyIngested: items.length - pending.length,
-      });
-    }
     const chunker = (text: string) =>
       chunkStructuredText(text, {
         targetTokens: input.targetTokens,
@@ -96,10 +80,16 @@ export function createIngestDocumentBatchActivity({
         countTokens: (piece) => tokenCounter.count(piece),
       });
 
-    for (let index = 0; index < pending.length; index += INGEST_WRITE_GROUP) {
+    let alreadyIngested = 0;
+    // One group of staged ordinals is read, written and committed at a time: memory stays bounded by a
+    // group whatever the batch size, and a retry finds whole groups committed or not.
+    for (let from = input.fromOrdinal; from < input.toOrdinal; from += INGEST_WRITE_GROUP) {
       if (context.cancellationSignal.aborted) throw new CancelledFailure('ingestion batch cancelled');
-      const group = pending.slice(index, index + INGEST_WRITE_GROUP);
-      context.heartbeat({ ordinal: group[0]?.ordinal });
+      context.heartbeat({ ordinal: from });
+      const window = await readGroup(ingestion, from, Math.min(from + INGEST_WRITE_GROUP, input.toOrdinal));
+      const group = window.filter((item) => item.outcome === null);
+      alreadyIngested += window.length - group.length;
+      if (group.length === 0) continue;
       const upserts = group.filter(
         (item): item is StagedItem & { document: Extract<StagedDocument, { kind: 'upsert' }> } =>
           item.document.kind === 'upsert',
@@ -139,6 +129,27 @@ export function createIngestDocumentBatchActivity({
         );
       }
     }
+    if (alreadyIngested > 0) {
+      log.info('ingestion batch resumed', {
+        ingestionId: input.ingestionId,
+        fromOrdinal: input.fromOrdinal,
+        alreadyIngested,
+      });
+    }
     return ingestionTotals(db, input.ingestionId, input.fromOrdinal, input.toOrdinal);
   };
+
+  async function readGroup(
+    ingestion: { ingestionId: string; tenantId: string },
+    from: number,
+    to: number,
+  ): Promise<StagedItem[]> {
+    try {
+      return await readStagedItems(db, ingestion, from, to);
+    } catch (error) {
+      if (error instanceof StagedIngestionError)
+        throw ApplicationFailure.nonRetryable(error.message, FAILURE_TYPES.requestInvalid);
+      throw error;
+    }
+  }
 }

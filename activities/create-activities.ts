@@ -2,8 +2,10 @@ import type { ActivityDependencies } from './activity-dependencies';
 import { createAssemblePromptActivity } from './assemble-prompt';
 import { createAuthorizeActivity } from './authorize';
 import { createFinishIngestionActivity } from './finish-ingestion';
-import { createIngestDocumentBatchActivity } from './ingest-document-batch';
+import { createGuardInputActivity } from './guard-input';
+import { createGuardOutputActivity } from './guard-output';
 import { createInferActivity } from './infer';
+import { createIngestDocumentBatchActivity } from './ingest-document-batch';
 import { createPlanRetrievalActivity } from './plan-retrieval';
 import { createPruneIngestedSourceActivity } from './prune-ingested-source';
 import { createReconcileClosedRunsActivity } from './reconcile-closed-runs';
@@ -27,10 +29,12 @@ export function createActivities(deps: ActivityDependencies) {
     verifyApprover: timed(createVerifyApproverActivity(deps)),
     planRetrieval: timed(createPlanRetrievalActivity()),
     retrieve: timed(createRetrieveActivity(deps)),
+    guardInput: timed(createGuardInputActivity(deps)),
     assemblePrompt: timed(createAssemblePromptActivity(deps)),
     selectRoute: timed(createSelectRouteActivity(deps)),
     reserveBudget: timed(createReserveBudgetActivity(deps)),
     infer: timed(createInferActivity(deps)),
+    guardOutput: timed(createGuardOutputActivity(deps)),
     validate: timed(createValidateActivity()),
     record: timed(createRecordActivity(deps)),
     reconcileClosedRuns: createReconcileClosedRunsActivity(deps),

@@ -2,6 +2,8 @@ import type { ProviderErrorClass } from './classify-provider-error';
 import type { TokenUsage } from './cost';
 import type { DataClass } from './data-class';
 import type { FailureType } from './failure-types';
+import type { AttemptRedaction, RedactionControl } from './governance-controls';
+import type { GuardrailVerdict } from './guardrail-verdict';
 import type { LoggingMode } from './policy';
 import type { ApprovalOutcome } from './request-messages';
 import type { RetrievalPlan } from './retrieval-plan';
@@ -57,6 +59,8 @@ export interface InferenceRequest {
   /** Deliver text deltas to the caller while the model writes. */
   stream: boolean;
   attribution: AttemptAttribution;
+  /** Set when the policy requires redaction for this route and data class: the prompt leaves redacted. */
+  redaction?: RedactionControl;
 }
 
 export interface InferenceResponse {
@@ -70,6 +74,8 @@ export interface InferenceResponse {
   timeToFirstTokenMs?: number;
   /** Whether the attempt's ledger row is already written (the infer activity writes it at once). */
   ledgerRecorded?: boolean;
+  /** Present when the prompt left redacted: `text` then holds placeholders, not values. */
+  redaction?: AttemptRedaction;
 }
 
 export interface InferenceAttempt {
@@ -95,6 +101,8 @@ export interface InferenceAttempt {
   timeToFirstTokenMs?: number;
   /** How the failure was classified: retry this route, fall back, or stop. */
   classification?: ProviderErrorClass;
+  /** Entity types and counts redacted from this attempt's prompt (never the values). */
+  redactedEntities?: Record<string, number>;
 }
 
 export interface FallbackRecord {
@@ -191,6 +199,8 @@ export interface RecordInput {
   approval?: ApprovalOutcome;
   cancel?: CancelNote;
   failure?: RequestFailure;
+  /** Every guardrail verdict of the run, in order; the audit keeps them per the logging mode. */
+  guardrailVerdicts?: GuardrailVerdict[];
 }
 
 export interface RecordOutcome {
@@ -227,6 +237,8 @@ export interface LlmResult {
   promptVersion: string;
   policyVersion: number;
   verdicts: Verdict[];
+  /** What each guardrail said about the input and the answer. */
+  guardrailVerdicts?: GuardrailVerdict[];
   timings: Partial<Record<StepName, number>>;
 }
 

@@ -6,6 +6,7 @@ import {
   type GatehouseActivities,
 } from '../activities/create-activities';
 import type { RouteTable } from '../domain/route-table';
+import { createGuardrailClient } from '../governance/guardrails';
 import type { Embedder } from '../retrieval/embedder';
 import { createBedrockProvider } from '../providers/bedrock-provider';
 import { createExtractiveProvider } from '../providers/extractive-provider';
@@ -33,6 +34,21 @@ export function buildActivities(options: {
 }): GatehouseActivities {
   const tokenCounter = createLocalTokenCounter();
   const bedrock = options.bedrock ?? { defaultRegion: 'us-east-1' };
+  // One ApplyGuardrail client per region, built on first use (workers without AWS credentials never build one).
+  const guardrailClients = new Map<string, ReturnType<typeof createGuardrailClient>>();
+  const guardrailClient = (region: string | undefined) => {
+    const key = region ?? bedrock.defaultRegion;
+    let client = guardrailClients.get(key);
+    if (!client) {
+      client = createGuardrailClient({
+        region: key,
+        endpoint: bedrock.endpoint,
+        credentials: bedrock.credentials,
+      });
+      guardrailClients.set(key, client);
+    }
+    return client;
+  };
   return createActivities({
     db: options.db,
     routeTable: options.routeTable,
@@ -42,6 +58,7 @@ export function buildActivities(options: {
     streamPublisher: createSignalStreamPublisher(options.client),
     temporal: { client: options.client, namespace: options.client.options.namespace },
     reservationTtlMs: options.reservationTtlMs,
+    guardrailClient,
     providers: {
       extractive: createExtractiveProvider(tokenCounter),
       // Clients are built lazily per region, so a worker without AWS credentials only fails Bedrock attempts.

@@ -115,6 +115,12 @@ export interface HarnessOptions {
   providers?: Partial<ActivityDependencies['providers']>;
   /** Default: one new random key, so no test reads another's payloads by accident. */
   keyring?: PayloadKeyring;
+  /** Where Bedrock calls made outside a provider (ApplyGuardrail) go, e.g. the emulator. */
+  bedrock?: {
+    defaultRegion: string;
+    endpoint?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
 }
 
 /** A keyring with one fresh random key, as a test's own. */
@@ -149,7 +155,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     db,
     routeTable,
     dataConverter,
-    activities: { providers: options.providers },
+    activities: { providers: options.providers, bedrock: options.bedrock },
     workflowBundlePath: process.env[TEST_WORKFLOW_BUNDLE_ENV],
   });
   return {

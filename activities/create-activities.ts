@@ -2,10 +2,13 @@ import type { ActivityDependencies } from './activity-dependencies';
 import { createAssemblePromptActivity } from './assemble-prompt';
 import { createAuthorizeActivity } from './authorize';
 import { createCheckpointAuditChainsActivity } from './checkpoint-audit-chains';
+import { createFinishIngestionActivity } from './finish-ingestion';
 import { createGuardInputActivity } from './guard-input';
 import { createGuardOutputActivity } from './guard-output';
 import { createInferActivity } from './infer';
+import { createIngestDocumentBatchActivity } from './ingest-document-batch';
 import { createPlanRetrievalActivity } from './plan-retrieval';
+import { createPruneIngestedSourceActivity } from './prune-ingested-source';
 import { createReconcileClosedRunsActivity } from './reconcile-closed-runs';
 import { createRecordActivity } from './record';
 import { createReserveBudgetActivity } from './reserve-budget';
@@ -37,6 +40,10 @@ export function createActivities(deps: ActivityDependencies) {
     record: timed(createRecordActivity(deps)),
     reconcileClosedRuns: createReconcileClosedRunsActivity(deps),
     checkpointAuditChains: createCheckpointAuditChainsActivity(deps),
+    // ingestDocumentsWorkflow's own steps: documents go by reference (staged ordinals), never through history.
+    ingestDocumentBatch: createIngestDocumentBatchActivity(deps),
+    pruneIngestedSource: createPruneIngestedSourceActivity(deps),
+    finishIngestion: createFinishIngestionActivity(deps),
   };
 }
 

@@ -14,6 +14,7 @@ import {
 } from './errors';
 import { registerEvalCommands } from './eval-commands';
 import { formatResult } from './format-result';
+import { registerIngestCommands } from './ingest-commands';
 import { GatehouseClient } from './gatehouse-client';
 import { registerRequestCommands } from './request-commands';
 import { registerServeCommand } from './serve-command';
@@ -116,6 +117,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerAuditCommands(program, settings);
   registerBatchCommands(program, settings);
   registerEvalCommands(program, settings);
+  registerIngestCommands(program, settings);
   registerCodecCommands(program, settings);
   registerServeCommand(program, settings);
   return program;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * Runs the store, audit and budget suites, the request path, the front door and the encrypted-history check against PostgreSQL. Needs DATABASE_URL;
+ * Runs the store, audit and budget suites, the request path, the front door, ingestion and the encrypted-history check against PostgreSQL. Needs DATABASE_URL;
  * every suite works in a schema of its own, so the database may be shared.
  */
 const url = process.env.DATABASE_URL;
@@ -12,7 +12,15 @@ if (!url || !/^postgres(ql)?:\/\//.test(url)) {
 const extra = process.argv.slice(2);
 const result = spawnSync(
   'npx',
-  ['jest', 'test/store', 'test/request-path', 'test/frontdoor', 'test/codec/encrypted-history', ...extra],
+  [
+    'jest',
+    'test/store',
+    'test/request-path',
+    'test/frontdoor',
+    'test/ingestion',
+    'test/codec/encrypted-history',
+    ...extra,
+  ],
   {
     stdio: 'inherit',
     env: process.env,

@@ -1,7 +1,7 @@
 // Long by design: the batched write path (documents, chunks, vectors, ACLs, the change log) is one transaction.
 import type { Knex } from 'knex';
 import { sha256Hex } from '../governance/sha256';
-import { chunkTextWithOffsets } from '../retrieval/chunk-text';
+import { chunkTextWithOffsets, type TextChunk } from '../retrieval/chunk-text';
 import { type Embedder, vectorFromBytes, vectorToBytes } from '../retrieval/embedder';
 import { normalizeText } from '../retrieval/normalize-text';
 import { defaultEmbedder } from '../retrieval/static-embedder';
@@ -27,6 +27,10 @@ export interface UpsertDocumentInput {
   text: string;
   aclGroups: string[];
   classification: DataClassification;
+  /** Where the document came from (a file URL, a web address); metadata, changed without re-embedding. */
+  sourceUri?: string;
+  /** The source's own version label (a revision, a modification time); metadata like the URI. */
+  sourceVersion?: string;
 }
 
 export interface UpsertDocumentResult {
@@ -35,11 +39,22 @@ export interface UpsertDocumentResult {
   chunkCount: number;
   /** True when anything stored changed: content, title, classification or ACL. */
   changed: boolean;
+  /** What changed: `content` (new chunks), `permissions` (classification or ACL only), or `none`. */
+  change: 'content' | 'permissions' | 'none';
+  /** Chunks whose vectors were computed for this write; the rest were reused or not needed. */
+  embeddedChunks: number;
 }
 
 export interface UpsertOptions {
   /** Embeds new chunks; the offline default (minilm-l6-static) when omitted. */
   embedder?: Embedder;
+  /**
+   * Cuts a changed document's normalised text into chunks (offsets into that text); the sentence and
+   * paragraph chunker by default. Documents whose content did not change are never chunked again.
+   */
+  chunker?: (text: string) => TextChunk[];
+  /** Runs inside the write transaction with the batch's results, so a caller's bookkeeping commits with them. */
+  withinTransaction?: (trx: Knex.Transaction, results: UpsertDocumentResult[]) => Promise<void>;
 }
 
 export interface DocumentSummary {
@@ -49,6 +64,8 @@ export interface DocumentSummary {
   title: string;
   classification: DataClassification;
   aclGroups: string[];
+  sourceUri: string | null;
+  sourceVersion: string | null;
   contentHash: string;
   chunkCount: number;
   createdAt: string;
@@ -63,6 +80,8 @@ interface DocumentRow {
   title: string;
   classification: DataClassification;
   content_hash: string;
+  source_uri: string | null;
+  source_version: string | null;
   created_at: unknown;
   updated_at: unknown;
 }
@@ -74,15 +93,27 @@ export function documentIdFor(tenantId: string, externalId: string): string {
   return `${tenantId}/${externalId}`;
 }
 
+interface PreparedChunk {
+  text: string;
+  start: number;
+  end: number;
+  contentHash: string;
+}
+
 interface PreparedDocument {
   input: UpsertDocumentInput;
   documentId: string;
   title: string;
   contentHash: string;
   aclGroups: string[];
-  chunks: Array<{ text: string; start: number; end: number; contentHash: string }>;
+  sourceUri: string | null;
+  sourceVersion: string | null;
+  /** Cut on first use: only documents whose content changed are chunked. */
+  readonly chunks: PreparedChunk[];
   /** Filled before the transaction for documents whose content changed. */
   vectors?: Float32Array[];
+  /** How many of `vectors` were computed rather than reused. */
+  embeddedChunks?: number;
 }
 
 /**
@@ -109,7 +140,8 @@ export async function upsertDocuments(
   options: UpsertOptions = {},
 ): Promise<UpsertDocumentResult[]> {
   const embedder = options.embedder ?? defaultEmbedder();
-  const prepared = inputs.map(prepareDocument);
+  const chunker = options.chunker ?? ((text: string) => chunkTextWithOffsets(text));
+  const prepared = inputs.map((input) => prepareDocument(input, chunker));
   const ids = new Set<string>();
   for (const document of prepared) {
     if (ids.has(document.documentId))
@@ -142,36 +174,59 @@ export async function upsertDocuments(
       }));
     for (const entry of written) results.set(entry.result.documentId, entry.result);
     await appendChanges(trx, changes);
+    await options.withinTransaction?.(
+      trx,
+      prepared.map((document) => results.get(document.documentId) as UpsertDocumentResult),
+    );
   });
   return prepared.map((document) => results.get(document.documentId) as UpsertDocumentResult);
 }
 
-/** Deletes a document with its chunks, vectors and ACL; searches stop returning it on their next query. */
-export async function deleteDocument(db: Knex, tenantId: string, externalId: string): Promise<boolean> {
+/**
+ * Deletes a document with its chunks, vectors and ACL; searches stop returning it on their next query.
+ * `withinTransaction` runs in the same transaction with whether the document existed.
+ */
+export async function deleteDocument(
+  db: Knex,
+  tenantId: string,
+  externalId: string,
+  withinTransaction?: (trx: Knex.Transaction, existed: boolean) => Promise<void>,
+): Promise<boolean> {
   const documentId = documentIdFor(tenantId, externalId);
   return db.transaction(async (trx) => {
     await serializeOn(trx, 'documents', documentId);
     const deleted = await trx('documents').where({ id: documentId, tenant_id: tenantId }).delete();
-    if (deleted === 0) return false;
-    await appendChanges(trx, [
-      { tenant_id: tenantId, document_id: documentId, kind: 'deleted', changed_at: nowIso() },
-    ]);
-    return true;
+    if (deleted > 0) {
+      await appendChanges(trx, [
+        { tenant_id: tenantId, document_id: documentId, kind: 'deleted', changed_at: nowIso() },
+      ]);
+    }
+    await withinTransaction?.(trx, deleted > 0);
+    return deleted > 0;
   });
 }
 
-function prepareDocument(input: UpsertDocumentInput): PreparedDocument {
+function prepareDocument(
+  input: UpsertDocumentInput,
+  chunker: (text: string) => TextChunk[],
+): PreparedDocument {
   classificationsUpTo(input.classification);
   const documentId = documentIdFor(input.tenantId, input.externalId);
   const title = normalizeText(input.title);
   const text = normalizeText(input.text);
+  let chunks: PreparedChunk[] | undefined;
   return {
     input,
     documentId,
     title,
     contentHash: sha256Hex(text),
     aclGroups: [...new Set(input.aclGroups)].sort(),
-    chunks: chunkTextWithOffsets(text).map((chunk) => ({ ...chunk, contentHash: sha256Hex(chunk.text) })),
+    sourceUri: input.sourceUri ?? null,
+    sourceVersion: input.sourceVersion ?? null,
+    get chunks() {
+      chunks ??= chunker(text).map((chunk) => ({ ...chunk, contentHash: sha256Hex(chunk.text) }));
+      return chunks;
+    },
   };
 }
 
@@ -212,6 +267,7 @@ async function embedDocuments(db: Knex, embedder: Embedder, documents: PreparedD
     document.vectors = document.chunks.map((chunk, index) => {
       const reused = reusable.get(`${document.documentId}\u0000${document.title}\u0000${chunk.contentHash}`);
       if (reused) return reused;
+      document.embeddedChunks = (document.embeddedChunks ?? 0) + 1;
       missing.push({ document, index, text: embeddingText(document.title, chunk.text) });
       return new Float32Array(0);
     });
@@ -264,11 +320,15 @@ async function writeDocuments(
   const replaced: PreparedDocument[] = [];
   const unchanged: string[] = [];
   for (const document of documents) {
-    const { documentId, title, contentHash, aclGroups, input } = document;
+    const { documentId, title, contentHash, aclGroups, input, sourceUri, sourceVersion } = document;
     const row = existing.get(documentId);
     const contentChanged = row === undefined || row.content_hash !== contentHash || row.title !== title;
     const version = row === undefined ? 1 : contentChanged ? row.version + 1 : row.version;
     const classificationChanged = row !== undefined && row.classification !== input.classification;
+    // Provenance is metadata: a new source version with the same text updates the row, nothing else.
+    const sourceChanged =
+      row !== undefined &&
+      ((row.source_uri ?? null) !== sourceUri || (row.source_version ?? null) !== sourceVersion);
     if (row === undefined) {
       newDocuments.push({
         id: documentId,
@@ -278,15 +338,19 @@ async function writeDocuments(
         title,
         classification: input.classification,
         content_hash: contentHash,
+        source_uri: sourceUri,
+        source_version: sourceVersion,
         created_at: now,
         updated_at: now,
       });
-    } else if (contentChanged || classificationChanged) {
+    } else if (contentChanged || classificationChanged || sourceChanged) {
       await trx('documents').where({ id: documentId }).update({
         version,
         title,
         classification: input.classification,
         content_hash: contentHash,
+        source_uri: sourceUri,
+        source_version: sourceVersion,
         updated_at: now,
       });
     }
@@ -294,13 +358,21 @@ async function writeDocuments(
     if (aclChanged) {
       aclReplaced.push(documentId);
       for (const group of aclGroups) aclRows.push({ document_id: documentId, group_name: group });
-      if (row !== undefined && !contentChanged && !classificationChanged) touched.push(documentId);
+      if (row !== undefined && !contentChanged && !classificationChanged && !sourceChanged)
+        touched.push(documentId);
     }
     if (contentChanged) {
       replaced.push(document);
       written.push({
         tenantId: input.tenantId,
-        result: { documentId, version, chunkCount: document.chunks.length, changed: true },
+        result: {
+          documentId,
+          version,
+          chunkCount: document.chunks.length,
+          changed: true,
+          change: 'content',
+          embeddedChunks: 0,
+        },
         change: 'content',
       });
     } else {
@@ -308,7 +380,14 @@ async function writeDocuments(
       unchanged.push(documentId);
       written.push({
         tenantId: input.tenantId,
-        result: { documentId, version, chunkCount: 0, changed: permissionsChanged },
+        result: {
+          documentId,
+          version,
+          chunkCount: 0,
+          changed: permissionsChanged,
+          change: permissionsChanged ? 'permissions' : 'none',
+          embeddedChunks: 0,
+        },
         change: permissionsChanged ? 'permissions' : undefined,
       });
     }
@@ -375,6 +454,10 @@ async function writeDocuments(
   for (const entry of written) {
     if (entry.change !== 'content') entry.result.chunkCount = counts.get(entry.result.documentId) ?? 0;
   }
+  for (const document of replaced) {
+    const entry = written.find((candidate) => candidate.result.documentId === document.documentId);
+    if (entry) entry.result.embeddedChunks = document.embeddedChunks ?? 0;
+  }
   return written;
 }
 
@@ -409,6 +492,8 @@ export async function listDocuments(db: Knex, tenantId: string): Promise<Documen
     title: row.title,
     classification: row.classification,
     aclGroups: acl.filter((entry) => entry.document_id === row.id).map((entry) => entry.group_name),
+    sourceUri: row.source_uri ?? null,
+    sourceVersion: row.source_version ?? null,
     contentHash: row.content_hash,
     chunkCount: Number(row.chunk_count),
     createdAt: toIsoTimestamp(row.created_at),

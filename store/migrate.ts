@@ -7,6 +7,7 @@ import * as usageAndBudgets from './migrations/20261127000400-usage-and-budgets'
 import * as routeHealth from './migrations/20261127000500-route-health';
 import * as requestLifecycle from './migrations/20261202000100-request-lifecycle';
 import * as hybridRetrieval from './migrations/20261202000200-hybrid-retrieval';
+import * as documentIngestion from './migrations/20261203000100-document-ingestion';
 import * as auditHashVersion from './migrations/20261210000100-audit-hash-version';
 import * as auditRetention from './migrations/20261210000200-audit-retention';
 
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261127000500-route-health', migration: routeHealth },
   { name: '20261202000100-request-lifecycle', migration: requestLifecycle },
   { name: '20261202000200-hybrid-retrieval', migration: hybridRetrieval },
+  { name: '20261203000100-document-ingestion', migration: documentIngestion },
   { name: '20261210000100-audit-hash-version', migration: auditHashVersion },
   { name: '20261210000200-audit-retention', migration: auditRetention },
 ];

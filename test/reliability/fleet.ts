@@ -50,6 +50,8 @@ export interface FleetOptions {
   /** USD per million tokens; default 3 in, 15 out. */
   price?: { input: number; output: number };
   maxOutputTokens?: number;
+  /** Workers embed with this model of the emulator (openai-compatible) instead of the offline default. */
+  embeddingModel?: { model: string; dimensions: number };
 }
 
 /**
@@ -141,6 +143,14 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     // A worker's SQLite file is `gatehouse.sqlite` in its data directory.
     GATEHOUSE_DATA_DIR: database.dataDir,
     ...(database.location.databaseUrl ? { DATABASE_URL: database.location.databaseUrl } : {}),
+    ...(options.embeddingModel
+      ? {
+          GATEHOUSE_EMBEDDER: 'openai-compatible',
+          GATEHOUSE_EMBEDDING_ENDPOINT: emulator.endpoint,
+          GATEHOUSE_EMBEDDING_MODEL: options.embeddingModel.model,
+          GATEHOUSE_EMBEDDING_DIMENSIONS: String(options.embeddingModel.dimensions),
+        }
+      : {}),
     ...(process.env[TEST_WORKFLOW_BUNDLE_ENV]
       ? { GATEHOUSE_WORKFLOW_BUNDLE: process.env[TEST_WORKFLOW_BUNDLE_ENV] }
       : {}),

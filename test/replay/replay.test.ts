@@ -62,6 +62,7 @@ describe('replay of committed histories', () => {
         'stream-interrupted.json',
         'reset-after-failed-infer.json',
         'terminated-during-infer.json',
+        'ingested-directory.json',
         'redacted-request.json',
         'guardrail-blocked.json',
       ]),

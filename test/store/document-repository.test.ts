@@ -39,7 +39,8 @@ describe('document repository', () => {
       ...refund,
       text: `  ${refund.text.replace('\u00A0', ' ')}  `,
     });
-    expect(same).toEqual({ ...first, changed: false });
+    expect(first).toMatchObject({ change: 'content', embeddedChunks: first.chunkCount });
+    expect(same).toEqual({ ...first, changed: false, change: 'none', embeddedChunks: 0 });
 
     const retitled = await upsertDocument(database.db, { ...refund, title: 'Refunds' });
     expect(retitled).toMatchObject({ version: 2, changed: true });

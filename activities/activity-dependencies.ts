@@ -5,6 +5,7 @@ import type { RouteTable } from '../domain/route-table';
 import type { InferenceRequest } from '../domain/step-contracts';
 import type { ModelProvider } from '../providers/model-provider';
 import type { TokenCounter } from '../providers/token-counter';
+import type { RequestTelemetry } from '../telemetry/request-telemetry';
 import type { StreamPublisher } from './stream-relay';
 
 /** What the activities are built from; `createActivities(deps)` injects real or test capabilities. */
@@ -26,4 +27,6 @@ export interface ActivityDependencies {
   temporal?: { client: Client; namespace: string };
   /** How long a reservation may stay open before the reconciler returns it to the budget. */
   reservationTtlMs?: number;
+  /** Inference spans and the request path's metrics; none when undefined. */
+  telemetry?: RequestTelemetry;
 }

@@ -40,6 +40,10 @@ export interface AttemptAttribution {
   taskType: string;
   feature?: string;
   promptRef: string;
+  /** The policy version the request was authorized under (telemetry attribute). */
+  policyVersion?: number;
+  /** The tenant's logging policy: whether telemetry may carry the prompt and answer. */
+  logging?: LoggingMode;
 }
 
 export interface InferenceRequest {
@@ -57,6 +61,10 @@ export interface InferenceRequest {
   /** Deliver text deltas to the caller while the model writes. */
   stream: boolean;
   attribution: AttemptAttribution;
+  /** Tries of this route before this attempt within the request: 0 for the route's first try. */
+  retryNumber?: number;
+  /** Set when this attempt moved to another route: from which, and why. */
+  fallback?: FallbackRecord;
 }
 
 export interface InferenceResponse {

@@ -2,6 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { RouteTable } from '../domain/route-table';
+import type { Telemetry } from '../telemetry/start-telemetry';
+import { tracingClientInterceptors } from '../telemetry/temporal-tracing';
 import { buildActivities } from './build-activities';
 import { startGatehouseWorkers, type GatehouseWorkers } from './run-workers';
 
@@ -13,7 +15,10 @@ export interface GatehouseRuntime {
   close(): Promise<void>;
 }
 
-type ActivityOptions = Omit<Parameters<typeof buildActivities>[0], 'db' | 'routeTable' | 'client'>;
+type ActivityOptions = Omit<
+  Parameters<typeof buildActivities>[0],
+  'db' | 'routeTable' | 'client' | 'telemetry'
+>;
 
 /**
  * Connects to Temporal and runs Gatehouse's workers: the one composition shared by `npm start`, the
@@ -36,6 +41,8 @@ export async function startGatehouseRuntime(options: {
   taskQueues?: readonly string[];
   /** Runs on the client connection before any worker polls, e.g. to register search attributes. */
   beforeWorkers?: (connection: Connection) => Promise<void>;
+  /** `startTelemetry(...)`: traces and metrics of the client, the workers and the activities. */
+  telemetry?: Telemetry;
 }): Promise<GatehouseRuntime> {
   const connectionOptions = {
     address: options.address,
@@ -50,6 +57,7 @@ export async function startGatehouseRuntime(options: {
       connection,
       namespace: options.namespace,
       dataConverter: options.dataConverter,
+      interceptors: tracingClientInterceptors(options.telemetry),
     });
     workerConnection = await NativeConnection.connect(connectionOptions);
     const workers = await startGatehouseWorkers({
@@ -63,9 +71,11 @@ export async function startGatehouseRuntime(options: {
         db: options.db,
         routeTable: options.routeTable,
         client,
+        telemetry: options.telemetry?.requestTelemetry,
       }),
       workflowBundlePath: options.workflowBundlePath,
       taskQueues: options.taskQueues,
+      telemetry: options.telemetry,
     });
     const openWorkerConnection = workerConnection;
     return {

@@ -215,6 +215,8 @@ export async function inferOverRoutes(options: {
         responseFormat: request.outputSchema ? 'json' : 'text',
         stream: request.stream,
         attribution: options.attribution,
+        retryNumber: decision.state.routeAttempts - 1,
+        fallback: decision.fallback,
       });
       attempts.push({
         attempt,

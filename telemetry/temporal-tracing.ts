@@ -30,16 +30,18 @@ export function tracingClientInterceptors(
 }
 
 /**
- * What a worker adds for tracing: the workflow interceptors and their span sink, Temporal's activity
+ * What a worker adds for tracing: the workflow interceptors (unless a prebuilt bundle has them) and their span sink, Temporal's activity
  * interceptors (`RunActivity`), and inside them a span per step named after it. Nothing when tracing is off.
  */
 export function tracingWorkerOptions(
   telemetry: Pick<Telemetry, 'tracing' | 'tracer' | 'spanProcessor' | 'resource'> | undefined,
+  options: { prebuiltBundle?: boolean } = {},
 ): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
   if (!telemetry?.tracing) return {};
   return {
     interceptors: {
-      workflowModules: [WORKFLOW_TRACING_INTERCEPTORS_PATH],
+      // A prebuilt bundle has them compiled in already (tracedBundlePath).
+      workflowModules: options.prebuiltBundle ? [] : [WORKFLOW_TRACING_INTERCEPTORS_PATH],
       activity: [
         (ctx) => ({
           inbound: new OpenTelemetryActivityInboundInterceptor(ctx),

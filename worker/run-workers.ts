@@ -33,12 +33,12 @@ export async function startGatehouseWorkers(options: {
   /** With tracing on, workers trace workflows, activities and steps (and load the traced bundle). */
   telemetry?: Telemetry;
 }): Promise<GatehouseWorkers> {
-  const tracing = tracingWorkerOptions(options.telemetry);
   // Tracing interceptors are compiled into workflow code: a traced worker loads the bundle built with them.
   const bundlePath =
     options.workflowBundlePath !== undefined && options.telemetry?.tracing
       ? tracedBundlePath(options.workflowBundlePath)
       : options.workflowBundlePath;
+  const tracing = tracingWorkerOptions(options.telemetry, { prebuiltBundle: bundlePath !== undefined });
   if (bundlePath !== undefined && !existsSync(bundlePath)) {
     throw new Error(
       `the workflow bundle ${bundlePath} (GATEHOUSE_WORKFLOW_BUNDLE) does not exist: ` +

@@ -15,6 +15,7 @@ import {
 import { registerEvalCommands } from './eval-commands';
 import { formatResult } from './format-result';
 import { GatehouseClient } from './gatehouse-client';
+import { registerReportCommands } from './report-commands';
 import { registerRequestCommands } from './request-commands';
 import { registerServeCommand } from './serve-command';
 
@@ -114,6 +115,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
 
   registerRequestCommands(program, settings);
   registerAuditCommands(program, settings);
+  registerReportCommands(program, settings);
   registerBatchCommands(program, settings);
   registerEvalCommands(program, settings);
   registerCodecCommands(program, settings);

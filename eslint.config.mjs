@@ -97,19 +97,9 @@ export default tseslint.config(
               message: 'workflows/ import activity types only',
             },
             {
-              group: [
-                'providers',
-                'retrieval',
-                'governance',
-                'history',
-                'codec',
-                'config',
-                'devtools',
-                'store',
-                'telemetry',
-                'worker',
-                'client',
-              ].map((folder) => `../${folder}/*`),
+              group: capabilityFolders
+                .filter((folder) => folder !== 'activities')
+                .map((folder) => `../${folder}/*`),
               message: 'workflows/ import domain/, @temporalio/workflow and activity types only',
             },
           ],

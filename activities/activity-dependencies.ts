@@ -1,3 +1,4 @@
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Embedder } from '../retrieval/embedder';
@@ -25,6 +26,12 @@ export interface ActivityDependencies {
    * a terminate, and what it spent. Without it those runs are left to the reconciler.
    */
   temporal?: { client: Client; namespace: string };
+  /**
+   * The Bedrock Runtime client for ApplyGuardrail in a region (the worker's default when the policy names
+   * none), built with `maxAttempts: 1`. Without it a policy naming a Bedrock guardrail cannot be served:
+   * its guard steps fail and the policy's fail-open / fail-closed rule decides.
+   */
+  guardrailClient?: (region: string | undefined) => BedrockRuntimeClient;
   /** How long a reservation may stay open before the reconciler returns it to the budget. */
   reservationTtlMs?: number;
   /** Inference spans and the request path's metrics; none when undefined. */

@@ -2,6 +2,7 @@ import { log } from '@temporalio/activity';
 import { decideAuthorization, approvalFor, type PolicyDecision } from '../domain/policy';
 import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
 import { verifyRequestProof } from '../governance/caller-proof';
+import { governanceControlsOf } from '../governance/policy-controls';
 import { requestFingerprint } from '../governance/request-fingerprint';
 import { findSucceededChains } from '../store/audit-repository';
 import { getLatestPolicy } from '../store/policy-repository';
@@ -53,11 +54,20 @@ export function createAuthorizeActivity({ db }: Pick<ActivityDependencies, 'db'>
       }
     }
     const policy = found ? await getLatestPolicy(db, request.tenantId) : undefined;
-    const decision = decideAuthorization(request, tenant, found, policy);
-    if (!decision.allowed) {
-      log.info('request denied', { tenantId: request.tenantId, reason: decision.reason });
-      return decision;
+    const allowed = decideAuthorization(request, tenant, found, policy);
+    if (!allowed.allowed) {
+      log.info('request denied', { tenantId: request.tenantId, reason: allowed.reason });
+      return allowed;
     }
+    // Redaction and guardrails are validated in full here, so a broken section refuses the request.
+    const controls = governanceControlsOf(policy?.document);
+    if (!controls.ok) {
+      return {
+        ...denied(`policy version ${allowed.policyVersion} is invalid: ${controls.problem}`, found?.id),
+        policyVersion: allowed.policyVersion,
+      };
+    }
+    const decision = { ...allowed, redaction: controls.redaction, guardrails: controls.guardrails };
     if (decision.dataClassRules.approvalRequiredFor.length === 0) return decision;
     // Approval may become necessary after retrieval too, so approvers are known whenever a rule exists.
     const approvers = await listPrincipalsByRole(db, request.tenantId, decision.dataClassRules.approverRoles);

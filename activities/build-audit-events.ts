@@ -2,6 +2,7 @@ import { AUDIT_EVENT_TYPES, AUDIT_SLOTS, type AuditEventDraft } from '../domain/
 import { microToUsd } from '../domain/cost';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import type { InferenceAttempt, RecordInput, StepLog } from '../domain/step-contracts';
+import { verdictForAudit } from '../governance/guardrails';
 import { contentForLog } from '../governance/redaction';
 
 const STEP_EVENT_TYPES: Record<StepLog['status'], string> = {
@@ -30,8 +31,15 @@ export function attemptAuditPayload(attempt: InferenceAttempt): Record<string, u
     latencyMs: attempt.latencyMs,
     timeToFirstTokenMs: attempt.timeToFirstTokenMs ?? null,
     classification: attempt.classification ?? null,
+    // Which entity types left the prompt as placeholders, and how many of each; never the values.
+    ...(attempt.redactedEntities ? { redactedEntities: attempt.redactedEntities } : {}),
   };
 }
+
+const GUARD_STEP_SOURCES: Partial<Record<StepLog['step'], 'input' | 'output'>> = {
+  'guard-input': 'input',
+  'guard-output': 'output',
+};
 
 export function attemptAuditEvent(
   base: Pick<AuditEventDraft, 'tenantId' | 'workflowId'>,
@@ -63,6 +71,13 @@ export function buildAuditEvents(input: RecordInput): AuditEventDraft[] {
       ...step.detail,
     };
     if (step.step === 'infer') payload.fallbacks = input.fallbacks;
+    const source = GUARD_STEP_SOURCES[step.step];
+    if (source && step.status !== 'skipped' && step.attempt === 0) {
+      // The verdicts as the guardrails gave them (Bedrock's quotes masked unless logging is `full`).
+      payload.guardrailVerdicts = (input.guardrailVerdicts ?? [])
+        .filter((verdict) => verdict.source === source)
+        .map((verdict) => verdictForAudit(verdict, input.logging));
+    }
     if (step.step === 'authorize') {
       Object.assign(payload, {
         requestId: input.requestId,

@@ -1,6 +1,8 @@
 import type { ActivityDependencies } from './activity-dependencies';
 import { createAssemblePromptActivity } from './assemble-prompt';
 import { createAuthorizeActivity } from './authorize';
+import { createGuardInputActivity } from './guard-input';
+import { createGuardOutputActivity } from './guard-output';
 import { createInferActivity } from './infer';
 import { createPlanRetrievalActivity } from './plan-retrieval';
 import { createReconcileClosedRunsActivity } from './reconcile-closed-runs';
@@ -24,10 +26,12 @@ export function createActivities(deps: ActivityDependencies) {
     verifyApprover: timed(createVerifyApproverActivity(deps)),
     planRetrieval: timed(createPlanRetrievalActivity()),
     retrieve: timed(createRetrieveActivity(deps)),
+    guardInput: timed(createGuardInputActivity(deps)),
     assemblePrompt: timed(createAssemblePromptActivity(deps)),
     selectRoute: timed(createSelectRouteActivity(deps)),
     reserveBudget: timed(createReserveBudgetActivity(deps)),
     infer: timed(createInferActivity(deps)),
+    guardOutput: timed(createGuardOutputActivity(deps)),
     validate: timed(createValidateActivity()),
     record: timed(createRecordActivity(deps)),
     reconcileClosedRuns: createReconcileClosedRunsActivity(deps),

@@ -9,6 +9,7 @@ import {
   type InferHeartbeat,
 } from '../domain/inference-failure';
 import type { InferenceAttempt, InferenceRequest, InferenceResponse } from '../domain/step-contracts';
+import { redactInferenceRequest, RedactionSettingsError } from '../governance/redaction';
 import { ProviderError } from '../providers/model-provider';
 import { isRunSettled, serializeOnRun, settleRun } from '../store/budget-repository';
 import { getRouteHealth, recordRouteOutcome } from '../store/route-health-repository';
@@ -85,13 +86,29 @@ export function createInferActivity(
     }
   }
 
+  /** The prompt as policy lets it leave; settings that no longer validate stop the attempt, unsent. */
+  function redactOrRefuse(request: InferenceRequest): ReturnType<typeof redactInferenceRequest> {
+    try {
+      return redactInferenceRequest(request);
+    } catch (error) {
+      if (!(error instanceof RedactionSettingsError)) throw error;
+      throw new ProviderError(error.message, {
+        failureType: INFERENCE_FAILURE_TYPES.invalidRequest,
+        retryable: false,
+        fallback: false,
+        code: 'redaction-settings',
+      });
+    }
+  }
+
   return async function infer(request: InferenceRequest): Promise<InferenceResponse> {
     const context = Context.current();
     const runId = context.info.workflowExecution?.runId ?? '';
     const { route } = request;
     const started = performance.now();
+    // A redacted prompt's deltas would carry placeholders: such an answer is delivered whole, restored.
     const relay =
-      request.stream && deps.streamPublisher
+      request.stream && deps.streamPublisher && !request.redaction
         ? new StreamRelay(deps.streamPublisher, request.workflowId, request.attempt)
         : undefined;
     let streamed = '';
@@ -141,7 +158,8 @@ export function createInferActivity(
           code: 'circuit-open',
         });
       }
-      const response = await provider.generate(request, {
+      const { request: outbound, redaction } = redactOrRefuse(request);
+      const response = await provider.generate(outbound, {
         onDelta: relay
           ? (text) => {
               streamed += text;
@@ -163,6 +181,7 @@ export function createInferActivity(
         timeToFirstTokenMs:
           relay?.firstDeltaAt === undefined ? response.timeToFirstTokenMs : relay.firstDeltaAt - started,
         ledgerRecorded,
+        ...(redaction ? { redaction } : {}),
       };
       observation?.succeeded(attempt, answered);
       return answered;

@@ -1,7 +1,10 @@
 import { log } from '@temporalio/activity';
 import { reservationMicroUsd } from '../domain/cost';
+import type { DataClass } from '../domain/data-class';
+import { redactionFor, type RedactionControl } from '../domain/governance-controls';
 import type { Route } from '../domain/route-table';
 import type { InferenceRequest, ReservationStep } from '../domain/step-contracts';
+import { redactPrompt } from '../governance/redaction';
 import { reserveBudget as reserveInStore, unusedRunReservation } from '../store/budget-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { currentRunId } from './timed';
@@ -22,6 +25,10 @@ export interface ReserveBudgetInput {
   maxOutputTokens: number;
   /** Slot 1 reserves this many attempts at once (the task's attempt budget), so an admitted request can finish. */
   attemptsToCover: number;
+  /** The policy's redaction: a provider counts the prompt only as it would receive it. */
+  redaction?: RedactionControl;
+  /** The effective data class, which decides with the route whether redaction applies. */
+  dataClass?: DataClass;
 }
 
 /**
@@ -35,12 +42,17 @@ export function createReserveBudgetActivity(
   deps: Pick<ActivityDependencies, 'db' | 'routeTable' | 'providers' | 'clock' | 'reservationTtlMs'>,
 ) {
   /** Prompt tokens as the costliest way of counting them says: local, or the provider's own count. */
-  async function countPromptTokens(routes: Route[], prompt: InferenceRequest['prompt'], local: number) {
-    let tokens = local;
+  async function countPromptTokens(routes: Route[], input: ReserveBudgetInput) {
+    let tokens = input.promptTokens;
     for (const route of routes.filter((candidate) => candidate.countTokensWith === 'provider')) {
       const provider = deps.providers[route.provider];
       if (!provider?.countTokens) continue;
       try {
+        const redaction =
+          input.dataClass === undefined
+            ? undefined
+            : redactionFor(input.redaction, route.id, input.dataClass);
+        const prompt = redaction ? redactPrompt(input.prompt, redaction.settings) : input.prompt;
         tokens = Math.max(tokens, await provider.countTokens({ route, prompt }));
       } catch (error) {
         // The local count (with its margin) still bounds the reservation; a count failure must not fail.
@@ -55,10 +67,7 @@ export function createReserveBudgetActivity(
 
   return async function reserveBudget(input: ReserveBudgetInput): Promise<ReservationStep> {
     const routes = deps.routeTable.routes.filter((route) => input.routeIds.includes(route.id));
-    const promptTokens =
-      input.slot === 1
-        ? await countPromptTokens(routes, input.prompt, input.promptTokens)
-        : input.promptTokens;
+    const promptTokens = input.slot === 1 ? await countPromptTokens(routes, input) : input.promptTokens;
     const perAttempt = reservationMicroUsd(routes, promptTokens, input.maxOutputTokens);
     const runId = currentRunId();
     if (input.slot > 1 && (await unusedRunReservation(deps.db, input.workflowId, runId)) >= perAttempt) {

@@ -1,4 +1,5 @@
 import { addUsage, microToUsd, ZERO_USAGE, type TokenUsage } from './cost';
+import type { GuardrailVerdict } from './guardrail-verdict';
 import type { PolicyDecision } from './policy';
 import type { ApprovalOutcome } from './request-messages';
 import type { LlmRequest } from './request-contract';
@@ -36,6 +37,7 @@ export function buildLlmResult(input: {
   attempts: InferenceAttempt[];
   fallbacks: FallbackRecord[];
   validation: OutputValidation;
+  guardrailVerdicts: GuardrailVerdict[];
   approval?: ApprovalOutcome;
   dataClass: DataClassView;
   timings: Partial<Record<StepName, number>>;
@@ -73,6 +75,7 @@ export function buildLlmResult(input: {
     approval: input.approval,
     dataClass: input.dataClass,
     verdicts: input.validation.verdicts,
+    guardrailVerdicts: input.guardrailVerdicts,
     streamed: input.request.stream,
     timeToFirstTokenMs: response.timeToFirstTokenMs,
     timings: input.timings,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { GuardrailControl, RedactionControl } from './governance-controls';
 import { dataClassSchema, isClearedFor, strictestDataClass, type DataClass } from './data-class';
 import { usdToMicro } from './cost';
 import { promptReferenceSchema, type LlmRequest, type PromptReference } from './request-contract';
@@ -94,6 +95,10 @@ export type PolicyDecision =
       allowDegradedRoutes: boolean;
       costCeilingMicroUsd?: number;
       approval: ApprovalRequirement;
+      /** Redaction before prompts leave for a route; absent when the policy has no `redaction` section. */
+      redaction?: RedactionControl;
+      /** Input and output guardrails; absent when the policy has no `guardrails` section. */
+      guardrails?: GuardrailControl;
     }
   | {
       allowed: false;

@@ -1,4 +1,5 @@
 import { microToUsd } from './cost';
+import { verdictSummary, type GuardResult } from './governance-controls';
 import type { PolicyDecision } from './policy';
 import type { RetrievalPlan } from './retrieval-plan';
 import type { RoutePlan } from './route-selection';
@@ -17,9 +18,11 @@ export interface StepValues {
   authorize: PolicyDecision;
   'plan-retrieval': RetrievalPlan;
   retrieve: RetrievedChunk[];
+  'guard-input': GuardResult;
   'assemble-prompt': AssembledPrompt;
   'select-route': RoutePlan;
   'reserve-budget': ReservationStep;
+  'guard-output': GuardResult;
   validate: OutputValidation;
   record: RecordOutcome;
 }
@@ -71,6 +74,7 @@ export const STEP_SUMMARIES: { [Step in ActivityStep]: (value: StepValues[Step])
         score: chunk.score,
       })),
     }),
+  'guard-input': (guard) => guardSummary(guard),
   'assemble-prompt': (prompt) =>
     succeeded({
       promptVersion: prompt.promptRef,
@@ -98,12 +102,20 @@ export const STEP_SUMMARIES: { [Step in ActivityStep]: (value: StepValues[Step])
       ? succeeded(detail)
       : refused(`budget exceeded: ${reservation.reason ?? 'no headroom'}`, detail);
   },
+  'guard-output': (guard) =>
+    guardSummary(guard, guard.restored ? { restoredPlaceholders: guard.restored.count } : {}),
   validate: (validation) => {
     const detail = { verdicts: validation.verdicts };
     return validation.passed ? succeeded(detail) : refused(validationFailureReason(validation), detail);
   },
   record: (outcome) => succeeded({ ...outcome }),
 };
+
+/** A guard step's verdicts without their content; a block is a refusal. */
+function guardSummary(guard: GuardResult, extra: Record<string, unknown> = {}): StepSummary {
+  const detail = { verdicts: guard.verdicts.map(verdictSummary), ...extra };
+  return guard.blocked ? refused(guard.blocked.message, detail) : succeeded(detail);
+}
 
 export function noRouteReason(plan: RoutePlan): string {
   const reasons = plan.excluded.map((exclusion) => `${exclusion.routeId}: ${exclusion.reason}`).join('; ');

@@ -2,6 +2,8 @@ import type { ProviderErrorClass } from './classify-provider-error';
 import type { TokenUsage } from './cost';
 import type { DataClass } from './data-class';
 import type { FailureType } from './failure-types';
+import type { AttemptRedaction, RedactionControl } from './governance-controls';
+import type { GuardrailVerdict } from './guardrail-verdict';
 import type { LoggingMode } from './policy';
 import type { ApprovalOutcome } from './request-messages';
 import type { RetrievalPlan } from './retrieval-plan';
@@ -61,6 +63,8 @@ export interface InferenceRequest {
   /** Deliver text deltas to the caller while the model writes. */
   stream: boolean;
   attribution: AttemptAttribution;
+  /** Set when the policy requires redaction for this route and data class: the prompt leaves redacted. */
+  redaction?: RedactionControl;
   /** Tries of this route before this attempt within the request: 0 for the route's first try. */
   retryNumber?: number;
   /** Set when this attempt moved to another route: from which, and why. */
@@ -78,6 +82,8 @@ export interface InferenceResponse {
   timeToFirstTokenMs?: number;
   /** Whether the attempt's ledger row is already written (the infer activity writes it at once). */
   ledgerRecorded?: boolean;
+  /** Present when the prompt left redacted: `text` then holds placeholders, not values. */
+  redaction?: AttemptRedaction;
 }
 
 export interface InferenceAttempt {
@@ -103,6 +109,8 @@ export interface InferenceAttempt {
   timeToFirstTokenMs?: number;
   /** How the failure was classified: retry this route, fall back, or stop. */
   classification?: ProviderErrorClass;
+  /** Entity types and counts redacted from this attempt's prompt (never the values). */
+  redactedEntities?: Record<string, number>;
 }
 
 export interface FallbackRecord {
@@ -199,6 +207,8 @@ export interface RecordInput {
   approval?: ApprovalOutcome;
   cancel?: CancelNote;
   failure?: RequestFailure;
+  /** Every guardrail verdict of the run, in order; the audit keeps them per the logging mode. */
+  guardrailVerdicts?: GuardrailVerdict[];
 }
 
 export interface RecordOutcome {
@@ -235,6 +245,8 @@ export interface LlmResult {
   promptVersion: string;
   policyVersion: number;
   verdicts: Verdict[];
+  /** What each guardrail said about the input and the answer. */
+  guardrailVerdicts?: GuardrailVerdict[];
   timings: Partial<Record<StepName, number>>;
 }
 

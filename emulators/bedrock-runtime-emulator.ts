@@ -41,7 +41,7 @@ export interface EmulatorCall {
   requestMetadata?: Record<string, string>;
   maxTokens?: number;
   system?: string;
-  /** Text of the last user message. */
+  /** Text of the last user message (Converse, ConverseStream, and the Converse input of CountTokens). */
   userText?: string;
   /** ApplyGuardrail only: what was asked, and the response body sent back (when one was). */
   guardrail?: {
@@ -184,7 +184,10 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
     const { operation, resourceId, qualifier } = route;
     const json = parseJsonObject(body);
     const isConverse = operation === 'converse' || operation === 'converse-stream';
-    const parsed = json && isConverse ? parseConverse(json) : undefined;
+    // CountTokens wraps a Converse request; its texts are logged too, so tests see what was counted.
+    const counted =
+      json && operation === 'count-tokens' ? objectAt(objectAt(json, 'input'), 'converse') : undefined;
+    const parsed = json && isConverse ? parseConverse(json) : counted ? parseConverse(counted) : undefined;
     const guardrailRequest =
       json && operation === 'apply-guardrail' ? parseGuardrailRequest(json, qualifier ?? '') : undefined;
     const call = scripts.next(resourceId);

@@ -156,14 +156,7 @@ export async function startOpenAiCompatibleEmulator(
     response.on('close', () => {
       if (!response.writableFinished) call.disconnectedAt ??= Date.now();
     });
-    if (behaviour === 'hang') return;
-    await delay(latencyMs);
-    const scriptedError = typeof behaviour === 'string' ? ERROR_BEHAVIOURS[behaviour] : undefined;
-    if (scriptedError) {
-      const retryAfter = behaviour === 'throttle' ? String(script.retryAfterSeconds ?? 1) : undefined;
-      sendError(response, scriptedError.status, scriptedError.type, scriptedError.message, retryAfter);
-      return;
-    }
+    if (await answeredWithScriptedFault(response, behaviour, latencyMs, script)) return;
     if (behaviour === 'malformed') {
       response.writeHead(200, { 'content-type': parsed.stream ? 'text/event-stream' : 'application/json' });
       response.end(
@@ -270,14 +263,7 @@ export async function startOpenAiCompatibleEmulator(
       includeUsage: false,
       authorization,
     });
-    if (behaviour === 'hang') return;
-    await delay(latencyMs);
-    const scriptedError = typeof behaviour === 'string' ? ERROR_BEHAVIOURS[behaviour] : undefined;
-    if (scriptedError) {
-      const retryAfter = behaviour === 'throttle' ? String(script.retryAfterSeconds ?? 1) : undefined;
-      sendError(response, scriptedError.status, scriptedError.type, scriptedError.message, retryAfter);
-      return;
-    }
+    if (await answeredWithScriptedFault(response, behaviour, latencyMs, script)) return;
     if (behaviour === 'malformed') {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end('{"object": "list", "data": [{"object": "embedding", "embedding": [0.1, ');
@@ -322,6 +308,25 @@ function answerFor(parsed: ParsedChat, behaviour: Behaviour, script: ModelScript
   const full = script.answer ?? answerFromPrompt(parsed.userText);
   const { text, truncated } = truncateToTokens(full, parsed.maxTokens ?? Number.MAX_SAFE_INTEGER);
   return { text, finishReason: truncated ? 'length' : 'stop' };
+}
+
+/**
+ * Waits the scripted latency, then answers with the scripted error (or never, for `hang`); true when the
+ * call is answered so, false when the scripted behaviour is for the caller to carry out.
+ */
+async function answeredWithScriptedFault(
+  response: EmulatorResponse,
+  behaviour: Behaviour,
+  latencyMs: number,
+  script: ModelScript,
+): Promise<boolean> {
+  if (behaviour === 'hang') return true;
+  await delay(latencyMs);
+  const scriptedError = typeof behaviour === 'string' ? ERROR_BEHAVIOURS[behaviour] : undefined;
+  if (!scriptedError) return false;
+  const retryAfter = behaviour === 'throttle' ? String(script.retryAfterSeconds ?? 1) : undefined;
+  sendError(response, scriptedError.status, scriptedError.type, scriptedError.message, retryAfter);
+  return true;
 }
 
 function sendError(

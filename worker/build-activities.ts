@@ -7,6 +7,7 @@ import {
 } from '../activities/create-activities';
 import { closedHealth, type RouteHealth } from '../domain/circuit-breaker';
 import type { RouteTable } from '../domain/route-table';
+import { createGuardrailClient } from '../governance/guardrails';
 import type { Embedder } from '../retrieval/embedder';
 import { createBedrockProvider } from '../providers/bedrock-provider';
 import { createExtractiveProvider } from '../providers/extractive-provider';
@@ -46,6 +47,21 @@ export function buildActivities(options: {
     return routeIds.map((routeId) => health[routeId] ?? closedHealth(routeId));
   });
   const bedrock = options.bedrock ?? { defaultRegion: 'us-east-1' };
+  // One ApplyGuardrail client per region, built on first use (workers without AWS credentials never build one).
+  const guardrailClients = new Map<string, ReturnType<typeof createGuardrailClient>>();
+  const guardrailClient = (region: string | undefined) => {
+    const key = region ?? bedrock.defaultRegion;
+    let client = guardrailClients.get(key);
+    if (!client) {
+      client = createGuardrailClient({
+        region: key,
+        endpoint: bedrock.endpoint,
+        credentials: bedrock.credentials,
+      });
+      guardrailClients.set(key, client);
+    }
+    return client;
+  };
   return createActivities({
     db: options.db,
     routeTable: options.routeTable,
@@ -55,6 +71,7 @@ export function buildActivities(options: {
     streamPublisher: createSignalStreamPublisher(options.client),
     temporal: { client: options.client, namespace: options.client.options.namespace },
     reservationTtlMs: options.reservationTtlMs,
+    guardrailClient,
     telemetry: options.telemetry,
     providers: {
       extractive: createExtractiveProvider(tokenCounter),

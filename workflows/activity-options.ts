@@ -18,6 +18,15 @@ export const retrievalSteps = proxyActivities<GatehouseActivities>({
   retry: { maximumAttempts: 5, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
 });
 
+/**
+ * Remote guardrails (Bedrock ApplyGuardrail): a few quick tries, honouring Retry-After; once they are
+ * spent the tenant's policy decides whether the request goes on without a verdict or fails.
+ */
+export const guardrailSteps = proxyActivities<GatehouseActivities>({
+  startToCloseTimeout: '15s',
+  retry: { maximumAttempts: 3, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s' },
+});
+
 /** Recording must not be lost: it keeps retrying through a database outage of about six minutes. */
 export const recordSteps = proxyActivities<GatehouseActivities>({
   startToCloseTimeout: '30s',

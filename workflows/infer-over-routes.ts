@@ -10,7 +10,9 @@ import {
 import { sumAttemptCosts } from '../domain/build-llm-result';
 import { microToUsd, usageCostMicroUsd } from '../domain/cost';
 import { decideNextAttempt, initialAttemptState, type AttemptDecision } from '../domain/decide-next-attempt';
+import type { DataClass } from '../domain/data-class';
 import { FAILURE_TYPES, type FailureType } from '../domain/failure-types';
+import { redactionFor, type RedactionControl } from '../domain/governance-controls';
 import {
   classifyAttemptFailure,
   decodeInferenceFailure,
@@ -155,6 +157,12 @@ export async function inferOverRoutes(options: {
   attribution: AttemptAttribution;
   /** Whether any streamed text of this attempt reached the workflow (and so possibly the caller). */
   delivered: (attempt: number) => boolean;
+  /** The policy's redaction control; each attempt's route and the data class decide whether it applies. */
+  redaction?: RedactionControl;
+  /** The effective data class. */
+  dataClass: DataClass;
+  /** Output guardrails must judge the answer before the caller sees any of it: no streamed deltas. */
+  holdOutput?: boolean;
 }): Promise<InferenceOutcome> {
   const { run, request, plan } = options;
   const { attempts, fallbacks } = run.facts;
@@ -213,8 +221,9 @@ export async function inferOverRoutes(options: {
         chunks: options.chunks,
         maxOutputTokens: Math.min(options.maxOutputTokens, route.maxOutputTokens),
         responseFormat: request.outputSchema ? 'json' : 'text',
-        stream: request.stream,
+        stream: request.stream && !options.holdOutput,
         attribution: options.attribution,
+        redaction: redactionFor(options.redaction, route.id, options.dataClass),
         retryNumber: decision.state.routeAttempts - 1,
         fallback: decision.fallback,
       });
@@ -230,6 +239,7 @@ export async function inferOverRoutes(options: {
         costMicroUsd: usageCostMicroUsd(route, response.usage),
         latencyMs: response.latencyMs,
         timeToFirstTokenMs: response.timeToFirstTokenMs,
+        ...(response.redaction ? { redactedEntities: response.redaction.entityCounts } : {}),
       });
       return { success: { route, response }, attempts, fallbacks };
     } catch (error) {

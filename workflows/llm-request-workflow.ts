@@ -7,11 +7,13 @@ import { noRouteReason, validationFailureReason } from '../domain/request-steps'
 import { routeSelectionFor } from '../domain/route-selection';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import type { LlmResult } from '../domain/step-contracts';
-import { localSteps, retrievalSteps } from './activity-options';
+import { localSteps } from './activity-options';
 import { ApprovalGate } from './approval-gate';
+import { guardInput, guardOutput } from './guard-steps';
 import { runInferStep } from './infer-over-routes';
 import { parseWorkflowInput } from './parse-workflow-input';
 import { fail, RequestRun } from './request-run';
+import { retrieve } from './retrieve-step';
 import { StreamState } from './stream-state';
 
 export {
@@ -25,7 +27,7 @@ export {
 
 /**
  * One LLM request, end to end (DESIGN.md §1): the only place that decides what happens next. It reads as
- * its nine steps; the run's bookkeeping, the attempt loop, approvals and the stream live beside it
+ * its steps; the run's bookkeeping, the attempt loop, approvals and the stream live beside it
  * (docs/decisions/0013).
  */
 export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmResult> {
@@ -53,36 +55,21 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
     );
 
     // 3 retrieve; then the effective data class, and whatever approval it newly needs.
-    const chunks = plan.enabled
-      ? await run.step('retrieve', () =>
-          retrievalSteps.retrieve({
-            tenantId: request.tenantId,
-            query: plan.query,
-            groups: authorization.groups,
-            clearance: authorization.clearance,
-            topK: plan.topK,
-          }),
-        )
-      : [];
-    if (!plan.enabled)
-      run.log({
-        step: 'retrieve',
-        attempt: 0,
-        status: 'skipped',
-        elapsedMs: 0,
-        detail: { reason: plan.reason },
-      });
+    const chunks = await retrieve(run, request, authorization, plan);
     const reevaluated = reevaluateDataClass(authorization, request.dataClass, chunks);
     run.reevaluated(reevaluated);
     if (reevaluated.deniedReason) fail(FAILURE_TYPES.policyDenied, 'retrieve', reevaluated.deniedReason);
     await run.requireApproval(reevaluated.newApproval, approvals);
+
+    // guard-input: the policy's input guardrails judge the question, retrieved context as grounding.
+    const question = await guardInput(run, authorization, request.question, chunks);
 
     // 4 assemble-prompt
     const prompt = await run.step('assemble-prompt', () =>
       localSteps.assemblePrompt({
         tenantId: request.tenantId,
         prompt: authorization.prompt,
-        question: request.question,
+        question,
         chunks,
         contextTokenBudget: plan.contextTokenBudget,
         maxOutputTokens: authorization.maxOutputTokens,
@@ -117,6 +104,8 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
         promptTokens: prompt.inputTokens,
         maxOutputTokens: authorization.maxOutputTokens,
         attemptsToCover: routePlan.budget.maxTotalAttempts,
+        redaction: authorization.redaction,
+        dataClass: reevaluated.effective,
       }),
     );
     if (!reservation.admitted) {
@@ -127,7 +116,7 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       );
     }
 
-    // 7 infer: attempts over the route plan
+    // 7 infer: attempts over the route plan; each prompt leaves redacted where the policy requires it.
     const { route, response } = await runInferStep({
       run,
       request,
@@ -145,12 +134,19 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
         logging: authorization.logging,
       },
       delivered: (attempt) => stream.delivered(attempt),
+      redaction: authorization.redaction,
+      dataClass: reevaluated.effective,
+      holdOutput: authorization.guardrails?.output,
     });
+
+    // guard-output: the output guardrails judge the answer as written, then redacted values come back.
+    const output = await guardOutput(run, authorization, request.question, chunks, response);
+    run.facts.output = output;
 
     // 8 validate
     const validation = await run.step('validate', () =>
       localSteps.validate({
-        text: response.text,
+        text: output,
         citedDocumentIds: response.citedDocumentIds,
         retrievedDocumentIds: [...new Set(chunks.map((chunk) => chunk.documentId))],
         outputSchema: request.outputSchema,
@@ -170,8 +166,9 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       prompt,
       routePlan,
       route,
-      response,
+      response: { ...response, text: output },
       validation,
+      guardrailVerdicts: run.facts.guardrailVerdicts,
     });
   } catch (error) {
     // 9 record, on every failure path too.

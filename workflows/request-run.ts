@@ -18,6 +18,7 @@ import type {
   LoggingMode,
   PolicyDecision,
 } from '../domain/policy';
+import type { GuardrailVerdict } from '../domain/guardrail-verdict';
 import type { LlmRequest } from '../domain/request-contract';
 import type { ApprovalOutcome, CancelNoteInput } from '../domain/request-messages';
 import {
@@ -83,6 +84,8 @@ export interface RunFacts {
   /** Filled in by the attempt loop as it goes, so a cancellation mid-loop still records every attempt. */
   attempts: InferenceAttempt[];
   fallbacks: FallbackRecord[];
+  /** Every guardrail verdict, in order: the audit keeps them (masked per the logging mode). */
+  guardrailVerdicts: GuardrailVerdict[];
 }
 
 /**
@@ -94,7 +97,7 @@ export interface RunFacts {
 export class RequestRun {
   readonly runId = workflowInfo().runId;
   readonly steps: StepLog[] = [];
-  readonly facts: RunFacts = { logging: 'hash', attempts: [], fallbacks: [] };
+  readonly facts: RunFacts = { logging: 'hash', attempts: [], fallbacks: [], guardrailVerdicts: [] };
   currentStep: StepName | 'done' = 'authorize';
   outcome: RequestProgress['outcome'] = 'running';
   failure?: RequestFailure;
@@ -119,22 +122,32 @@ export class RequestRun {
     });
   }
 
-  /** Runs one step's activity and logs it with its summary; a failure ends the request as that step's. */
+  /**
+   * Runs one step's activity and logs it with its summary; a failure ends the request as that step's,
+   * unless `rescue` turns it into a value the policy allows going on with (a guardrail failing open).
+   */
   async step<Step extends ActivityStep>(
     step: Step,
     call: () => Promise<Timed<StepValues[Step]>>,
     attempt = 0,
+    rescue?: (error: unknown) => StepValues[Step] | undefined,
   ): Promise<StepValues[Step]> {
     this.currentStep = step;
     const started = Date.now();
+    const summarize = STEP_SUMMARIES[step] as (value: StepValues[Step]) => StepSummary;
     try {
       const { value, elapsedMs, runId } = await call();
-      const summarize = STEP_SUMMARIES[step] as (value: StepValues[Step]) => StepSummary;
       const { status, detail } = summarize(value);
       this.lastRunId = runId;
       this.steps.push({ step, attempt, status, elapsedMs, runId, detail });
       return value;
     } catch (error) {
+      const rescued = isCancellation(error) ? undefined : rescue?.(error);
+      if (rescued !== undefined) {
+        const runId = failedRunOf(error) ?? this.runId;
+        this.steps.push({ step, attempt, ...summarize(rescued), elapsedMs: Date.now() - started, runId });
+        return rescued;
+      }
       const failure = isCancellation(error)
         ? { type: FAILURE_TYPES.cancelled, step, message: 'the request was cancelled' }
         : failureOf(step, error);
@@ -223,9 +236,13 @@ export class RequestRun {
     }
   }
 
-  /** Records a success and sets the attributes it is found by. */
+  /**
+   * Records a success and sets the attributes it is found by. Recording is the run's commit point: a
+   * cancellation that arrives while it runs cannot turn a billed, recorded answer into a failure (the
+   * failure record would conflict with the success already written), so it completes first.
+   */
   async succeed(): Promise<void> {
-    await this.record();
+    await CancellationScope.nonCancellable(() => this.record());
     this.currentStep = 'done';
     this.setOutcome('succeeded', [
       { key: SEARCH_ATTRIBUTE_KEYS.costUsd, value: microToUsd(sumAttemptCosts(this.facts.attempts)) },
@@ -316,6 +333,7 @@ export class RequestRun {
       approval: facts.approval,
       cancel: this.cancelNote,
       failure,
+      guardrailVerdicts: facts.guardrailVerdicts,
     };
   }
 }

@@ -33,3 +33,4 @@ export {
   type PolicyGuardrails,
 } from './guardrail-policy';
 export { verdictForAudit } from './verdict-for-audit';
+export { GuardrailsUnavailableError, runGuardrails } from './run-guardrails';

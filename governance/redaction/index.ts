@@ -13,3 +13,9 @@ export { maskEntities, redactText, Redactor, restoreText } from './redactor';
 export type { RedactedText, RedactionOptions, Replacement, RestoredText } from './redactor';
 export { contentForLog } from './content-for-log';
 export { redactionPolicySchema, type RedactionPolicy } from './redaction-policy';
+export {
+  redactInferenceRequest,
+  redactPrompt,
+  RedactionSettingsError,
+  restoreAnswer,
+} from './redact-inference-request';

@@ -1,11 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker, type ReplayResult } from '@temporalio/worker';
 import {
   ENCRYPTED_FAILURE_CONVERTER_PATH,
   createGatehouseDataConverter,
 } from '../../codec/gatehouse-data-converter';
+import { PayloadEncryptionCodec } from '../../codec/payload-encryption-codec';
+import { readableText } from '../codec/history-payloads';
 import { HISTORY_DIR, replayFixtureKeyring } from '../support/history-recording';
 
 const historyFiles = readdirSync(HISTORY_DIR)
@@ -57,7 +60,35 @@ describe('replay of committed histories', () => {
         'stream-interrupted.json',
         'reset-after-failed-infer.json',
         'terminated-during-infer.json',
+        'redacted-request.json',
+        'guardrail-blocked.json',
       ]),
+    );
+  });
+
+  it('keeps the redaction mapping of the redacted request only inside encrypted payloads', async () => {
+    const json = readFileSync(path.join(HISTORY_DIR, 'redacted-request.json'), 'utf8');
+    expect(readableText(json)).not.toContain('jane.doe@example.com');
+    const codec = new PayloadEncryptionCodec(replayFixtureKeyring());
+    const results: unknown[] = [];
+    for (const event of historyFromJSON(JSON.parse(json)).events ?? []) {
+      const payloads = event.activityTaskCompletedEventAttributes?.result?.payloads;
+      if (!payloads?.length) continue;
+      const [decoded] = await codec.decode(payloads);
+      results.push(defaultPayloadConverter.fromPayload(decoded!));
+    }
+    // Decrypted with the key, the infer activity's result carries the mapping the answer was restored from.
+    expect(results).toContainEqual(
+      expect.objectContaining({
+        value: expect.objectContaining({
+          redaction: expect.objectContaining({
+            entityCounts: { EMAIL: 1, PAYMENT_CARD: 1 },
+            mapping: expect.objectContaining({
+              originals: expect.objectContaining({ '[EMAIL_1]': 'jane.doe@example.com' }),
+            }),
+          }),
+        }),
+      }),
     );
   });
 

@@ -3,7 +3,7 @@ import { RequestConflictError } from '../../client/errors';
 import { EXIT_CODES } from '../../client/cli-context';
 import { AUDIT_EVENT_TYPES } from '../../domain/audit-event';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
-import { STEP_ACTIVITY_TYPES, STEP_NAMES } from '../../domain/step-names';
+import { POLICY_OPTIONAL_STEPS, STEP_ACTIVITY_TYPES, STEP_NAMES } from '../../domain/step-names';
 import {
   startOpenAiCompatibleEmulator,
   type OpenAiEmulator,
@@ -178,6 +178,43 @@ describe('operator actions leave a true record', () => {
     }
   });
 
+  // Holding the audit table is how a test keeps `record` running on demand; SQLite can only lock the whole
+  // database, which would stop the steps before it too. The code path is the same on both stores.
+  const onPostgres = Boolean(process.env.DATABASE_URL);
+  (onPostgres ? it : it.skip)(
+    'a cancel that arrives while a success is being recorded lets the record finish: the request completes',
+    async () => {
+      const id = `cancel-in-record-${tag()}`;
+      const lock = await harness.db.transaction();
+      try {
+        await lock.raw('LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE');
+        const submitted = await harness.gatehouse.submit(harness.input({ requestId: id }));
+        await eventually('record to be running', async () => {
+          const description = await submitted.handle.describe();
+          const recording = description.raw.pendingActivities?.some(
+            (activity) => activity.activityType?.name === STEP_ACTIVITY_TYPES.record,
+          );
+          return recording ? true : undefined;
+        });
+        await harness.gatehouse.cancel(submitted.workflowId, harness.caller, 'changed my mind');
+        await lock.commit();
+        const result = await harness.gatehouse.result(submitted.workflowId, harness.caller);
+        expect(result.output.length).toBeGreaterThan(0);
+        expect((await submitted.handle.describe()).status.name).toBe('COMPLETED');
+        const events = await listAuditEvents(harness.db, {
+          tenantId: 'demo',
+          workflowId: submitted.workflowId,
+        });
+        expect(events.map((event) => event.eventType)).toContain(AUDIT_EVENT_TYPES.requestSucceeded);
+        expect(events.map((event) => event.eventType)).not.toContain(AUDIT_EVENT_TYPES.requestCancelled);
+        const reservations = await getRunReservations(harness.db, submitted.workflowId, result.runId);
+        expect(reservations.every((reservation) => reservation.state === 'settled')).toBe(true);
+      } finally {
+        if (!lock.isCompleted()) await lock.rollback();
+      }
+    },
+  );
+
   it('refuses the same request id with a different question, before anything starts', async () => {
     const id = `conflict-${tag()}`;
     await harness.gatehouse.execute(harness.input({ requestId: id, question: 'What is the refund policy?' }));
@@ -215,9 +252,13 @@ describe('operator actions leave a true record', () => {
     await handle.result();
     // Each step appears once in the new run's history: the steps before infer were copied, not re-run.
     expect(await scheduledActivityTypes(handle)).toEqual([
-      ...STEP_NAMES.filter((step) => step !== 'infer' && step !== 'validate' && step !== 'record').map(
-        (step) => STEP_ACTIVITY_TYPES[step],
-      ),
+      ...STEP_NAMES.filter(
+        (step) =>
+          !POLICY_OPTIONAL_STEPS.includes(step) &&
+          step !== 'infer' &&
+          step !== 'validate' &&
+          step !== 'record',
+      ).map((step) => STEP_ACTIVITY_TYPES[step]),
       'infer',
       'validate',
       'record',

@@ -116,6 +116,12 @@ export interface HarnessOptions {
   providers?: Partial<ActivityDependencies['providers']>;
   /** Default: one new random key, so no test reads another's payloads by accident. */
   keyring?: PayloadKeyring;
+  /** Where Bedrock calls made outside a provider (ApplyGuardrail) go, e.g. the emulator. */
+  bedrock?: {
+    defaultRegion: string;
+    endpoint?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
   /** Traces and metrics of the client, workers and activities (a traced harness bundles its own workflows). */
   telemetry?: Telemetry;
 }
@@ -152,7 +158,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     db,
     routeTable,
     dataConverter,
-    activities: { providers: options.providers },
+    activities: { providers: options.providers, bedrock: options.bedrock },
     // The shared test bundle has no tracing interceptors: a traced harness bundles with them at start.
     workflowBundlePath: options.telemetry?.tracing ? undefined : process.env[TEST_WORKFLOW_BUNDLE_ENV],
     telemetry: options.telemetry,

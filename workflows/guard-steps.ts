@@ -1,0 +1,128 @@
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { FAILURE_TYPES } from '../domain/failure-types';
+import {
+  decodeGuardUnavailable,
+  type GuardrailControl,
+  type GuardResult,
+} from '../domain/governance-controls';
+import { decideOnGuardrailError } from '../domain/guardrail-verdict';
+import type { PolicyDecision } from '../domain/policy';
+import type { InferenceResponse, RetrievedChunk } from '../domain/step-contracts';
+import { guardrailSteps, localSteps } from './activity-options';
+import { fail, type RequestRun } from './request-run';
+
+type Authorization = Extract<PolicyDecision, { allowed: true }>;
+
+/** Local guardrails need no network: a local activity. Bedrock's are regular activities. */
+function guardActivities(control: GuardrailControl | undefined) {
+  return control?.remote ? guardrailSteps : localSteps;
+}
+
+/**
+ * A guard activity whose guardrail could not answer, after its retries: the policy's pure fail-open /
+ * fail-closed rule decides. Failing open goes on with the text the earlier guardrails left and a verdict
+ * that records the failure; failing closed keeps the earlier verdicts and lets the step fail as
+ * `Guardrail.Unavailable`.
+ */
+function applyFailureMode(run: RequestRun, control: GuardrailControl) {
+  return (error: unknown): GuardResult | undefined => {
+    const cause = error instanceof ActivityFailure ? error.cause : error;
+    if (!(cause instanceof ApplicationFailure) || cause.type !== FAILURE_TYPES.guardrailUnavailable) {
+      return undefined;
+    }
+    const details = decodeGuardUnavailable(cause.details);
+    if (!details) return undefined;
+    const decision = decideOnGuardrailError(details.facts, control.onError);
+    if (decision.outcome === 'fail') {
+      run.facts.guardrailVerdicts.push(...details.verdicts);
+      return undefined;
+    }
+    return { verdicts: [...details.verdicts, decision.verdict], text: details.text };
+  };
+}
+
+/** Keeps the verdicts for the audit; a block ends the request as `Guardrail.Blocked`. */
+function settle(run: RequestRun, step: 'guard-input' | 'guard-output', result: GuardResult): string {
+  run.facts.guardrailVerdicts.push(...result.verdicts);
+  if (result.blocked) fail(FAILURE_TYPES.guardrailBlocked, step, result.blocked.message);
+  return result.text;
+}
+
+/**
+ * Step guard-input: the policy's input guardrails judge the question, with the retrieved context as
+ * grounding, before any prompt is built. Returns the question to build the prompt from (masked where a
+ * guardrail anonymized it).
+ */
+export async function guardInput(
+  run: RequestRun,
+  authorization: Authorization,
+  question: string,
+  chunks: RetrievedChunk[],
+): Promise<string> {
+  const control = authorization.guardrails;
+  if (!control?.input) {
+    run.log({
+      step: 'guard-input',
+      attempt: 0,
+      status: 'skipped',
+      elapsedMs: 0,
+      detail: { reason: 'the policy names no input guardrail' },
+    });
+    return question;
+  }
+  const result = await run.step(
+    'guard-input',
+    () =>
+      guardActivities(control).guardInput({
+        guardrails: control,
+        question,
+        groundingSources: chunks.map((chunk) => chunk.text),
+      }),
+    0,
+    applyFailureMode(run, control),
+  );
+  return settle(run, 'guard-input', result);
+}
+
+/**
+ * Step guard-output: the policy's output guardrails judge the answer as the model wrote it (placeholders
+ * and all), then the redacted values are restored where the policy allows. Returns the caller's answer.
+ */
+export async function guardOutput(
+  run: RequestRun,
+  authorization: Authorization,
+  question: string,
+  chunks: RetrievedChunk[],
+  response: InferenceResponse,
+): Promise<string> {
+  const control = authorization.guardrails?.output ? authorization.guardrails : undefined;
+  const restore = authorization.redaction?.restoreResponse ? response.redaction?.mapping : undefined;
+  if (!control && !restore) {
+    run.log({
+      step: 'guard-output',
+      attempt: 0,
+      status: 'skipped',
+      elapsedMs: 0,
+      detail: { reason: 'no output guardrail, and nothing to restore' },
+    });
+    return response.text;
+  }
+  const input = {
+    question,
+    groundingSources: chunks.map((chunk) => chunk.text),
+    restore,
+  };
+  const result = await run.step(
+    'guard-output',
+    () => guardActivities(control).guardOutput({ ...input, guardrails: control, text: response.text }),
+    0,
+    control ? applyFailureMode(run, control) : undefined,
+  );
+  const text = settle(run, 'guard-output', result);
+  // Failed open before restoring: restore now, with no guardrail, as a second entry of the step.
+  if (restore && !result.restored) {
+    const restored = await run.step('guard-output', () => localSteps.guardOutput({ ...input, text }), 1);
+    return restored.text;
+  }
+  return text;
+}

@@ -27,8 +27,9 @@ WORKDIR /app
 COPY --from=build /app /app
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
-# 8080: the front door (`gatehouse serve`); 8081: worker /healthz and /readyz; 8888: the codec server.
-EXPOSE 8080 8081 8888
+# 8080: the front door (`gatehouse serve`); 8081: worker /healthz and /readyz; 8888: the codec server;
+# 9464: the worker's Prometheus /metrics (GATEHOUSE_METRICS_PORT, set by compose and Kubernetes).
+EXPOSE 8080 8081 8888 9464
 # tsx compiles the TypeScript sources as they load; `node --import tsx` keeps node as the process
 # that receives SIGTERM, so a stopping container drains its workers.
 CMD ["node", "--import", "tsx", "worker/start-platform.ts", "worker"]

@@ -8,6 +8,7 @@ import type { RouteTable } from '../domain/route-table';
 import type { InferenceRequest } from '../domain/step-contracts';
 import type { ModelProvider } from '../providers/model-provider';
 import type { TokenCounter } from '../providers/token-counter';
+import type { RequestTelemetry } from '../telemetry/request-telemetry';
 import type { StreamPublisher } from './stream-relay';
 
 /** What the activities are built from; `createActivities(deps)` injects real or test capabilities. */
@@ -40,4 +41,6 @@ export interface ActivityDependencies {
   guardrailClient?: (region: string | undefined) => BedrockRuntimeClient;
   /** How long a reservation may stay open before the reconciler returns it to the budget. */
   reservationTtlMs?: number;
+  /** Inference spans and the request path's metrics; none when undefined. */
+  telemetry?: RequestTelemetry;
 }

@@ -35,7 +35,7 @@ export const INFER_HEARTBEAT_INTERVAL_MS = 500;
 export function createInferActivity(
   deps: Pick<
     ActivityDependencies,
-    'db' | 'providers' | 'routeTable' | 'clock' | 'streamPublisher' | 'tokenCounter'
+    'db' | 'providers' | 'routeTable' | 'clock' | 'streamPublisher' | 'tokenCounter' | 'telemetry'
   >,
 ) {
   async function writeLedgerRow(request: InferenceRequest, attempt: InferenceAttempt): Promise<boolean> {
@@ -112,6 +112,7 @@ export function createInferActivity(
         ? new StreamRelay(deps.streamPublisher, request.workflowId, request.attempt)
         : undefined;
     let streamed = '';
+    const observation = deps.telemetry?.startInference(request);
     const heartbeat = () =>
       context.heartbeat({ runId, deliveredDeltas: relay?.delivered ?? 0 } satisfies InferHeartbeat);
     // The first heartbeat goes out at once: a timeout's failure then names the run that made the attempt.
@@ -173,7 +174,7 @@ export function createInferActivity(
       await noteRouteOutcome(route.id, 'success');
       const attempt = attemptOf('succeeded', response.usage, false);
       const ledgerRecorded = await writeLedgerRow(request, attempt);
-      return {
+      const answered: InferenceResponse = {
         ...response,
         // The whole call as this worker saw it, not just the provider's own accounting.
         latencyMs: attempt.latencyMs,
@@ -182,6 +183,8 @@ export function createInferActivity(
         ledgerRecorded,
         ...(redaction ? { redaction } : {}),
       };
+      observation?.succeeded(attempt, answered);
+      return answered;
     } catch (error) {
       await relay?.close().catch(() => undefined);
       const cancellation = context.cancellationDetails;
@@ -212,6 +215,7 @@ export function createInferActivity(
       const outcome = cancellation?.cancelRequested ? 'cancelled' : 'failed';
       const attempt = attemptOf(outcome, usage, usageEstimated, classification.failureType);
       const ledgerRecorded = await writeLedgerRow(request, attempt);
+      observation?.failed(attempt);
       if (countsAgainstRoute(classification.failureType)) await noteRouteOutcome(route.id, 'failure');
       const details: InferenceFailureDetails = {
         ...classification,

@@ -16,13 +16,16 @@ import { reconcileRun } from './reconcile-run';
  * events. A run a Reset started also records the Reset (from its own history: base run, event, who, why)
  * and settles the run it superseded if that one never recorded itself.
  */
-export function createRecordActivity(deps: Pick<ActivityDependencies, 'db' | 'temporal' | 'audit'>) {
+export function createRecordActivity(
+  deps: Pick<ActivityDependencies, 'db' | 'temporal' | 'audit' | 'telemetry'>,
+) {
   async function resetOf(input: RecordInput): Promise<ResetFacts | undefined> {
     if (input.runId === input.originalRunId || !deps.temporal) return undefined;
     return (await readRunHistory(deps.temporal.client, input.workflowId, input.runId)).reset;
   }
 
   return async function record(input: RecordInput): Promise<RecordOutcome> {
+    const started = performance.now();
     const reset = await resetOf(input);
     const events: NewAuditEvent[] = buildAuditEvents(input).map((event) =>
       // Another run's work, copied by a Reset: that run (or the reconciler) describes it first.
@@ -94,6 +97,8 @@ export function createRecordActivity(deps: Pick<ActivityDependencies, 'db' | 'te
       if (result === 'still-running')
         log.warn('the run this Reset superseded is still running', { runId: reset.baseRunId });
     }
+    // Once the record is written: a retried record (database outage) is counted once.
+    deps.telemetry?.requestRecorded(input, performance.now() - started);
     return { ...outcome, reconciledRuns };
   };
 }

@@ -8,6 +8,8 @@ import type { GatehouseSettings } from '../config/environment';
 import { loadGatehouseDataConverter } from '../codec/payload-encryption';
 import { AuditKeyError, loadAuditKeys, type AuditKeys } from '../governance/audit-key-store';
 import type { AuditWriter } from '../store/audit-repository';
+import { startConfiguredTelemetry } from '../telemetry/start-telemetry';
+import { tracingClientInterceptors } from '../telemetry/temporal-tracing';
 
 /** Exit codes of the CLI (README, "Exit codes"). */
 export const EXIT_CODES = {
@@ -55,10 +57,20 @@ export async function withTemporal<T>(
       `cannot reach Temporal at ${address} (${(error as Error).message}). Is \`npm start\` running, or TEMPORAL_ADDRESS set?`,
     );
   }
+  // The caller's end of the trace: `StartWorkflow` spans that the request's workflow continues.
+  const telemetry = startConfiguredTelemetry(settings.telemetry, { serviceName: 'gatehouse-cli' });
   try {
-    return await run(new Client({ connection, namespace: settings.temporal.namespace, dataConverter }));
+    return await run(
+      new Client({
+        connection,
+        namespace: settings.temporal.namespace,
+        dataConverter,
+        interceptors: tracingClientInterceptors(telemetry),
+      }),
+    );
   } finally {
     await connection.close();
+    await telemetry?.shutdown();
   }
 }
 

@@ -16,6 +16,7 @@ import { registerEvalCommands } from './eval-commands';
 import { formatResult } from './format-result';
 import { registerIngestCommands } from './ingest-commands';
 import { GatehouseClient } from './gatehouse-client';
+import { registerReportCommands } from './report-commands';
 import { registerRequestCommands } from './request-commands';
 import { registerServeCommand } from './serve-command';
 
@@ -115,6 +116,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
 
   registerRequestCommands(program, settings);
   registerAuditCommands(program, settings);
+  registerReportCommands(program, settings);
   registerBatchCommands(program, settings);
   registerEvalCommands(program, settings);
   registerIngestCommands(program, settings);

@@ -9,6 +9,8 @@ import { taskModelId } from '../frontdoor/task-models';
 import { createKnex } from '../store/knex-client';
 import type { GatehouseSettings } from '../config/environment';
 import { loadRouteTable } from '../config/load-route-table';
+import { startConfiguredTelemetry } from '../telemetry/start-telemetry';
+import { tracingClientInterceptors } from '../telemetry/temporal-tracing';
 import { loadGatehouseDataConverter } from '../codec/payload-encryption';
 import { createStoreDirectory } from './front-door-store-directory';
 import { GatehouseClient } from './gatehouse-client';
@@ -140,7 +142,13 @@ export function registerServeCommand(program: Command, settings: GatehouseSettin
         tls: settings.temporal.tls ? {} : undefined,
         apiKey: settings.temporal.apiKey,
       });
-      const client = new Client({ connection, namespace: settings.temporal.namespace, dataConverter });
+      const telemetry = startConfiguredTelemetry(settings.telemetry, { serviceName: 'gatehouse-front-door' });
+      const client = new Client({
+        connection,
+        namespace: settings.temporal.namespace,
+        dataConverter,
+        interceptors: tracingClientInterceptors(telemetry),
+      });
       const db = createKnex({ databaseUrl: settings.databaseUrl, sqliteFile: settings.sqliteFile });
       const say = (line: string) => process.stdout.write(`${line}\n`);
       try {
@@ -171,6 +179,7 @@ export function registerServeCommand(program: Command, settings: GatehouseSettin
       } finally {
         await connection.close();
         await db.destroy();
+        await telemetry?.shutdown();
       }
     });
 }

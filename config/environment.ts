@@ -53,6 +53,17 @@ export const environmentSchema = z.object({
   GATEHOUSE_AUDIT_CHECKPOINT_FILE: optionalText,
   GATEHOUSE_WORKER_TASK_QUEUES: optionalText,
   GATEHOUSE_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  GATEHOUSE_TELEMETRY: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((value) => value === 'true' || value === '1'),
+  GATEHOUSE_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z
+    .enum(['http/protobuf', 'http/json', ''], {
+      message: 'Gatehouse sends OTLP over HTTP: http/protobuf (the default) or http/json',
+    })
+    .optional()
+    .transform((value) => (value === 'http/json' ? 'http/json' : 'http/protobuf')),
   GATEHOUSE_HTTP_HOST: z.string().default('127.0.0.1'),
   GATEHOUSE_HTTP_PORT: port(8080),
   GATEHOUSE_HTTP_BODY_LIMIT_BYTES: z.coerce
@@ -97,6 +108,7 @@ export interface GatehouseSettings {
   codec: CodecSettings;
   audit: AuditSettings;
   http: HttpSettings;
+  telemetry: TelemetrySettings;
   /** Level of the Temporal SDK's own log lines. */
   logLevel: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
   /** How often the reconciler Schedule settles what closed runs left open. */
@@ -137,6 +149,15 @@ export interface AuditSettings {
   keyFile: string;
   /** The checkpoint sink, default `<data dir>/audit-checkpoints.jsonl` (append-only JSON lines). */
   checkpointFile: string;
+}
+
+/** OpenTelemetry (README, "Telemetry"). */
+export interface TelemetrySettings {
+  /** Traces and metrics over OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT`; off by default. */
+  enabled: boolean;
+  otlpProtocol: 'http/protobuf' | 'http/json';
+  /** Port of the worker's Prometheus `/metrics` endpoint (may equal the health port); none when undefined. */
+  metricsPort?: number;
 }
 
 /** The HTTP front door, `gatehouse serve` (README, "The HTTP front door"). */
@@ -218,6 +239,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
         PROJECT_ROOT,
         values.GATEHOUSE_AUDIT_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl'),
       ),
+    },
+    telemetry: {
+      enabled: values.GATEHOUSE_TELEMETRY,
+      otlpProtocol: values.OTEL_EXPORTER_OTLP_PROTOCOL,
+      metricsPort: values.GATEHOUSE_METRICS_PORT,
     },
     http: {
       host: values.GATEHOUSE_HTTP_HOST,

@@ -42,6 +42,10 @@ export interface AttemptAttribution {
   taskType: string;
   feature?: string;
   promptRef: string;
+  /** The policy version the request was authorized under (telemetry attribute). */
+  policyVersion?: number;
+  /** The tenant's logging policy: whether telemetry may carry the prompt and answer. */
+  logging?: LoggingMode;
 }
 
 export interface InferenceRequest {
@@ -61,6 +65,10 @@ export interface InferenceRequest {
   attribution: AttemptAttribution;
   /** Set when the policy requires redaction for this route and data class: the prompt leaves redacted. */
   redaction?: RedactionControl;
+  /** Tries of this route before this attempt within the request: 0 for the route's first try. */
+  retryNumber?: number;
+  /** Set when this attempt moved to another route: from which, and why. */
+  fallback?: FallbackRecord;
 }
 
 export interface InferenceResponse {

@@ -5,6 +5,7 @@ import {
   type ActivityDependencies,
   type GatehouseActivities,
 } from '../activities/create-activities';
+import { closedHealth, type RouteHealth } from '../domain/circuit-breaker';
 import type { RouteTable } from '../domain/route-table';
 import { createGuardrailClient } from '../governance/guardrails';
 import type { Embedder } from '../retrieval/embedder';
@@ -12,6 +13,8 @@ import { createBedrockProvider } from '../providers/bedrock-provider';
 import { createExtractiveProvider } from '../providers/extractive-provider';
 import { createOpenAiCompatibleProvider } from '../providers/openai-compatible-provider';
 import { createLocalTokenCounter } from '../providers/token-counter';
+import { getRouteHealth } from '../store/route-health-repository';
+import type { RequestTelemetry } from '../telemetry/request-telemetry';
 import { createSignalStreamPublisher } from './signal-stream-publisher';
 
 /** Wires the real capabilities into the activities; the one place that chooses implementations. */
@@ -33,8 +36,18 @@ export function buildActivities(options: {
   openAiCompatibleApiKey?: string;
   /** The embedder of search queries (GATEHOUSE_EMBEDDER); default the offline one. */
   embedder?: Embedder;
+  /** Spans and metrics of the request path; none when undefined. */
+  telemetry?: RequestTelemetry;
 }): GatehouseActivities {
   const tokenCounter = createLocalTokenCounter();
+  const routeIds = options.routeTable.routes.map((route) => route.id);
+  options.telemetry?.observeCircuits(async () => {
+    // A scrape during a database outage reports no circuit state rather than failing.
+    const health = await getRouteHealth(options.db, routeIds).catch(
+      () => ({}) as Record<string, RouteHealth>,
+    );
+    return routeIds.map((routeId) => health[routeId] ?? closedHealth(routeId));
+  });
   const bedrock = options.bedrock ?? { defaultRegion: 'us-east-1' };
   // One ApplyGuardrail client per region, built on first use (workers without AWS credentials never build one).
   const guardrailClients = new Map<string, ReturnType<typeof createGuardrailClient>>();
@@ -62,6 +75,7 @@ export function buildActivities(options: {
     temporal: { client: options.client, namespace: options.client.options.namespace },
     reservationTtlMs: options.reservationTtlMs,
     guardrailClient,
+    telemetry: options.telemetry,
     providers: {
       extractive: createExtractiveProvider(tokenCounter),
       // Clients are built lazily per region, so a worker without AWS credentials only fails Bedrock attempts.

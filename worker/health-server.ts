@@ -42,18 +42,33 @@ export function assessHealth(workers: readonly WorkerHealth[]): {
 }
 
 /**
- * Serves `GET /healthz` (liveness) and `GET /readyz` (readiness) for container orchestrators. The
- * worker list is read on every probe, so the server can start before the workers exist.
+ * Serves `GET /healthz` (liveness) and `GET /readyz` (readiness) for container orchestrators, and
+ * `GET /metrics` (Prometheus text format) when given metrics. The worker list is read on every probe,
+ * so the server can start before the workers exist.
  */
 export async function startHealthServer(options: {
   port: number;
   host?: string;
   workers: () => readonly WorkerHealth[];
+  /** The Prometheus exposition text, collected at each scrape. */
+  metrics?: () => Promise<string>;
 }): Promise<HealthServer> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics' && options.metrics) {
+      options.metrics().then(
+        (text) => {
+          response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+          response.end(request.method === 'HEAD' ? undefined : text);
+        },
+        (error: unknown) => {
+          response.writeHead(500, { 'content-type': 'text/plain' }).end(`# ${String(error)}\n`);
+        },
+      );
       return;
     }
     if (path !== '/healthz' && path !== '/readyz') {

@@ -4,6 +4,8 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import type { GatehouseActivities } from '../activities/create-activities';
 import { INFER_HEARTBEAT_INTERVAL_MS } from '../activities/infer';
 import type { RouteTable } from '../domain/route-table';
+import type { Telemetry } from '../telemetry/start-telemetry';
+import { tracedBundlePath, tracingWorkerOptions } from '../telemetry/temporal-tracing';
 import { planTaskQueues } from './plan-task-queues';
 import { WORKFLOW_BUNDLER_OPTIONS } from './workflow-bundle-options';
 
@@ -29,16 +31,24 @@ export async function startGatehouseWorkers(options: {
   workflowBundlePath?: string;
   /** Poll only these task queues (the request queue and/or route queues); all of them when unset. */
   taskQueues?: readonly string[];
+  /** With tracing on, workers trace workflows, activities and steps (and load the traced bundle). */
+  telemetry?: Telemetry;
 }): Promise<GatehouseWorkers> {
-  if (options.workflowBundlePath !== undefined && !existsSync(options.workflowBundlePath)) {
+  // Tracing interceptors are compiled into workflow code: a traced worker loads the bundle built with them.
+  const bundlePath =
+    options.workflowBundlePath !== undefined && options.telemetry?.tracing
+      ? tracedBundlePath(options.workflowBundlePath)
+      : options.workflowBundlePath;
+  const tracing = tracingWorkerOptions(options.telemetry, { prebuiltBundle: bundlePath !== undefined });
+  if (bundlePath !== undefined && !existsSync(bundlePath)) {
     throw new Error(
-      `the workflow bundle ${options.workflowBundlePath} (GATEHOUSE_WORKFLOW_BUNDLE) does not exist: ` +
+      `the workflow bundle ${bundlePath} (GATEHOUSE_WORKFLOW_BUNDLE) does not exist: ` +
         'build it with `npm run bundle:workflows`, or unset the variable to bundle at start',
     );
   }
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> =
-    options.workflowBundlePath
-      ? { workflowBundle: { codePath: options.workflowBundlePath } }
+    bundlePath
+      ? { workflowBundle: { codePath: bundlePath } }
       : { workflowsPath: require.resolve('../workflows'), bundlerOptions: WORKFLOW_BUNDLER_OPTIONS };
   const plan = planTaskQueues(options.taskQueue, options.routeTable, options.taskQueues);
   const requestWorker =
@@ -50,6 +60,7 @@ export async function startGatehouseWorkers(options: {
           taskQueue: plan.requestQueue,
           dataConverter: options.dataConverter,
           ...workflowSource,
+          ...tracing,
           activities: options.activities,
         });
   const routeWorkers = await Promise.all(
@@ -59,6 +70,7 @@ export async function startGatehouseWorkers(options: {
         namespace: options.namespace,
         taskQueue,
         dataConverter: options.dataConverter,
+        ...tracing,
         activities: { infer: options.activities.infer },
         maxConcurrentActivityTaskExecutions: limits.maxConcurrent,
         // Cancellation reaches an attempt only with a heartbeat's answer: send them as often as it beats.

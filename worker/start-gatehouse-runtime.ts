@@ -2,6 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { RouteTable } from '../domain/route-table';
+import type { Telemetry } from '../telemetry/start-telemetry';
+import { tracingClientInterceptors } from '../telemetry/temporal-tracing';
 import { buildActivities } from './build-activities';
 import { startGatehouseWorkers, type GatehouseWorkers } from './run-workers';
 
@@ -18,7 +20,10 @@ export interface GatehouseRuntime {
   close(): Promise<void>;
 }
 
-type ActivityOptions = Omit<Parameters<typeof buildActivities>[0], 'db' | 'routeTable' | 'client' | 'audit'>;
+type ActivityOptions = Omit<
+  Parameters<typeof buildActivities>[0],
+  'db' | 'routeTable' | 'client' | 'audit' | 'telemetry'
+>;
 
 /**
  * Connects to Temporal and runs Gatehouse's workers: the one composition shared by `npm start`, the
@@ -43,6 +48,8 @@ export async function startGatehouseRuntime(options: {
   taskQueues?: readonly string[];
   /** Runs on the client connection before any worker polls, e.g. to register search attributes. */
   beforeWorkers?: (connection: Connection) => Promise<void>;
+  /** `startTelemetry(...)`: traces and metrics of the client, the workers and the activities. */
+  telemetry?: Telemetry;
 }): Promise<GatehouseRuntime> {
   const connectionOptions = {
     address: options.address,
@@ -60,6 +67,7 @@ export async function startGatehouseRuntime(options: {
       connection: workerConnection,
       namespace: options.namespace,
       dataConverter: options.dataConverter,
+      interceptors: tracingClientInterceptors(options.telemetry),
     });
     const workers = await startGatehouseWorkers({
       connection: workerConnection,
@@ -73,9 +81,11 @@ export async function startGatehouseRuntime(options: {
         audit: options.audit,
         routeTable: options.routeTable,
         client,
+        telemetry: options.telemetry?.requestTelemetry,
       }),
       workflowBundlePath: options.workflowBundlePath,
       taskQueues: options.taskQueues,
+      telemetry: options.telemetry,
     });
     const openWorkerConnection = workerConnection;
     return {

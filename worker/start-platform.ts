@@ -22,6 +22,7 @@ import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-at
 import { ensureTemporalCli } from '../devtools/temporal-cli';
 import { ensureReconcilerSchedule, reconcilerScheduleIdFor } from './reconciler-schedule';
 import { curlExample, startEmbeddedFrontDoor } from '../client/serve-command';
+import { startConfiguredTelemetry } from '../telemetry/start-telemetry';
 
 const say = (line: string) => process.stdout.write(`[gatehouse] ${line}\n`);
 
@@ -33,6 +34,7 @@ export async function startPlatform(
   settings: GatehouseSettings,
   options: { seed: boolean; embedded: boolean },
 ): Promise<void> {
+  const mode = options.seed ? 'start' : 'worker';
   const cleanups: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -53,14 +55,35 @@ export async function startPlatform(
     // Started first so that probes see "starting" (not a refused connection) while Temporal and the
     // database are reached; readiness follows the workers once they exist.
     let workersForHealth: Parameters<typeof describeWorkers>[0] = [];
+    const { metricsPort } = settings.telemetry;
+    const telemetry = startConfiguredTelemetry(settings.telemetry, {
+      serviceName: mode === 'worker' ? 'gatehouse-worker' : 'gatehouse',
+      prometheus: metricsPort !== undefined,
+    });
+    if (telemetry) cleanups.push(() => telemetry.shutdown());
+    const prometheus = telemetry?.prometheus;
+    const scrape = prometheus ? () => prometheus.scrape() : undefined;
     if (settings.worker.healthPort !== undefined) {
       const health = await startHealthServer({
         port: settings.worker.healthPort,
         workers: () => describeWorkers(workersForHealth),
+        metrics: metricsPort === settings.worker.healthPort ? scrape : undefined,
       });
       cleanups.push(() => health.close());
       say(`health endpoints: http://localhost:${health.port}/healthz and /readyz`);
     }
+    if (metricsPort !== undefined && metricsPort !== settings.worker.healthPort) {
+      // Its own port: it answers the probes too, which does no harm.
+      const metrics = await startHealthServer({
+        port: metricsPort,
+        workers: () => describeWorkers(workersForHealth),
+        metrics: scrape,
+      });
+      cleanups.push(() => metrics.close());
+    }
+    if (metricsPort !== undefined) say(`Prometheus metrics: http://localhost:${metricsPort}/metrics`);
+    if (settings.telemetry.enabled)
+      say(`telemetry: traces and metrics over OTLP (${settings.telemetry.otlpProtocol})`);
     mkdirSync(settings.dataDir, { recursive: true });
     // Workers elsewhere must share keys, so only the embedded default creates a key file.
     const payloadKeys = await loadPayloadKeyring(settings, { createIfMissing: options.seed });
@@ -164,6 +187,7 @@ export async function startPlatform(
       routeTable,
       workflowBundlePath: settings.workflowBundlePath,
       dataConverter: createGatehouseDataConverter(payloadKeys.keyring),
+      telemetry,
       activities: {
         bedrock: {
           defaultRegion: settings.bedrock.defaultRegion,

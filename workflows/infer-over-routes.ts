@@ -224,6 +224,8 @@ export async function inferOverRoutes(options: {
         stream: request.stream && !options.holdOutput,
         attribution: options.attribution,
         redaction: redactionFor(options.redaction, route.id, options.dataClass),
+        retryNumber: decision.state.routeAttempts - 1,
+        fallback: decision.fallback,
       });
       attempts.push({
         attempt,

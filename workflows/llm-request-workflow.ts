@@ -130,6 +130,8 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
         taskType: request.taskType,
         feature: request.feature,
         promptRef: prompt.promptRef,
+        policyVersion: authorization.policyVersion,
+        logging: authorization.logging,
       },
       delivered: (attempt) => stream.delivered(attempt),
       redaction: authorization.redaction,

@@ -25,6 +25,7 @@ import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
 import { readSettings, type GatehouseSettings } from '../../config/environment';
 import { loadRouteTable } from '../../config/load-route-table';
+import type { Telemetry } from '../../telemetry/start-telemetry';
 import { startGatehouseRuntime } from '../../worker/start-gatehouse-runtime';
 import { recordingHistories, replayFixtureKeyring } from './history-recording';
 import {
@@ -126,6 +127,8 @@ export interface HarnessOptions {
     endpoint?: string;
     credentials?: { accessKeyId: string; secretAccessKey: string };
   };
+  /** Traces and metrics of the client, workers and activities (a traced harness bundles its own workflows). */
+  telemetry?: Telemetry;
 }
 
 /** A keyring with one fresh random key, as a test's own. */
@@ -170,7 +173,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     routeTable,
     dataConverter,
     activities: { providers: options.providers, bedrock: options.bedrock },
-    workflowBundlePath: process.env[TEST_WORKFLOW_BUNDLE_ENV],
+    // The shared test bundle has no tracing interceptors: a traced harness bundles with them at start.
+    workflowBundlePath: options.telemetry?.tracing ? undefined : process.env[TEST_WORKFLOW_BUNDLE_ENV],
+    telemetry: options.telemetry,
   });
   return {
     db,

@@ -16,6 +16,7 @@ const SOURCE_FOLDERS = [
   'retrieval',
   'scripts',
   'store',
+  'telemetry',
   'workflows',
   'worker',
 ];

@@ -72,3 +72,36 @@ describe('the health endpoints', () => {
     expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
 });
+
+describe('the metrics endpoint on the health server', () => {
+  it('serves the Prometheus text at each scrape, and 500 when collecting fails', async () => {
+    let scrapes = 0;
+    let failing = false;
+    const server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      workers: () => [],
+      metrics: async () => {
+        if (failing) throw new Error('collector broke');
+        scrapes += 1;
+        return `gatehouse_requests_total ${scrapes}\n`;
+      },
+    });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const first = await fetch(`${base}/metrics`);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(await first.text()).toBe('gatehouse_requests_total 1\n');
+      expect(await (await fetch(`${base}/metrics`)).text()).toBe('gatehouse_requests_total 2\n');
+      // The probes still answer beside it.
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      failing = true;
+      const broken = await fetch(`${base}/metrics`);
+      expect(broken.status).toBe(500);
+      expect(await broken.text()).toContain('collector broke');
+    } finally {
+      await server.close();
+    }
+  });
+});

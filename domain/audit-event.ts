@@ -24,6 +24,8 @@ export const AUDIT_EVENT_TYPES = {
   reservationExpired: 'reservation.expired',
   /** A usage ledger row, by its content hash: editing the row afterwards breaks verification. */
   usageRecorded: 'usage.recorded',
+  /** Policy, prompt or principal (API key) changes by their content hashes, with the author. */
+  governanceChanged: 'governance.changed',
   operatorRetry: 'operator.retry',
   operatorCancel: 'operator.cancel',
   operatorTerminate: 'operator.terminate',

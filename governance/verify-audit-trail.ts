@@ -4,6 +4,7 @@ import { readAuditWitnesses } from '../history/read-audit-witnesses';
 import { verifyAuditChain } from '../store/audit-repository';
 import { auditCheckpointSignatureValid, type AuditCheckpointSink } from './audit-checkpoint';
 import type { AuditKeys } from './audit-key-store';
+import { governanceWorkflowId, verifyGovernanceAgainstAudit } from './governance-attestation';
 import { verifyLedgerAgainstAudit } from './verify-ledger';
 import type { AuditAnchor, AuditChainVerification } from './verify-audit-chain';
 
@@ -11,6 +12,8 @@ export interface AuditTrailReport {
   verdict: AuditChainVerification;
   /** Usage ledger rows checked against their `usage.recorded` events (once the chain verified). */
   ledgerRowsChecked?: number;
+  /** Policy, prompt and principal items checked against their `governance.changed` events. */
+  governanceItemsChecked?: number;
   checkpoints: { valid: number; latestSeq?: number; latestAt?: string };
   /** Undefined when Temporal was not consulted. */
   history?: { witnesses: number; runsRead: number; unreadable: number };
@@ -73,18 +76,29 @@ export async function verifyAuditTrail(
   );
   const chain = await verifyAuditChain(db, tenantId, { chainKeyById: options.keys.chainKeyById, anchors });
   const ledger = chain.ok ? await verifyLedgerAgainstAudit(db, tenantId) : undefined;
+  const governance = ledger?.ok ? await verifyGovernanceAgainstAudit(db, tenantId) : undefined;
+  let verdict: AuditChainVerification = chain;
+  if (ledger !== undefined && !ledger.ok) {
+    verdict = {
+      ok: false,
+      checked: chain.checked,
+      firstBadSeq: ledger.firstBadSeq,
+      firstBadWorkflowId: ledger.firstBadWorkflowId,
+      reason: ledger.reason,
+    };
+  } else if (governance !== undefined && !governance.ok) {
+    verdict = {
+      ok: false,
+      checked: chain.checked,
+      firstBadSeq: governance.firstBadSeq,
+      firstBadWorkflowId: governanceWorkflowId(tenantId),
+      reason: governance.reason,
+    };
+  }
   return {
-    verdict:
-      ledger === undefined || ledger.ok
-        ? chain
-        : {
-            ok: false,
-            checked: chain.checked,
-            firstBadSeq: ledger.firstBadSeq,
-            firstBadWorkflowId: ledger.firstBadWorkflowId,
-            reason: ledger.reason,
-          },
+    verdict,
     ledgerRowsChecked: ledger?.rowsChecked,
+    governanceItemsChecked: governance?.itemsChecked,
     checkpoints: { valid: stored.checkpoints.length, latestSeq: latest?.seq, latestAt: latest?.at },
     history,
   };

@@ -5,6 +5,7 @@ import { loadOrCreateDemoCredentials, demoCredentialsFile } from '../devtools/de
 import { readSettings } from '../config/environment';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 import { loadAuditKeys } from '../governance/audit-key-store';
+import { attestGovernanceChanges } from '../governance/governance-attestation';
 
 /**
  * Prepares the shared state `npm start` prepares, for deployments whose workers run apart from it
@@ -19,7 +20,17 @@ async function main(): Promise<void> {
   try {
     await migrateLatest(db);
     const credentials = loadOrCreateDemoCredentials(settings.dataDir);
-    await seedDemo(db, { apiKey: credentials.apiKey, contractorApiKey: credentials.contractorApiKey });
+    const seeded = await seedDemo(db, {
+      apiKey: credentials.apiKey,
+      contractorApiKey: credentials.contractorApiKey,
+    });
+    const auditKeys = loadAuditKeys(settings.audit, { createIfMissing: true });
+    const changes = await attestGovernanceChanges(
+      { db, chainKey: auditKeys.keys.chainKey },
+      seeded.tenantId,
+      'npm run db:seed-demo',
+    );
+    console.log(`audit: ${changes.length} policy, prompt or principal change(s) recorded`);
     console.log(
       `demo tenant 'demo' seeded in ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : settings.sqliteFile}`,
     );

@@ -15,6 +15,7 @@ import { describeWorkers, startHealthServer } from './health-server';
 import { loadRouteTable } from '../config/load-route-table';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 import { loadAuditKeys } from '../governance/audit-key-store';
+import { attestGovernanceChanges } from '../governance/governance-attestation';
 import { createFileAuditCheckpointSink } from '../governance/file-audit-checkpoint-sink';
 import { createEmbedder } from '../retrieval/create-embedder';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
@@ -164,8 +165,18 @@ export async function startPlatform(
     cleanups.push(() => db.destroy());
     await migrateLatest(db);
     const credentials = options.seed ? loadOrCreateDemoCredentials(settings.dataDir) : undefined;
-    if (credentials)
-      await seedDemo(db, { apiKey: credentials.apiKey, contractorApiKey: credentials.contractorApiKey });
+    if (credentials) {
+      const seeded = await seedDemo(db, {
+        apiKey: credentials.apiKey,
+        contractorApiKey: credentials.contractorApiKey,
+      });
+      // The demo's policy, prompts and keys enter the audit chain (unchanged ones add nothing).
+      await attestGovernanceChanges(
+        { db, chainKey: audit.keys.chainKey },
+        seeded.tenantId,
+        'npm start (demo seed)',
+      );
+    }
 
     let bedrockEndpoint: string | undefined;
     if (settings.bedrock.emulatorPort !== undefined) {

@@ -1,0 +1,173 @@
+import type { Knex } from 'knex';
+import { AUDIT_EVENT_TYPES } from '../domain/audit-event';
+import { appendOperatorEvent, listAuditEvents, type AuditWriter } from '../store/audit-repository';
+import { canonicalJson } from './canonical-json';
+import { sha256Hex } from './sha256';
+
+/**
+ * Policy versions, prompt versions and labels, and principals (API keys, roles, clearance) in the audit
+ * chain. Every change made through Gatehouse's code ends with `attestGovernanceChanges`: one
+ * `governance.changed` event naming the author and the content hash of each item that changed. Once a
+ * tenant has such an event, `audit verify` compares the tables with the chain, so a policy version, a
+ * prompt, a label or an API key inserted, edited or deleted by SQL is reported — writing the event that
+ * would cover it needs the chain key, which is not in the database.
+ */
+
+/** The audit trail's home for a tenant's configuration changes (they belong to no request). */
+export function governanceWorkflowId(tenantId: string): string {
+  return `governance/${tenantId}`;
+}
+const GOVERNANCE_RUN_ID = 'configuration';
+
+export interface GovernanceChange {
+  /** `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`. */
+  item: string;
+  /** SHA-256 of the item's canonical content; null when the item was removed. */
+  contentHash: string | null;
+}
+
+interface GovernanceChangedPayload {
+  author: string;
+  changes: GovernanceChange[];
+}
+
+/** The tenant's configuration as it is stored now: item → content hash. */
+export async function currentGovernanceItems(db: Knex, tenantId: string): Promise<Map<string, string>> {
+  const items = new Map<string, string>();
+  const hash = (value: unknown) => sha256Hex(canonicalJson(value));
+  const policies = (await db('policies').where({ tenant_id: tenantId })) as Array<{
+    version: number | string;
+    document: string;
+  }>;
+  for (const row of policies) items.set(`policy@${Number(row.version)}`, hash({ document: row.document }));
+  const prompts = (await db('prompt_templates').where({ tenant_id: tenantId })) as Array<{
+    name: string;
+    version: number | string;
+    system_template: string;
+    user_template: string;
+  }>;
+  for (const row of prompts) {
+    items.set(
+      `prompt:${row.name}@${Number(row.version)}`,
+      hash({ system: row.system_template, user: row.user_template }),
+    );
+  }
+  const labels = (await db('prompt_labels').where({ tenant_id: tenantId })) as Array<{
+    name: string;
+    label: string;
+    version: number | string;
+  }>;
+  for (const row of labels) {
+    items.set(`prompt-label:${row.name}:${row.label}`, hash({ version: Number(row.version) }));
+  }
+  const principals = (await db('principals').where({ tenant_id: tenantId })) as Array<
+    Record<string, unknown>
+  >;
+  for (const row of principals) {
+    items.set(
+      `principal:${String(row.id)}`,
+      hash({
+        name: row.name,
+        apiKeyHash: row.api_key_hash,
+        capabilities: row.capabilities,
+        groups: row.groups,
+        clearance: row.clearance,
+        role: row.role,
+        status: row.status,
+      }),
+    );
+  }
+  return items;
+}
+
+/** What the chain says the configuration is: the latest audited hash of every item (null: removed). */
+async function auditedGovernanceItems(
+  db: Knex,
+  tenantId: string,
+): Promise<{ items: Map<string, { contentHash: string | null; seq: number }>; events: number }> {
+  const events = await listAuditEvents(db, { tenantId, workflowId: governanceWorkflowId(tenantId) });
+  const items = new Map<string, { contentHash: string | null; seq: number }>();
+  let count = 0;
+  for (const event of events) {
+    if (event.eventType !== AUDIT_EVENT_TYPES.governanceChanged) continue;
+    count += 1;
+    for (const change of (event.payload as GovernanceChangedPayload).changes ?? []) {
+      items.set(change.item, { contentHash: change.contentHash, seq: event.seq });
+    }
+  }
+  return { items, events: count };
+}
+
+function differences(
+  current: Map<string, string>,
+  audited: Map<string, { contentHash: string | null }>,
+): GovernanceChange[] {
+  const changes: GovernanceChange[] = [];
+  for (const [item, contentHash] of current) {
+    if (audited.get(item)?.contentHash !== contentHash) changes.push({ item, contentHash });
+  }
+  for (const [item, { contentHash }] of audited) {
+    if (contentHash !== null && !current.has(item)) changes.push({ item, contentHash: null });
+  }
+  return changes.sort((a, b) => a.item.localeCompare(b.item));
+}
+
+/**
+ * Records, as one audit event by `author`, every configuration item of the tenant that differs from what
+ * the chain last recorded. Returns the changes (none: nothing was appended).
+ */
+export async function attestGovernanceChanges(
+  writer: AuditWriter,
+  tenantId: string,
+  author: string,
+): Promise<GovernanceChange[]> {
+  const [current, audited] = await Promise.all([
+    currentGovernanceItems(writer.db, tenantId),
+    auditedGovernanceItems(writer.db, tenantId),
+  ]);
+  const changes = differences(current, audited.items);
+  if (changes.length === 0) return [];
+  const payload: GovernanceChangedPayload = { author, changes };
+  await appendOperatorEvent(writer.db, writer.chainKey, {
+    tenantId,
+    workflowId: governanceWorkflowId(tenantId),
+    runId: GOVERNANCE_RUN_ID,
+    eventType: AUDIT_EVENT_TYPES.governanceChanged,
+    payload,
+  });
+  return changes;
+}
+
+export type GovernanceVerification =
+  | { ok: true; itemsChecked: number }
+  | { ok: false; itemsChecked: number; firstBadSeq: number; reason: string };
+
+/**
+ * The configuration tables against the chain (call it once the chain itself verifies). A tenant with no
+ * `governance.changed` event yet (a store from before configuration joined the chain) is not checked.
+ */
+export async function verifyGovernanceAgainstAudit(
+  db: Knex,
+  tenantId: string,
+): Promise<GovernanceVerification> {
+  const audited = await auditedGovernanceItems(db, tenantId);
+  if (audited.events === 0) return { ok: true, itemsChecked: 0 };
+  const current = await currentGovernanceItems(db, tenantId);
+  const changes = differences(current, audited.items);
+  const first = changes[0];
+  if (first === undefined) return { ok: true, itemsChecked: current.size };
+  const known = audited.items.get(first.item);
+  const what =
+    first.contentHash === null
+      ? 'was deleted'
+      : known === undefined || known.contentHash === null
+        ? 'was added'
+        : 'was changed';
+  const others = changes.length > 1 ? ` (and ${changes.length - 1} more item(s))` : '';
+  return {
+    ok: false,
+    itemsChecked: current.size,
+    firstBadSeq: known?.seq ?? 0,
+    reason: `${first.item} ${what} outside Gatehouse: no governance.changed event records it${others}`,
+  };
+}

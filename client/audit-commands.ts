@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { InvalidArgumentError, type Command } from 'commander';
 import { newAuditKeyFile, readAuditPublicKey } from '../governance/audit-key-store';
-import { createFileAuditCheckpointSink } from '../governance/file-audit-checkpoint-sink';
+import { createAuditCheckpointSink } from '../governance/audit-checkpoint-sinks';
 import { verifyAuditTrail, type AuditTrailReport } from '../governance/verify-audit-trail';
 import { writeAuditCheckpoints } from '../governance/write-audit-checkpoints';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -104,7 +104,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
         const tenant = options.tenant;
         const apiKey = resolveApiKey(settings, tenant, options.apiKey);
         const keys = loadCliAuditKeys(settings);
-        const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
+        const checkpointSink = createAuditCheckpointSink(settings.audit);
         await withDatabase(settings, async (db) => {
           await authenticateOperator(db, tenant, apiKey);
           if (!(await hasAuditHistory(db, tenant))) {
@@ -146,7 +146,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
     .option('-t, --tenant <id>', 'only this tenant')
     .action(async (options: { tenant?: string }) => {
       const keys = loadCliAuditKeys(settings);
-      const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
+      const checkpointSink = createAuditCheckpointSink(settings.audit);
       await withDatabase(settings, async (db) => {
         const written = await writeAuditCheckpoints(
           db,
@@ -176,7 +176,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
       async (id: string, options: { tenant: string; out: string; apiKey?: string; history: boolean }) => {
         const workflowId = workflowIdFor(id, options.tenant);
         const keys = loadCliAuditKeys(settings);
-        const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
+        const checkpointSink = createAuditCheckpointSink(settings.audit);
         await asAuditor(settings, options, async ({ db, client, operator }) => {
           const built = await buildEvidenceBundle(db, {
             tenantId: options.tenant,
@@ -240,7 +240,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
     .action(async (options: { tenant: string; olderThanDays?: number; apiKey?: string }) => {
       const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
       const keys = loadCliAuditKeys(settings);
-      const checkpointSink = createFileAuditCheckpointSink(settings.audit.checkpointFile);
+      const checkpointSink = createAuditCheckpointSink(settings.audit);
       await withDatabase(settings, async (db) => {
         await authenticateOperator(db, options.tenant, apiKey);
         const days = options.olderThanDays ?? (await auditRetentionDaysOf(db, options.tenant));

@@ -51,6 +51,8 @@ export const environmentSchema = z.object({
   GATEHOUSE_AUDIT_KEYS: optionalText,
   GATEHOUSE_AUDIT_KEY_FILE: optionalText,
   GATEHOUSE_AUDIT_CHECKPOINT_FILE: optionalText,
+  GATEHOUSE_AUDIT_CHECKPOINT_S3: optionalText,
+  GATEHOUSE_AUDIT_CHECKPOINT_S3_ENDPOINT: optionalText,
   GATEHOUSE_WORKER_TASK_QUEUES: optionalText,
   GATEHOUSE_HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   GATEHOUSE_TELEMETRY: z
@@ -149,6 +151,8 @@ export interface AuditSettings {
   keyFile: string;
   /** The checkpoint sink, default `<data dir>/audit-checkpoints.jsonl` (append-only JSON lines). */
   checkpointFile: string;
+  /** `s3://bucket/prefix`: checkpoints as write-once objects there instead of the file. */
+  checkpointS3?: { url: string; region: string; endpoint?: string };
 }
 
 /** OpenTelemetry (README, "Telemetry"). */
@@ -239,6 +243,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
         PROJECT_ROOT,
         values.GATEHOUSE_AUDIT_CHECKPOINT_FILE ?? path.join(dataDir, 'audit-checkpoints.jsonl'),
       ),
+      checkpointS3:
+        values.GATEHOUSE_AUDIT_CHECKPOINT_S3 === undefined
+          ? undefined
+          : {
+              url: values.GATEHOUSE_AUDIT_CHECKPOINT_S3,
+              region: values.AWS_REGION ?? 'us-east-1',
+              endpoint: values.GATEHOUSE_AUDIT_CHECKPOINT_S3_ENDPOINT,
+            },
     },
     telemetry: {
       enabled: values.GATEHOUSE_TELEMETRY,

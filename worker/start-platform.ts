@@ -16,7 +16,7 @@ import { loadRouteTable } from '../config/load-route-table';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 import { loadAuditKeys } from '../governance/audit-key-store';
 import { attestGovernanceChanges } from '../governance/governance-attestation';
-import { createFileAuditCheckpointSink } from '../governance/file-audit-checkpoint-sink';
+import { createAuditCheckpointSink } from '../governance/audit-checkpoint-sinks';
 import { createEmbedder } from '../retrieval/create-embedder';
 import { startGatehouseRuntime } from './start-gatehouse-runtime';
 import { ensureSearchAttributes, GATEHOUSE_SEARCH_ATTRIBUTES } from './search-attributes';
@@ -100,7 +100,7 @@ export async function startPlatform(
       );
     const audit = {
       keys: auditKeys.keys,
-      checkpointSink: createFileAuditCheckpointSink(settings.audit.checkpointFile),
+      checkpointSink: createAuditCheckpointSink(settings.audit),
     };
     let codec: { url: string; operator?: { name: string; token: string } } | undefined;
     if (options.seed) {

@@ -64,3 +64,15 @@ export interface AuditCheckpointSink {
   /** Every stored checkpoint of the tenant, oldest first; lines that do not parse are counted. */
   read(tenantId: string): Promise<{ checkpoints: SignedAuditCheckpoint[]; unreadable: number }>;
 }
+
+/** One stored checkpoint from its JSON text; undefined when it does not parse (the sink was altered). */
+export function parseStoredCheckpoint(text: string): SignedAuditCheckpoint | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = signedAuditCheckpointSchema.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,7 +1,7 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  signedAuditCheckpointSchema,
+  parseStoredCheckpoint,
   type AuditCheckpointSink,
   type SignedAuditCheckpoint,
 } from './audit-checkpoint';
@@ -39,16 +39,9 @@ export function createFileAuditCheckpointSink(file: string): AuditCheckpointSink
       let unreadable = 0;
       for (const line of text.split('\n')) {
         if (line.trim() === '') continue;
-        let raw: unknown;
-        try {
-          raw = JSON.parse(line);
-        } catch {
-          unreadable += 1;
-          continue;
-        }
-        const parsed = signedAuditCheckpointSchema.safeParse(raw);
-        if (!parsed.success) unreadable += 1;
-        else if (parsed.data.tenantId === tenantId) checkpoints.push(parsed.data);
+        const checkpoint = parseStoredCheckpoint(line);
+        if (checkpoint === undefined) unreadable += 1;
+        else if (checkpoint.tenantId === tenantId) checkpoints.push(checkpoint);
       }
       return { checkpoints, unreadable };
     },

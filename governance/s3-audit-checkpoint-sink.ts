@@ -6,7 +6,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import {
-  signedAuditCheckpointSchema,
+  parseStoredCheckpoint,
   type AuditCheckpointSink,
   type SignedAuditCheckpoint,
 } from './audit-checkpoint';
@@ -85,16 +85,10 @@ export function createS3AuditCheckpointSink(
         for (const object of page.Contents ?? []) {
           const body = await client.send(new GetObjectCommand({ Bucket: location.bucket, Key: object.Key }));
           const text = (await body.Body?.transformToString('utf8')) ?? '';
-          let raw: unknown;
-          try {
-            raw = JSON.parse(text);
-          } catch {
-            unreadable += 1;
-            continue;
-          }
-          const parsed = signedAuditCheckpointSchema.safeParse(raw);
-          if (!parsed.success || parsed.data.tenantId !== tenantId) unreadable += 1;
-          else checkpoints.push(parsed.data);
+          const checkpoint = parseStoredCheckpoint(text);
+          // Under the tenant's prefix, a checkpoint of another tenant is as wrong as one that does not parse.
+          if (checkpoint === undefined || checkpoint.tenantId !== tenantId) unreadable += 1;
+          else checkpoints.push(checkpoint);
         }
         continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (continuationToken !== undefined);

@@ -64,7 +64,7 @@ export function formatAuditTrailReport(tenantId: string, report: AuditTrailRepor
       : `${report.history.witnesses} head(s) witnessed in ${report.history.runsRead} run(s) of Temporal history${report.history.unreadable > 0 ? ` (${report.history.unreadable} unreadable)` : ''}`;
   const verdict = report.verdict;
   if (verdict.ok) {
-    return `audit chain of '${tenantId}' verifies: ${verdict.checked} event(s), head at #${verdict.headSeq}; ${report.ledgerRowsChecked ?? 0} ledger row(s) match their events; checked against ${checkpoints}; ${history}`;
+    return `audit chain of '${tenantId}' verifies: ${verdict.checked} event(s), head at #${verdict.headSeq}; ${report.ledgerRowsChecked ?? 0} ledger row(s) and ${report.governanceItemsChecked ?? 0} policy, prompt and key item(s) match their events; checked against ${checkpoints}; ${history}`;
   }
   const request = verdict.firstBadWorkflowId === undefined ? '' : ` (request ${verdict.firstBadWorkflowId})`;
   return `audit chain of '${tenantId}' is BROKEN at #${verdict.firstBadSeq}${request}: ${verdict.reason} (${verdict.checked} event(s) checked; ${checkpoints}; ${history})`;

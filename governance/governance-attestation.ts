@@ -84,18 +84,24 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
 async function auditedGovernanceItems(
   db: Knex,
   tenantId: string,
-): Promise<{ items: Map<string, { contentHash: string | null; seq: number }>; events: number }> {
+): Promise<{
+  items: Map<string, { contentHash: string | null; seq: number }>;
+  events: number;
+  lastSeq: number;
+}> {
   const events = await listAuditEvents(db, { tenantId, workflowId: governanceWorkflowId(tenantId) });
   const items = new Map<string, { contentHash: string | null; seq: number }>();
   let count = 0;
+  let lastSeq = 0;
   for (const event of events) {
     if (event.eventType !== AUDIT_EVENT_TYPES.governanceChanged) continue;
     count += 1;
+    lastSeq = event.seq;
     for (const change of (event.payload as GovernanceChangedPayload).changes ?? []) {
       items.set(change.item, { contentHash: change.contentHash, seq: event.seq });
     }
   }
-  return { items, events: count };
+  return { items, events: count, lastSeq };
 }
 
 function differences(
@@ -167,7 +173,8 @@ export async function verifyGovernanceAgainstAudit(
   return {
     ok: false,
     itemsChecked: current.size,
-    firstBadSeq: known?.seq ?? 0,
+    // An item the chain never heard of is measured against the last configuration it recorded.
+    firstBadSeq: known?.seq ?? audited.lastSeq,
     reason: `${first.item} ${what} outside Gatehouse: no governance.changed event records it${others}`,
   };
 }

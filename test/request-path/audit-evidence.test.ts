@@ -197,7 +197,9 @@ describe('the usage ledger is in the audit chain', () => {
     const result = await harness.gatehouse.execute(harness.input({ requestId: 'ledger-1' }));
     const verify = () => runCli(harness.cliSettings(), 'audit', 'verify', '--tenant', 'demo', '--no-history');
     const clean = await verify();
-    expect(clean.stdout).toMatch(/verifies: .* 1 ledger row\(s\) match their events/);
+    expect(clean.stdout).toMatch(
+      /verifies: .* 1 ledger row\(s\) and \d+ policy, prompt and key item\(s\) match their events/,
+    );
 
     const row = await harness.db('usage_ledger').where({ workflow_id: result.workflowId }).first();
     await harness.db('usage_ledger').where({ id: row.id }).update({ cost_micro_usd: 1 });

@@ -11,11 +11,9 @@ import type { LlmRequestInput } from '../domain/request-contract';
 import { workflowLink, type GatehouseSettings } from '../config/environment';
 import { batchProgress, batchResult, readBatchFile, submitBatch } from './batch-client';
 import { authenticateOperator, EXIT_CODES, resolveApiKey, withDatabase, withTemporal } from './cli-context';
+import { waitWithProgress } from './wait-with-progress';
 
 const BAR_WIDTH = 20;
-const TTY_REFRESH_MS = 250;
-/** Logs keep one line per interval instead of a redrawn bar full of carriage returns. */
-const LOG_REFRESH_MS = 5_000;
 
 function concurrencyOption(value: string): number {
   const parsed = Number(value);
@@ -53,36 +51,14 @@ function uiLink(settings: GatehouseSettings, workflowId: string): string {
   return workflowLink(settings, workflowId);
 }
 
-function pause(ms: number): Promise<void> {
-  // Unreferenced: a pending redraw must not keep the process alive once the batch is done.
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** Waits for the result while drawing progress on `stream`: a redrawn bar on a terminal, else a line now and then. */
-async function waitWithProgress(
-  client: Client,
-  workflowId: string,
-  stream: NodeJS.WriteStream,
-): Promise<BatchResult> {
-  // The bar is drawn on stderr, so it is stderr being a terminal that makes `\r` redraws readable.
-  const interactive = stream.isTTY === true;
-  let done = false;
-  const result = batchResult(client, workflowId).finally(() => {
-    done = true;
+/** Waits for the batch's result while drawing its progress bar on `stream`. */
+function waitForBatch(client: Client, workflowId: string, stream: NodeJS.WriteStream): Promise<BatchResult> {
+  return waitWithProgress({
+    result: batchResult(client, workflowId),
+    progressLine: async () => formatBatchProgressBar(await batchProgress(client, workflowId)),
+    finalLine: (final) => formatBatchProgressBar({ ...final, completed: final.total }),
+    stream,
   });
-  while (!done) {
-    await Promise.race([result.catch(() => undefined), pause(interactive ? TTY_REFRESH_MS : LOG_REFRESH_MS)]);
-    if (done) break;
-    try {
-      const bar = formatBatchProgressBar(await batchProgress(client, workflowId));
-      stream.write(interactive ? `\r${bar}` : `${bar}\n`);
-    } catch {
-      // A query needs a worker; while none answers, keep waiting for the result.
-    }
-  }
-  const final = await result;
-  stream.write(`${interactive ? '\r' : ''}${formatBatchProgressBar({ ...final, completed: final.total })}\n`);
-  return final;
 }
 
 /** `gatehouse batch submit|show`: run a JSONL file of requests as one batch and follow it. */
@@ -134,7 +110,7 @@ export function registerBatchCommands(program: Command, settings: GatehouseSetti
             `Batch:     ${submitted.batchId} (${entries.length} requests)\nWorkflow:  ${submitted.workflowId}\nTemporal:  ${uiLink(settings, submitted.workflowId)}\n`,
           );
           if (!options.wait) return;
-          const result = await waitWithProgress(client, submitted.workflowId, process.stderr);
+          const result = await waitForBatch(client, submitted.workflowId, process.stderr);
           process.stdout.write(`${formatBatchSummary(result)}\n`);
           if (result.failed > 0) process.exitCode = EXIT_CODES.someRequestsFailed;
         });

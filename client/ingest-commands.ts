@@ -24,10 +24,9 @@ import {
   withTemporal,
 } from './cli-context';
 import { IngestSourceError, readIngestSource } from './ingest-source';
+import { waitWithProgress } from './wait-with-progress';
 
 const BAR_WIDTH = 20;
-const TTY_REFRESH_MS = 250;
-const LOG_REFRESH_MS = 5_000;
 
 function wholeNumber(minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -73,34 +72,20 @@ function formatIngestionSummary(result: IngestionResult): string {
   ].join('\n');
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-async function waitWithProgress(
+/** Waits for the ingestion's result while drawing its progress bar on `stream`. */
+function waitForIngestion(
   client: Client,
   workflowId: string,
   stream: NodeJS.WriteStream,
 ): Promise<IngestionResult> {
   const handle = client.workflow.getHandle<typeof ingestDocumentsWorkflow>(workflowId);
-  const interactive = stream.isTTY === true;
-  let done = false;
-  const result = handle.result().finally(() => {
-    done = true;
+  return waitWithProgress({
+    result: handle.result(),
+    progressLine: async () =>
+      formatIngestionProgressBar(await handle.query<IngestionProgress>(INGESTION_PROGRESS_QUERY)),
+    finalLine: formatIngestionProgressBar,
+    stream,
   });
-  while (!done) {
-    await Promise.race([result.catch(() => undefined), pause(interactive ? TTY_REFRESH_MS : LOG_REFRESH_MS)]);
-    if (done) break;
-    try {
-      const bar = formatIngestionProgressBar(await handle.query<IngestionProgress>(INGESTION_PROGRESS_QUERY));
-      stream.write(interactive ? `\r${bar}` : `${bar}\n`);
-    } catch {
-      // A query needs a worker; while none answers, keep waiting for the result.
-    }
-  }
-  const final = await result;
-  stream.write(`${interactive ? '\r' : ''}${formatIngestionProgressBar(final)}\n`);
-  return final;
 }
 
 /** `gatehouse ingest` and `gatehouse documents list|delete`. */
@@ -213,7 +198,7 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
         );
         if (!options.wait) return;
         await withTemporal(settings, async (client) => {
-          const result = await waitWithProgress(client, workflowId, process.stderr);
+          const result = await waitForIngestion(client, workflowId, process.stderr);
           process.stdout.write(`${formatIngestionSummary(result)}\n`);
         });
       },

@@ -29,6 +29,10 @@ const capabilityFolders = [
   'worker',
   'client',
 ];
+/** The processes' entry points: they wire workflows and capabilities together. */
+const entryPoints = ['worker', 'client'];
+/** The HTTP front door speaks to Gatehouse as a client does. */
+const frontDoorMayImport = ['client', 'governance'];
 
 export default tseslint.config(
   {
@@ -108,18 +112,10 @@ export default tseslint.config(
     },
   },
   {
-    files: [
-      'activities/**/*.ts',
-      'providers/**/*.ts',
-      'retrieval/**/*.ts',
-      'governance/**/*.ts',
-      'history/**/*.ts',
-      'codec/**/*.ts',
-      'config/**/*.ts',
-      'devtools/**/*.ts',
-      'store/**/*.ts',
-      'telemetry/**/*.ts',
-    ],
+    // Every capability folder except the two entry points, which wire workflows in.
+    files: capabilityFolders
+      .filter((folder) => !entryPoints.includes(folder))
+      .map((folder) => `${folder}/**/*.ts`),
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -159,17 +155,8 @@ export default tseslint.config(
           patterns: [
             {
               group: [
-                'activities',
+                ...capabilityFolders.filter((folder) => !frontDoorMayImport.includes(folder)),
                 'workflows',
-                'providers',
-                'retrieval',
-                'history',
-                'codec',
-                'config',
-                'devtools',
-                'store',
-                'telemetry',
-                'worker',
                 'emulators',
               ].flatMap((folder) => [`../${folder}/*`, `../${folder}`]),
               message:

@@ -3,6 +3,7 @@
 # server version. Safe to run on every `docker compose up`: setup-schema keeps an existing version
 # and update-schema applies only the versions still missing.
 set -eu
+. "$(dirname "$0")/retry-until.sh"
 
 : "${POSTGRES_SEEDS:?POSTGRES_SEEDS must name the PostgreSQL host}"
 : "${POSTGRES_USER:?POSTGRES_USER must be set}"
@@ -10,15 +11,7 @@ set -eu
 port="${DB_PORT:-5432}"
 schema_root=/etc/temporal/schema/postgresql/v12
 
-tries=0
-until nc -z -w 5 "$POSTGRES_SEEDS" "$port"; do
-  tries=$((tries + 1))
-  if [ "$tries" -ge 60 ]; then
-    echo "PostgreSQL at $POSTGRES_SEEDS:$port did not accept connections within 60 tries" >&2
-    exit 1
-  fi
-  sleep 1
-done
+retry_until 60 1 "PostgreSQL at $POSTGRES_SEEDS:$port" nc -z -w 5 "$POSTGRES_SEEDS" "$port"
 
 for database in temporal temporal_visibility; do
   case "$database" in

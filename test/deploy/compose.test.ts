@@ -392,6 +392,12 @@ describe('docker-compose.yml', () => {
       const [source, target] = mounted(service)[0]!;
       expect(compose.services[service]?.entrypoint).toEqual(['/bin/sh', target]);
       expect(readText(source!)).toMatch(/^#!\/bin\/sh\n/);
+      // What a script sources beside itself is mounted beside it.
+      for (const [, sourced] of readText(source!).matchAll(/^\. "\$\(dirname "\$0"\)\/(.+)"$/gm)) {
+        expect(mounted(service).map(([, mountedAt]) => mountedAt)).toContain(
+          path.posix.join('/scripts', sourced!),
+        );
+      }
     }
   });
 });

@@ -5,6 +5,8 @@ import {
   SpanStatusCode,
   trace,
   type Attributes,
+  type Counter,
+  type Histogram,
   type Meter,
   type Tracer,
 } from '@opentelemetry/api';
@@ -26,6 +28,7 @@ import {
   GEN_AI,
   GEN_AI_PROVIDER_NAMES,
   METRICS,
+  type MetricKey,
   TOKEN_BUCKETS,
 } from './semantic-conventions';
 
@@ -76,67 +79,46 @@ function textMessages(role: string, text: string): string {
   return JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
 }
 
+/** The metric keys of one instrument kind. */
+type MetricKeyOf<Kind extends string> = {
+  [Key in MetricKey]: (typeof METRICS)[Key]['kind'] extends Kind ? Key : never;
+}[MetricKey];
+
+function metricKeys<Kind extends string>(kind: Kind): MetricKeyOf<Kind>[] {
+  return (Object.keys(METRICS) as MetricKey[]).filter(
+    (key) => METRICS[key].kind === kind,
+  ) as MetricKeyOf<Kind>[];
+}
+
+/** Every instrument of METRICS, created once per meter: token histograms get token buckets, others seconds. */
+function createInstruments(meter: Meter) {
+  const options = (key: MetricKey) => ({ unit: METRICS[key].unit, description: METRICS[key].description });
+  const histogram = (key: MetricKeyOf<'histogram'>): Histogram =>
+    meter.createHistogram(METRICS[key].name, {
+      ...options(key),
+      advice: {
+        explicitBucketBoundaries: METRICS[key].unit === '{token}' ? TOKEN_BUCKETS : DURATION_BUCKETS_SECONDS,
+      },
+    });
+  const counter = (key: MetricKeyOf<'counter'>): Counter =>
+    meter.createCounter(METRICS[key].name, options(key));
+  return {
+    histograms: Object.fromEntries(metricKeys('histogram').map((key) => [key, histogram(key)])) as Record<
+      MetricKeyOf<'histogram'>,
+      Histogram
+    >,
+    counters: Object.fromEntries(metricKeys('counter').map((key) => [key, counter(key)])) as Record<
+      MetricKeyOf<'counter'>,
+      Counter
+    >,
+    circuitState: meter.createObservableGauge(METRICS.circuitState.name, options('circuitState')),
+  };
+}
+
 export function createRequestTelemetry(options: { tracer?: Tracer; meter?: Meter } = {}): RequestTelemetry {
   const tracer = options.tracer ?? trace.getTracer('gatehouse');
   const meter = options.meter ?? createNoopMeter();
-  const durationAdvice = { advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS } };
-  const tokenUsage = meter.createHistogram(METRICS.tokenUsage.name, {
-    unit: METRICS.tokenUsage.unit,
-    description: 'Tokens per provider call, by type (input, output)',
-    advice: { explicitBucketBoundaries: TOKEN_BUCKETS },
-  });
-  const operationDuration = meter.createHistogram(METRICS.operationDuration.name, {
-    unit: METRICS.operationDuration.unit,
-    description: 'Duration of each provider call',
-    ...durationAdvice,
-  });
-  const timeToFirstToken = meter.createHistogram(METRICS.timeToFirstToken.name, {
-    unit: METRICS.timeToFirstToken.unit,
-    description: 'Streaming: from the start of the attempt to its first delivered text',
-    ...durationAdvice,
-  });
-  const timePerOutputToken = meter.createHistogram(METRICS.timePerOutputToken.name, {
-    unit: METRICS.timePerOutputToken.unit,
-    description: 'Streaming: time per output token after the first',
-    ...durationAdvice,
-  });
-  const stepDuration = meter.createHistogram(METRICS.stepDuration.name, {
-    unit: METRICS.stepDuration.unit,
-    description: 'Duration of each step of a request, as the workflow logged it',
-    ...durationAdvice,
-  });
-  const requestCost = meter.createCounter(METRICS.requestCost.name, {
-    unit: METRICS.requestCost.unit,
-    description: 'Cost of every inference attempt, failed ones included',
-  });
-  const requests = meter.createCounter(METRICS.requests.name, {
-    unit: METRICS.requests.unit,
-    description: 'Requests recorded, by outcome',
-  });
-  const attempts = meter.createCounter(METRICS.attempts.name, {
-    unit: METRICS.attempts.unit,
-    description: 'Inference attempts, by outcome',
-  });
-  const retries = meter.createCounter(METRICS.retries.name, {
-    unit: METRICS.retries.unit,
-    description: 'Attempts that tried a route again after it failed',
-  });
-  const fallbacks = meter.createCounter(METRICS.fallbacks.name, {
-    unit: METRICS.fallbacks.unit,
-    description: 'Attempts that moved to another route, by reason',
-  });
-  const throttles = meter.createCounter(METRICS.throttles.name, {
-    unit: METRICS.throttles.unit,
-    description: 'Attempts the provider refused for its rate limit',
-  });
-  const budgetDenials = meter.createCounter(METRICS.budgetDenials.name, {
-    unit: METRICS.budgetDenials.unit,
-    description: 'Requests denied for want of budget',
-  });
-  const circuitState = meter.createObservableGauge(METRICS.circuitState.name, {
-    unit: METRICS.circuitState.unit,
-    description: 'Circuit breaker state per route: 0 closed, 1 half-open, 2 open',
-  });
+  const { histograms, counters, circuitState } = createInstruments(meter);
 
   return {
     startInference(request) {
@@ -177,9 +159,10 @@ export function createRequestTelemetry(options: { tracer?: Tracer; meter?: Meter
       const user = loggableContent(request.prompt.user, request);
       if (system !== undefined) span.setAttribute(GEN_AI.systemInstructions, system);
       if (user !== undefined) span.setAttribute(GEN_AI.inputMessages, textMessages('user', user));
-      if ((request.retryNumber ?? 0) > 0) retries.add(1, { ...callAttributes, ...requestAttributes });
+      if ((request.retryNumber ?? 0) > 0)
+        counters.retries.add(1, { ...callAttributes, ...requestAttributes });
       if (request.fallback)
-        fallbacks.add(1, {
+        counters.fallbacks.add(1, {
           ...callAttributes,
           ...requestAttributes,
           [GATEHOUSE.fallbackFromRoute]: request.fallback.fromRouteId,
@@ -198,25 +181,34 @@ export function createRequestTelemetry(options: { tracer?: Tracer; meter?: Meter
           [GATEHOUSE.outcome]: attempt.outcome,
         });
         const errorAttributes = failureType === undefined ? {} : { [ERROR_TYPE]: failureType };
-        operationDuration.record(seconds(attempt.latencyMs), { ...callAttributes, ...errorAttributes });
+        histograms.operationDuration.record(seconds(attempt.latencyMs), {
+          ...callAttributes,
+          ...errorAttributes,
+        });
         if (usage.inputTokens > 0 || usage.outputTokens > 0) {
           const tokenAttributes = { ...callAttributes, [GATEHOUSE.tenantId]: request.tenantId };
-          tokenUsage.record(usage.inputTokens, { ...tokenAttributes, [GEN_AI.tokenType]: 'input' });
-          tokenUsage.record(usage.outputTokens, { ...tokenAttributes, [GEN_AI.tokenType]: 'output' });
+          histograms.tokenUsage.record(usage.inputTokens, {
+            ...tokenAttributes,
+            [GEN_AI.tokenType]: 'input',
+          });
+          histograms.tokenUsage.record(usage.outputTokens, {
+            ...tokenAttributes,
+            [GEN_AI.tokenType]: 'output',
+          });
         }
-        requestCost.add(microToUsd(attempt.costMicroUsd), {
+        counters.requestCost.add(microToUsd(attempt.costMicroUsd), {
           ...requestAttributes,
           [GATEHOUSE.route]: route.id,
           [GEN_AI.requestModel]: route.model,
         });
-        attempts.add(1, {
+        counters.attempts.add(1, {
           ...callAttributes,
           ...requestAttributes,
           [GATEHOUSE.outcome]: attempt.outcome,
           ...errorAttributes,
         });
         if (failureType === INFERENCE_FAILURE_TYPES.rateLimited)
-          throttles.add(1, { ...callAttributes, ...requestAttributes });
+          counters.throttles.add(1, { ...callAttributes, ...requestAttributes });
       }
 
       return {
@@ -227,9 +219,9 @@ export function createRequestTelemetry(options: { tracer?: Tracer; meter?: Meter
           if (output !== undefined)
             span.setAttribute(GEN_AI.outputMessages, textMessages('assistant', output));
           if (request.stream && response.timeToFirstTokenMs !== undefined) {
-            timeToFirstToken.record(seconds(response.timeToFirstTokenMs), callAttributes);
+            histograms.timeToFirstToken.record(seconds(response.timeToFirstTokenMs), callAttributes);
             if (response.usage.outputTokens > 1) {
-              timePerOutputToken.record(
+              histograms.timePerOutputToken.record(
                 seconds(attempt.latencyMs - response.timeToFirstTokenMs) / (response.usage.outputTokens - 1),
                 callAttributes,
               );
@@ -258,14 +250,21 @@ export function createRequestTelemetry(options: { tracer?: Tracer; meter?: Meter
       const stepAttributes = { ...requestAttributes, [GATEHOUSE.outcome]: outcome };
       for (const entry of input.steps) {
         if (entry.status === 'skipped') continue;
-        stepDuration.record(seconds(entry.elapsedMs), { ...stepAttributes, [GATEHOUSE.step]: entry.step });
+        histograms.stepDuration.record(seconds(entry.elapsedMs), {
+          ...stepAttributes,
+          [GATEHOUSE.step]: entry.step,
+        });
       }
-      stepDuration.record(seconds(recordElapsedMs), { ...stepAttributes, [GATEHOUSE.step]: 'record' });
-      requests.add(
+      histograms.stepDuration.record(seconds(recordElapsedMs), {
+        ...stepAttributes,
+        [GATEHOUSE.step]: 'record',
+      });
+      counters.requests.add(
         1,
         defined({ ...stepAttributes, [GATEHOUSE.failureType]: input.failure?.type ?? undefined }),
       );
-      if (input.failure?.type === FAILURE_TYPES.budgetExceeded) budgetDenials.add(1, requestAttributes);
+      if (input.failure?.type === FAILURE_TYPES.budgetExceeded)
+        counters.budgetDenials.add(1, requestAttributes);
     },
 
     observeCircuits(read) {

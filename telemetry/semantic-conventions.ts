@@ -53,23 +53,90 @@ export const GATEHOUSE = {
   circuitState: 'gatehouse.circuit.state',
 } as const;
 
-/** Metric instruments: name, unit, and what is measured. */
+/** Metric instruments: name, unit, kind and what is measured. */
 export const METRICS = {
-  tokenUsage: { name: 'gen_ai.client.token.usage', unit: '{token}' },
-  operationDuration: { name: 'gen_ai.client.operation.duration', unit: 's' },
+  tokenUsage: {
+    name: 'gen_ai.client.token.usage',
+    unit: '{token}',
+    kind: 'histogram',
+    description: 'Tokens per provider call, by type (input, output)',
+  },
+  operationDuration: {
+    name: 'gen_ai.client.operation.duration',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Duration of each provider call',
+  },
   /** Streaming only; the v1.37.0 conventions define these for servers, so they live in our namespace. */
-  timeToFirstToken: { name: 'gatehouse.inference.time_to_first_token', unit: 's' },
-  timePerOutputToken: { name: 'gatehouse.inference.time_per_output_token', unit: 's' },
-  stepDuration: { name: 'gatehouse.step.duration', unit: 's' },
-  requestCost: { name: 'gatehouse.request.cost.usd', unit: '{USD}' },
-  requests: { name: 'gatehouse.requests', unit: '{request}' },
-  attempts: { name: 'gatehouse.inference.attempts', unit: '{attempt}' },
-  retries: { name: 'gatehouse.inference.retries', unit: '{attempt}' },
-  fallbacks: { name: 'gatehouse.inference.fallbacks', unit: '{fallback}' },
-  throttles: { name: 'gatehouse.inference.throttles', unit: '{attempt}' },
-  budgetDenials: { name: 'gatehouse.budget.denials', unit: '{request}' },
-  circuitState: { name: 'gatehouse.route.circuit_state', unit: '1' },
+  timeToFirstToken: {
+    name: 'gatehouse.inference.time_to_first_token',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Streaming: from the start of the attempt to its first delivered text',
+  },
+  timePerOutputToken: {
+    name: 'gatehouse.inference.time_per_output_token',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Streaming: time per output token after the first',
+  },
+  stepDuration: {
+    name: 'gatehouse.step.duration',
+    unit: 's',
+    kind: 'histogram',
+    description: 'Duration of each step of a request, as the workflow logged it',
+  },
+  requestCost: {
+    name: 'gatehouse.request.cost.usd',
+    unit: '{USD}',
+    kind: 'counter',
+    description: 'Cost of every inference attempt, failed ones included',
+  },
+  requests: {
+    name: 'gatehouse.requests',
+    unit: '{request}',
+    kind: 'counter',
+    description: 'Requests recorded, by outcome',
+  },
+  attempts: {
+    name: 'gatehouse.inference.attempts',
+    unit: '{attempt}',
+    kind: 'counter',
+    description: 'Inference attempts, by outcome',
+  },
+  retries: {
+    name: 'gatehouse.inference.retries',
+    unit: '{attempt}',
+    kind: 'counter',
+    description: 'Attempts that tried a route again after it failed',
+  },
+  fallbacks: {
+    name: 'gatehouse.inference.fallbacks',
+    unit: '{fallback}',
+    kind: 'counter',
+    description: 'Attempts that moved to another route, by reason',
+  },
+  throttles: {
+    name: 'gatehouse.inference.throttles',
+    unit: '{attempt}',
+    kind: 'counter',
+    description: 'Attempts the provider refused for its rate limit',
+  },
+  budgetDenials: {
+    name: 'gatehouse.budget.denials',
+    unit: '{request}',
+    kind: 'counter',
+    description: 'Requests denied for want of budget',
+  },
+  circuitState: {
+    name: 'gatehouse.route.circuit_state',
+    unit: '1',
+    kind: 'gauge',
+    description: 'Circuit breaker state per route: 0 closed, 1 half-open, 2 open',
+  },
 } as const;
+
+export type MetricKey = keyof typeof METRICS;
 
 /**
  * `gen_ai.provider.name` per route provider: the conventions' well-known value where one exists, our own

@@ -1,6 +1,35 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { GatehouseActivities } from '../activities/create-activities';
 import type { Route } from '../domain/route-table';
+
+/** How long an activity may run, and how often and how patiently Temporal tries it (backoff ×2). */
+export interface StepTiming {
+  timeout: Duration;
+  /** Set for long activities: they heartbeat, so a dead worker is noticed and cancellation arrives. */
+  heartbeat?: Duration;
+  attempts: number;
+  firstRetry: Duration;
+  longestWait: Duration;
+}
+
+function activityOptions(timing: StepTiming) {
+  return {
+    startToCloseTimeout: timing.timeout,
+    ...(timing.heartbeat === undefined ? {} : { heartbeatTimeout: timing.heartbeat }),
+    retry: {
+      maximumAttempts: timing.attempts,
+      initialInterval: timing.firstRetry,
+      backoffCoefficient: 2,
+      maximumInterval: timing.longestWait,
+    },
+  };
+}
+
+/** Activities on the workflow's own task queue, with the given timing. */
+export function stepsWith(timing: StepTiming) {
+  return proxyActivities<GatehouseActivities>(activityOptions(timing));
+}
 
 /**
  * Cheap steps with no long I/O run as local activities: no task-queue round trip per step. Most read or
@@ -8,29 +37,34 @@ import type { Route } from '../domain/route-table';
  * worker waits between tries asynchronously) rather than failing the request: authorize, reserve-budget
  * and the rest ride out the same outage `record` does.
  */
-export const localSteps = proxyLocalActivities<GatehouseActivities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 45, initialInterval: '50ms', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+export const localSteps = proxyLocalActivities<GatehouseActivities>(
+  activityOptions({ timeout: '10s', attempts: 45, firstRetry: '50ms', longestWait: '10s' }),
+);
 
-export const retrievalSteps = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
+export const retrievalSteps = stepsWith({
+  timeout: '30s',
+  attempts: 5,
+  firstRetry: '200ms',
+  longestWait: '5s',
 });
 
 /**
  * Remote guardrails (Bedrock ApplyGuardrail): a few quick tries, honouring Retry-After; once they are
  * spent the tenant's policy decides whether the request goes on without a verdict or fails.
  */
-export const guardrailSteps = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '15s',
-  retry: { maximumAttempts: 3, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '2s' },
+export const guardrailSteps = stepsWith({
+  timeout: '15s',
+  attempts: 3,
+  firstRetry: '200ms',
+  longestWait: '2s',
 });
 
 /** Recording must not be lost: it keeps retrying through a database outage of about six minutes. */
-export const recordSteps = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 40, initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+export const recordSteps = stepsWith({
+  timeout: '30s',
+  attempts: 40,
+  firstRetry: '200ms',
+  longestWait: '10s',
 });
 
 /**

@@ -4,12 +4,11 @@ import {
   continueAsNew,
   defineQuery,
   isCancellation,
-  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { GatehouseActivities } from '../activities/create-activities';
+import { stepsWith } from './activity-options';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import {
   addIngestionTotals,
@@ -29,16 +28,20 @@ export const ingestionProgressQuery = defineQuery<IngestionProgress>(INGESTION_P
  * embedding call: a dead worker is noticed within the heartbeat timeout and the retry skips what the
  * dead attempt committed.
  */
-const ingestionSteps = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '30m',
-  heartbeatTimeout: '20s',
-  retry: { maximumAttempts: 20, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+const ingestionSteps = stepsWith({
+  timeout: '30m',
+  heartbeat: '20s',
+  attempts: 20,
+  firstRetry: '1s',
+  longestWait: '1m',
 });
 
-const cleanupSteps = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '10m',
-  heartbeatTimeout: '2m',
-  retry: { maximumAttempts: 20, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+const cleanupSteps = stepsWith({
+  timeout: '10m',
+  heartbeat: '2m',
+  attempts: 20,
+  firstRetry: '1s',
+  longestWait: '1m',
 });
 
 /**

@@ -1,17 +1,16 @@
-import { patched, proxyActivities } from '@temporalio/workflow';
-import type { GatehouseActivities } from '../activities/create-activities';
+import { patched } from '@temporalio/workflow';
+import { stepsWith } from './activity-options';
 import type { ReconcileClosedRunsInput, ReconcileReport } from '../activities/reconcile-closed-runs';
 
-const reconciler = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '30s',
-  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
+const reconciler = stepsWith({
+  timeout: '5m',
+  heartbeat: '30s',
+  attempts: 3,
+  firstRetry: '1s',
+  longestWait: '10s',
 });
 
-const checkpointer = proxyActivities<GatehouseActivities>({
-  startToCloseTimeout: '1m',
-  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s' },
-});
+const checkpointer = stepsWith({ timeout: '1m', attempts: 3, firstRetry: '1s', longestWait: '10s' });
 
 /**
  * Started by the `gatehouse-reconciler` Schedule (visible in the Temporal UI): settles what closed runs

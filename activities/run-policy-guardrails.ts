@@ -27,7 +27,7 @@ function unconfiguredGuardrail(bedrock: { guardrailId: string; guardrailVersion:
 
 /**
  * Runs the guardrails the tenant's policy names for one side of the model. A guardrail that cannot answer
- * fails the activity as `Guardrail.Unavailable` (retryable when the provider said so, Retry-After
+ * fails the activity as `FAILURE_TYPES.guardrailUnavailable` (retryable when the provider said so, Retry-After
  * honoured) with the verdicts so far in its details: once Temporal's retries are spent, the workflow
  * applies the policy's fail-open or fail-closed rule.
  */

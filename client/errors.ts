@@ -71,11 +71,11 @@ export class ApprovalDeniedError extends GatehouseRequestError {
 export class StreamInterruptedError extends GatehouseRequestError {
   override name = 'StreamInterruptedError';
 }
-/** A guardrail blocked the question or the answer (`Guardrail.Blocked`). */
+/** A guardrail blocked the question or the answer (`FAILURE_TYPES.guardrailBlocked`). */
 export class GuardrailBlockedError extends GatehouseRequestError {
   override name = 'GuardrailBlockedError';
 }
-/** A guardrail gave no verdict and the tenant's policy fails closed (`Guardrail.Unavailable`). */
+/** A guardrail gave no verdict and the tenant's policy fails closed (`FAILURE_TYPES.guardrailUnavailable`). */
 export class GuardrailUnavailableError extends GatehouseRequestError {
   override name = 'GuardrailUnavailableError';
 }

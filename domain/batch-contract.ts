@@ -73,7 +73,7 @@ export interface BatchItem {
   requestId: string;
   workflowId: string;
   outcome: BatchItemOutcome;
-  /** The request's dotted failure type (e.g. `Policy.Denied`) when it failed. */
+  /** The request's dotted failure type (e.g. `FAILURE_TYPES.policyDenied`) when it failed. */
   failureType?: string;
   message?: string;
   /** What this request's attempts cost, failed attempts included; 0 for a duplicate (billed to its own run). */

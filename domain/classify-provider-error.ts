@@ -5,7 +5,7 @@ import { INFERENCE_FAILURE_TYPES, type InferenceFailureType } from './failure-ty
  * Pure tables and functions so the workflow, the activities and the tests all read the same decisions.
  */
 export interface ProviderErrorClass {
-  /** Dotted failure type, e.g. `Inference.RateLimited` (one of INFERENCE_FAILURE_TYPES for our providers). */
+  /** Dotted failure type, e.g. `INFERENCE_FAILURE_TYPES.rateLimited` (one of INFERENCE_FAILURE_TYPES for our providers). */
   failureType: string;
   /** Try the same route again (within its retry budget). */
   retryable: boolean;

@@ -67,13 +67,13 @@ export interface GuardResult {
   verdicts: GuardrailVerdict[];
   /** The text after the guardrails (masked where one anonymized) and, on outputs, after restoring. */
   text: string;
-  /** Set when a guardrail blocked the text: the request ends as `Guardrail.Blocked`. */
+  /** Set when a guardrail blocked the text: the request ends as `FAILURE_TYPES.guardrailBlocked`. */
   blocked?: { guardrail: string; message: string };
   /** Output only: how many placeholders were put back, and unknown placeholder-shaped text left as is. */
   restored?: { count: number; unknownPlaceholders: string[] };
 }
 
-/** The details a guard activity attaches to `Guardrail.Unavailable`: the error and the verdicts before it. */
+/** The details a guard activity attaches to `FAILURE_TYPES.guardrailUnavailable`: the error and the verdicts before it. */
 export interface GuardUnavailableDetails {
   facts: GuardrailErrorFacts;
   /** Verdicts of the guardrails that answered before the one that could not. */
@@ -88,7 +88,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 const SOURCES: readonly GuardrailSource[] = ['input', 'output'];
 
-/** Reads a `Guardrail.Unavailable` failure's details; undefined when they are not that shape. */
+/** Reads a `FAILURE_TYPES.guardrailUnavailable` failure's details; undefined when they are not that shape. */
 export function decodeGuardUnavailable(details: unknown): GuardUnavailableDetails | undefined {
   const first = Array.isArray(details) ? (details[0] as unknown) : undefined;
   if (!isRecord(first) || !isRecord(first.facts) || !Array.isArray(first.verdicts)) return undefined;

@@ -5,7 +5,7 @@ export type GuardrailSource = 'input' | 'output';
 
 /**
  * What a guardrail decided. `none`: let the text through unchanged. `blocked`: stop the request (its
- * failure type is `Guardrail.Blocked`). `anonymized`: go on with `text`, the masked version.
+ * failure type is `FAILURE_TYPES.guardrailBlocked`). `anonymized`: go on with `text`, the masked version.
  */
 export type GuardrailAction = 'none' | 'blocked' | 'anonymized';
 
@@ -98,7 +98,7 @@ export type GuardrailVerdictOutcome =
 
 /**
  * What a verdict means for the text it was about: go on with the original, go on with the masked
- * version, or end the request as `Guardrail.Blocked`.
+ * version, or end the request as `FAILURE_TYPES.guardrailBlocked`.
  */
 export function applyGuardrailVerdict(verdict: GuardrailVerdict, original: string): GuardrailVerdictOutcome {
   switch (verdict.action) {

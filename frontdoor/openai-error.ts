@@ -16,7 +16,7 @@ import {
 /**
  * OpenAI's error body, which every OpenAI client parses (https://platform.openai.com/docs/guides/error-codes).
  * `type` is OpenAI's error class; `code` is always Gatehouse's dotted failure type, so a caller can branch
- * on `Budget.Exceeded` or `Policy.Denied` through any OpenAI client.
+ * on `FAILURE_TYPES.budgetExceeded` or `FAILURE_TYPES.policyDenied` through any OpenAI client.
  */
 export const openAiErrorBodySchema = z.object({
   error: z.object({
@@ -128,7 +128,7 @@ function isKnownFailureType(value: string): value is FailureType | FrontDoorFail
 
 /**
  * Any error a handler meets → the response a caller gets. Known failures keep their message (written for
- * callers, never holding content of other requests); anything unexpected becomes `Gatehouse.Internal`
+ * callers, never holding content of other requests); anything unexpected becomes `FAILURE_TYPES.internal`
  * with a generic message, and the caller of this function logs the cause.
  */
 export function describeError(error: unknown): DescribedError {

@@ -14,7 +14,7 @@ function attemptOf(args: readonly unknown[]): number | undefined {
   return typeof slot === 'number' ? slot : undefined;
 }
 
-/** A failure's type (`Budget.Exceeded`, `Inference.RateLimited`…), never its message. */
+/** A failure's type (`FAILURE_TYPES.budgetExceeded`, `INFERENCE_FAILURE_TYPES.rateLimited`…), never its message. */
 function failureTypeOf(error: unknown): string {
   if (typeof error === 'object' && error !== null) {
     const { type, name } = error as { type?: unknown; name?: unknown };

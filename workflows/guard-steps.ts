@@ -22,7 +22,7 @@ function guardActivities(control: GuardrailControl | undefined) {
  * A guard activity whose guardrail could not answer, after its retries: the policy's pure fail-open /
  * fail-closed rule decides. Failing open goes on with the text the earlier guardrails left and a verdict
  * that records the failure; failing closed keeps the earlier verdicts and lets the step fail as
- * `Guardrail.Unavailable`.
+ * `FAILURE_TYPES.guardrailUnavailable`.
  */
 function applyFailureMode(run: RequestRun, control: GuardrailControl) {
   return (error: unknown): GuardResult | undefined => {
@@ -41,7 +41,7 @@ function applyFailureMode(run: RequestRun, control: GuardrailControl) {
   };
 }
 
-/** Keeps the verdicts for the audit; a block ends the request as `Guardrail.Blocked`. */
+/** Keeps the verdicts for the audit; a block ends the request as `FAILURE_TYPES.guardrailBlocked`. */
 function settle(run: RequestRun, step: 'guard-input' | 'guard-output', result: GuardResult): string {
   run.facts.guardrailVerdicts.push(...result.verdicts);
   if (result.blocked) fail(FAILURE_TYPES.guardrailBlocked, step, result.blocked.message);

@@ -4,7 +4,7 @@ import { FAILURE_TYPES } from '../domain/failure-types';
 
 /**
  * Validates a workflow's input with `safeParse`: a bare throw (or zod's `parse`) inside a workflow would
- * retry the workflow task forever, so bad input ends the run as a non-retryable `Request.Invalid`.
+ * retry the workflow task forever, so bad input ends the run as a non-retryable `FAILURE_TYPES.requestInvalid`.
  */
 export function parseWorkflowInput<Schema extends z.ZodTypeAny>(
   schema: Schema,

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { FAILURE_TYPES, FRONT_DOOR_FAILURE_TYPES, INFERENCE_FAILURE_TYPES } from '../../domain/failure-types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SOURCE_FOLDERS = [
@@ -64,5 +65,25 @@ describe('the shape of the source', () => {
       });
     }
     expect(long).toEqual([]);
+  });
+
+  it('names each failure type only in its registry (domain/failure-types.ts)', () => {
+    const registry = path.join('domain', 'failure-types.ts');
+    const types = [
+      ...Object.values(FAILURE_TYPES),
+      ...Object.values(FRONT_DOOR_FAILURE_TYPES),
+      ...Object.values(INFERENCE_FAILURE_TYPES),
+    ];
+    expect(types.length).toBeGreaterThan(30);
+    const literals = new Set(types.flatMap((type) => [`'${type}'`, `"${type}"`, `\`${type}\``]));
+    const elsewhere = SOURCE_FOLDERS.flatMap(sourceFiles)
+      .filter((file) => file !== registry)
+      .flatMap((file) => {
+        const text = readFileSync(path.join(ROOT, file), 'utf8');
+        return [...literals]
+          .filter((literal) => text.includes(literal))
+          .map((literal) => `${file}: ${literal}`);
+      });
+    expect(elsewhere).toEqual([]);
   });
 });

@@ -27,83 +27,107 @@ interface Decision {
 
 const TYPES = INFERENCE_FAILURE_TYPES;
 
+/** What a provider failure can come to. Every one lets another route try once this one gives up. */
+const RETRY_RATE_LIMITED: Decision = { failureType: TYPES.rateLimited, retryable: true, fallback: true };
+const QUOTA_SPENT: Decision = { failureType: TYPES.rateLimited, retryable: false, fallback: true };
+const RETRY_UNAVAILABLE: Decision = { failureType: TYPES.unavailable, retryable: true, fallback: true };
+const RETRY_TIMEOUT: Decision = { failureType: TYPES.timeout, retryable: true, fallback: true };
+const RETRY_MODEL_ERROR: Decision = { failureType: TYPES.modelError, retryable: true, fallback: true };
+const RETRY_MALFORMED: Decision = { failureType: TYPES.malformedResponse, retryable: true, fallback: true };
+const REJECTED: Decision = { failureType: TYPES.invalidRequest, retryable: false, fallback: true };
+const DENIED: Decision = { failureType: TYPES.accessDenied, retryable: false, fallback: true };
+
+/** A lookup table written as decision → the provider's names for it. */
+function byDecision<Name extends string | number>(
+  groups: ReadonlyArray<readonly [Decision, readonly Name[]]>,
+): Readonly<Record<Name, Decision>> {
+  return Object.fromEntries(
+    groups.flatMap(([decision, names]) => names.map((name) => [name, decision])),
+  ) as Record<Name, Decision>;
+}
+
 /**
  * Bedrock Runtime exceptions by NAME, never by the SDK's `$fault`: `ThrottlingException` is a client
  * fault yet the textbook retryable error.
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_Errors
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html#API_runtime_ConverseStream_Errors
  */
-export const BEDROCK_EXCEPTION_TABLE: Readonly<Record<string, Decision>> = {
-  ThrottlingException: { failureType: TYPES.rateLimited, retryable: true, fallback: true },
+export const BEDROCK_EXCEPTION_TABLE: Readonly<Record<string, Decision>> = byDecision<string>([
+  [RETRY_RATE_LIMITED, ['ThrottlingException']],
   // Account-level quota (e.g. tokens per day): waiting seconds will not lift it, another route might.
-  ServiceQuotaExceededException: { failureType: TYPES.rateLimited, retryable: false, fallback: true },
-  ServiceUnavailableException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  InternalServerException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  // Documented as retried automatically by the AWS SDKs; we own retries, so we retry it ourselves.
-  ModelNotReadyException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  ModelTimeoutException: { failureType: TYPES.timeout, retryable: true, fallback: true },
+  [QUOTA_SPENT, ['ServiceQuotaExceededException']],
+  [
+    RETRY_UNAVAILABLE,
+    [
+      'ServiceUnavailableException',
+      'InternalServerException',
+      // Documented as retried automatically by the AWS SDKs; we own retries, so we retry it ourselves.
+      'ModelNotReadyException',
+      'ConflictException',
+    ],
+  ],
+  [RETRY_TIMEOUT, ['ModelTimeoutException']],
   // 424: the model failed while processing; AWS's own message for it says "try your request again".
-  ModelErrorException: { failureType: TYPES.modelError, retryable: true, fallback: true },
-  ModelStreamErrorException: { failureType: TYPES.modelError, retryable: true, fallback: true },
+  [RETRY_MODEL_ERROR, ['ModelErrorException', 'ModelStreamErrorException']],
   // Bedrock reports model-specific limits (context window, unsupported parameters) as validation errors,
   // so the same request can succeed on another route's model; it never succeeds on this one.
-  ValidationException: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+  [REJECTED, ['ValidationException', 'ResourceNotFoundException']],
   // Model not enabled for this account or region: another route may use another account or model.
-  AccessDeniedException: { failureType: TYPES.accessDenied, retryable: false, fallback: true },
-  ResourceNotFoundException: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
-  ConflictException: { failureType: TYPES.unavailable, retryable: true, fallback: true },
+  [DENIED, ['AccessDeniedException']],
   // The SDK raises this itself when a 2xx body is not the JSON it expected.
-  SyntaxError: { failureType: TYPES.malformedResponse, retryable: true, fallback: true },
-};
+  [RETRY_MALFORMED, ['SyntaxError']],
+]);
 
 /**
  * Failures below HTTP, by error name or Node/undici error code: the request may never have reached the
  * model, so they are worth retrying. https://nodejs.org/api/errors.html#common-system-errors
  * https://nodejs.org/api/errors.html#nodejs-error-codes https://undici.nodejs.org/#/docs/api/Errors
  */
-export const TRANSPORT_ERROR_TABLE: Readonly<Record<string, Decision>> = {
-  AbortError: { failureType: TYPES.timeout, retryable: true, fallback: true },
-  TimeoutError: { failureType: TYPES.timeout, retryable: true, fallback: true },
-  ETIMEDOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
-  UND_ERR_CONNECT_TIMEOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
-  UND_ERR_HEADERS_TIMEOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
-  UND_ERR_BODY_TIMEOUT: { failureType: TYPES.timeout, retryable: true, fallback: true },
-  ECONNREFUSED: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  ECONNRESET: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  EPIPE: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  ENOTFOUND: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  EAI_AGAIN: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  UND_ERR_SOCKET: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  // The Bedrock Runtime client speaks HTTP/2; a dropped session or stream surfaces with these codes.
-  ERR_HTTP2_SESSION_ERROR: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  ERR_HTTP2_STREAM_ERROR: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  ERR_HTTP2_GOAWAY_SESSION: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  ERR_HTTP2_STREAM_CANCEL: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-};
+export const TRANSPORT_ERROR_TABLE: Readonly<Record<string, Decision>> = byDecision<string>([
+  [
+    RETRY_TIMEOUT,
+    [
+      'AbortError',
+      'TimeoutError',
+      'ETIMEDOUT',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_HEADERS_TIMEOUT',
+      'UND_ERR_BODY_TIMEOUT',
+    ],
+  ],
+  [
+    RETRY_UNAVAILABLE,
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'EPIPE',
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'UND_ERR_SOCKET',
+      // The Bedrock Runtime client speaks HTTP/2; a dropped session or stream surfaces with these codes.
+      'ERR_HTTP2_SESSION_ERROR',
+      'ERR_HTTP2_STREAM_ERROR',
+      'ERR_HTTP2_GOAWAY_SESSION',
+      'ERR_HTTP2_STREAM_CANCEL',
+    ],
+  ],
+]);
 
 /**
  * HTTP statuses for OpenAI-compatible servers (vLLM, TGI, Ollama, LM Studio): 408/409/429/5xx retry,
  * other 4xx do not. https://platform.openai.com/docs/guides/error-codes/api-errors
  */
-export const HTTP_STATUS_TABLE: Readonly<Record<number, Decision>> = {
-  400: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
-  401: { failureType: TYPES.accessDenied, retryable: false, fallback: true },
-  403: { failureType: TYPES.accessDenied, retryable: false, fallback: true },
-  404: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
-  408: { failureType: TYPES.timeout, retryable: true, fallback: true },
-  409: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  413: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
-  422: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
-  429: { failureType: TYPES.rateLimited, retryable: true, fallback: true },
-  500: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  502: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  503: { failureType: TYPES.unavailable, retryable: true, fallback: true },
-  504: { failureType: TYPES.timeout, retryable: true, fallback: true },
-};
+export const HTTP_STATUS_TABLE: Readonly<Record<number, Decision>> = byDecision<number>([
+  [REJECTED, [400, 404, 413, 422]],
+  [DENIED, [401, 403]],
+  [RETRY_TIMEOUT, [408, 504]],
+  [RETRY_UNAVAILABLE, [409, 500, 502, 503]],
+  [RETRY_RATE_LIMITED, [429]],
+]);
 
-const OTHER_CLIENT_ERROR: Decision = { failureType: TYPES.invalidRequest, retryable: false, fallback: true };
-const OTHER_SERVER_ERROR: Decision = { failureType: TYPES.unavailable, retryable: true, fallback: true };
-const UNREACHABLE: Decision = { failureType: TYPES.unavailable, retryable: true, fallback: true };
+const OTHER_CLIENT_ERROR = REJECTED;
+const OTHER_SERVER_ERROR = RETRY_UNAVAILABLE;
+const UNREACHABLE = RETRY_UNAVAILABLE;
 // Something we cannot name may well be transient; the retry budget bounds the cost of being wrong.
 const UNKNOWN: Decision = { failureType: TYPES.unknown, retryable: true, fallback: true };
 
@@ -116,9 +140,9 @@ export const UNKNOWN_FAILURE: ProviderErrorClass = { ...UNKNOWN, code: 'unexpect
  * the answer twice (issue 3: fallback only before the first token).
  */
 export const CLIENT_SIDE_FAILURE_TABLE = {
-  malformedResponse: { failureType: TYPES.malformedResponse, retryable: true, fallback: true },
+  malformedResponse: RETRY_MALFORMED,
   streamInterrupted: { failureType: TYPES.streamInterrupted, retryable: false, fallback: false },
-  invalidRoute: { failureType: TYPES.invalidRequest, retryable: false, fallback: true },
+  invalidRoute: REJECTED,
 } as const satisfies Record<string, Decision>;
 
 export type ClientSideFailure = keyof typeof CLIENT_SIDE_FAILURE_TABLE;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { llmRequestSchema, tenantIdSchema } from './request-contract';
+import { callerIdSchema, llmRequestSchema, tenantIdSchema } from './request-contract';
 
 /**
  * A batch's own history holds every child's start, completion and result, roughly ten events and a few
@@ -18,12 +18,7 @@ export const DEFAULT_BATCH_CONCURRENCY = 8;
 export const MAX_BATCH_INPUT_BYTES = 1_500_000;
 
 /** Shorter than a request id, so that `<batchId>-<position>` is still a valid request id. */
-export const batchIdSchema = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9._:-]{1,100}$/,
-    'batch ids are 1-100 letters, digits, dots, dashes, colons or underscores',
-  );
+export const batchIdSchema = callerIdSchema('batch', 100);
 
 /** The batch workflow's input, as stored in history: requests already prepared by the client. */
 export const batchInputSchema = z

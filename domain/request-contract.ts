@@ -32,12 +32,16 @@ const wellFormedText = (max: number) =>
 export const tenantIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tenant ids are 1-63 lower-case letters, digits and dashes');
-export const requestIdSchema = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9._:-]{1,128}$/,
-    'request ids are 1-128 letters, digits, dots, dashes, colons or underscores',
-  );
+/** An id the caller chooses: 1 to `maxLength` letters, digits, dots, dashes, colons or underscores. */
+export function callerIdSchema(noun: string, maxLength: number) {
+  return z
+    .string()
+    .regex(
+      new RegExp(`^[A-Za-z0-9._:-]{1,${maxLength}}$`),
+      `${noun} ids are 1-${maxLength} letters, digits, dots, dashes, colons or underscores`,
+    );
+}
+export const requestIdSchema = callerIdSchema('request', 128);
 export const taskTypeSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'task types are lower-case words joined by dashes');

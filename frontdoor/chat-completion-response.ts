@@ -26,21 +26,23 @@ const gatehouseDetailsSchema = z.object({
   fallbacks: z.number().int(),
 });
 
+/** The fields a completion and a streamed chunk share, and the shape of each choice around its message. */
+const completionFields = { created: z.number().int(), model: z.string() };
+const choiceFields = { index: z.number().int(), logprobs: z.object({}).passthrough().nullable() };
+
 export const chatCompletionSchema = z.object({
   id: z.string().describe('The Gatehouse request id (also in the x-request-id header)'),
   object: z.literal('chat.completion'),
-  created: z.number().int(),
-  model: z.string(),
+  ...completionFields,
   choices: z.array(
     z.object({
-      index: z.number().int(),
+      ...choiceFields,
       message: z.object({
         role: z.literal('assistant'),
         content: z.string(),
         refusal: z.string().nullable(),
       }),
       finish_reason: z.literal('stop'),
-      logprobs: z.object({}).passthrough().nullable(),
     }),
   ),
   usage: usageSchema,
@@ -52,14 +54,12 @@ export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
 export const chatCompletionChunkSchema = z.object({
   id: z.string(),
   object: z.literal('chat.completion.chunk'),
-  created: z.number().int(),
-  model: z.string(),
+  ...completionFields,
   choices: z.array(
     z.object({
-      index: z.number().int(),
+      ...choiceFields,
       delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
       finish_reason: z.literal('stop').nullable(),
-      logprobs: z.object({}).passthrough().nullable(),
     }),
   ),
   usage: usageSchema.nullable().optional(),

@@ -256,61 +256,52 @@ export async function runBulkRetry(
   }
 }
 
-/** An action on a running request: refused when it is not running, audited before it is carried out. */
-async function actOnRunning(
+/**
+ * What an operator can do to a running request. Cancel: the workflow's own cancel path records it.
+ * Terminate: no workflow code runs, so the reconciler records the `request.terminated` event and settles
+ * the run's reservations within one period.
+ */
+const RUNNING_REQUEST_ACTIONS = {
+  cancel: {
+    eventType: AUDIT_EVENT_TYPES.operatorCancel,
+    act: (client: Client, workflowId: string, _runId: string, note: OperatorNote) =>
+      cancelRequest(client, workflowId, { by: note.operator, reason: note.reason }),
+  },
+  terminate: {
+    eventType: AUDIT_EVENT_TYPES.operatorTerminate,
+    act: (client: Client, workflowId: string, runId: string, note: OperatorNote) =>
+      client.workflow
+        .getHandle(workflowId, runId)
+        .terminate(`${note.reason} [terminated by ${note.operator}]`),
+  },
+} as const;
+
+export type RunningRequestAction = keyof typeof RUNNING_REQUEST_ACTIONS;
+
+/**
+ * Cancels or terminates a request as an operator: refused when it is not running, audited before it is
+ * carried out.
+ */
+export async function actOnRunningRequest(
   client: Client,
   audit: AuditWriter,
   workflowId: string,
-  action: { verb: string; eventType: string; note: OperatorNote; act: (runId: string) => Promise<unknown> },
+  verb: RunningRequestAction,
+  note: OperatorNote,
 ): Promise<void> {
   const description = await client.workflow.getHandle(workflowId).describe();
   if (description.status.name !== 'RUNNING') {
     throw new OperatorActionError(
-      `${workflowId} is not running (${description.status.name}); nothing to ${action.verb}`,
+      `${workflowId} is not running (${description.status.name}); nothing to ${verb}`,
     );
   }
+  const action = RUNNING_REQUEST_ACTIONS[verb];
   await appendOperatorEvent(audit.db, audit.chainKey, {
     tenantId: parseRequestWorkflowId(workflowId)?.tenantId ?? '',
     workflowId,
     runId: description.runId,
     eventType: action.eventType,
-    payload: { operator: action.note.operator, reason: action.note.reason },
+    payload: { operator: note.operator, reason: note.reason },
   });
-  await action.act(description.runId);
-}
-
-/** Cancels a request as an operator: audited first, then the workflow's own cancel path records it. */
-export async function cancelAsOperator(
-  client: Client,
-  audit: AuditWriter,
-  workflowId: string,
-  note: OperatorNote,
-): Promise<void> {
-  await actOnRunning(client, audit, workflowId, {
-    verb: 'cancel',
-    eventType: AUDIT_EVENT_TYPES.operatorCancel,
-    note,
-    act: () => cancelRequest(client, workflowId, { by: note.operator, reason: note.reason }),
-  });
-}
-
-/**
- * Terminates a request as an operator. No workflow code runs on terminate: the reconciler records the
- * `request.terminated` event and settles the run's reservations within one period.
- */
-export async function terminateAsOperator(
-  client: Client,
-  audit: AuditWriter,
-  workflowId: string,
-  note: OperatorNote,
-): Promise<void> {
-  await actOnRunning(client, audit, workflowId, {
-    verb: 'terminate',
-    eventType: AUDIT_EVENT_TYPES.operatorTerminate,
-    note,
-    act: (runId) =>
-      client.workflow
-        .getHandle(workflowId, runId)
-        .terminate(`${note.reason} [terminated by ${note.operator}]`),
-  });
+  await action.act(client, workflowId, description.runId, note);
 }

@@ -17,12 +17,11 @@ import {
 import { formatProgress } from './format-result';
 import { GatehouseClient } from './gatehouse-client';
 import {
-  cancelAsOperator,
+  actOnRunningRequest,
   OperatorActionError,
   planBulkRetry,
   retryRequest,
   runBulkRetry,
-  terminateAsOperator,
 } from './operator-actions';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
 import { quoteVisibilityValue } from './visibility-query';
@@ -258,11 +257,9 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
         const workflowId = workflowIdFor(id, options.tenant);
         await asOperator(settings, options, async ({ operator, db, client }) => {
           const note = { operator, reason: options.reason };
-          await (
-            action === 'cancel'
-              ? cancelAsOperator(client, auditWriter(settings, db), workflowId, note)
-              : terminateAsOperator(client, auditWriter(settings, db), workflowId, note)
-          ).catch(operatorFailure);
+          await actOnRunningRequest(client, auditWriter(settings, db), workflowId, action, note).catch(
+            operatorFailure,
+          );
           process.stdout.write(
             `${workflowId}: ${action === 'cancel' ? 'cancellation requested' : 'terminated'}\n`,
           );

@@ -1,13 +1,9 @@
 import type { Knex } from 'knex';
 import { isPostgres } from '../knex-client';
-
-// better-sqlite3 prepares one statement per call, so every migration runs a list of statements.
-async function runAll(knex: Knex, statements: string[]): Promise<void> {
-  for (const statement of statements) await knex.raw(statement);
-}
+import { columnTypes, runAll } from './migration-sql';
 
 export async function up(knex: Knex): Promise<void> {
-  const timestamp = isPostgres(knex) ? 'TIMESTAMPTZ' : 'TEXT';
+  const { timestamp } = columnTypes(knex);
   const classification = `('public', 'internal', 'confidential', 'restricted')`;
   await runAll(knex, [
     `CREATE TABLE IF NOT EXISTS tenants (

@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
-import { isPostgres } from '../knex-client';
+import { columnTypes, runAll } from './migration-sql';
 
 export async function up(knex: Knex): Promise<void> {
-  const postgres = isPostgres(knex);
-  const timestamp = postgres ? 'TIMESTAMPTZ' : 'TEXT';
+  const { postgres, timestamp } = columnTypes(knex);
   const statements = [
     `CREATE TABLE IF NOT EXISTS documents (
       id TEXT PRIMARY KEY,
@@ -61,7 +60,7 @@ export async function up(knex: Knex): Promise<void> {
        )`,
     );
   }
-  for (const statement of statements) await knex.raw(statement);
+  await runAll(knex, statements);
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -1,10 +1,9 @@
 import type { Knex } from 'knex';
-import { isPostgres } from '../knex-client';
+import { columnTypes, runAll } from './migration-sql';
 import { rejectUpdatesOn } from './20261127000100-core-tables';
 
 export async function up(knex: Knex): Promise<void> {
-  const postgres = isPostgres(knex);
-  const timestamp = postgres ? 'TIMESTAMPTZ' : 'TEXT';
+  const { postgres, timestamp } = columnTypes(knex);
   const statements = [
     `CREATE TABLE IF NOT EXISTS audit_events (
       tenant_id TEXT NOT NULL,
@@ -37,7 +36,7 @@ export async function up(knex: Knex): Promise<void> {
        BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION gatehouse_reject_change()`,
     );
   }
-  for (const statement of statements) await knex.raw(statement);
+  await runAll(knex, statements);
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
-import { isPostgres } from '../knex-client';
+import { columnTypes, runAll } from './migration-sql';
 
 export async function up(knex: Knex): Promise<void> {
-  const postgres = isPostgres(knex);
-  const timestamp = postgres ? 'TIMESTAMPTZ' : 'TEXT';
+  const { postgres, timestamp } = columnTypes(knex);
   const autoIncrementKey = postgres ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
   const statements = [
     `CREATE TABLE IF NOT EXISTS usage_ledger (
@@ -45,7 +44,7 @@ export async function up(knex: Knex): Promise<void> {
     )`,
     `CREATE INDEX IF NOT EXISTS budget_reservations_tenant_idx ON budget_reservations (tenant_id, state)`,
   ];
-  for (const statement of statements) await knex.raw(statement);
+  await runAll(knex, statements);
 }
 
 export async function down(knex: Knex): Promise<void> {

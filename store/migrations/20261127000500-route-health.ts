@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import { isPostgres } from '../knex-client';
+import { columnTypes } from './migration-sql';
 
 /** Circuit-breaker state per route, shared by every worker so one worker's failures protect all. */
 export async function up(knex: Knex): Promise<void> {
-  const timestamp = isPostgres(knex) ? 'TIMESTAMPTZ' : 'TEXT';
+  const { timestamp } = columnTypes(knex);
   await knex.raw(`CREATE TABLE IF NOT EXISTS route_health (
     route_id TEXT PRIMARY KEY,
     state TEXT NOT NULL CHECK (state IN ('closed', 'open', 'half-open')),

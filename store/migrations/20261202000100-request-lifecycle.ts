@@ -1,23 +1,16 @@
 import type { Knex } from 'knex';
+import { addColumnsIfMissing, columnTypes } from './migration-sql';
 import { keyIdForKeyHash } from '../../governance/caller-proof';
-import { isPostgres } from '../knex-client';
 
 /**
  * Side effects attributed to the run that performed them (docs/decisions/0002): the ledger says who and
  * what each attempt served and whether its usage was measured; reservations belong to one run, one row
  * per attempt they cover, and expire; principals are found by key id, so no key hash enters history.
  */
-async function addColumn(knex: Knex, table: string, column: string, definition: string): Promise<void> {
-  if (await knex.schema.hasColumn(table, column)) return;
-  await knex.raw(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-}
-
 export async function up(knex: Knex): Promise<void> {
-  const postgres = isPostgres(knex);
-  const timestamp = postgres ? 'TIMESTAMPTZ' : 'TEXT';
-  const flag = postgres ? 'BOOLEAN NOT NULL DEFAULT FALSE' : 'INTEGER NOT NULL DEFAULT 0';
+  const { timestamp, flag } = columnTypes(knex);
 
-  await addColumn(knex, 'principals', 'key_id', 'TEXT NULL');
+  await addColumnsIfMissing(knex, 'principals', { key_id: 'TEXT NULL' });
   const principals = (await knex('principals').select('id', 'api_key_hash')) as Array<{
     id: string;
     api_key_hash: string;
@@ -29,25 +22,21 @@ export async function up(knex: Knex): Promise<void> {
   }
   await knex.raw('CREATE UNIQUE INDEX IF NOT EXISTS principals_key_id_idx ON principals (key_id)');
 
-  for (const [column, definition] of [
-    ['principal_id', 'TEXT NULL'],
-    ['feature', 'TEXT NULL'],
-    ['task_type', 'TEXT NULL'],
-    ['prompt_ref', 'TEXT NULL'],
-    ['usage_estimated', flag],
-  ] as const) {
-    await addColumn(knex, 'usage_ledger', column, definition);
-  }
+  await addColumnsIfMissing(knex, 'usage_ledger', {
+    principal_id: 'TEXT NULL',
+    feature: 'TEXT NULL',
+    task_type: 'TEXT NULL',
+    prompt_ref: 'TEXT NULL',
+    usage_estimated: flag,
+  });
 
-  for (const [column, definition] of [
-    ['workflow_id', 'TEXT NULL'],
-    ['run_id', 'TEXT NULL'],
-    ['expires_at', `${timestamp} NULL`],
-    ['overrun_micro_usd', 'BIGINT NOT NULL DEFAULT 0'],
-    ['release_reason', 'TEXT NULL'],
-  ] as const) {
-    await addColumn(knex, 'budget_reservations', column, definition);
-  }
+  await addColumnsIfMissing(knex, 'budget_reservations', {
+    workflow_id: 'TEXT NULL',
+    run_id: 'TEXT NULL',
+    expires_at: `${timestamp} NULL`,
+    overrun_micro_usd: 'BIGINT NOT NULL DEFAULT 0',
+    release_reason: 'TEXT NULL',
+  });
   await knex.raw(
     'CREATE INDEX IF NOT EXISTS budget_reservations_run_idx ON budget_reservations (workflow_id, run_id)',
   );
@@ -55,7 +44,7 @@ export async function up(knex: Knex): Promise<void> {
     'CREATE INDEX IF NOT EXISTS budget_reservations_expiry_idx ON budget_reservations (state, expires_at)',
   );
 
-  await addColumn(knex, 'budgets', 'overrun_micro_usd', 'BIGINT NOT NULL DEFAULT 0');
+  await addColumnsIfMissing(knex, 'budgets', { overrun_micro_usd: 'BIGINT NOT NULL DEFAULT 0' });
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isPostgres } from '../knex-client';
+import { addColumnsIfMissing, columnTypes, runAll } from './migration-sql';
 
 /**
  * Hybrid retrieval: chunk offsets, chunk vectors per embedding model and version, and a per-tenant change
@@ -8,15 +8,9 @@ import { isPostgres } from '../knex-client';
  * FTS table's per-document delete was a full scan.
  */
 export async function up(knex: Knex): Promise<void> {
-  const postgres = isPostgres(knex);
-  const timestamp = postgres ? 'TIMESTAMPTZ' : 'TEXT';
-  // Offsets into the normalised document text; NULL for chunks written before this migration. SQLite has
-  // no ADD COLUMN IF NOT EXISTS, so the check is explicit (the migration may run again by hand).
-  for (const column of ['start_offset', 'end_offset']) {
-    if (!(await knex.schema.hasColumn('chunks', column))) {
-      await knex.raw(`ALTER TABLE chunks ADD COLUMN ${column} INTEGER`);
-    }
-  }
+  const { postgres, timestamp } = columnTypes(knex);
+  // Offsets into the normalised document text; NULL for chunks written before this migration.
+  await addColumnsIfMissing(knex, 'chunks', { start_offset: 'INTEGER', end_offset: 'INTEGER' });
   const statements = [
     `CREATE TABLE IF NOT EXISTS chunk_embeddings (
       chunk_id TEXT NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
@@ -57,7 +51,7 @@ export async function up(knex: Knex): Promise<void> {
   } else {
     statements.push(`DROP TABLE IF EXISTS chunks_fts`);
   }
-  for (const statement of statements) await knex.raw(statement);
+  await runAll(knex, statements);
 }
 
 export async function down(knex: Knex): Promise<void> {

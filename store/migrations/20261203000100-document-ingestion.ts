@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isPostgres } from '../knex-client';
+import { addColumnsIfMissing, columnTypes, runAll } from './migration-sql';
 
 /**
  * Durable ingestion: where a document came from (its source URI and the source's own version label), and
@@ -8,14 +8,8 @@ import { isPostgres } from '../knex-client';
  * its document was ingested, in the same transaction as the document, so a retried batch skips it.
  */
 export async function up(knex: Knex): Promise<void> {
-  const postgres = isPostgres(knex);
-  const timestamp = postgres ? 'TIMESTAMPTZ' : 'TEXT';
-  // SQLite has no ADD COLUMN IF NOT EXISTS, so the check is explicit (the migration may run again by hand).
-  for (const column of ['source_uri', 'source_version']) {
-    if (!(await knex.schema.hasColumn('documents', column))) {
-      await knex.raw(`ALTER TABLE documents ADD COLUMN ${column} TEXT`);
-    }
-  }
+  const { timestamp } = columnTypes(knex);
+  await addColumnsIfMissing(knex, 'documents', { source_uri: 'TEXT', source_version: 'TEXT' });
   const statements = [
     `CREATE TABLE IF NOT EXISTS ingestions (
       id TEXT PRIMARY KEY,
@@ -37,7 +31,7 @@ export async function up(knex: Knex): Promise<void> {
     )`,
     `CREATE INDEX IF NOT EXISTS documents_source_idx ON documents (tenant_id, source_uri)`,
   ];
-  for (const statement of statements) await knex.raw(statement);
+  await runAll(knex, statements);
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { addColumnsIfMissing } from './migration-sql';
 
 /**
  * Audit rows say how their hash was made (docs/decisions/0016): rows of the first release stay
@@ -6,12 +7,10 @@ import type { Knex } from 'knex';
  * named in `hash_key_id`. Adding columns fires no row trigger, so the append-only guard stays as it is.
  */
 export async function up(knex: Knex): Promise<void> {
-  if (!(await knex.schema.hasColumn('audit_events', 'hash_version'))) {
-    await knex.raw('ALTER TABLE audit_events ADD COLUMN hash_version INTEGER NOT NULL DEFAULT 1');
-  }
-  if (!(await knex.schema.hasColumn('audit_events', 'hash_key_id'))) {
-    await knex.raw('ALTER TABLE audit_events ADD COLUMN hash_key_id TEXT NULL');
-  }
+  await addColumnsIfMissing(knex, 'audit_events', {
+    hash_version: 'INTEGER NOT NULL DEFAULT 1',
+    hash_key_id: 'TEXT NULL',
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {

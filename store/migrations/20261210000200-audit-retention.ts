@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isPostgres } from '../knex-client';
+import { columnTypes } from './migration-sql';
 
 /**
  * Retention (docs/decisions/0016): `audit_retention` says up to which event a tenant's chain was pruned
@@ -8,8 +8,7 @@ import { isPostgres } from '../knex-client';
  * accepts the start only where a signed checkpoint witnessed exactly that sequence number and hash.
  */
 export async function up(knex: Knex): Promise<void> {
-  const postgres = isPostgres(knex);
-  const timestamp = postgres ? 'TIMESTAMPTZ' : 'TEXT';
+  const { postgres, timestamp } = columnTypes(knex);
   await knex.raw(`CREATE TABLE IF NOT EXISTS audit_retention (
     tenant_id TEXT PRIMARY KEY,
     pruned_through_seq INTEGER NOT NULL CHECK (pruned_through_seq > 0),

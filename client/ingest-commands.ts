@@ -232,9 +232,16 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
             `${row.chunkCount} chunks`,
             row.sourceVersion ?? '-',
             row.sourceUri ?? '-',
+            ...(row.instructionSignals.length > 0
+              ? [`instruction-like: ${row.instructionSignals.join(',')}`]
+              : []),
           ].join('  '),
         );
-        process.stdout.write(`${lines.join('\n')}${lines.length > 0 ? '\n' : ''}${rows.length} documents\n`);
+        const flagged = rows.filter((row) => row.instructionSignals.length > 0).length;
+        process.stdout.write(
+          `${lines.join('\n')}${lines.length > 0 ? '\n' : ''}${rows.length} documents` +
+            `${flagged > 0 ? `, ${flagged} with instruction-like text` : ''}\n`,
+        );
       });
     });
   documents

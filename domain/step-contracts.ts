@@ -21,6 +21,13 @@ export interface RetrievedChunk {
   classification: DataClass;
   text: string;
   score: number;
+  /** The document's source (a file URL, a web address), quoted with the text as its provenance. */
+  sourceUri?: string | null;
+  /**
+   * Instruction-like signals ingestion found in the document (docs/decisions/0023): its instruction-like
+   * sentences are withheld from the prompt. Absent on chunks retrieved before documents were scanned.
+   */
+  instructionSignals?: string[];
 }
 
 export interface AssembledPrompt {

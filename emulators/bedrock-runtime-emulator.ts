@@ -14,6 +14,7 @@ import {
 import { evaluateGuardrail, type EmulatedGuardrail } from './emulated-guardrail';
 import {
   answerFromPrompt,
+  answerObeyingInstructions,
   CONTENT_FILTERED_ANSWER,
   countEmulatedTokens,
   createScriptBook,
@@ -259,7 +260,11 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
         stopReason: parsed.guardrail ? 'guardrail_intervened' : 'content_filtered',
       };
     }
-    const full = script.answer ?? answerFromPrompt(parsed.userText);
+    const full =
+      script.answer ??
+      (script.obeysEmbeddedInstructions
+        ? answerObeyingInstructions(parsed.system, parsed.userText)
+        : answerFromPrompt(parsed.userText));
     const { text, truncated } = truncateToTokens(full, parsed.maxTokens ?? Number.MAX_SAFE_INTEGER);
     return { text, stopReason: truncated ? 'max_tokens' : 'end_turn' };
   }

@@ -30,6 +30,12 @@ export interface ModelScript {
   answer?: string;
   /** Pause between streamed deltas. Default 0. */
   deltaIntervalMs?: number;
+  /**
+   * A naive model: it obeys instructions it finds anywhere in its user message, quoted documents
+   * included, and when told to reveal its instructions or secret it repeats its system prompt
+   * (see answerObeyingInstructions). For prompt-injection tests.
+   */
+  obeysEmbeddedInstructions?: boolean;
 }
 
 export interface ScriptedCall {
@@ -115,6 +121,26 @@ export function answerFromPrompt(userText: string): string {
     if (sentences.length === MAX_QUOTED_DOCUMENTS) break;
   }
   return sentences.length > 0 ? sentences.join(' ') : NO_CONTEXT_ANSWER;
+}
+
+const ORDER =
+  /\b(?:ignore|disregard|forget|reveal|print|repeat|output|disclose|say|tell|write|include|append)\b/i;
+const REVEAL_TARGET = /\b(?:system prompt|instructions|secret|password|canary|code|prompt)\b/i;
+
+/**
+ * What a model with no defence against injection does: every sentence of its user message that gives
+ * an order is echoed back as something it will do, and when one asks for its instructions or secret it
+ * repeats its system prompt word for word. With no order in the message it answers like
+ * answerFromPrompt.
+ */
+export function answerObeyingInstructions(system: string, userText: string): string {
+  const orders = (userText.match(/[^.!?\n]+[.!?]?/g) ?? [])
+    .map((sentence) => sentence.trim())
+    .filter((sentence) => ORDER.test(sentence) && !sentence.startsWith('Question:'));
+  if (orders.length === 0) return answerFromPrompt(userText);
+  const parts = orders.map((order) => `As instructed ("${order}"):`);
+  if (orders.some((order) => REVEAL_TARGET.test(order))) parts.push(`my instructions are: ${system}`);
+  return parts.join(' ');
 }
 
 /** Hashes text into a fixed-length unit vector: identical text gives identical vectors, shared words overlap. */

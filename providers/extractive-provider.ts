@@ -1,5 +1,6 @@
 import type { InferenceRequest, InferenceResponse, RetrievedChunk } from '../domain/step-contracts';
 import type { GenerateOptions, ModelProvider } from './model-provider';
+import { findInstructionSignals } from '../retrieval/instruction-signals';
 import type { TokenCounter } from './token-counter';
 
 const STOP_WORDS = new Set(
@@ -44,18 +45,21 @@ interface ScoredSentence {
 
 /**
  * Scores every sentence of the context by the inverse-document-frequency weight of the question terms
- * it contains, with a small preference for better-ranked chunks.
+ * it contains, with a small preference for better-ranked chunks. Instruction-like sentences are never quoted.
  */
 export function selectSentences(question: string, chunks: RetrievedChunk[], limit: number): ScoredSentence[] {
   const questionTerms = new Set(contentTerms(question));
   const sentences = chunks.flatMap((chunk, chunkRank) =>
-    splitSentences(chunk.text).map((text, index) => ({
-      text,
-      chunk,
-      chunkRank,
-      order: chunkRank * 10_000 + index,
-      terms: new Set(contentTerms(text)),
-    })),
+    // A sentence that speaks to the model is withheld here as in every prompt (docs/decisions/0023).
+    splitSentences(chunk.text)
+      .filter((text) => findInstructionSignals(text).length === 0)
+      .map((text, index) => ({
+        text,
+        chunk,
+        chunkRank,
+        order: chunkRank * 10_000 + index,
+        terms: new Set(contentTerms(text)),
+      })),
   );
   const documentFrequency = new Map<string, number>();
   for (const sentence of sentences) {

@@ -65,6 +65,10 @@ export interface ChunkSearchHit {
   /** The document's classification: retrieval raises the request's effective data class to it. */
   classification: DataClassification;
   text: string;
+  /** Where the document came from, quoted with the text as its provenance. */
+  sourceUri: string | null;
+  /** Instruction-like signals ingestion found in the document (docs/decisions/0023). */
+  instructionSignals: string[];
   /** Offsets of the chunk in the document's normalised text (null for chunks stored before offsets were). */
   startOffset: number | null;
   endOffset: number | null;
@@ -204,6 +208,8 @@ export async function searchChunksDetailed(
     title: row.title,
     text: row.text,
     classification: row.classification,
+    sourceUri: row.source_uri,
+    instructionSignals: row.instruction_signals,
     startOffset: row.start_offset === null ? null : Number(row.start_offset),
     endOffset: row.end_offset === null ? null : Number(row.end_offset),
     score:
@@ -228,6 +234,8 @@ interface HitRow {
   title: string;
   text: string;
   classification: DataClassification;
+  source_uri: string | null;
+  instruction_signals: string[];
   start_offset: number | null;
   end_offset: number | null;
 }
@@ -277,10 +285,12 @@ async function readableChunks(
         .whereRaw('a.document_id = d.id')
         .whereIn('a.group_name', groups),
     )
-    .select('d.id', 'd.title', 'd.classification')) as Array<{
+    .select('d.id', 'd.title', 'd.classification', 'd.source_uri', 'd.instruction_signals')) as Array<{
     id: string;
     title: string;
     classification: DataClassification;
+    source_uri: string | null;
+    instruction_signals: string | null;
   }>;
   const readable = new Map(documents.map((document) => [document.id, document]));
   const rows = new Map<string, HitRow>();
@@ -294,6 +304,8 @@ async function readableChunks(
       title: document.title,
       text: chunk.text,
       classification: document.classification,
+      source_uri: document.source_uri ?? null,
+      instruction_signals: JSON.parse(document.instruction_signals ?? '[]') as string[],
       start_offset: chunk.start_offset,
       end_offset: chunk.end_offset,
     });

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { sha256Hex } from '../governance/sha256';
 import { chunkTextWithOffsets, type TextChunk } from '../retrieval/chunk-text';
 import { type Embedder, vectorFromBytes, vectorToBytes } from '../retrieval/embedder';
+import { findInstructionSignals } from '../retrieval/instruction-signals';
 import { normalizeText } from '../retrieval/normalize-text';
 import { defaultEmbedder } from '../retrieval/static-embedder';
 import { nowIso, serializeOn, serializeOnMany, toIsoTimestamp } from './knex-client';
@@ -67,6 +68,8 @@ export interface DocumentSummary {
   sourceUri: string | null;
   sourceVersion: string | null;
   contentHash: string;
+  /** Instruction-like signals ingestion found in the title or text (docs/decisions/0023); empty for prose. */
+  instructionSignals: string[];
   chunkCount: number;
   createdAt: string;
   updatedAt: string;
@@ -82,6 +85,7 @@ interface DocumentRow {
   content_hash: string;
   source_uri: string | null;
   source_version: string | null;
+  instruction_signals?: string | null;
   created_at: unknown;
   updated_at: unknown;
 }
@@ -108,6 +112,8 @@ interface PreparedDocument {
   aclGroups: string[];
   sourceUri: string | null;
   sourceVersion: string | null;
+  /** JSON array of the instruction-like signals in the title and text. */
+  instructionSignals: string;
   /** Cut on first use: only documents whose content changed are chunked. */
   readonly chunks: PreparedChunk[];
   /** Filled before the transaction for documents whose content changed. */
@@ -220,6 +226,7 @@ function prepareDocument(
     documentId,
     title,
     contentHash: sha256Hex(text),
+    instructionSignals: JSON.stringify(findInstructionSignals(`${title}\n${text}`)),
     aclGroups: [...new Set(input.aclGroups)].sort(),
     sourceUri: input.sourceUri ?? null,
     sourceVersion: input.sourceVersion ?? null,
@@ -320,7 +327,8 @@ async function writeDocuments(
   const replaced: PreparedDocument[] = [];
   const unchanged: string[] = [];
   for (const document of documents) {
-    const { documentId, title, contentHash, aclGroups, input, sourceUri, sourceVersion } = document;
+    const { documentId, title, contentHash, aclGroups, input, sourceUri, sourceVersion, instructionSignals } =
+      document;
     const row = existing.get(documentId);
     const contentChanged = row === undefined || row.content_hash !== contentHash || row.title !== title;
     const version = row === undefined ? 1 : contentChanged ? row.version + 1 : row.version;
@@ -340,6 +348,7 @@ async function writeDocuments(
         content_hash: contentHash,
         source_uri: sourceUri,
         source_version: sourceVersion,
+        instruction_signals: instructionSignals,
         created_at: now,
         updated_at: now,
       });
@@ -351,6 +360,7 @@ async function writeDocuments(
         content_hash: contentHash,
         source_uri: sourceUri,
         source_version: sourceVersion,
+        instruction_signals: instructionSignals,
         updated_at: now,
       });
     }
@@ -495,6 +505,7 @@ export async function listDocuments(db: Knex, tenantId: string): Promise<Documen
     sourceUri: row.source_uri ?? null,
     sourceVersion: row.source_version ?? null,
     contentHash: row.content_hash,
+    instructionSignals: JSON.parse(row.instruction_signals ?? '[]') as string[],
     chunkCount: Number(row.chunk_count),
     createdAt: toIsoTimestamp(row.created_at),
     updatedAt: toIsoTimestamp(row.updated_at),

@@ -7,7 +7,8 @@ import {
 } from '../domain/governance-controls';
 import { decideOnGuardrailError } from '../domain/guardrail-verdict';
 import type { PolicyDecision } from '../domain/policy';
-import type { InferenceResponse, RetrievedChunk } from '../domain/step-contracts';
+import { findPromptLeak } from '../domain/prompt-leak';
+import type { AssembledPrompt, InferenceResponse, RetrievedChunk } from '../domain/step-contracts';
 import { guardrailSteps, localSteps } from './activity-options';
 import { fail, type RequestRun } from './request-run';
 
@@ -125,4 +126,45 @@ export async function guardOutput(
     return restored.text;
   }
   return text;
+}
+
+/**
+ * Before any output guardrail, whatever the policy: an answer that repeats what only the system prompt
+ * says (a run of its words, a secret-like token) is withheld and the request ends as `Guardrail.Blocked`
+ * at guard-output. A pure check in the workflow, so it adds no step to the history; the verdict and the
+ * failure carry counts, never the leaked text, and the answer is never recorded (docs/decisions/0023).
+ */
+export function withholdPromptLeak(
+  run: RequestRun,
+  prompt: AssembledPrompt,
+  chunks: RetrievedChunk[],
+  response: InferenceResponse,
+): void {
+  const leak = findPromptLeak({
+    system: prompt.system,
+    context: [prompt.user, ...chunks.map((chunk) => chunk.text)],
+    output: response.text,
+  });
+  if (!leak.leaked) return;
+  const reason =
+    `the answer repeats the system prompt (${leak.repeatedRuns} run(s) of words, ` +
+    `${leak.identifiers} secret-like token(s) found only there)`;
+  // The attempt loop kept the answer for the record; a leaked one is not kept, whatever the logging mode.
+  run.facts.output = undefined;
+  run.facts.guardrailVerdicts.push({
+    guardrail: 'prompt-leak',
+    source: 'output',
+    action: 'blocked',
+    text: 'The answer was withheld: it repeated the instructions it was given.',
+    reason,
+    assessments: [{ repeatedRuns: leak.repeatedRuns, identifiers: leak.identifiers }],
+  });
+  run.log({
+    step: 'guard-output',
+    attempt: 0,
+    status: 'failed',
+    elapsedMs: 0,
+    detail: { failureType: FAILURE_TYPES.guardrailBlocked, reason },
+  });
+  fail(FAILURE_TYPES.guardrailBlocked, 'guard-output', `The answer was withheld: ${reason}.`);
 }

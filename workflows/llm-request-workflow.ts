@@ -9,7 +9,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attribute-keys';
 import type { LlmResult } from '../domain/step-contracts';
 import { localSteps } from './activity-options';
 import { ApprovalGate } from './approval-gate';
-import { guardInput, guardOutput } from './guard-steps';
+import { guardInput, guardOutput, withholdPromptLeak } from './guard-steps';
 import { runInferStep } from './infer-over-routes';
 import { parseWorkflowInput } from './parse-workflow-input';
 import { fail, RequestRun } from './request-run';
@@ -139,7 +139,9 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       holdOutput: authorization.guardrails?.output,
     });
 
-    // guard-output: the output guardrails judge the answer as written, then redacted values come back.
+    // guard-output: an answer repeating the system prompt is withheld; then the output guardrails judge
+    // the answer as written, and redacted values come back.
+    withholdPromptLeak(run, prompt, chunks, response);
     const output = await guardOutput(run, authorization, request.question, chunks, response);
     run.facts.output = output;
 

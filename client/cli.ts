@@ -61,11 +61,14 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
     .option('--max-output-tokens <n>', 'cap on output tokens', positiveInteger)
     .option('--schema <file>', 'JSON schema the output must match')
     .option('--stream', 'print the answer as it is written')
+    .option('--retrieval <hint>', 'auto | always | never: whether to search the documents', 'auto')
     .option('--json', 'print the whole result as JSON')
     .action(async (words: string[], options) => {
       const dataClass = dataClassSchema.safeParse(options.dataClass);
       if (!dataClass.success)
         throw new CliError(`--data-class must be one of ${dataClassSchema.options.join(', ')}`);
+      if (!['auto', 'always', 'never'].includes(options.retrieval as string))
+        throw new CliError('--retrieval must be one of auto, always, never');
       const outputSchema = options.schema
         ? (JSON.parse(readFileSync(options.schema, 'utf8')) as Record<string, unknown>)
         : undefined;
@@ -88,6 +91,8 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
             outputSchema,
             maxOutputTokens: options.maxOutputTokens,
             stream: Boolean(options.stream),
+            // auto is the default: left out, so the request's fingerprint is what it was without a hint.
+            retrieval: options.retrieval === 'auto' ? undefined : (options.retrieval as 'always' | 'never'),
           });
           workflowId = submitted.workflowId;
           const link = workflowLink(settings, workflowId);

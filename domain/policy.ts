@@ -15,6 +15,12 @@ export const policyDocumentSchema = z.object({
       enabled: z.boolean().default(true),
       topK: z.number().int().min(1).max(50).default(4),
       contextTokenBudget: z.number().int().min(0).max(200_000).default(1500),
+      /**
+       * Per task type: `always` retrieves for every request, `auto` lets the request's hint and the query
+       * classifier decide, `never` does not search. Tasks not listed use the defaults in
+       * domain/retrieval-plan.ts (qa, summarize, extract: auto; anything else: never).
+       */
+      tasks: z.record(z.enum(['always', 'auto', 'never'])).default({}),
     })
     .default({}),
   maxOutputTokens: z.number().int().positive().max(32_000).default(512),

@@ -90,6 +90,11 @@ const requestFields = {
   maxCostUsd: z.number().positive().max(1000).optional(),
   /** Deliver text deltas while the model writes; fallback is then allowed only before the first delta. */
   stream: z.boolean().default(false),
+  /**
+   * The caller's retrieval hint: `always` searches where the task's policy lets the classifier decide,
+   * `never` skips the search, `auto` (or absent) leaves it to plan-retrieval.
+   */
+  retrieval: z.enum(['auto', 'always', 'never']).optional(),
 };
 
 /**
@@ -142,6 +147,7 @@ export const FINGERPRINT_FIELDS = [
   'latencyClass',
   'maxCostUsd',
   'stream',
+  'retrieval',
 ] as const satisfies ReadonlyArray<keyof LlmRequest>;
 export type FingerprintField = (typeof FINGERPRINT_FIELDS)[number];
 export type FingerprintedRequest = Pick<LlmRequest, FingerprintField>;

@@ -63,6 +63,8 @@ export const STEP_SUMMARIES: { [Step in ActivityStep]: (value: StepValues[Step])
       topK: plan.topK,
       contextTokenBudget: plan.contextTokenBudget,
       reason: plan.reason,
+      decidedBy: plan.decidedBy ?? null,
+      queryClass: plan.queryClass ?? null,
     }),
   retrieve: (chunks) =>
     succeeded({

@@ -51,7 +51,10 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
 
     // 2 plan-retrieval
     const plan = await run.step('plan-retrieval', () =>
-      localSteps.planRetrieval({ taskType: request.taskType, question: request.question }, authorization),
+      localSteps.planRetrieval(
+        { taskType: request.taskType, question: request.question, retrieval: request.retrieval },
+        authorization,
+      ),
     );
 
     // 3 retrieve; then the effective data class, and whatever approval it newly needs.

@@ -21,7 +21,7 @@ describe('planRetrieval', () => {
       'qa',
       {},
       true,
-      "task 'qa' answers from documents (top 4)",
+      "task 'qa' asks for information the documents may hold (top 4)",
     ],
     [
       'skips when the policy turns retrieval off',
@@ -45,8 +45,122 @@ describe('planRetrieval', () => {
       "task 'rewrite' does not answer from documents",
     ],
   ])('%s', (_name, taskType, retrieval, enabled, reason) => {
-    const plan = planRetrieval({ taskType, question: 'q?' }, decision(retrieval));
-    expect(plan).toMatchObject({ enabled, reason, query: 'q?' });
+    const plan = planRetrieval({ taskType, question: 'What is q?' }, decision(retrieval));
+    expect(plan).toMatchObject({ enabled, reason, query: 'What is q?' });
+  });
+
+  const supplied = 'Translate to French: Our office is closed on Monday for the national holiday.';
+  it.each([
+    [
+      'the classifier retrieves for an information need',
+      'qa',
+      {},
+      undefined,
+      'What is the refund policy?',
+      true,
+      'classifier',
+      'information-need',
+      "task 'qa' asks for information the documents may hold (top 4)",
+    ],
+    [
+      'the classifier skips a greeting',
+      'qa',
+      {},
+      undefined,
+      'Hello!',
+      false,
+      'classifier',
+      'greeting',
+      'a greeting or thanks, with nothing to look up: no search',
+    ],
+    [
+      'the classifier skips a transformation of supplied text',
+      'qa',
+      {},
+      undefined,
+      supplied,
+      false,
+      'classifier',
+      'supplied-text',
+      'a transformation of 10 words of text the request supplies: no search',
+    ],
+    [
+      'the classifier skips arithmetic',
+      'qa',
+      {},
+      undefined,
+      'What is 12 * 7?',
+      false,
+      'classifier',
+      'calculation',
+      'arithmetic over numbers given in the question: no search',
+    ],
+    [
+      'the hint always overrides the classifier',
+      'qa',
+      {},
+      'always',
+      'Hello!',
+      true,
+      'hint',
+      undefined,
+      'the request asked to search (top 4)',
+    ],
+    [
+      'the hint never skips an information need',
+      'qa',
+      {},
+      'never',
+      'What is the refund policy?',
+      false,
+      'hint',
+      undefined,
+      'the request asked not to search',
+    ],
+    [
+      'a policy task mode always wins over the classifier',
+      'qa',
+      { tasks: { qa: 'always' } },
+      undefined,
+      'Hello!',
+      true,
+      'policy',
+      undefined,
+      "task 'qa' always answers from documents (top 4)",
+    ],
+    [
+      'a policy task mode never wins over the hint',
+      'qa',
+      { tasks: { qa: 'never' } },
+      'always',
+      'What is the refund policy?',
+      false,
+      'policy',
+      undefined,
+      "task 'qa' does not answer from documents",
+    ],
+    [
+      'a policy can make another task search',
+      'rewrite',
+      { tasks: { rewrite: 'auto' } },
+      undefined,
+      'What is our tone of voice?',
+      true,
+      'classifier',
+      'information-need',
+      "task 'rewrite' asks for information the documents may hold (top 4)",
+    ],
+  ] as const)('%s', (_name, taskType, retrieval, hint, question, enabled, decidedBy, queryClass, reason) => {
+    const plan = planRetrieval({ taskType, question, retrieval: hint }, decision(retrieval));
+    expect(plan).toEqual({
+      enabled,
+      decidedBy,
+      reason,
+      query: question,
+      topK: 4,
+      contextTokenBudget: 1500,
+      ...(queryClass ? { queryClass } : {}),
+    });
   });
 });
 

@@ -1,3 +1,4 @@
+import type { BedrockAgentRuntimeClient } from '@aws-sdk/client-bedrock-agent-runtime';
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
@@ -39,6 +40,11 @@ export interface ActivityDependencies {
    * its guard steps fail and the policy's fail-open / fail-closed rule decides.
    */
   guardrailClient?: (region: string | undefined) => BedrockRuntimeClient;
+  /**
+   * The Bedrock Agent Runtime client for Knowledge Base retrieval in a region (the worker's default when
+   * the policy names none), built with `maxAttempts: 1`.
+   */
+  knowledgeBaseClient?: (region: string | undefined) => BedrockAgentRuntimeClient;
   /** How long a reservation may stay open before the reconciler returns it to the budget. */
   reservationTtlMs?: number;
   /** Inference spans and the request path's metrics; none when undefined. */

@@ -80,6 +80,11 @@ export class GuardrailUnavailableError extends GatehouseRequestError {
   override name = 'GuardrailUnavailableError';
 }
 
+/** The request's retrieval source refused the search or stayed unreachable (`Retrieval.Unavailable`). */
+export class RetrievalUnavailableError extends GatehouseRequestError {
+  override name = 'RetrievalUnavailableError';
+}
+
 /** Failure type → error class; a table, so the mapping survives minification of class names. */
 const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
   [FAILURE_TYPES.policyDenied]: PolicyDeniedError,
@@ -91,6 +96,7 @@ const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
   [FAILURE_TYPES.streamInterrupted]: StreamInterruptedError,
   [FAILURE_TYPES.guardrailBlocked]: GuardrailBlockedError,
   [FAILURE_TYPES.guardrailUnavailable]: GuardrailUnavailableError,
+  [FAILURE_TYPES.retrievalUnavailable]: RetrievalUnavailableError,
 };
 
 /** Turns a workflow failure into the typed error a caller can branch on; other errors pass through. */

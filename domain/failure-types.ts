@@ -22,6 +22,8 @@ export const FAILURE_TYPES = {
   guardrailBlocked: 'Guardrail.Blocked',
   /** A guardrail could not give a verdict and the tenant's policy fails closed. */
   guardrailUnavailable: 'Guardrail.Unavailable',
+  /** The request's retrieval source refused the search (bad configuration, access denied), or its retries ran out. */
+  retrievalUnavailable: 'Retrieval.Unavailable',
   cancelled: 'Request.Cancelled',
   internal: 'Gatehouse.Internal',
 } as const;

@@ -4,6 +4,21 @@ import { dataClassSchema, isClearedFor, strictestDataClass, type DataClass } fro
 import { usdToMicro } from './cost';
 import { promptReferenceSchema, type LlmRequest, type PromptReference } from './request-contract';
 
+export const retrievalSourceSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('local') }).strict(),
+  z
+    .object({
+      type: z.literal('bedrock-knowledge-base'),
+      knowledgeBaseId: z.string().regex(/^[0-9a-zA-Z]{10}$/, 'knowledgeBaseId is 10 letters or digits'),
+      region: z
+        .string()
+        .regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'region must be an AWS region such as eu-central-1')
+        .optional(),
+    })
+    .strict(),
+]);
+export type RetrievalSource = z.infer<typeof retrievalSourceSchema>;
+
 /** A tenant's policy document, stored as versioned JSON. Parsed leniently: unknown keys are ignored. */
 export const policyDocumentSchema = z.object({
   allowedDataClasses: z.array(dataClassSchema).min(1),
@@ -21,6 +36,12 @@ export const policyDocumentSchema = z.object({
        * domain/retrieval-plan.ts (qa, summarize, extract: auto; anything else: never).
        */
       tasks: z.record(z.enum(['always', 'auto', 'never'])).default({}),
+      /**
+       * Where the retrieve step searches: the tenant's ingested documents (`local`, the default), or a
+       * Bedrock Knowledge Base through the Retrieve API, with the caller's tenant, ACL groups and
+       * clearance as its metadata filter.
+       */
+      source: retrievalSourceSchema.default({ type: 'local' }),
     })
     .default({}),
   maxOutputTokens: z.number().int().positive().max(32_000).default(512),

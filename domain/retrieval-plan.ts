@@ -1,5 +1,5 @@
 import { classifyQuery, type QueryClass } from './classify-query';
-import type { PolicyDecision } from './policy';
+import type { PolicyDecision, RetrievalSource } from './policy';
 import type { LlmRequest } from './request-contract';
 
 export type RetrievalTaskMode = 'always' | 'auto' | 'never';
@@ -14,6 +14,8 @@ export interface RetrievalPlan {
   decidedBy?: 'policy' | 'hint' | 'classifier';
   /** The classifier's reading of the question, when it was consulted. */
   queryClass?: QueryClass;
+  /** Where to search, when not the tenant's ingested documents. */
+  source?: Exclude<RetrievalSource, { type: 'local' }>;
 }
 
 /**
@@ -57,8 +59,10 @@ export function planRetrieval(
   const mode = retrieval.tasks?.[task] ?? DEFAULT_TASK_RETRIEVAL[task] ?? 'never';
   if (mode === 'never') return skip('policy', `task '${task}' does not answer from documents`);
   if (request.retrieval === 'never') return skip('hint', 'the request asked not to search');
+  const source = retrieval.source?.type === 'bedrock-knowledge-base' ? retrieval.source : undefined;
   const search = (decidedBy: RetrievalPlan['decidedBy'], reason: string, queryClass?: QueryClass) => ({
     ...base,
+    ...(source ? { source } : {}),
     enabled: true,
     decidedBy,
     reason: `${reason} (top ${retrieval.topK})`,

@@ -13,6 +13,11 @@ import {
 } from './emulator-server';
 import { evaluateGuardrail, type EmulatedGuardrail } from './emulated-guardrail';
 import {
+  retrieveFromKnowledgeBase,
+  RetrieveValidationError,
+  type EmulatedKnowledgeBaseDocument,
+} from './emulated-knowledge-base';
+import {
   answerFromPrompt,
   answerObeyingInstructions,
   CONTENT_FILTERED_ANSWER,
@@ -27,10 +32,11 @@ import {
 } from './scripted-model';
 
 export type { Behaviour, ModelScript } from './scripted-model';
+export type { EmulatedKnowledgeBaseDocument } from './emulated-knowledge-base';
 export type { EmulatedGuardrail, EmulatedPiiType } from './emulated-guardrail';
 
 export type BedrockOperation =
-  'converse' | 'converse-stream' | 'count-tokens' | 'invoke-model' | 'apply-guardrail';
+  'converse' | 'converse-stream' | 'count-tokens' | 'invoke-model' | 'apply-guardrail' | 'retrieve';
 
 export interface EmulatorCall {
   operation: BedrockOperation;
@@ -44,6 +50,8 @@ export interface EmulatorCall {
   system?: string;
   /** Text of the last user message (Converse, ConverseStream, and the Converse input of CountTokens). */
   userText?: string;
+  /** Retrieve only: the request body as sent (query, numberOfResults, metadata filter). */
+  retrieve?: Record<string, unknown>;
   /** ApplyGuardrail only: what was asked, and the response body sent back (when one was). */
   guardrail?: {
     version: string;
@@ -73,6 +81,11 @@ export interface BedrockEmulatorOptions {
    * `script` (or `setScript`) under the guardrail id: 'throttle', 'unavailable', 'internal-error', 'hang'.
    */
   guardrails?: Record<string, EmulatedGuardrail>;
+  /**
+   * Knowledge bases by id, for the Bedrock Agent Runtime's Retrieve operation (point a
+   * `BedrockAgentRuntimeClient` at `endpoint`); failures are scripted under the knowledge base id.
+   */
+  knowledgeBases?: Record<string, EmulatedKnowledgeBaseDocument[]>;
 }
 
 export interface BedrockEmulator {
@@ -202,6 +215,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       system: parsed?.system,
       userText: parsed?.userText,
       guardrail: guardrailRequest,
+      ...(operation === 'retrieve' && json ? { retrieve: json } : {}),
     };
     log.push(entry);
     if (call.behaviour === 'hang') return;
@@ -239,6 +253,23 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
         case 'invoke-model':
           sendEmbedding(response, resourceId, json);
           return;
+        case 'retrieve': {
+          const documents = options.knowledgeBases?.[resourceId];
+          if (!documents) {
+            throw new EmulatedException(
+              404,
+              'ResourceNotFoundException',
+              `knowledge base ${resourceId} does not exist`,
+            );
+          }
+          try {
+            sendJson(response, 200, retrieveFromKnowledgeBase(documents, json));
+          } catch (error) {
+            if (!(error instanceof RetrieveValidationError)) throw error;
+            throw new EmulatedException(400, 'ValidationException', error.message);
+          }
+          return;
+        }
         case 'apply-guardrail': {
           const body = applyGuardrail(resourceId, guardrailRequest!);
           if (entry.guardrail) entry.guardrail.response = body;
@@ -490,6 +521,10 @@ function matchRoute(
 ): { operation: BedrockOperation; resourceId: string; qualifier?: string } | undefined {
   if (method !== 'POST') return undefined;
   const [first, id, third, fourth, fifth] = segments;
+  // Bedrock Agent Runtime: POST /knowledgebases/{knowledgeBaseId}/retrieve
+  if (first === 'knowledgebases' && id && third === 'retrieve' && segments.length === 3) {
+    return { operation: 'retrieve', resourceId: id };
+  }
   if (first === 'model' && id && segments.length === 3) {
     const operation = MODEL_OPERATIONS[third ?? ''];
     return operation ? { operation, resourceId: id } : undefined;

@@ -58,6 +58,7 @@ const ERROR_RESPONSES: Record<FailureType | FrontDoorFailureType, ErrorResponse>
   // OpenAI refuses content its policy blocks with 400; a guardrail's verdict is the same kind of answer.
   [FAILURE_TYPES.guardrailBlocked]: { status: 400, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.guardrailUnavailable]: { status: 503, type: 'server_error', retry: false },
+  [FAILURE_TYPES.retrievalUnavailable]: { status: 503, type: 'server_error', retry: false },
   [FAILURE_TYPES.cancelled]: { status: 409, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.internal]: { status: 500, type: 'server_error', retry: false },
   [FRONT_DOOR_FAILURE_TYPES.invalidApiKey]: { status: 401, type: 'invalid_request_error', retry: false },

@@ -8,6 +8,7 @@ import {
 import { closedHealth, type RouteHealth } from '../domain/circuit-breaker';
 import type { RouteTable } from '../domain/route-table';
 import { createGuardrailClient } from '../governance/guardrails';
+import { createKnowledgeBaseClient } from '../retrieval/bedrock-knowledge-base-retriever';
 import type { Embedder } from '../retrieval/embedder';
 import { createBedrockProvider } from '../providers/bedrock-provider';
 import { createExtractiveProvider } from '../providers/extractive-provider';
@@ -64,6 +65,20 @@ export function buildActivities(options: {
     }
     return client;
   };
+  const knowledgeBaseClients = new Map<string, ReturnType<typeof createKnowledgeBaseClient>>();
+  const knowledgeBaseClient = (region: string | undefined) => {
+    const key = region ?? bedrock.defaultRegion;
+    let client = knowledgeBaseClients.get(key);
+    if (!client) {
+      client = createKnowledgeBaseClient({
+        region: key,
+        endpoint: bedrock.endpoint,
+        credentials: bedrock.credentials,
+      });
+      knowledgeBaseClients.set(key, client);
+    }
+    return client;
+  };
   return createActivities({
     db: options.db,
     audit: options.audit,
@@ -75,6 +90,7 @@ export function buildActivities(options: {
     temporal: { client: options.client, namespace: options.client.options.namespace },
     reservationTtlMs: options.reservationTtlMs,
     guardrailClient,
+    knowledgeBaseClient,
     telemetry: options.telemetry,
     providers: {
       extractive: createExtractiveProvider(tokenCounter),

@@ -29,6 +29,7 @@ export async function retrieve(
       groups: authorization.groups,
       clearance: authorization.clearance,
       topK: plan.topK,
+      ...(plan.source ? { source: plan.source } : {}),
     }),
   );
 }

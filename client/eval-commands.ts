@@ -14,6 +14,7 @@ import {
   type EvaluationScope,
 } from '../retrieval/evaluate-retrieval';
 import { createEmbedder } from '../retrieval/create-embedder';
+import { formatGroundingReport, groundingExampleSchema, groundingReport } from '../retrieval/grounding';
 import { createKnex } from '../store/knex-client';
 import { openScratchDatabase } from '../store/scratch-database';
 import { upsertTenant } from '../store/tenant-repository';
@@ -32,6 +33,9 @@ function configurationList(value: string): EvaluationConfiguration[] {
 }
 
 /**
+ * `gatehouse eval grounding`: the share of answer sentences the chunks they cite support
+ * (retrieval/grounding.ts).
+ *
  * `gatehouse eval retrieval`: recall@1/5/10, MRR@10, nDCG@10 and latency per query type, through the
  * same search the retrieve step runs. With `--corpus` the documents are loaded into a scratch database
  * (SQLite, or a temporary schema with `--store postgres`); without it the tenant's stored documents are
@@ -116,6 +120,25 @@ export function registerEvalCommands(program: Command, settings: GatehouseSettin
       process.stdout.write(`${formatEvaluationTable(reports.map((report) => ({ ...report, store })))}\n`);
       if (options.json) {
         writeFileSync(options.json, `${JSON.stringify(reports, null, 2)}\n`);
+        process.stdout.write(`report: ${options.json}\n`);
+      }
+    });
+
+  evaluate
+    .command('grounding')
+    .description(
+      'share of answer sentences supported by the chunks they cite (JSONL: id, answer, contexts[{documentId, text}])',
+    )
+    .requiredOption(
+      '--dataset <file>',
+      'answers with the chunks they were written from, one JSON object per line',
+    )
+    .option('--json <file>', 'also write the full report (per sentence) as JSON')
+    .action((options: { dataset: string; json?: string }) => {
+      const report = groundingReport(readJsonLines(options.dataset, groundingExampleSchema));
+      process.stdout.write(`${formatGroundingReport(report)}\n`);
+      if (options.json) {
+        writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
         process.stdout.write(`report: ${options.json}\n`);
       }
     });

@@ -1,3 +1,4 @@
+// Long by design: one search path (index sync, permission mask, candidates, the permission-filtered read, ranking) kept together so both permission checks are read side by side.
 import type { Knex } from 'knex';
 import type { ScoredSlot } from '../retrieval/chunk-index';
 import type { Embedder } from '../retrieval/embedder';

@@ -11,6 +11,7 @@ import {
 } from './emulator-server';
 import {
   answerFromPrompt,
+  answerObeyingInstructions,
   CONTENT_FILTERED_ANSWER,
   countEmulatedTokens,
   createScriptBook,
@@ -305,7 +306,11 @@ export async function startOpenAiCompatibleEmulator(
 function answerFor(parsed: ParsedChat, behaviour: Behaviour, script: ModelScript) {
   if (behaviour === 'content-filtered')
     return { text: CONTENT_FILTERED_ANSWER, finishReason: 'content_filter' };
-  const full = script.answer ?? answerFromPrompt(parsed.userText);
+  const full =
+    script.answer ??
+    (script.obeysEmbeddedInstructions
+      ? answerObeyingInstructions(parsed.system, parsed.userText)
+      : answerFromPrompt(parsed.userText));
   const { text, truncated } = truncateToTokens(full, parsed.maxTokens ?? Number.MAX_SAFE_INTEGER);
   return { text, finishReason: truncated ? 'length' : 'stop' };
 }

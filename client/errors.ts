@@ -80,7 +80,7 @@ export class GuardrailUnavailableError extends GatehouseRequestError {
   override name = 'GuardrailUnavailableError';
 }
 
-/** The request's retrieval source refused the search or stayed unreachable (`Retrieval.Unavailable`). */
+/** The request's retrieval source refused the search or stayed unreachable (`FAILURE_TYPES.retrievalUnavailable`). */
 export class RetrievalUnavailableError extends GatehouseRequestError {
   override name = 'RetrievalUnavailableError';
 }

@@ -130,7 +130,7 @@ export async function guardOutput(
 
 /**
  * Before any output guardrail, whatever the policy: an answer that repeats what only the system prompt
- * says (a run of its words, a secret-like token) is withheld and the request ends as `Guardrail.Blocked`
+ * says (a run of its words, a secret-like token) is withheld and the request ends as `FAILURE_TYPES.guardrailBlocked`
  * at guard-output. A pure check in the workflow, so it adds no step to the history; the verdict and the
  * failure carry counts, never the leaked text, and the answer is never recorded (docs/decisions/0023).
  */

@@ -9,19 +9,8 @@ import {
   type EmulatorResponse,
   writeChunk,
 } from './emulator-server';
-import {
-  answerFromPrompt,
-  answerObeyingInstructions,
-  CONTENT_FILTERED_ANSWER,
-  countEmulatedTokens,
-  createScriptBook,
-  delay,
-  hashedEmbedding,
-  splitIntoDeltas,
-  truncateToTokens,
-  type Behaviour,
-  type ModelScript,
-} from './scripted-model';
+import * as scripted from './scripted-model';
+import type { Behaviour, ModelScript } from './scripted-model';
 
 export type { Behaviour, ModelScript } from './scripted-model';
 
@@ -98,12 +87,12 @@ interface ParsedChat {
 /**
  * A local OpenAI-compatible server — chat completions (plain JSON and SSE streaming) and embeddings — with the same
  * scripted behaviours as the Bedrock emulator, for self-hosted routes in tests and benchmarks. Usage is
- * counted as words × 1.3 (see countEmulatedTokens).
+ * counted as words × 1.3 (see scripted.countEmulatedTokens).
  */
 export async function startOpenAiCompatibleEmulator(
   options: OpenAiEmulatorOptions = {},
 ): Promise<OpenAiEmulator> {
-  const scripts = createScriptBook(options.script ?? {}, options.latencyMs ?? 0);
+  const scripts = scripted.createScriptBook(options.script ?? {}, options.latencyMs ?? 0);
   const log: OpenAiEmulatorCall[] = [];
 
   async function handle(request: EmulatorRequest, response: EmulatorResponse): Promise<void> {
@@ -169,9 +158,9 @@ export async function startOpenAiCompatibleEmulator(
     }
     const answer = answerFor(parsed, behaviour, script);
     const usage = {
-      prompt_tokens: countEmulatedTokens(parsed.allText),
-      completion_tokens: countEmulatedTokens(answer.text),
-      total_tokens: countEmulatedTokens(parsed.allText) + countEmulatedTokens(answer.text),
+      prompt_tokens: scripted.countEmulatedTokens(parsed.allText),
+      completion_tokens: scripted.countEmulatedTokens(answer.text),
+      total_tokens: scripted.countEmulatedTokens(parsed.allText) + scripted.countEmulatedTokens(answer.text),
     };
     call.usage = { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
     const id = `chatcmpl-${randomUUID()}`;
@@ -201,9 +190,9 @@ export async function startOpenAiCompatibleEmulator(
       );
     await chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
     const failAfter = typeof behaviour === 'object' ? behaviour.streamErrorAfter : undefined;
-    for (const [index, text] of splitIntoDeltas(answer.text).entries()) {
+    for (const [index, text] of scripted.splitIntoDeltas(answer.text).entries()) {
       if (index === failAfter) break;
-      if (index > 0) await delay(script.deltaIntervalMs ?? 0);
+      if (index > 0) await scripted.delay(script.deltaIntervalMs ?? 0);
       await chunk([{ index: 0, delta: { content: text }, finish_reason: null }]);
     }
     if (failAfter !== undefined) {
@@ -270,13 +259,13 @@ export async function startOpenAiCompatibleEmulator(
       response.end('{"object": "list", "data": [{"object": "embedding", "embedding": [0.1, ');
       return;
     }
-    const tokens = (texts as string[]).reduce((sum, text) => sum + countEmulatedTokens(text), 0);
+    const tokens = (texts as string[]).reduce((sum, text) => sum + scripted.countEmulatedTokens(text), 0);
     sendJson(response, 200, {
       object: 'list',
       data: (texts as string[]).map((text, index) => ({
         object: 'embedding',
         index,
-        embedding: hashedEmbedding(text, dimensions, true),
+        embedding: scripted.hashedEmbedding(text, dimensions, true),
       })),
       model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
@@ -305,13 +294,13 @@ export async function startOpenAiCompatibleEmulator(
 
 function answerFor(parsed: ParsedChat, behaviour: Behaviour, script: ModelScript) {
   if (behaviour === 'content-filtered')
-    return { text: CONTENT_FILTERED_ANSWER, finishReason: 'content_filter' };
+    return { text: scripted.CONTENT_FILTERED_ANSWER, finishReason: 'content_filter' };
   const full =
     script.answer ??
     (script.obeysEmbeddedInstructions
-      ? answerObeyingInstructions(parsed.system, parsed.userText)
-      : answerFromPrompt(parsed.userText));
-  const { text, truncated } = truncateToTokens(full, parsed.maxTokens ?? Number.MAX_SAFE_INTEGER);
+      ? scripted.answerObeyingInstructions(parsed.system, parsed.userText)
+      : scripted.answerFromPrompt(parsed.userText));
+  const { text, truncated } = scripted.truncateToTokens(full, parsed.maxTokens ?? Number.MAX_SAFE_INTEGER);
   return { text, finishReason: truncated ? 'length' : 'stop' };
 }
 
@@ -326,7 +315,7 @@ async function answeredWithScriptedFault(
   script: ModelScript,
 ): Promise<boolean> {
   if (behaviour === 'hang') return true;
-  await delay(latencyMs);
+  await scripted.delay(latencyMs);
   const scriptedError = typeof behaviour === 'string' ? ERROR_BEHAVIOURS[behaviour] : undefined;
   if (!scriptedError) return false;
   const retryAfter = behaviour === 'throttle' ? String(script.retryAfterSeconds ?? 1) : undefined;

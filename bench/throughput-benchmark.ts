@@ -42,33 +42,52 @@ interface LoadOptions {
 }
 
 /**
- * Runs `concurrency` callers back to back, lets them settle for `warmupMs`, then measures a window: requests
- * that complete inside it, their latency, and the CPU this process and the dev server used over it. Callers
- * stop after the window and in-flight requests are awaited (not counted).
+ * Runs `concurrency` callers back to back until the loop is steady — at least `warmupMs` and one completed
+ * request per caller — then measures a window of at least `windowMs` and `concurrency` completions (so a
+ * window is never shorter than one round of the slowest caller): requests that complete inside it, their
+ * latency, and the CPU this process and the dev server used over it. Callers stop after the window and
+ * in-flight requests are awaited, not counted.
  */
 export async function runClosedLoop(options: LoadOptions): Promise<LoadWindow> {
   let measuring = false;
   let stopping = false;
   const latencies: number[] = [];
+  let warmedUp = 0;
   let completed = 0;
   let errors = 0;
   const caller = async (index: number) => {
     while (!stopping) {
       const sent = performance.now();
       const ok = await options.send(index).catch(() => false);
-      if (!measuring) continue;
+      if (!measuring) {
+        warmedUp += 1;
+        continue;
+      }
       completed += 1;
       if (ok) latencies.push(performance.now() - sent);
       else errors += 1;
     }
   };
   const callers = Array.from({ length: options.concurrency }, (_, index) => caller(index));
-  await new Promise((resolve) => setTimeout(resolve, options.warmupMs));
+  const until = async (done: () => boolean, capMs: number) => {
+    const started = performance.now();
+    while (!done() && performance.now() - started < capMs) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const warmupStarted = performance.now();
+  await until(
+    () => performance.now() - warmupStarted >= options.warmupMs && warmedUp >= options.concurrency,
+    Math.max(60_000, options.warmupMs),
+  );
   const processBefore = process.cpuUsage();
   const serverBefore = processCpuMs(options.serverPid);
   const started = performance.now();
   measuring = true;
-  await new Promise((resolve) => setTimeout(resolve, options.windowMs));
+  await until(
+    () => performance.now() - started >= options.windowMs && completed >= options.concurrency,
+    Math.max(120_000, options.windowMs),
+  );
   measuring = false;
   const windowMs = performance.now() - started;
   const processUsed = process.cpuUsage(processBefore);

@@ -7,7 +7,7 @@ import { round, summarize, type Summary } from './statistics';
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** User + system CPU milliseconds another process has used so far, from /proc (Linux only). */
-function processCpuMs(pid: number): number | undefined {
+export function processCpuMs(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces; the fields after its closing parenthesis are fixed.

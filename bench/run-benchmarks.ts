@@ -24,6 +24,7 @@ import {
 } from './front-door-benchmark';
 import { countHistoryEvents, measureCpuPerRequest, type CpuPerRequest } from './cpu-per-request';
 import { round, summarize, type Summary } from './statistics';
+import { LOAD_SCENARIOS, runLoadBenchmarks } from './load-benchmarks';
 
 /**
  * B1, B2 and B5 of BENCHMARKS.md: Gatehouse against the same request sent directly with the AWS SDK to
@@ -346,24 +347,21 @@ async function runRequestPathBenchmarks(quick: boolean): Promise<void> {
 const REQUEST_PATH_SCENARIOS = ['B1', 'B2', 'B5'];
 const RETRIEVAL_SCENARIOS: RetrievalScenario[] = ['R1', 'R2', 'R3'];
 
-/** `--scenario R1,R2` (or `--scenario=R1,R2`); without it, the request-path scenarios as before. */
+/** `--scenario R1,R2` (or `--scenario=R1,R2`); without it, the request-path and load scenarios. */
 function requestedScenarios(argv: string[]): string[] {
   const index = argv.findIndex((arg) => arg === '--scenario' || arg.startsWith('--scenario='));
-  if (index < 0) return REQUEST_PATH_SCENARIOS;
+  if (index < 0) return [...REQUEST_PATH_SCENARIOS, ...LOAD_SCENARIOS];
   const arg = argv[index] as string;
   const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (argv[index + 1] ?? '');
   const scenarios = value
     .split(',')
     .map((scenario) => scenario.trim().toUpperCase())
     .filter(Boolean);
-  const unknown = scenarios.filter(
-    (scenario) =>
-      !REQUEST_PATH_SCENARIOS.includes(scenario) &&
-      !RETRIEVAL_SCENARIOS.includes(scenario as RetrievalScenario),
-  );
+  const known = [...REQUEST_PATH_SCENARIOS, ...LOAD_SCENARIOS, ...RETRIEVAL_SCENARIOS];
+  const unknown = scenarios.filter((scenario) => !known.includes(scenario));
   if (scenarios.length === 0 || unknown.length > 0) {
     throw new Error(
-      `--scenario takes a comma-separated list of ${[...REQUEST_PATH_SCENARIOS, ...RETRIEVAL_SCENARIOS].join(', ')}` +
+      `--scenario takes a comma-separated list of ${known.join(', ')}` +
         (unknown.length > 0 ? `; unknown: ${unknown.join(', ')}` : ''),
     );
   }
@@ -384,6 +382,12 @@ async function main(): Promise<void> {
   const scenarios = requestedScenarios(argv);
   if (scenarios.some((scenario) => REQUEST_PATH_SCENARIOS.includes(scenario)))
     await runRequestPathBenchmarks(quick);
+  if (scenarios.some((scenario) => LOAD_SCENARIOS.includes(scenario))) {
+    const soakMinutes = argv.some((entry) => entry.startsWith('--soak-minutes='))
+      ? numberOption(argv, 'soak-minutes', 10)
+      : undefined;
+    await runLoadBenchmarks({ quick, scenarios, soakMinutes, log });
+  }
   const retrieval = RETRIEVAL_SCENARIOS.filter((scenario) => scenarios.includes(scenario));
   if (retrieval.length === 0) return;
   const result = await runRetrievalBenchmarks({

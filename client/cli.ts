@@ -15,6 +15,7 @@ import {
 import { registerEvalCommands } from './eval-commands';
 import { formatResult } from './format-result';
 import { registerIngestCommands } from './ingest-commands';
+import { registerPolicyCommands } from './policy-commands';
 import { GatehouseClient } from './gatehouse-client';
 import { registerReportCommands } from './report-commands';
 import { registerRequestCommands } from './request-commands';
@@ -120,6 +121,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerBatchCommands(program, settings);
   registerEvalCommands(program, settings);
   registerIngestCommands(program, settings);
+  registerPolicyCommands(program, settings);
   registerCodecCommands(program, settings);
   registerServeCommand(program, settings);
   return program;

@@ -31,6 +31,11 @@ interface GovernanceChangedPayload {
   changes: GovernanceChange[];
 }
 
+/** The content hash the chain records for a policy version (its stored canonical JSON). */
+export function policyContentHash(storedDocument: string): string {
+  return sha256Hex(canonicalJson({ document: storedDocument }));
+}
+
 /** The tenant's configuration as it is stored now: item → content hash. */
 export async function currentGovernanceItems(db: Knex, tenantId: string): Promise<Map<string, string>> {
   const items = new Map<string, string>();
@@ -39,7 +44,7 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
     version: number | string;
     document: string;
   }>;
-  for (const row of policies) items.set(`policy@${Number(row.version)}`, hash({ document: row.document }));
+  for (const row of policies) items.set(`policy@${Number(row.version)}`, policyContentHash(row.document));
   const prompts = (await db('prompt_templates').where({ tenant_id: tenantId })) as Array<{
     name: string;
     version: number | string;
@@ -142,6 +147,36 @@ export async function attestGovernanceChanges(
     payload,
   });
   return changes;
+}
+
+/** Who recorded an item's latest state, when, and with which hash: what `policy history` shows. */
+export interface GovernanceAttribution {
+  author: string;
+  at: string;
+  seq: number;
+  contentHash: string | null;
+}
+
+/** For each configuration item, the `governance.changed` event that last recorded it. */
+export async function governanceAttributions(
+  db: Knex,
+  tenantId: string,
+): Promise<Map<string, GovernanceAttribution>> {
+  const events = await listAuditEvents(db, { tenantId, workflowId: governanceWorkflowId(tenantId) });
+  const attributions = new Map<string, GovernanceAttribution>();
+  for (const event of events) {
+    if (event.eventType !== AUDIT_EVENT_TYPES.governanceChanged) continue;
+    const payload = event.payload as GovernanceChangedPayload;
+    for (const change of payload.changes ?? []) {
+      attributions.set(change.item, {
+        author: payload.author,
+        at: event.createdAt,
+        seq: event.seq,
+        contentHash: change.contentHash,
+      });
+    }
+  }
+  return attributions;
 }
 
 export type GovernanceVerification =

@@ -16,6 +16,7 @@ import { registerEvalCommands } from './eval-commands';
 import { formatResult } from './format-result';
 import { registerIngestCommands } from './ingest-commands';
 import { registerPolicyCommands } from './policy-commands';
+import { registerPromptCommands } from './prompt-commands';
 import { GatehouseClient } from './gatehouse-client';
 import { registerReportCommands } from './report-commands';
 import { registerRequestCommands } from './request-commands';
@@ -122,6 +123,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerEvalCommands(program, settings);
   registerIngestCommands(program, settings);
   registerPolicyCommands(program, settings);
+  registerPromptCommands(program, settings);
   registerCodecCommands(program, settings);
   registerServeCommand(program, settings);
   return program;

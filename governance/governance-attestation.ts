@@ -36,6 +36,19 @@ export function policyContentHash(storedDocument: string): string {
   return sha256Hex(canonicalJson({ document: storedDocument }));
 }
 
+/**
+ * The content hash of a prompt version: its templates, and its variables' description when it has one
+ * (versions without one hash as they did before descriptions existed).
+ */
+export function promptContentHash(row: {
+  system_template: string;
+  user_template: string;
+  variables_schema?: string | null;
+}): string {
+  const variables = row.variables_schema == null ? {} : { variables: row.variables_schema };
+  return sha256Hex(canonicalJson({ system: row.system_template, user: row.user_template, ...variables }));
+}
+
 /** The tenant's configuration as it is stored now: item → content hash. */
 export async function currentGovernanceItems(db: Knex, tenantId: string): Promise<Map<string, string>> {
   const items = new Map<string, string>();
@@ -50,20 +63,19 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
     version: number | string;
     system_template: string;
     user_template: string;
+    variables_schema?: string | null;
   }>;
-  for (const row of prompts) {
-    items.set(
-      `prompt:${row.name}@${Number(row.version)}`,
-      hash({ system: row.system_template, user: row.user_template }),
-    );
-  }
+  for (const row of prompts) items.set(`prompt:${row.name}@${Number(row.version)}`, promptContentHash(row));
   const labels = (await db('prompt_labels').where({ tenant_id: tenantId })) as Array<{
     name: string;
     label: string;
     version: number | string;
+    canary_percent?: number | string | null;
   }>;
   for (const row of labels) {
-    items.set(`prompt-label:${row.name}:${row.label}`, hash({ version: Number(row.version) }));
+    // A label without a canary share hashes as it did before shares existed, so older chains verify.
+    const share = row.canary_percent == null ? {} : { canaryPercent: Number(row.canary_percent) };
+    items.set(`prompt-label:${row.name}:${row.label}`, hash({ version: Number(row.version), ...share }));
   }
   const principals = (await db('principals').where({ tenant_id: tenantId })) as Array<
     Record<string, unknown>

@@ -327,7 +327,8 @@ export function renderPolicyFile(file: Record<string, unknown>): string {
   return stringify(sorted, { lineWidth: 0 });
 }
 
-function sortKeysDeep(value: unknown): unknown {
+/** A copy with every mapping's keys sorted, as stored canonical JSON has them: for stable renderings. */
+export function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (!isRecord(value)) return value;
   return Object.fromEntries(

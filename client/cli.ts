@@ -17,6 +17,7 @@ import { formatResult } from './format-result';
 import { registerIngestCommands } from './ingest-commands';
 import { registerPolicyCommands } from './policy-commands';
 import { registerPromptCommands } from './prompt-commands';
+import { registerKeyCommands } from './key-commands';
 import { GatehouseClient } from './gatehouse-client';
 import { registerReportCommands } from './report-commands';
 import { registerRequestCommands } from './request-commands';
@@ -124,6 +125,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerIngestCommands(program, settings);
   registerPolicyCommands(program, settings);
   registerPromptCommands(program, settings);
+  registerKeyCommands(program, settings);
   registerCodecCommands(program, settings);
   registerServeCommand(program, settings);
   return program;

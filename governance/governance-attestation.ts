@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { AUDIT_EVENT_TYPES } from '../domain/audit-event';
 import { appendOperatorEvent, listAuditEvents, type AuditWriter } from '../store/audit-repository';
+import { toIsoTimestamp } from '../store/knex-client';
 import { canonicalJson } from './canonical-json';
 import { sha256Hex } from './sha256';
 
 /**
- * Policy versions, prompt versions and labels, and principals (API keys, roles, clearance) in the audit
- * chain. Every change made through Gatehouse's code ends with `attestGovernanceChanges`: one
+ * Policy versions, prompt versions and labels, principals (their own key, roles, clearance) and the API
+ * keys made for them (scopes, expiry, revocation) in the audit chain. Every change made through Gatehouse's code ends with `attestGovernanceChanges`: one
  * `governance.changed` event naming the author and the content hash of each item that changed. Once a
  * tenant has such an event, `audit verify` compares the tables with the chain, so a policy version, a
  * prompt, a label or an API key inserted, edited or deleted by SQL is reported — writing the event that
@@ -20,7 +21,7 @@ export function governanceWorkflowId(tenantId: string): string {
 const GOVERNANCE_RUN_ID = 'configuration';
 
 export interface GovernanceChange {
-  /** `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`. */
+  /** `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`, `api-key:<key id>`. */
   item: string;
   /** SHA-256 of the item's canonical content; null when the item was removed. */
   contentHash: string | null;
@@ -91,6 +92,21 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
         clearance: row.clearance,
         role: row.role,
         status: row.status,
+      }),
+    );
+  }
+  const keys = (await db('api_keys').where({ tenant_id: tenantId })) as Array<Record<string, unknown>>;
+  const time = (value: unknown) => (value == null ? null : toIsoTimestamp(value));
+  for (const row of keys) {
+    items.set(
+      `api-key:${String(row.key_id)}`,
+      hash({
+        principalId: row.principal_id,
+        keyHash: row.key_hash,
+        scopes: row.scopes,
+        expiresAt: time(row.expires_at),
+        revokedAt: time(row.revoked_at),
+        replacedBy: row.replaced_by ?? null,
       }),
     );
   }

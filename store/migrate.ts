@@ -11,6 +11,7 @@ import * as documentIngestion from './migrations/20261203000100-document-ingesti
 import * as auditHashVersion from './migrations/20261210000100-audit-hash-version';
 import * as auditRetention from './migrations/20261210000200-audit-retention';
 import * as promptRegistry from './migrations/20261215000100-prompt-registry';
+import * as apiKeys from './migrations/20261215000200-api-keys';
 
 interface NamedMigration {
   name: string;
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261210000100-audit-hash-version', migration: auditHashVersion },
   { name: '20261210000200-audit-retention', migration: auditRetention },
   { name: '20261215000100-prompt-registry', migration: promptRegistry },
+  { name: '20261215000200-api-keys', migration: apiKeys },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

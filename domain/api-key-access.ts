@@ -1,6 +1,6 @@
 /**
  * What an API key may do. `requests`: submit and read requests (client, HTTP front door); `operate`:
- * inspect, retry, cancel and terminate requests and approve (operator commands); `audit`: read and
+ * inspect, retry, cancel and terminate requests (operator commands); `audit`: read and
  * verify the audit trail. A principal's own key (the one it was created with) has every scope and no
  * expiry; keys made with `gatehouse keys create` have the scopes and expiry they were given.
  */

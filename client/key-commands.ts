@@ -140,18 +140,17 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
     .requiredOption('--key <id>', 'key id (from keys list)')
     .option(
       '--grace <duration>',
-      'how long the old secret keeps working, e.g. 24h, or 0',
+      'how long the old secret keeps working, e.g. 12h, or 0 (default: 24h)',
       duration,
-      DEFAULT_ROTATION_GRACE_MS,
     )
     .requiredOption('--author <name>', authorHelp)
-    .action(async (options: { tenant: string; key: string; grace: number; author: string }) => {
+    .action(async (options: { tenant: string; key: string; grace?: number; author: string }) => {
       await withDatabase(settings, async (db) => {
         const rotated = await keyErrorsToCli(() =>
           rotateKey(auditWriter(settings, db), {
             tenantId: options.tenant,
             keyId: options.key,
-            graceMs: options.grace,
+            graceMs: options.grace ?? DEFAULT_ROTATION_GRACE_MS,
             author: options.author,
           }),
         );

@@ -7,7 +7,7 @@ import {
   applyPolicy,
   diffPolicy,
   policyHistory,
-  PolicyTenantMismatchError,
+  PolicyNotApplicableError,
 } from '../governance/policy-versions';
 import { auditWriter, CliError, withDatabase } from './cli-context';
 
@@ -34,9 +34,9 @@ function readPolicyFile(file: string, routesFile: string): PolicyFile {
   return parsed.policy;
 }
 
-function tenantMismatchToCliError<T>(run: () => Promise<T>): Promise<T> {
+function notApplicableToCliError<T>(run: () => Promise<T>): Promise<T> {
   return run().catch((error: unknown) => {
-    if (error instanceof PolicyTenantMismatchError) throw new CliError(error.message);
+    if (error instanceof PolicyNotApplicableError) throw new CliError(error.message);
     throw error;
   });
 }
@@ -71,7 +71,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .action(async (file: string, options: { tenant: string; author: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes);
       await withDatabase(settings, async (db) => {
-        const applied = await tenantMismatchToCliError(() =>
+        const applied = await notApplicableToCliError(() =>
           applyPolicy(auditWriter(settings, db), {
             tenantId: options.tenant,
             author: options.author,
@@ -99,7 +99,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .action(async (file: string, options: { tenant: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes);
       await withDatabase(settings, async (db) => {
-        const { activeVersion, diff } = await tenantMismatchToCliError(() =>
+        const { activeVersion, diff } = await notApplicableToCliError(() =>
           diffPolicy(db, { tenantId: options.tenant, policy: parsed }),
         );
         const against =

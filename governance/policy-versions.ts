@@ -3,6 +3,7 @@ import { usdToMicro } from '../domain/cost';
 import { setBudget } from '../store/budget-repository';
 import type { AuditWriter } from '../store/audit-repository';
 import { getLatestPolicy, listPolicyVersions, putPolicy } from '../store/policy-repository';
+import { DEFAULT_PROMPT_LABEL, resolvePrompt } from '../store/prompt-repository';
 import { canonicalJson } from './canonical-json';
 import {
   attestGovernanceChanges,
@@ -13,8 +14,32 @@ import {
 import { diffLines, formatLineDiff } from './line-diff';
 import { fromStoredPolicy, renderPolicyFile, toStoredPolicy, type PolicyFile } from './policy-file';
 
-export class PolicyTenantMismatchError extends Error {
-  override readonly name = 'PolicyTenantMismatchError';
+/** The file cannot be applied to this tenant: another tenant's file, or prompts the tenant lacks. */
+export class PolicyNotApplicableError extends Error {
+  override readonly name = 'PolicyNotApplicableError';
+}
+
+/** Every task's prompt must resolve in the tenant's registry, or its requests would all fail. */
+async function assertPromptsExist(db: Knex, tenantId: string, policy: PolicyFile): Promise<void> {
+  const missing: string[] = [];
+  for (const [task, entry] of Object.entries(policy.taskTypes)) {
+    if (!entry.prompt) continue;
+    const found = await resolvePrompt(db, { tenantId, ...entry.prompt });
+    if (!found) {
+      const which =
+        entry.prompt.version === undefined
+          ? `label '${entry.prompt.label ?? DEFAULT_PROMPT_LABEL}'`
+          : `version ${entry.prompt.version}`;
+      missing.push(
+        `taskTypes.${task}.prompt: prompt '${entry.prompt.name}' ${which} does not exist for '${tenantId}'`,
+      );
+    }
+  }
+  if (missing.length > 0) {
+    throw new PolicyNotApplicableError(
+      `${missing.join('; ')} (publish and promote it first: gatehouse prompts)`,
+    );
+  }
 }
 
 export interface AppliedPolicy {
@@ -30,7 +55,7 @@ export interface AppliedPolicy {
 
 function assertTenant(policy: PolicyFile, tenantId: string): void {
   if (policy.tenant !== undefined && policy.tenant !== tenantId) {
-    throw new PolicyTenantMismatchError(
+    throw new PolicyNotApplicableError(
       `the file is the policy of tenant '${policy.tenant}', not '${tenantId}' (--tenant)`,
     );
   }
@@ -46,6 +71,7 @@ export async function applyPolicy(
   input: { tenantId: string; author: string; policy: PolicyFile },
 ): Promise<AppliedPolicy> {
   assertTenant(input.policy, input.tenantId);
+  await assertPromptsExist(writer.db, input.tenantId, input.policy);
   const stored = toStoredPolicy(input.policy);
   const serialized = canonicalJson(stored);
   const active = await getLatestPolicy(writer.db, input.tenantId);

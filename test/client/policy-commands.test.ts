@@ -140,6 +140,20 @@ describe('gatehouse policy', () => {
     expect(same.stdout).toMatch(/says what active version 2 says/);
   });
 
+  it('refuses a file whose task prompts the tenant does not have', async () => {
+    const file = path.join(directory, 'missing-prompt.policy.yaml');
+    writeFileSync(
+      file,
+      'dataClasses:\n  allowed: [internal]\ntaskTypes:\n  qa:\n    prompt: { name: qa-v9, label: production }\n',
+    );
+    const refused = await runCli(settings, 'policy', 'apply', file, '--tenant', 'demo', '--author', 'alice');
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(
+      "taskTypes.qa.prompt: prompt 'qa-v9' label 'production' does not exist for 'demo' (publish and promote it first",
+    );
+    expect((await getLatestPolicy(database.db, 'demo'))?.version).toBe(2);
+  });
+
   it('refuses a file written for another tenant', async () => {
     const other = await runCli(
       settings,

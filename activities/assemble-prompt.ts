@@ -1,9 +1,14 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { FAILURE_TYPES } from '../domain/failure-types';
-import { MAX_QUESTION_TOKENS, type PromptReference } from '../domain/request-contract';
+import {
+  MAX_QUESTION_TOKENS,
+  parseRequestWorkflowId,
+  type PromptReference,
+} from '../domain/request-contract';
 import { maxPromptTokens } from '../domain/route-table';
 import type { AssembledPrompt, RetrievedChunk } from '../domain/step-contracts';
 import { assemblePrompt as renderPrompt, ContextBudgetError } from '../governance/assemble-prompt';
+import { PromptVariablesError } from '../governance/prompt-variables';
 import { resolvePrompt } from '../store/prompt-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 
@@ -17,7 +22,16 @@ export interface AssemblePromptInput {
 }
 
 /**
- * Step 4. Resolves the template version, fences retrieved text as untrusted data, counts tokens and fits
+ * The request id the canary split is keyed on, read from the workflow id (`gatehouse/<tenant>/<request>`)
+ * so the workflow's input to this step stays as it was.
+ */
+function currentRequestId(): string | undefined {
+  const workflowId = Context.current().info.workflowExecution?.workflowId;
+  return workflowId === undefined ? undefined : (parseRequestWorkflowId(workflowId)?.requestId ?? workflowId);
+}
+
+/**
+ * Step 4. Resolves the template version (a `production` reference may land on the canary, by request id), fences retrieved text as untrusted data, counts tokens and fits
  * the context budget. The question's size is checked again here for starts that bypassed the client.
  */
 export function createAssemblePromptActivity(
@@ -31,7 +45,12 @@ export function createAssemblePromptActivity(
         FAILURE_TYPES.requestInvalid,
       );
     }
-    const template = await resolvePrompt(deps.db, { tenantId: input.tenantId, ...input.prompt });
+    const requestId = currentRequestId();
+    const template = await resolvePrompt(deps.db, {
+      tenantId: input.tenantId,
+      ...input.prompt,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
     if (!template) {
       const which = input.prompt.version
         ? `version ${input.prompt.version}`
@@ -53,6 +72,9 @@ export function createAssemblePromptActivity(
     } catch (error) {
       if (error instanceof ContextBudgetError) {
         throw ApplicationFailure.nonRetryable(error.message, FAILURE_TYPES.contextBudgetExceeded);
+      }
+      if (error instanceof PromptVariablesError) {
+        throw ApplicationFailure.nonRetryable(error.message, FAILURE_TYPES.promptVariablesInvalid);
       }
       throw error;
     }

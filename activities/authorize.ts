@@ -1,4 +1,5 @@
 import { log } from '@temporalio/activity';
+import { keyRefusal } from '../domain/api-key-access';
 import { decideAuthorization, approvalFor, type PolicyDecision } from '../domain/policy';
 import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
 import { verifyRequestProof } from '../governance/caller-proof';
@@ -46,6 +47,9 @@ export function createAuthorizeActivity({ db }: Pick<ActivityDependencies, 'db'>
         chainStartedAt: input.chainStartedAt,
       });
       if (!verdict.valid) return denied(verdict.reason, found.id);
+      // Judged at the time the request was started: a key revoked or expired since still covers it.
+      const refusal = keyRefusal(found.key, 'requests', input.chainStartedAt);
+      if (refusal !== undefined) return denied(refusal, found.id);
       const earlier = (await findSucceededChains(db, request.tenantId, workflowId)).filter(
         (chainId) => chainId !== input.chainId,
       );

@@ -106,7 +106,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
         const keys = loadCliAuditKeys(settings);
         const checkpointSink = createAuditCheckpointSink(settings.audit);
         await withDatabase(settings, async (db) => {
-          await authenticateOperator(db, tenant, apiKey);
+          await authenticateOperator(db, tenant, apiKey, 'audit');
           if (!(await hasAuditHistory(db, tenant))) {
             throw new CliError(
               `tenant '${tenant}' has no audit trail: no request of it was ever recorded`,
@@ -215,7 +215,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
           throw new CliError(`--format must be jsonl or csv, not '${options.format}'`);
         const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
         await withDatabase(settings, async (db) => {
-          await authenticateOperator(db, options.tenant, apiKey);
+          await authenticateOperator(db, options.tenant, apiKey, 'audit');
           const events = await listAuditEvents(db, { tenantId: options.tenant, since });
           const text = options.format === 'csv' ? auditEventsToCsv(events) : auditEventsToJsonLines(events);
           if (options.out === undefined) process.stdout.write(text);
@@ -242,7 +242,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
       const keys = loadCliAuditKeys(settings);
       const checkpointSink = createAuditCheckpointSink(settings.audit);
       await withDatabase(settings, async (db) => {
-        await authenticateOperator(db, options.tenant, apiKey);
+        await authenticateOperator(db, options.tenant, apiKey, 'audit');
         const days = options.olderThanDays ?? (await auditRetentionDaysOf(db, options.tenant));
         if (days === undefined) {
           throw new CliError(

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
+import { keyRefusal, type KeyScope } from '../domain/api-key-access';
 import { parseRequestWorkflowId, requestWorkflowId } from '../domain/request-contract';
 import { authenticateApiKey, type PrincipalCredential } from '../store/principal-repository';
 import { createKnex } from '../store/knex-client';
@@ -117,17 +118,20 @@ export const OPERATOR_ROLES = ['admin', 'approver'] as const;
 
 /**
  * Authenticates the key against the store (the CLI's read and operator commands ask for credentials too)
- * and checks the principal's role. The same message for an unknown tenant and a wrong key.
+ * and checks the key's scope, expiry and revocation and the principal's role. The same message for an unknown tenant and a wrong key.
  */
 export async function authenticateOperator(
   db: Knex,
   tenantId: string,
   apiKey: string,
+  scope: KeyScope = 'operate',
 ): Promise<PrincipalCredential> {
   const principal = await authenticateApiKey(db, tenantId, apiKey);
   if (!principal || principal.status !== 'active') {
     throw new CliError(`the API key is not valid for tenant '${tenantId}'`, EXIT_CODES.forbidden);
   }
+  const refusal = keyRefusal(principal.key, scope, Date.now());
+  if (refusal !== undefined) throw new CliError(refusal, EXIT_CODES.forbidden);
   if (!(OPERATOR_ROLES as readonly string[]).includes(principal.role)) {
     throw new CliError(
       `principal '${principal.id}' has role '${principal.role}'; this needs ${OPERATOR_ROLES.join(' or ')}`,
@@ -158,7 +162,7 @@ export async function asAuditor<T>(
 ): Promise<T> {
   const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
   return withDatabase(settings, async (db) => {
-    const principal = await authenticateOperator(db, options.tenant, apiKey);
+    const principal = await authenticateOperator(db, options.tenant, apiKey, 'audit');
     try {
       return await withTemporal(settings, (client) => run({ operator: principal.id, db, client }));
     } catch (error) {

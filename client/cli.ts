@@ -15,6 +15,9 @@ import {
 import { registerEvalCommands } from './eval-commands';
 import { formatResult } from './format-result';
 import { registerIngestCommands } from './ingest-commands';
+import { registerPolicyCommands } from './policy-commands';
+import { registerPromptCommands } from './prompt-commands';
+import { registerKeyCommands } from './key-commands';
 import { GatehouseClient } from './gatehouse-client';
 import { registerReportCommands } from './report-commands';
 import { registerRequestCommands } from './request-commands';
@@ -125,6 +128,9 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerBatchCommands(program, settings);
   registerEvalCommands(program, settings);
   registerIngestCommands(program, settings);
+  registerPolicyCommands(program, settings);
+  registerPromptCommands(program, settings);
+  registerKeyCommands(program, settings);
   registerCodecCommands(program, settings);
   registerServeCommand(program, settings);
   return program;

@@ -23,6 +23,7 @@ export function createStoreDirectory(db: Knex, routeTable: RouteTable): FrontDoo
         keyId: principal.keyId,
         capabilities: principal.capabilities,
         tenantActive: tenant?.status === 'active',
+        key: principal.key,
       };
     },
     async taskModels(holder) {

@@ -185,7 +185,12 @@ export function registerReportCommands(program: Command, settings: GatehouseSett
         ];
         await withDatabase(settings, async (db) => {
           for (const tenantId of tenantIds) {
-            await authenticateOperator(db, tenantId, resolveApiKey(settings, tenantId, options.apiKey));
+            await authenticateOperator(
+              db,
+              tenantId,
+              resolveApiKey(settings, tenantId, options.apiKey),
+              'audit',
+            );
           }
           const query = { tenantIds, since: options.since };
           const rows = await sumUsage(db, { ...query, by: options.by });

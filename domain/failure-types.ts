@@ -11,6 +11,8 @@ export const FAILURE_TYPES = {
   policyDenied: 'Policy.Denied',
   promptNotFound: 'Prompt.NotFound',
   contextBudgetExceeded: 'Prompt.ContextBudgetExceeded',
+  /** The prompt version's variables are missing or break its variables description. */
+  promptVariablesInvalid: 'Prompt.VariablesInvalid',
   routeUnavailable: 'Route.Unavailable',
   budgetExceeded: 'Budget.Exceeded',
   inferenceExhausted: 'Inference.Exhausted',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { GuardrailControl, RedactionControl } from './governance-controls';
 import { dataClassSchema, isClearedFor, strictestDataClass, type DataClass } from './data-class';
 import { usdToMicro } from './cost';
+import { routesForDataClass } from './task-routes';
 import { promptReferenceSchema, type LlmRequest, type PromptReference } from './request-contract';
 
 export const retrievalSourceSchema = z.discriminatedUnion('type', [
@@ -53,6 +54,15 @@ export const policyDocumentSchema = z.object({
   allowDegradedRoutes: z.boolean().default(true),
   /** Routes whose worst case costs more than this are not tried. */
   maxCostPerRequestUsd: z.number().positive().optional(),
+  /** Task types the tenant runs (policy files always list them); absent: any task a principal may run. */
+  taskTypes: z.array(z.string()).optional(),
+  /** Principal role → task types principals of that role may run, on top of their own capabilities. */
+  roles: z.record(z.array(z.string())).optional(),
+  /**
+   * Task type (or `default`) → data class → the routes it may use. A task with an entry may use only
+   * the routes listed for the request's data class (none when the class is not listed).
+   */
+  taskRoutes: z.record(z.record(z.array(z.string()))).optional(),
   approval: z
     .object({
       /** Requests of these data classes wait for an approver before anything else happens. */
@@ -86,6 +96,8 @@ export interface PrincipalFacts {
   capabilities: string[];
   groups: string[];
   clearance: DataClass;
+  /** `requester`, `approver` or `admin`; the policy's `roles` section may narrow what each may run. */
+  role?: string;
 }
 
 export interface PolicyFacts {
@@ -116,6 +128,12 @@ export type PolicyDecision =
       /** Principals who may approve, never the requester; filled in by the authorize activity. */
       approverIds: string[];
       allowedRoutes: string[] | null;
+      /**
+       * The task's routes per data class, when the policy lists them: route selection uses the entry of
+       * the effective class (known only after retrieval), where `allowedRoutes` was computed for the
+       * class before it.
+       */
+      routesByDataClass?: Partial<Record<DataClass, string[]>>;
       retrieval: PolicyDocument['retrieval'];
       maxOutputTokens: number;
       logging: LoggingMode;
@@ -194,6 +212,21 @@ export function decideAuthorization(
       context,
     );
   }
+  if (document.taskTypes && !document.taskTypes.includes(request.taskType)) {
+    return deny(
+      `task '${request.taskType}' is not defined by policy version ${policy.version} (defined: ${document.taskTypes.join(', ') || 'none'})`,
+      context,
+    );
+  }
+  if (document.roles && principal.role !== undefined) {
+    const granted = document.roles[principal.role] ?? [];
+    if (!granted.includes(request.taskType)) {
+      return deny(
+        `role '${principal.role}' may not run task '${request.taskType}' under policy version ${policy.version} (allowed: ${granted.join(', ') || 'none'})`,
+        context,
+      );
+    }
+  }
   const dataClass = strictestDataClass([
     request.dataClass,
     ...(document.dataClassFloor ? [document.dataClassFloor] : []),
@@ -210,6 +243,7 @@ export function decideAuthorization(
       context,
     );
   }
+  const routesByDataClass = document.taskRoutes?.[request.taskType] ?? document.taskRoutes?.['default'];
   const prompt = request.prompt ?? document.taskPrompts[request.taskType] ?? { name: request.taskType };
   const decision: Extract<PolicyDecision, { allowed: true }> = {
     allowed: true,
@@ -227,7 +261,10 @@ export function decideAuthorization(
       approvalTimeoutMs: document.approval.timeoutSeconds * 1000,
     },
     approverIds: [],
-    allowedRoutes: document.allowedRoutes,
+    allowedRoutes: routesByDataClass
+      ? routesForDataClass(document.allowedRoutes, routesByDataClass, dataClass)
+      : document.allowedRoutes,
+    ...(routesByDataClass ? { routesByDataClass } : {}),
     retrieval: document.retrieval,
     maxOutputTokens: Math.min(request.maxOutputTokens ?? document.maxOutputTokens, document.maxOutputTokens),
     logging: document.logging,

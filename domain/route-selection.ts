@@ -3,6 +3,7 @@ import { attemptWorstCaseMicroUsd, usdToMicro } from './cost';
 import type { PolicyDecision } from './policy';
 import type { LlmRequest } from './request-contract';
 import type { DataClass } from './data-class';
+import { routesForDataClass } from './task-routes';
 import {
   taskRoutingFor,
   type InferenceBudget,
@@ -181,7 +182,9 @@ export function routeSelectionFor(
     dataClass: effectiveDataClass,
     contentClasses: [...new Set([request.dataClass, ...documentClasses])],
     tenantTier: authorization.tenantTier,
-    allowedRoutes: authorization.allowedRoutes,
+    allowedRoutes: authorization.routesByDataClass
+      ? routesForDataClass(authorization.allowedRoutes, authorization.routesByDataClass, effectiveDataClass)
+      : authorization.allowedRoutes,
     allowDegraded: authorization.allowDegradedRoutes,
     latencyClass: request.latencyClass,
     promptTokens,

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { keyRefusal } from '../domain/api-key-access';
 import type { Caller } from '../client/gatehouse-client';
 import { FAILURE_TYPES, FRONT_DOOR_FAILURE_TYPES } from '../domain/failure-types';
 import { apiKeySchema } from '../domain/request-contract';
@@ -55,6 +56,13 @@ export async function authenticateCaller(
     throw new FrontDoorError(
       FRONT_DOOR_FAILURE_TYPES.invalidApiKey,
       'Incorrect API key provided: it is unknown or disabled',
+    );
+  }
+  const refusal = holder.key === undefined ? undefined : keyRefusal(holder.key, 'requests', Date.now());
+  if (refusal !== undefined) {
+    throw new FrontDoorError(
+      FRONT_DOOR_FAILURE_TYPES.invalidApiKey,
+      `Incorrect API key provided: ${refusal}`,
     );
   }
   if (!holder.tenantActive) {

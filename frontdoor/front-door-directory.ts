@@ -1,4 +1,5 @@
 import { hashApiKey } from '../governance/caller-proof';
+import type { KeyAccess } from '../domain/api-key-access';
 import type { TaskModel } from './task-models';
 
 /** The principal an API key belongs to, as the front door needs it. */
@@ -10,6 +11,8 @@ export interface KeyHolder {
   capabilities: string[];
   /** False when the principal's tenant is suspended: its keys are refused with 403. */
   tenantActive: boolean;
+  /** The key's scopes, expiry and revocation; a key without `requests` scope is refused. */
+  key?: KeyAccess;
 }
 
 /**

@@ -1,12 +1,15 @@
 import type { AssembledPrompt, RetrievedChunk } from '../domain/step-contracts';
 import type { TokenCounter } from '../providers/token-counter';
 import { withholdInstructionText } from '../retrieval/instruction-signals';
+import { checkPromptVariables, PromptVariablesError, promptVariablesSchema } from './prompt-variables';
 
 export interface PromptTemplate {
   name: string;
   version: number;
   systemTemplate: string;
   userTemplate: string;
+  /** The version's variables description, as stored; checked before rendering. */
+  variables?: Record<string, unknown>;
 }
 
 export class ContextBudgetError extends Error {
@@ -76,6 +79,14 @@ export function assemblePrompt(options: {
       ? [QUOTED_DATA_NOTICE, ...included.map(quoteChunk)].join('\n\n')
       : '(no documents were found for this question)';
   const values = { question, context };
+  const declared =
+    template.variables === undefined ? undefined : promptVariablesSchema.safeParse(template.variables);
+  if (declared !== undefined && !declared.success) {
+    throw new PromptVariablesError(
+      `prompt '${template.name}' version ${template.version} has an invalid variables description: ${declared.error.issues[0]?.message ?? 'invalid'}`,
+    );
+  }
+  checkPromptVariables(template, declared?.data, values);
   const system = render(template.systemTemplate, values);
   const user = render(template.userTemplate, values);
   const inputTokens = tokenCounter.count(system) + tokenCounter.count(user);

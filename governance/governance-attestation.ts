@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { AUDIT_EVENT_TYPES } from '../domain/audit-event';
 import { appendOperatorEvent, listAuditEvents, type AuditWriter } from '../store/audit-repository';
+import { toIsoTimestamp } from '../store/knex-client';
 import { canonicalJson } from './canonical-json';
 import { sha256Hex } from './sha256';
 
 /**
- * Policy versions, prompt versions and labels, and principals (API keys, roles, clearance) in the audit
- * chain. Every change made through Gatehouse's code ends with `attestGovernanceChanges`: one
+ * Policy versions, prompt versions and labels, principals (their own key, roles, clearance) and the API
+ * keys made for them (scopes, expiry, revocation) in the audit chain. Every change made through Gatehouse's code ends with `attestGovernanceChanges`: one
  * `governance.changed` event naming the author and the content hash of each item that changed. Once a
  * tenant has such an event, `audit verify` compares the tables with the chain, so a policy version, a
  * prompt, a label or an API key inserted, edited or deleted by SQL is reported — writing the event that
@@ -20,7 +21,7 @@ export function governanceWorkflowId(tenantId: string): string {
 const GOVERNANCE_RUN_ID = 'configuration';
 
 export interface GovernanceChange {
-  /** `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`. */
+  /** `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`, `api-key:<key id>`. */
   item: string;
   /** SHA-256 of the item's canonical content; null when the item was removed. */
   contentHash: string | null;
@@ -31,6 +32,24 @@ interface GovernanceChangedPayload {
   changes: GovernanceChange[];
 }
 
+/** The content hash the chain records for a policy version (its stored canonical JSON). */
+export function policyContentHash(storedDocument: string): string {
+  return sha256Hex(canonicalJson({ document: storedDocument }));
+}
+
+/**
+ * The content hash of a prompt version: its templates, and its variables' description when it has one
+ * (versions without one hash as they did before descriptions existed).
+ */
+export function promptContentHash(row: {
+  system_template: string;
+  user_template: string;
+  variables_schema?: string | null;
+}): string {
+  const variables = row.variables_schema == null ? {} : { variables: row.variables_schema };
+  return sha256Hex(canonicalJson({ system: row.system_template, user: row.user_template, ...variables }));
+}
+
 /** The tenant's configuration as it is stored now: item → content hash. */
 export async function currentGovernanceItems(db: Knex, tenantId: string): Promise<Map<string, string>> {
   const items = new Map<string, string>();
@@ -39,26 +58,25 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
     version: number | string;
     document: string;
   }>;
-  for (const row of policies) items.set(`policy@${Number(row.version)}`, hash({ document: row.document }));
+  for (const row of policies) items.set(`policy@${Number(row.version)}`, policyContentHash(row.document));
   const prompts = (await db('prompt_templates').where({ tenant_id: tenantId })) as Array<{
     name: string;
     version: number | string;
     system_template: string;
     user_template: string;
+    variables_schema?: string | null;
   }>;
-  for (const row of prompts) {
-    items.set(
-      `prompt:${row.name}@${Number(row.version)}`,
-      hash({ system: row.system_template, user: row.user_template }),
-    );
-  }
+  for (const row of prompts) items.set(`prompt:${row.name}@${Number(row.version)}`, promptContentHash(row));
   const labels = (await db('prompt_labels').where({ tenant_id: tenantId })) as Array<{
     name: string;
     label: string;
     version: number | string;
+    canary_percent?: number | string | null;
   }>;
   for (const row of labels) {
-    items.set(`prompt-label:${row.name}:${row.label}`, hash({ version: Number(row.version) }));
+    // A label without a canary share hashes as it did before shares existed, so older chains verify.
+    const share = row.canary_percent == null ? {} : { canaryPercent: Number(row.canary_percent) };
+    items.set(`prompt-label:${row.name}:${row.label}`, hash({ version: Number(row.version), ...share }));
   }
   const principals = (await db('principals').where({ tenant_id: tenantId })) as Array<
     Record<string, unknown>
@@ -74,6 +92,21 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
         clearance: row.clearance,
         role: row.role,
         status: row.status,
+      }),
+    );
+  }
+  const keys = (await db('api_keys').where({ tenant_id: tenantId })) as Array<Record<string, unknown>>;
+  const time = (value: unknown) => (value == null ? null : toIsoTimestamp(value));
+  for (const row of keys) {
+    items.set(
+      `api-key:${String(row.key_id)}`,
+      hash({
+        principalId: row.principal_id,
+        keyHash: row.key_hash,
+        scopes: row.scopes,
+        expiresAt: time(row.expires_at),
+        revokedAt: time(row.revoked_at),
+        replacedBy: row.replaced_by ?? null,
       }),
     );
   }
@@ -142,6 +175,36 @@ export async function attestGovernanceChanges(
     payload,
   });
   return changes;
+}
+
+/** Who recorded an item's latest state, when, and with which hash: what `policy history` shows. */
+export interface GovernanceAttribution {
+  author: string;
+  at: string;
+  seq: number;
+  contentHash: string | null;
+}
+
+/** For each configuration item, the `governance.changed` event that last recorded it. */
+export async function governanceAttributions(
+  db: Knex,
+  tenantId: string,
+): Promise<Map<string, GovernanceAttribution>> {
+  const events = await listAuditEvents(db, { tenantId, workflowId: governanceWorkflowId(tenantId) });
+  const attributions = new Map<string, GovernanceAttribution>();
+  for (const event of events) {
+    if (event.eventType !== AUDIT_EVENT_TYPES.governanceChanged) continue;
+    const payload = event.payload as GovernanceChangedPayload;
+    for (const change of payload.changes ?? []) {
+      attributions.set(change.item, {
+        author: payload.author,
+        at: event.createdAt,
+        seq: event.seq,
+        contentHash: change.contentHash,
+      });
+    }
+  }
+  return attributions;
 }
 
 export type GovernanceVerification =

@@ -10,6 +10,8 @@ import * as hybridRetrieval from './migrations/20261202000200-hybrid-retrieval';
 import * as documentIngestion from './migrations/20261203000100-document-ingestion';
 import * as auditHashVersion from './migrations/20261210000100-audit-hash-version';
 import * as auditRetention from './migrations/20261210000200-audit-retention';
+import * as promptRegistry from './migrations/20261215000100-prompt-registry';
+import * as apiKeys from './migrations/20261215000200-api-keys';
 import * as instructionSignals from './migrations/20261218000100-instruction-signals';
 
 interface NamedMigration {
@@ -32,6 +34,8 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261203000100-document-ingestion', migration: documentIngestion },
   { name: '20261210000100-audit-hash-version', migration: auditHashVersion },
   { name: '20261210000200-audit-retention', migration: auditRetention },
+  { name: '20261215000100-prompt-registry', migration: promptRegistry },
+  { name: '20261215000200-api-keys', migration: apiKeys },
   { name: '20261218000100-instruction-signals', migration: instructionSignals },
 ];
 

@@ -51,3 +51,22 @@ export async function putPolicy(db: Knex, tenantId: string, document: unknown): 
     return version;
   });
 }
+
+export interface PolicyVersionRow {
+  version: number;
+  /** The canonical JSON as stored: what the audit's content hash covers. */
+  serialized: string;
+  createdAt: string;
+}
+
+/** Every version of the tenant's policy, oldest first. */
+export async function listPolicyVersions(db: Knex, tenantId: string): Promise<PolicyVersionRow[]> {
+  const rows = (await db<PolicyRow>('policies')
+    .where({ tenant_id: tenantId })
+    .orderBy('version', 'asc')) as PolicyRow[];
+  return rows.map((row) => ({
+    version: Number(row.version),
+    serialized: row.document,
+    createdAt: toIsoTimestamp(row.created_at),
+  }));
+}

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
+import { KEY_SCOPES, type KeyAccess } from '../domain/api-key-access';
 import type { DataClass } from '../domain/data-class';
 import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
-import { nowIso } from './knex-client';
+import { nowIso, toIsoTimestamp } from './knex-client';
 
 export type PrincipalRole = 'requester' | 'approver' | 'admin';
 export type PrincipalStatus = 'active' | 'disabled';
@@ -28,6 +29,8 @@ export interface UpsertPrincipalInput extends Principal {
 export interface PrincipalCredential extends Principal {
   apiKeyHash: string;
   keyId: string;
+  /** The key's scopes, expiry and revocation (the principal's own key: every scope, no expiry). */
+  key: KeyAccess;
 }
 
 interface PrincipalRow {
@@ -43,6 +46,50 @@ interface PrincipalRow {
   status: PrincipalStatus;
 }
 
+interface ApiKeyJoinRow extends Omit<PrincipalRow, 'api_key_hash' | 'key_id' | 'id'> {
+  principal_id: string;
+  key_id: string;
+  key_hash: string;
+  scopes: string;
+  expires_at: unknown;
+  revoked_at: unknown;
+}
+
+/** A key made with `gatehouse keys create`, with the principal holding it. */
+function apiKeys(db: Knex) {
+  return db('api_keys as k')
+    .join('principals as p', 'p.id', 'k.principal_id')
+    .select(
+      'k.key_id',
+      'k.key_hash',
+      'k.scopes',
+      'k.expires_at',
+      'k.revoked_at',
+      'k.principal_id',
+      'p.tenant_id',
+      'p.name',
+      'p.capabilities',
+      'p.groups',
+      'p.clearance',
+      'p.role',
+      'p.status',
+    );
+}
+
+function apiKeyCredential(row: ApiKeyJoinRow): PrincipalCredential {
+  return {
+    ...toPrincipal({ ...row, id: row.principal_id }),
+    apiKeyHash: row.key_hash,
+    keyId: row.key_id,
+    key: {
+      keyId: row.key_id,
+      scopes: parseStringArray(row.scopes),
+      ...(row.expires_at == null ? {} : { expiresAt: toIsoTimestamp(row.expires_at) }),
+      ...(row.revoked_at == null ? {} : { revokedAt: toIsoTimestamp(row.revoked_at) }),
+    },
+  };
+}
+
 /** Finds the principal whose key has this key id, scoped to the tenant it claims: a key never crosses tenants. */
 export async function findPrincipalByKeyId(
   db: Knex,
@@ -51,7 +98,10 @@ export async function findPrincipalByKeyId(
 ): Promise<PrincipalCredential | undefined> {
   const row = (await db('principals').where({ tenant_id: tenantId, key_id: keyId }).first()) as
     PrincipalRow | undefined;
-  return row === undefined ? undefined : toCredential(row);
+  if (row !== undefined) return toCredential(row);
+  const keyRow = (await apiKeys(db).where({ 'k.tenant_id': tenantId, 'k.key_id': keyId }).first()) as
+    ApiKeyJoinRow | undefined;
+  return keyRow === undefined ? undefined : apiKeyCredential(keyRow);
 }
 
 /** The principal holding this raw API key in this tenant: how the CLI authenticates an operator. */
@@ -75,10 +125,11 @@ export async function findPrincipalByApiKey(
   rawKey: string,
 ): Promise<PrincipalCredential | undefined> {
   const apiKeyHash = hashApiKey(rawKey);
-  const row = (await db('principals')
-    .where({ key_id: keyIdForKeyHash(apiKeyHash) })
-    .first()) as PrincipalRow | undefined;
-  return row?.api_key_hash === apiKeyHash ? toCredential(row) : undefined;
+  const keyId = keyIdForKeyHash(apiKeyHash);
+  const row = (await db('principals').where({ key_id: keyId }).first()) as PrincipalRow | undefined;
+  if (row !== undefined) return row.api_key_hash === apiKeyHash ? toCredential(row) : undefined;
+  const keyRow = (await apiKeys(db).where({ 'k.key_id': keyId }).first()) as ApiKeyJoinRow | undefined;
+  return keyRow?.key_hash === apiKeyHash ? apiKeyCredential(keyRow) : undefined;
 }
 
 /** A principal of the tenant by id, with its key hash. */
@@ -123,10 +174,12 @@ export async function upsertPrincipal(db: Knex, input: UpsertPrincipalInput): Pr
 }
 
 function toCredential(row: PrincipalRow): PrincipalCredential {
+  const keyId = row.key_id ?? keyIdForKeyHash(row.api_key_hash);
   return {
     ...toPrincipal(row),
     apiKeyHash: row.api_key_hash,
-    keyId: row.key_id ?? keyIdForKeyHash(row.api_key_hash),
+    keyId,
+    key: { keyId, scopes: KEY_SCOPES },
   };
 }
 

@@ -1,14 +1,20 @@
 import type { Knex } from 'knex';
+import { takesCanary } from '../domain/prompt-canary';
+import { canonicalJson } from '../governance/canonical-json';
 import { nowIso, serializeOn, toIsoTimestamp } from './knex-client';
 
 /** The label resolved when a caller names neither a label nor a version. */
 export const DEFAULT_PROMPT_LABEL = 'production';
+/** The label that takes a share of `production` traffic (`canary_percent`), split by request id. */
+export const CANARY_PROMPT_LABEL = 'canary';
 
 export interface CreatePromptVersionInput {
   tenantId: string;
   name: string;
   systemTemplate: string;
   userTemplate: string;
+  /** The variables' description (governance/prompt-variables.ts), checked before rendering. */
+  variables?: Record<string, unknown> | null;
 }
 
 export interface SetPromptLabelInput {
@@ -16,6 +22,8 @@ export interface SetPromptLabelInput {
   name: string;
   label: string;
   version: number;
+  /** `canary` only: the share (0–100) of `production` requests that take this version. */
+  canaryPercent?: number;
 }
 
 export interface ResolvePromptInput {
@@ -23,6 +31,11 @@ export interface ResolvePromptInput {
   name: string;
   label?: string;
   version?: number;
+  /**
+   * The request resolving it: when it resolves `production` and a canary takes a share, the request id
+   * decides (deterministically) which of the two versions it gets.
+   */
+  requestId?: string;
 }
 
 export interface ResolvedPrompt {
@@ -30,7 +43,8 @@ export interface ResolvedPrompt {
   version: number;
   systemTemplate: string;
   userTemplate: string;
-  /** Present when the version was reached through a label. */
+  variables?: Record<string, unknown>;
+  /** Present when the version was reached through a label (`canary` when the split chose it). */
   label?: string;
 }
 
@@ -39,8 +53,11 @@ export interface PromptVersionSummary {
   version: number;
   systemTemplate: string;
   userTemplate: string;
+  variables?: Record<string, unknown>;
   /** Labels currently pointing at this version, sorted. */
   labels: string[];
+  /** Set when the `canary` label points here: its share of `production` traffic. */
+  canaryPercent?: number;
   createdAt: string;
 }
 
@@ -50,6 +67,7 @@ interface PromptTemplateRow {
   version: number;
   system_template: string;
   user_template: string;
+  variables_schema: string | null;
   created_at: unknown;
 }
 
@@ -64,10 +82,12 @@ export async function createPromptVersion(db: Knex, input: CreatePromptVersionIn
       .where({ tenant_id: input.tenantId, name: input.name })
       .orderBy('version', 'desc')
       .first()) as PromptTemplateRow | undefined;
+    const variables = input.variables ? canonicalJson(input.variables) : null;
     if (
       latest !== undefined &&
       latest.system_template === input.systemTemplate &&
-      latest.user_template === input.userTemplate
+      latest.user_template === input.userTemplate &&
+      (latest.variables_schema ?? null) === variables
     ) {
       return latest.version;
     }
@@ -78,6 +98,7 @@ export async function createPromptVersion(db: Knex, input: CreatePromptVersionIn
       version,
       system_template: input.systemTemplate,
       user_template: input.userTemplate,
+      variables_schema: variables,
       created_at: nowIso(),
     });
     return version;
@@ -92,10 +113,11 @@ export async function setPromptLabel(db: Knex, input: SetPromptLabelInput): Prom
       name: input.name,
       label: input.label,
       version: input.version,
+      canary_percent: input.canaryPercent ?? null,
       updated_at: nowIso(),
     })
     .onConflict(['tenant_id', 'name', 'label'])
-    .merge(['version', 'updated_at']);
+    .merge(['version', 'canary_percent', 'updated_at']);
 }
 
 /** An explicit version wins; otherwise the label (default `production`) decides. */
@@ -112,7 +134,11 @@ export async function resolvePrompt(
       PromptTemplateRow | undefined;
     return row === undefined ? undefined : toResolvedPrompt(row, undefined);
   }
-  const label = input.label ?? DEFAULT_PROMPT_LABEL;
+  const requested = input.label ?? DEFAULT_PROMPT_LABEL;
+  const label =
+    requested === DEFAULT_PROMPT_LABEL && input.requestId !== undefined
+      ? await splitProduction(db, input.tenantId, input.name, input.requestId)
+      : requested;
   const row = (await base
     .join('prompt_labels as l', function joinLabel() {
       this.on('l.tenant_id', 't.tenant_id').andOn('l.name', 't.name').andOn('l.version', 't.version');
@@ -122,6 +148,17 @@ export async function resolvePrompt(
   return row === undefined ? undefined : toResolvedPrompt(row, label);
 }
 
+/** `production`, or `canary` when a canary takes a share and the request id falls in it. */
+async function splitProduction(db: Knex, tenantId: string, name: string, requestId: string): Promise<string> {
+  const canary = (await db('prompt_labels')
+    .where({ tenant_id: tenantId, name, label: CANARY_PROMPT_LABEL })
+    .first('canary_percent')) as { canary_percent: number | string | null } | undefined;
+  const percent = Number(canary?.canary_percent ?? 0);
+  return percent > 0 && takesCanary(percent, tenantId, name, requestId)
+    ? CANARY_PROMPT_LABEL
+    : DEFAULT_PROMPT_LABEL;
+}
+
 export async function listPrompts(db: Knex, tenantId: string): Promise<PromptVersionSummary[]> {
   const rows = (await db<PromptTemplateRow>('prompt_templates')
     .where({ tenant_id: tenantId })
@@ -129,26 +166,40 @@ export async function listPrompts(db: Knex, tenantId: string): Promise<PromptVer
   const labels = (await db('prompt_labels').where({ tenant_id: tenantId }).orderBy('label')) as Array<{
     name: string;
     label: string;
-    version: number;
+    version: number | string;
+    canary_percent: number | string | null;
   }>;
-  return rows.map((row) => ({
-    name: row.name,
-    version: row.version,
-    systemTemplate: row.system_template,
-    userTemplate: row.user_template,
-    labels: labels
-      .filter((entry) => entry.name === row.name && entry.version === row.version)
-      .map((entry) => entry.label),
-    createdAt: toIsoTimestamp(row.created_at),
-  }));
+  return rows.map((row) => {
+    const own = labels.filter(
+      (entry) => entry.name === row.name && Number(entry.version) === Number(row.version),
+    );
+    const canary = own.find((entry) => entry.label === CANARY_PROMPT_LABEL);
+    return {
+      name: row.name,
+      version: Number(row.version),
+      systemTemplate: row.system_template,
+      userTemplate: row.user_template,
+      ...variablesOf(row),
+      labels: own.map((entry) => entry.label),
+      ...(canary?.canary_percent == null ? {} : { canaryPercent: Number(canary.canary_percent) }),
+      createdAt: toIsoTimestamp(row.created_at),
+    };
+  });
+}
+
+function variablesOf(row: PromptTemplateRow): { variables?: Record<string, unknown> } {
+  return row.variables_schema
+    ? { variables: JSON.parse(row.variables_schema) as Record<string, unknown> }
+    : {};
 }
 
 function toResolvedPrompt(row: PromptTemplateRow, label: string | undefined): ResolvedPrompt {
   return {
     name: row.name,
-    version: row.version,
+    version: Number(row.version),
     systemTemplate: row.system_template,
     userTemplate: row.user_template,
+    ...variablesOf(row),
     ...(label === undefined ? {} : { label }),
   };
 }

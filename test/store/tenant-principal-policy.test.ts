@@ -60,6 +60,8 @@ describe('tenants, principals and policies', () => {
       clearance: 'internal',
       role: 'approver',
       status: 'active',
+      // A principal's own key: every scope, no expiry.
+      key: { keyId: keyIdForKeyHash(apiKeyHash), scopes: ['requests', 'operate', 'audit'] },
     });
     expect(await findPrincipalByKeyId(database.db, 'globex', keyIdForKeyHash(apiKeyHash))).toBeUndefined();
     expect(await authenticateApiKey(database.db, 'globex', 'secret-key-1')).toBeUndefined();

@@ -1,0 +1,39 @@
+/**
+ * What an API key may do. `requests`: submit and read requests (client, HTTP front door); `operate`:
+ * inspect, retry, cancel and terminate requests (operator commands); `audit`: read and
+ * verify the audit trail. A principal's own key (the one it was created with) has every scope and no
+ * expiry; keys made with `gatehouse keys create` have the scopes and expiry they were given.
+ */
+export const KEY_SCOPES = ['requests', 'operate', 'audit'] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
+
+export interface KeyAccess {
+  keyId: string;
+  scopes: readonly string[];
+  /** ISO time after which the key is refused. */
+  expiresAt?: string;
+  /** ISO time the key was revoked. */
+  revokedAt?: string;
+}
+
+/** Why the key may not be used for `scope` at `atMs` (epoch ms), or undefined when it may. */
+export function keyRefusal(key: KeyAccess, scope: KeyScope, atMs: number): string | undefined {
+  if (key.revokedAt !== undefined && Date.parse(key.revokedAt) <= atMs) {
+    return `key ${key.keyId} was revoked at ${key.revokedAt}`;
+  }
+  if (key.expiresAt !== undefined && Date.parse(key.expiresAt) <= atMs) {
+    return `key ${key.keyId} expired at ${key.expiresAt}`;
+  }
+  if (!key.scopes.includes(scope)) {
+    return `key ${key.keyId} lacks scope '${scope}' (it has: ${key.scopes.join(', ') || 'none'})`;
+  }
+  return undefined;
+}
+
+/** `30d`, `12h`, `90m` → milliseconds; undefined for anything else. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,6})([dhm])$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,339 @@
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Document } from 'yaml';
+import { z } from 'zod';
+import { DATA_CLASSES, dataClassSchema, type DataClass } from '../domain/data-class';
+import { promptReferenceSchema } from '../domain/request-contract';
+import { guardrailPolicySchema } from './guardrails/guardrail-policy';
+import { requestRedactionSchema } from './policy-controls';
+
+/**
+ * A tenant's policy as a person writes it (YAML or JSON), versioned like code: `gatehouse policy
+ * validate | apply | diff | history`. `toStoredPolicy` turns it into the document `domain/policy.ts`
+ * evaluates (the same fields the request path has always read, plus the task, role and per-class route
+ * sections it now also enforces); `fromStoredPolicy` turns any stored version back into this shape, so
+ * a file can be compared with the active version line by line.
+ */
+
+const PRINCIPAL_ROLES = ['requester', 'approver', 'admin'] as const;
+const taskTypeName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a task type name (lower-case letters, digits, dashes)');
+
+/** What the file may say, with no defaults filled in: a stored version renders back as it was written. */
+function policyFileSchema(knownRoutes: readonly string[] | undefined) {
+  const routeId = z.string().superRefine((id, context) => {
+    if (knownRoutes !== undefined && !knownRoutes.includes(id)) {
+      context.addIssue({
+        code: 'custom',
+        message: `unknown route "${id}" (known: ${knownRoutes.join(', ')})`,
+      });
+    }
+  });
+  const routesPerClass = z
+    .object(
+      Object.fromEntries(DATA_CLASSES.map((dataClass) => [dataClass, z.array(routeId).min(1).optional()])),
+    )
+    .strict() as z.ZodType<Partial<Record<DataClass, string[]>>>;
+  return z
+    .object({
+      /** When present it must be the tenant the file is applied to: a file cannot land on the wrong tenant. */
+      tenant: z.string().min(1).optional(),
+      dataClasses: z
+        .object({
+          allowed: z.array(dataClassSchema).min(1),
+          /** Every request is treated as at least this sensitive, whatever it declares. */
+          floor: dataClassSchema.optional(),
+        })
+        .strict(),
+      /** Task types (capabilities) this tenant runs, each with the prompt it uses by default. */
+      taskTypes: z
+        .record(taskTypeName, z.object({ prompt: promptReferenceSchema.optional() }).strict())
+        .refine((tasks) => Object.keys(tasks).length > 0, 'expected at least one task type'),
+      /** Principal role → the task types principals of that role may run (on top of their own grants). */
+      roles: z
+        .object(Object.fromEntries(PRINCIPAL_ROLES.map((role) => [role, z.array(z.string()).optional()])))
+        .strict()
+        .optional() as z.ZodType<Partial<Record<(typeof PRINCIPAL_ROLES)[number], string[]>> | undefined>,
+      /** Task type (or `default` for every other) → data class → the routes it may use, in no order. */
+      routes: z.record(z.string(), routesPerClass).optional(),
+      retrieval: z
+        .object({
+          enabled: z.boolean().optional(),
+          topK: z.number().int().min(1).max(50).optional(),
+          contextTokenBudget: z.number().int().min(0).max(200_000).optional(),
+        })
+        .strict()
+        .optional(),
+      logging: z.enum(['full', 'redacted', 'hash']).optional(),
+      auditRetentionDays: z.number().int().min(1).max(36_500).optional(),
+      maxOutputTokens: z.number().int().positive().max(32_000).optional(),
+      allowDegradedRoutes: z.boolean().optional(),
+      maxCostPerRequestUsd: z.number().positive().optional(),
+      redaction: z.unknown().optional(),
+      guardrails: z.unknown().optional(),
+      approval: z
+        .object({
+          requiredForDataClasses: z.array(dataClassSchema).optional(),
+          approverRoles: z
+            .array(z.enum(['approver', 'admin']))
+            .min(1)
+            .optional(),
+          timeoutSeconds: z
+            .number()
+            .int()
+            .min(1)
+            .max(7 * 24 * 3600)
+            .optional(),
+        })
+        .strict()
+        .optional(),
+      /** The tenant's spending limit, applied to the budget store when the policy is applied. */
+      budgets: z
+        .object({ limitUsd: z.number().min(0).max(1_000_000_000) })
+        .strict()
+        .optional(),
+    })
+    .strict()
+    .superRefine((file, context) => {
+      const tasks = Object.keys(file.taskTypes);
+      for (const [role, capabilities] of Object.entries(file.roles ?? {})) {
+        for (const [index, capability] of (capabilities ?? []).entries()) {
+          if (!tasks.includes(capability)) {
+            context.addIssue({
+              code: 'custom',
+              path: ['roles', role, index],
+              message: `unknown capability "${capability}" (known task types: ${tasks.join(', ')})`,
+            });
+          }
+        }
+      }
+      for (const task of Object.keys(file.routes ?? {})) {
+        if (task !== 'default' && !tasks.includes(task)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['routes', task],
+            message: `unknown task type "${task}" (known: default, ${tasks.join(', ')})`,
+          });
+        }
+      }
+      const embedded: Array<[string, z.ZodTypeAny, unknown]> = [
+        ['redaction', requestRedactionSchema, file.redaction],
+        ['guardrails', guardrailPolicySchema, file.guardrails],
+      ];
+      for (const [section, schema, value] of embedded) {
+        if (value === undefined) continue;
+        const parsed = schema.safeParse(value);
+        if (parsed.success) continue;
+        for (const issue of parsed.error.issues)
+          context.addIssue({ ...issue, path: [section, ...issue.path] });
+      }
+    });
+}
+
+export type PolicyFile = z.infer<ReturnType<typeof policyFileSchema>>;
+
+export type PolicyFileParse = { ok: true; policy: PolicyFile } | { ok: false; problems: string[] };
+
+/** `routes.summarize.confidential[0]`: how a person finds the field in the file. */
+export function formatFieldPath(path: ReadonlyArray<string | number>): string {
+  return path.reduce<string>(
+    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? key : `${text}.${key}`),
+    '',
+  );
+}
+
+const TYPE_NAMES: Record<string, string> = { object: 'a mapping', array: 'a list' };
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<string | number>): unknown {
+  let value = root;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+/** One zod issue as a sentence that says what was found and what was expected. */
+function describeIssue(issue: z.ZodIssue, input: unknown): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.received === 'undefined'
+        ? `missing required field (expected ${TYPE_NAMES[issue.expected] ?? issue.expected})`
+        : `expected ${TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`}, got ${describeValue(valueAt(input, issue.path))}`;
+    case 'invalid_enum_value':
+      return `"${String(issue.received)}" is not allowed (expected one of: ${issue.options.join(', ')})`;
+    case 'unrecognized_keys':
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+    case 'too_small':
+      return issue.type === 'array'
+        ? `expected at least ${String(issue.minimum)} item(s)`
+        : `expected at least ${String(issue.minimum)}, got ${describeValue(valueAt(input, issue.path))}`;
+    case 'too_big':
+      return issue.type === 'array'
+        ? `expected at most ${String(issue.maximum)} item(s)`
+        : `expected at most ${String(issue.maximum)}, got ${describeValue(valueAt(input, issue.path))}`;
+    default:
+      return issue.message;
+  }
+}
+
+function lineOf(document: Document | undefined, lines: LineCounter, path: ReadonlyArray<string | number>) {
+  // The deepest node that exists: a missing field is reported at the mapping that should hold it.
+  for (let depth = path.length; depth >= 0 && document !== undefined; depth -= 1) {
+    const node = document.getIn(path.slice(0, depth), true) as
+      { range?: [number, number, number] } | undefined;
+    if (node?.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/**
+ * Parses and validates a policy file. YAML syntax errors say line and column; every field problem names
+ * the field by its path (with its line) and says what was expected. `knownRoutes` (the route table's
+ * ids) makes an unknown route an error; without it routes are not checked.
+ */
+export function parsePolicyFile(
+  text: string,
+  fileName: string,
+  options: { knownRoutes?: readonly string[] } = {},
+): PolicyFileParse {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return {
+      ok: false,
+      problems: document.errors.map((error) => {
+        const position = lines.linePos(error.pos[0]);
+        const where = `${fileName}:${position.line}:${position.col}`;
+        return `${where}: not valid YAML or JSON: ${error.message.split('\n')[0] ?? error.code}`;
+      }),
+    };
+  }
+  const input: unknown = document.toJS();
+  if (!isMap(document.contents)) {
+    const got = isSeq(document.contents)
+      ? 'a list'
+      : isScalar(document.contents)
+        ? 'a single value'
+        : 'nothing';
+    return { ok: false, problems: [`${fileName}: expected a mapping of policy sections, got ${got}`] };
+  }
+  const parsed = policyFileSchema(options.knownRoutes).safeParse(input);
+  if (parsed.success) return { ok: true, policy: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((issue) => {
+      const line = lineOf(document, lines, issue.path);
+      const field = formatFieldPath(issue.path) || '(top level)';
+      return `${fileName}${line === undefined ? '' : `:${line}`}: ${field}: ${describeIssue(issue, input)}`;
+    }),
+  };
+}
+
+/** The stored document the request path evaluates (domain/policy.ts `policyDocumentSchema`). */
+export function toStoredPolicy(file: PolicyFile): Record<string, unknown> {
+  const routes = file.routes;
+  const allowedRoutes =
+    routes === undefined
+      ? null
+      : [...new Set(Object.values(routes).flatMap((perClass) => Object.values(perClass).flat()))].sort();
+  const taskPrompts = Object.fromEntries(
+    Object.entries(file.taskTypes).flatMap(([task, entry]) => (entry.prompt ? [[task, entry.prompt]] : [])),
+  );
+  const stored: Record<string, unknown> = {
+    ...(file.tenant === undefined ? {} : { tenant: file.tenant }),
+    allowedDataClasses: file.dataClasses.allowed,
+    ...(file.dataClasses.floor === undefined ? {} : { dataClassFloor: file.dataClasses.floor }),
+    taskTypes: Object.keys(file.taskTypes),
+    taskPrompts,
+    ...(file.roles === undefined ? {} : { roles: file.roles }),
+    allowedRoutes,
+    ...(routes === undefined ? {} : { taskRoutes: routes }),
+  };
+  const passThrough = [
+    'retrieval',
+    'logging',
+    'auditRetentionDays',
+    'maxOutputTokens',
+    'allowDegradedRoutes',
+    'maxCostPerRequestUsd',
+    'redaction',
+    'guardrails',
+    'approval',
+    'budgets',
+  ] as const;
+  for (const key of passThrough) if (file[key] !== undefined) stored[key] = file[key];
+  return stored;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Any stored version back in file shape. Versions written before policy files existed have no task or
+ * per-class route sections: their task types come from `taskPrompts`, and a tenant-wide `allowedRoutes`
+ * becomes `routes.default` for every allowed class, which the request path treats the same way.
+ */
+export function fromStoredPolicy(document: unknown): Record<string, unknown> {
+  const stored = isRecord(document) ? document : {};
+  const allowed = Array.isArray(stored.allowedDataClasses) ? (stored.allowedDataClasses as string[]) : [];
+  const prompts = isRecord(stored.taskPrompts) ? stored.taskPrompts : {};
+  const taskNames = Array.isArray(stored.taskTypes) ? (stored.taskTypes as string[]) : Object.keys(prompts);
+  const taskTypes = Object.fromEntries(
+    taskNames.map((task) => [task, prompts[task] === undefined ? {} : { prompt: prompts[task] }]),
+  );
+  const routes = isRecord(stored.taskRoutes)
+    ? stored.taskRoutes
+    : Array.isArray(stored.allowedRoutes)
+      ? { default: Object.fromEntries(allowed.map((dataClass) => [dataClass, stored.allowedRoutes])) }
+      : undefined;
+  const file: Record<string, unknown> = {
+    ...(stored.tenant === undefined ? {} : { tenant: stored.tenant }),
+    dataClasses: {
+      allowed,
+      ...(stored.dataClassFloor === undefined ? {} : { floor: stored.dataClassFloor }),
+    },
+    taskTypes,
+    ...(stored.roles === undefined ? {} : { roles: stored.roles }),
+    ...(routes === undefined ? {} : { routes }),
+  };
+  const passThrough = [
+    'retrieval',
+    'logging',
+    'auditRetentionDays',
+    'maxOutputTokens',
+    'allowDegradedRoutes',
+    'maxCostPerRequestUsd',
+    'redaction',
+    'guardrails',
+    'approval',
+    'budgets',
+  ];
+  for (const key of passThrough) if (stored[key] !== undefined) file[key] = stored[key];
+  return file;
+}
+
+/** The file shape as YAML, sections in a fixed order: what `policy diff` compares line by line. */
+export function renderPolicyFile(file: Record<string, unknown>): string {
+  // Sections keep their order; inside them keys are sorted, as the stored canonical JSON has them.
+  const sorted = Object.fromEntries(Object.entries(file).map(([key, value]) => [key, sortKeysDeep(value)]));
+  return stringify(sorted, { lineWidth: 0 });
+}
+
+/** A copy with every mapping's keys sorted, as stored canonical JSON has them: for stable renderings. */
+export function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (!isRecord(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeysDeep(value[key])]),
+  );
+}

@@ -1,0 +1,107 @@
+import type { Knex } from 'knex';
+import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
+import { nowIso, toIsoTimestamp } from './knex-client';
+
+export interface ApiKeyRecord {
+  keyId: string;
+  tenantId: string;
+  principalId: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  /** The key that replaced this one when it was rotated. */
+  replacedBy?: string;
+}
+
+interface ApiKeyRow {
+  key_id: string;
+  tenant_id: string;
+  principal_id: string;
+  key_hash: string;
+  scopes: string;
+  expires_at: unknown;
+  revoked_at: unknown;
+  replaced_by: string | null;
+  created_at: unknown;
+}
+
+function toRecord(row: ApiKeyRow): ApiKeyRecord {
+  const scopes: unknown = JSON.parse(row.scopes);
+  return {
+    keyId: row.key_id,
+    tenantId: row.tenant_id,
+    principalId: row.principal_id,
+    scopes: Array.isArray(scopes) ? scopes.filter((scope): scope is string => typeof scope === 'string') : [],
+    createdAt: toIsoTimestamp(row.created_at),
+    ...(row.expires_at == null ? {} : { expiresAt: toIsoTimestamp(row.expires_at) }),
+    ...(row.revoked_at == null ? {} : { revokedAt: toIsoTimestamp(row.revoked_at) }),
+    ...(row.replaced_by === null ? {} : { replacedBy: row.replaced_by }),
+  };
+}
+
+/** Stores a new key for a principal (only its hash) and returns its record. */
+export async function createApiKey(
+  db: Knex,
+  input: { tenantId: string; principalId: string; rawKey: string; scopes: string[]; expiresAt?: Date },
+): Promise<ApiKeyRecord> {
+  const keyHash = hashApiKey(input.rawKey);
+  const row: ApiKeyRow = {
+    key_id: keyIdForKeyHash(keyHash),
+    tenant_id: input.tenantId,
+    principal_id: input.principalId,
+    key_hash: keyHash,
+    scopes: JSON.stringify(input.scopes),
+    expires_at: input.expiresAt?.toISOString() ?? null,
+    revoked_at: null,
+    replaced_by: null,
+    created_at: nowIso(),
+  };
+  await db('api_keys').insert(row);
+  return toRecord(row);
+}
+
+/** The tenant's keys (optionally one principal's), oldest first. Hashes are never returned. */
+export async function listApiKeys(db: Knex, tenantId: string, principalId?: string): Promise<ApiKeyRecord[]> {
+  const query = db<ApiKeyRow>('api_keys')
+    .where({ tenant_id: tenantId })
+    .orderBy([{ column: 'created_at' }, { column: 'key_id' }]);
+  if (principalId !== undefined) query.andWhere({ principal_id: principalId });
+  return ((await query) as ApiKeyRow[]).map(toRecord);
+}
+
+export async function findApiKey(
+  db: Knex,
+  tenantId: string,
+  keyId: string,
+): Promise<ApiKeyRecord | undefined> {
+  const row = (await db<ApiKeyRow>('api_keys').where({ tenant_id: tenantId, key_id: keyId }).first()) as
+    ApiKeyRow | undefined;
+  return row === undefined ? undefined : toRecord(row);
+}
+
+/** Revokes the key from `at` on; a key already revoked keeps its first revocation time. */
+export async function revokeApiKey(db: Knex, tenantId: string, keyId: string, at: Date): Promise<void> {
+  await db('api_keys')
+    .where({ tenant_id: tenantId, key_id: keyId })
+    .whereNull('revoked_at')
+    .update({ revoked_at: at.toISOString() });
+}
+
+/**
+ * Marks `keyId` as replaced by `replacement` and ends it at `endsAt` (its grace period), or revokes it
+ * now when there is no grace. An earlier expiry is kept.
+ */
+export async function retireRotatedKey(
+  db: Knex,
+  input: { tenantId: string; keyId: string; replacement: string; endsAt?: Date },
+): Promise<void> {
+  const current = await findApiKey(db, input.tenantId, input.keyId);
+  if (current === undefined) return;
+  const update: Record<string, unknown> = { replaced_by: input.replacement };
+  if (input.endsAt === undefined) update.revoked_at = nowIso();
+  else if (current.expiresAt === undefined || Date.parse(current.expiresAt) > input.endsAt.getTime()) {
+    update.expires_at = input.endsAt.toISOString();
+  }
+  await db('api_keys').where({ tenant_id: input.tenantId, key_id: input.keyId }).update(update);
+}

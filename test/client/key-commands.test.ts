@@ -1,0 +1,230 @@
+/**
+ * `gatehouse keys create | list | revoke | rotate` on a real store (SQLite, or PostgreSQL): secrets are
+ * shown once, scopes and expiry are enforced where the CLI authenticates, rotation keeps the old secret
+ * for its grace period, and every change is in the audit chain with its author.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readSettings, type GatehouseSettings } from '../../config/environment';
+import type { AuditChainKey } from '../../governance/audit-chain';
+import { loadAuditKeys, newAuditKeyFile } from '../../governance/audit-key-store';
+import { attestGovernanceChanges, governanceWorkflowId } from '../../governance/governance-attestation';
+import { createApiKey } from '../../store/api-key-repository';
+import { listAuditEvents } from '../../store/audit-repository';
+import { migrateLatest } from '../../store/migrate';
+import { seedDemo } from '../../store/seed-demo';
+import { createIsolatedDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
+import { runCli } from '../support/run-cli';
+
+describe('gatehouse keys', () => {
+  let database: IsolatedDatabase;
+  let settings: GatehouseSettings;
+  let directory: string;
+  let chainKey: AuditChainKey;
+
+  beforeAll(async () => {
+    database = await createIsolatedDatabase();
+    await migrateLatest(database.db);
+    await seedDemo(database.db, {
+      apiKey: `keys-approver-${randomBytes(8).toString('hex')}`,
+      contractorApiKey: `keys-contractor-${randomBytes(8).toString('hex')}`,
+    });
+    const auditKeyFile = JSON.stringify(newAuditKeyFile());
+    chainKey = loadAuditKeys(
+      { keysFromEnvironment: auditKeyFile, keyFile: '/nonexistent' },
+      { createIfMissing: false },
+    ).keys.chainKey;
+    await attestGovernanceChanges({ db: database.db, chainKey }, 'demo', 'seed');
+    directory = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-keys-'));
+    settings = {
+      ...readSettings({
+        GATEHOUSE_AUDIT_KEYS: auditKeyFile,
+        GATEHOUSE_AUDIT_CHECKPOINT_FILE: path.join(directory, 'audit-checkpoints.jsonl'),
+      }),
+      ...database.location,
+    };
+  });
+  afterAll(async () => {
+    await database.drop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  const secretOf = (stdout: string) => /secret \(shown only now\): (ghk_[A-Za-z0-9_-]{43})/.exec(stdout)?.[1];
+  const keyIdOf = (stdout: string) => /key ([0-9a-f]{32})/.exec(stdout)?.[1];
+  const verify = (apiKey: string) =>
+    runCli(settings, 'audit', 'verify', '--tenant', 'demo', '--no-history', '--api-key', apiKey);
+
+  it('creates a scoped key whose secret is shown once; list never prints it', async () => {
+    const created = await runCli(
+      settings,
+      'keys',
+      'create',
+      '-t',
+      'demo',
+      '--principal',
+      'demo-analyst',
+      '--scopes',
+      'audit',
+      '--expires',
+      '30d',
+      '--author',
+      'erin',
+    );
+    expect(created.stderr).toBe('');
+    const secret = secretOf(created.stdout);
+    const keyId = keyIdOf(created.stdout);
+    expect(secret).toBeDefined();
+    expect(created.stdout).toMatch(/\(scopes audit, expires \d{4}-\d\d-\d\dT.*\), created by erin/);
+
+    const listed = await runCli(settings, 'keys', 'list', '-t', 'demo');
+    expect(listed.stdout).toContain(`${keyId}  demo-analyst  active  scopes audit`);
+    expect(listed.stdout).not.toContain(secret);
+    expect(listed.stdout).not.toContain('ghk_');
+
+    // In scope: audit verify; out of scope: an operator command.
+    expect((await verify(secret!)).stdout).toMatch(/^audit chain of 'demo' verifies/);
+    const operate = await runCli(settings, 'requests', 'list', '--tenant', 'demo', '--api-key', secret!);
+    expect(operate.stderr).toContain(`key ${keyId} lacks scope 'operate' (it has: audit)`);
+
+    const unknownScope = await runCli(
+      settings,
+      'keys',
+      'create',
+      '-t',
+      'demo',
+      '--principal',
+      'demo-analyst',
+      '--scopes',
+      'audit,admin',
+      '--author',
+      'erin',
+    );
+    expect(unknownScope.stderr).toContain(
+      'scopes must be one or more of requests, operate, audit (unknown: admin)',
+    );
+  });
+
+  it('rotates with a grace period or at once, revokes, and refuses expired keys by name', async () => {
+    const created = await runCli(
+      settings,
+      'keys',
+      'create',
+      '-t',
+      'demo',
+      '--principal',
+      'demo-analyst',
+      '--scopes',
+      'audit,operate',
+      '--author',
+      'erin',
+    );
+    const first = secretOf(created.stdout)!;
+    const firstId = keyIdOf(created.stdout)!;
+    const rotated = await runCli(
+      settings,
+      'keys',
+      'rotate',
+      '-t',
+      'demo',
+      '--key',
+      firstId,
+      '--author',
+      'erin',
+    );
+    expect(rotated.stdout).toMatch(
+      new RegExp(
+        `^key ${firstId} rotated by erin: new key [0-9a-f]{32} \\(scopes audit,operate\\); the old key is valid until `,
+      ),
+    );
+    const second = secretOf(rotated.stdout)!;
+    const secondId = /new key ([0-9a-f]{32})/.exec(rotated.stdout)![1]!;
+    // Both secrets work during the grace period.
+    expect((await verify(first)).stdout).toMatch(/verifies/);
+    expect((await verify(second)).stdout).toMatch(/verifies/);
+
+    const immediate = await runCli(
+      settings,
+      'keys',
+      'rotate',
+      '-t',
+      'demo',
+      '--key',
+      secondId,
+      '--grace',
+      '0',
+      '--author',
+      'erin',
+    );
+    expect(immediate.stdout).toMatch(/the old key is revoked at /);
+    const revokedMessage = await verify(second);
+    expect(revokedMessage.exitCode).toBe(5);
+    expect(revokedMessage.stderr).toMatch(new RegExp(`key ${secondId} was revoked at \\d{4}-`));
+    const third = secretOf(immediate.stdout)!;
+    const thirdId = /new key ([0-9a-f]{32})/.exec(immediate.stdout)![1]!;
+    const revoked = await runCli(
+      settings,
+      'keys',
+      'revoke',
+      '-t',
+      'demo',
+      '--key',
+      thirdId,
+      '--author',
+      'frank',
+    );
+    expect(revoked.stdout).toMatch(new RegExp(`^key ${thirdId} of 'demo' revoked at .* by frank`));
+    expect((await verify(third)).stderr).toContain(`key ${thirdId} was revoked at`);
+
+    // A key whose lifetime is over (made here already expired, as one would be after 30 days).
+    const expiredSecret = `ghk_expired_${randomBytes(16).toString('hex')}`;
+    const expired = await createApiKey(database.db, {
+      tenantId: 'demo',
+      principalId: 'demo-analyst',
+      rawKey: expiredSecret,
+      scopes: ['audit'],
+      expiresAt: new Date(Date.now() - 60_000),
+    });
+    await attestGovernanceChanges({ db: database.db, chainKey }, 'demo', 'test setup');
+    const refused = await verify(expiredSecret);
+    expect(refused.stderr).toContain(`key ${expired.keyId} expired at ${expired.expiresAt}`);
+    const listed = await runCli(settings, 'keys', 'list', '-t', 'demo');
+    expect(listed.stdout).toContain(`${expired.keyId}  demo-analyst  expired`);
+    expect(listed.stdout).toContain(`${firstId}  demo-analyst  active  scopes audit,operate`);
+    expect(listed.stdout).toContain(`replaced by ${secondId}`);
+  });
+
+  it('every change is a governance.changed event with its author; a key widened by SQL is reported', async () => {
+    const events = await listAuditEvents(database.db, {
+      tenantId: 'demo',
+      workflowId: governanceWorkflowId('demo'),
+    });
+    const authors = events.map((event) => (event.payload as { author: string }).author);
+    expect(authors).toEqual(['seed', 'erin', 'erin', 'erin', 'erin', 'frank', 'test setup']);
+    const admin = await runCli(
+      settings,
+      'keys',
+      'create',
+      '-t',
+      'demo',
+      '--principal',
+      'demo-analyst',
+      '--scopes',
+      'audit',
+      '--author',
+      'erin',
+    );
+    const secret = secretOf(admin.stdout)!;
+    const keyId = keyIdOf(admin.stdout)!;
+    expect((await verify(secret)).stdout).toMatch(/verifies/);
+    await database
+      .db('api_keys')
+      .where({ key_id: keyId })
+      .update({ scopes: JSON.stringify(['audit', 'operate']) });
+    const broken = await verify(secret);
+    expect(broken.stdout).toMatch(
+      new RegExp(`BROKEN at #\\d+ .*api-key:${keyId} was changed outside Gatehouse`),
+    );
+  });
+});

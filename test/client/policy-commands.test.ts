@@ -1,0 +1,199 @@
+/**
+ * `gatehouse policy validate | apply | diff | history` against a real store, on SQLite and (with
+ * DATABASE_URL) PostgreSQL: every applied version is an audited change with its author and content hash,
+ * `audit verify` passes after changes made this way and names a version edited by SQL.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readSettings, type GatehouseSettings } from '../../config/environment';
+import { AUDIT_EVENT_TYPES } from '../../domain/audit-event';
+import { loadAuditKeys, newAuditKeyFile } from '../../governance/audit-key-store';
+import {
+  attestGovernanceChanges,
+  governanceWorkflowId,
+  policyContentHash,
+} from '../../governance/governance-attestation';
+import { listAuditEvents } from '../../store/audit-repository';
+import { getBudget } from '../../store/budget-repository';
+import { isPostgres } from '../../store/knex-client';
+import { migrateLatest } from '../../store/migrate';
+import { rejectUpdatesOn } from '../../store/migrations/20261127000100-core-tables';
+import { getLatestPolicy } from '../../store/policy-repository';
+import { seedDemo } from '../../store/seed-demo';
+import { createIsolatedDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
+import { runCli } from '../support/run-cli';
+
+const fixtures = path.resolve(__dirname, '../fixtures/policy-files');
+const routes = path.resolve(__dirname, '../../config/routes.bedrock-emulator.json');
+
+describe('gatehouse policy', () => {
+  let database: IsolatedDatabase;
+  let settings: GatehouseSettings;
+  let directory: string;
+  let policyFile: string;
+
+  beforeAll(async () => {
+    database = await createIsolatedDatabase();
+    await migrateLatest(database.db);
+    const apiKey = `policy-approver-${randomBytes(8).toString('hex')}`;
+    await seedDemo(database.db, {
+      apiKey,
+      contractorApiKey: `policy-contractor-${randomBytes(8).toString('hex')}`,
+    });
+    const auditKeyFile = JSON.stringify(newAuditKeyFile());
+    const { keys } = loadAuditKeys(
+      { keysFromEnvironment: auditKeyFile, keyFile: '/nonexistent' },
+      { createIfMissing: false },
+    );
+    // As `npm start` does: the seeded configuration enters the chain first.
+    await attestGovernanceChanges({ db: database.db, chainKey: keys.chainKey }, 'demo', 'seed');
+    directory = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-policy-'));
+    settings = {
+      ...readSettings({
+        GATEHOUSE_API_KEY: apiKey,
+        GATEHOUSE_AUDIT_KEYS: auditKeyFile,
+        GATEHOUSE_AUDIT_CHECKPOINT_FILE: path.join(directory, 'audit-checkpoints.jsonl'),
+        GATEHOUSE_ROUTES_FILE: routes,
+      }),
+      ...database.location,
+    };
+    // The fixture is written for tenant acme; this suite's tenant is demo.
+    policyFile = path.join(directory, 'demo.policy.yaml');
+    writeFileSync(
+      policyFile,
+      readFileSync(path.join(fixtures, 'valid.policy.yaml'), 'utf8').replace('tenant: acme', 'tenant: demo'),
+    );
+  });
+  afterAll(async () => {
+    await database.drop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('validate needs no database and lists every problem with its line', async () => {
+    const valid = await runCli(
+      { ...settings, databaseUrl: 'postgres://nobody@127.0.0.1:1/none' },
+      'policy',
+      'validate',
+      policyFile,
+    );
+    expect(valid).toMatchObject({ exitCode: 0 });
+    expect(valid.stdout).toMatch(/is a valid policy: 3 task type\(s\) \(qa, summarize, extract\)/);
+
+    const broken = await runCli(
+      settings,
+      'policy',
+      'validate',
+      path.join(fixtures, 'unknown-route.policy.yaml'),
+    );
+    expect(broken.exitCode).toBe(1);
+    expect(broken.stderr).toContain(
+      'unknown-route.policy.yaml:8: routes.summarize.confidential[0]: unknown route "bedrock-claude" (known: claude-haiku, nova-lite, extractive)',
+    );
+  });
+
+  it('diff shows what applying would change; apply publishes a version, its budget and an audit event', async () => {
+    const diff = await runCli(settings, 'policy', 'diff', policyFile, '--tenant', 'demo');
+    expect(diff.exitCode).toBe(0);
+    expect(diff.stdout).toMatch(/^--- active version 1\n\+\+\+ .*demo\.policy\.yaml\n/);
+    expect(diff.stdout).toContain('- logging: full\n');
+    expect(diff.stdout).toContain('+ logging: redacted\n');
+
+    const applied = await runCli(
+      settings,
+      'policy',
+      'apply',
+      policyFile,
+      '--tenant',
+      'demo',
+      '--author',
+      'alice',
+    );
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toMatch(
+      /^policy version 2 of 'demo' applied by alice \(sha256 [0-9a-f]{64}\); budget limit 250\.00 USD; 1 change\(s\)/,
+    );
+    expect((await getLatestPolicy(database.db, 'demo'))?.version).toBe(2);
+    expect((await getBudget(database.db, 'demo'))?.limitMicroUsd).toBe(250_000_000);
+    const events = await listAuditEvents(database.db, {
+      tenantId: 'demo',
+      workflowId: governanceWorkflowId('demo'),
+    });
+    const last = events.at(-1);
+    expect(last?.eventType).toBe(AUDIT_EVENT_TYPES.governanceChanged);
+    const hash = /sha256 ([0-9a-f]{64})/.exec(applied.stdout)?.[1];
+    expect(last?.payload).toEqual({ author: 'alice', changes: [{ item: 'policy@2', contentHash: hash }] });
+
+    const again = await runCli(
+      settings,
+      'policy',
+      'apply',
+      policyFile,
+      '--tenant',
+      'demo',
+      '--author',
+      'bob',
+    );
+    expect(again.stdout).toMatch(/^policy version 2 of 'demo' already says this .* no new version/);
+    const same = await runCli(settings, 'policy', 'diff', policyFile, '--tenant', 'demo');
+    expect(same.stdout).toMatch(/says what active version 2 says/);
+  });
+
+  it('refuses a file whose task prompts the tenant does not have', async () => {
+    const file = path.join(directory, 'missing-prompt.policy.yaml');
+    writeFileSync(
+      file,
+      'dataClasses:\n  allowed: [internal]\ntaskTypes:\n  qa:\n    prompt: { name: qa-v9, label: production }\n',
+    );
+    const refused = await runCli(settings, 'policy', 'apply', file, '--tenant', 'demo', '--author', 'alice');
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(
+      "taskTypes.qa.prompt: prompt 'qa-v9' label 'production' does not exist for 'demo' (publish and promote it first",
+    );
+    expect((await getLatestPolicy(database.db, 'demo'))?.version).toBe(2);
+  });
+
+  it('refuses a file written for another tenant', async () => {
+    const other = await runCli(
+      settings,
+      'policy',
+      'apply',
+      policyFile,
+      '--tenant',
+      'globex',
+      '--author',
+      'alice',
+    );
+    expect(other.exitCode).toBe(1);
+    expect(other.stderr).toContain("the file is the policy of tenant 'demo', not 'globex' (--tenant)");
+  });
+
+  it('history lists versions with author, time and hash; audit verify passes, then names a version edited by SQL', async () => {
+    const history = await runCli(settings, 'policy', 'history', '--tenant', 'demo');
+    const lines = history.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^v2 \(active\) {2}\d{4}-\d\d-\d\dT\S+ {2}by alice {2}sha256 [0-9a-f]{64}$/);
+    expect(lines[1]).toMatch(/^v1 {2}\S+ {2}by seed {2}sha256 [0-9a-f]{64}$/);
+
+    const verified = await runCli(settings, 'audit', 'verify', '--tenant', 'demo', '--no-history');
+    expect(verified.stdout).toMatch(/^audit chain of 'demo' verifies: /);
+
+    // Someone with DDL rights lifts the append-only guard and rewrites the published version in place.
+    const row = await database.db('policies').where({ tenant_id: 'demo', version: 2 }).first();
+    const edited = String(row.document).replace('"logging":"redacted"', '"logging":"full"');
+    expect(edited).not.toBe(String(row.document));
+    const postgres = isPostgres(database.db);
+    await database.db.raw(`DROP TRIGGER policies_reject_update${postgres ? ' ON policies' : ''}`);
+    await database.db('policies').where({ tenant_id: 'demo', version: 2 }).update({ document: edited });
+    for (const statement of rejectUpdatesOn(database.db, 'policies')) await database.db.raw(statement);
+
+    const broken = await runCli(settings, 'audit', 'verify', '--tenant', 'demo', '--no-history');
+    expect(broken.stdout).toMatch(
+      /is BROKEN at #2 \(request governance\/demo\): policy@2 was changed outside Gatehouse: no governance.changed event records it/,
+    );
+    const after = await runCli(settings, 'policy', 'history', '--tenant', 'demo');
+    expect(after.stdout).toContain('by alice, CHANGED since the audit recorded it');
+    expect(after.stdout).toContain(`sha256 ${policyContentHash(edited)}`);
+  });
+});

@@ -1,0 +1,140 @@
+/** `gatehouse prompts publish | promote | list | diff` against a real store (SQLite, or PostgreSQL). */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readSettings, type GatehouseSettings } from '../../config/environment';
+import { newAuditKeyFile } from '../../governance/audit-key-store';
+import { migrateLatest } from '../../store/migrate';
+import { seedDemo } from '../../store/seed-demo';
+import { createIsolatedDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
+import { runCli } from '../support/run-cli';
+
+describe('gatehouse prompts', () => {
+  let database: IsolatedDatabase;
+  let settings: GatehouseSettings;
+  let directory: string;
+
+  beforeAll(async () => {
+    database = await createIsolatedDatabase();
+    await migrateLatest(database.db);
+    const apiKey = `prompts-approver-${randomBytes(8).toString('hex')}`;
+    await seedDemo(database.db, {
+      apiKey,
+      contractorApiKey: `prompts-contractor-${randomBytes(8).toString('hex')}`,
+    });
+    directory = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-prompts-cli-'));
+    settings = {
+      ...readSettings({
+        GATEHOUSE_API_KEY: apiKey,
+        GATEHOUSE_AUDIT_KEYS: JSON.stringify(newAuditKeyFile()),
+        GATEHOUSE_AUDIT_CHECKPOINT_FILE: path.join(directory, 'audit-checkpoints.jsonl'),
+      }),
+      ...database.location,
+    };
+  });
+  afterAll(async () => {
+    await database.drop();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('publishes, promotes a canary, lists and diffs; audit verify passes afterwards', async () => {
+    const file = path.join(directory, 'qa.prompt.yaml');
+    writeFileSync(
+      file,
+      'system: Answer in one sentence.\nuser: |\n  {{context}}\n  Question: {{question}}\nvariables:\n  question: { maxLength: 4000 }\n  context: {}\n',
+    );
+    const published = await runCli(
+      settings,
+      'prompts',
+      'publish',
+      file,
+      '-t',
+      'demo',
+      '--name',
+      'qa',
+      '--author',
+      'dana',
+    );
+    expect(published.stderr).toBe('');
+    expect(published.stdout).toMatch(/^prompt qa@2 of 'demo' published by dana \(sha256 [0-9a-f]{64}\)/);
+
+    const promoted = await runCli(
+      settings,
+      'prompts',
+      'promote',
+      '-t',
+      'demo',
+      '--name',
+      'qa',
+      '--version',
+      '2',
+      '--label',
+      'canary',
+      '--percent',
+      '10',
+      '--author',
+      'dana',
+    );
+    expect(promoted.stdout).toMatch(
+      /^qa:canary of 'demo' now points at version 2 for 10 % of production requests/,
+    );
+
+    const listed = await runCli(settings, 'prompts', 'list', '-t', 'demo', '--name', 'qa');
+    expect(listed.stdout).toMatch(/^qa@1 .* sha256 [0-9a-f]{64} {2}\[production\]\n/);
+    expect(listed.stdout).toMatch(
+      /\nqa@2 .* sha256 [0-9a-f]{64} {2}\[canary 10 %\] {2}variables: context, question\n$/,
+    );
+
+    const diff = await runCli(
+      settings,
+      'prompts',
+      'diff',
+      '-t',
+      'demo',
+      '--name',
+      'qa',
+      '--from',
+      'production',
+      '--to',
+      'canary',
+    );
+    expect(diff.stdout).toMatch(/^--- qa@1\n\+\+\+ qa@2\n/);
+    expect(diff.stdout).toContain('+ system: Answer in one sentence.\n');
+    const same = await runCli(
+      settings,
+      'prompts',
+      'diff',
+      '-t',
+      'demo',
+      '--name',
+      'qa',
+      '--from',
+      '2',
+      '--file',
+      file,
+    );
+    expect(same.stdout).toBe(`qa@2 and ${file} are the same\n`);
+
+    const badPercent = await runCli(
+      settings,
+      'prompts',
+      'promote',
+      '-t',
+      'demo',
+      '--name',
+      'qa',
+      '--version',
+      '2',
+      '--label',
+      'canary',
+      '--author',
+      'dana',
+    );
+    expect(badPercent.exitCode).toBe(1);
+    expect(badPercent.stderr).toContain('the canary label needs --percent');
+
+    const verified = await runCli(settings, 'audit', 'verify', '--tenant', 'demo', '--no-history');
+    expect(verified.stdout).toMatch(/^audit chain of 'demo' verifies: /);
+  });
+});

@@ -1,0 +1,176 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decideAuthorization, type PolicyDecision } from '../../domain/policy';
+import { routeSelectionFor } from '../../domain/route-selection';
+import { diffLines, formatLineDiff } from '../../governance/line-diff';
+import {
+  fromStoredPolicy,
+  parsePolicyFile,
+  renderPolicyFile,
+  toStoredPolicy,
+  type PolicyFile,
+} from '../../governance/policy-file';
+import { DEMO_POLICY_DOCUMENT } from '../../store/seed-demo';
+
+const fixtures = path.resolve(__dirname, '../fixtures/policy-files');
+const knownRoutes = ['claude-haiku', 'nova-lite', 'extractive'];
+
+function parseFixture(name: string) {
+  return parsePolicyFile(readFileSync(path.join(fixtures, name), 'utf8'), name, { knownRoutes });
+}
+
+function validPolicy(): PolicyFile {
+  const parsed = parseFixture('valid.policy.yaml');
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  return parsed.policy;
+}
+
+describe('policy files: five broken files each say where and what was expected', () => {
+  it.each<[string, string, RegExp]>([
+    [
+      'wrong type',
+      'wrong-type.policy.yaml',
+      /^wrong-type\.policy\.yaml:6: retrieval\.topK: expected a number, got string "four"$/,
+    ],
+    [
+      'unknown route',
+      'unknown-route.policy.yaml',
+      /^unknown-route\.policy\.yaml:8: routes\.summarize\.confidential\[0\]: unknown route "bedrock-claude" \(known: claude-haiku, nova-lite, extractive\)$/,
+    ],
+    [
+      'unknown capability',
+      'unknown-capability.policy.yaml',
+      /^unknown-capability\.policy\.yaml:7: roles\.requester\[1\]: unknown capability "sumarize" \(known task types: qa, summarize\)$/,
+    ],
+    [
+      'missing required field',
+      'missing-field.policy.yaml',
+      /^missing-field\.policy\.yaml:1: dataClasses: missing required field \(expected a mapping\)$/,
+    ],
+    [
+      'bad YAML syntax',
+      'bad-syntax.policy.yaml',
+      /^bad-syntax\.policy\.yaml:3:1: not valid YAML or JSON: Flow sequence .* must .* end with a \]$/,
+    ],
+  ])('%s', (_kind, file, expected) => {
+    const parsed = parseFixture(file);
+    expect(parsed.ok).toBe(false);
+    const problems = parsed.ok ? [] : parsed.problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(expected);
+  });
+
+  it('names every problem of a file at once, JSON included, with the allowed values', () => {
+    const parsed = parsePolicyFile(
+      '{"dataClasses": {"allowed": ["secret"]}, "taskTypes": {"qa": {}}, "loging": "full"}',
+      'p.json',
+    );
+    expect(parsed.ok ? [] : parsed.problems).toEqual([
+      'p.json:1: dataClasses.allowed[0]: "secret" is not allowed (expected one of: public, internal, confidential, restricted)',
+      'p.json:1: (top level): unknown field "loging"',
+    ]);
+  });
+
+  it('checks the redaction and guardrail sections with their own schemas, under their paths', () => {
+    const parsed = parsePolicyFile(
+      'dataClasses:\n  allowed: [public]\ntaskTypes:\n  qa: {}\nredaction:\n  types: [EMAIL, NAME]\nguardrails:\n  onError: maybe\n',
+      'p.yaml',
+    );
+    const problems = parsed.ok ? [] : parsed.problems;
+    expect(problems[0]).toMatch(
+      /^p\.yaml:6: redaction\.types\[1\]: "NAME" is not allowed \(expected one of: EMAIL, /,
+    );
+    expect(problems[1]).toBe(
+      'p.yaml:8: guardrails.onError: "maybe" is not allowed (expected one of: fail-open, fail-closed)',
+    );
+  });
+
+  it('does not check route ids without a route table', () => {
+    expect(
+      parsePolicyFile(readFileSync(path.join(fixtures, 'unknown-route.policy.yaml'), 'utf8'), 'f').ok,
+    ).toBe(true);
+  });
+});
+
+describe('policy files and the stored document', () => {
+  it('round-trips: file → stored → file renders the same text', () => {
+    const policy = validPolicy();
+    const rendered = renderPolicyFile(fromStoredPolicy(toStoredPolicy(policy)));
+    const again = parsePolicyFile(rendered, 'rendered.yaml', { knownRoutes });
+    expect(again.ok && again.policy).toEqual(policy);
+  });
+
+  it('stores what the request path has always read, so older evaluators see the same policy', () => {
+    const stored = toStoredPolicy(validPolicy());
+    expect(stored).toMatchObject({
+      allowedDataClasses: ['public', 'internal', 'confidential'],
+      dataClassFloor: 'internal',
+      allowedRoutes: ['claude-haiku', 'extractive', 'nova-lite'],
+      taskPrompts: { qa: { name: 'qa', label: 'production' } },
+      taskTypes: ['qa', 'summarize', 'extract'],
+      logging: 'redacted',
+      approval: { requiredForDataClasses: ['confidential'], timeoutSeconds: 1800 },
+    });
+  });
+
+  it('reads a version stored before policy files existed (the demo seed) as a valid file', () => {
+    const file = fromStoredPolicy(DEMO_POLICY_DOCUMENT);
+    const parsed = parsePolicyFile(renderPolicyFile(file), 'demo.yaml', { knownRoutes });
+    expect(parsed.ok).toBe(true);
+    expect(parsed.ok && Object.keys(parsed.policy.taskTypes).sort()).toEqual(['extract', 'qa', 'summarize']);
+  });
+});
+
+describe('what the request path does with the new sections', () => {
+  const tenant = { id: 'acme', status: 'active', tier: 'standard' };
+  const principal = {
+    id: 'p1',
+    status: 'active',
+    capabilities: ['qa', 'summarize', 'extract'],
+    groups: ['everyone'],
+    clearance: 'confidential' as const,
+    role: 'requester',
+  };
+  const request = { tenantId: 'acme', taskType: 'qa', dataClass: 'internal' as const };
+  const decide = (overrides: Partial<typeof request> = {}, who = principal) =>
+    decideAuthorization({ ...request, ...overrides }, tenant, who, {
+      version: 7,
+      document: toStoredPolicy(validPolicy()),
+    });
+
+  it('roles narrow what a principal may run', () => {
+    const denied = decide({ taskType: 'extract' });
+    expect(denied.allowed).toBe(false);
+    expect(!denied.allowed && denied.reason).toBe(
+      "role 'requester' may not run task 'extract' under policy version 7 (allowed: qa, summarize)",
+    );
+    expect(decide({ taskType: 'extract' }, { ...principal, role: 'admin' }).allowed).toBe(true);
+  });
+
+  it('a task type the policy does not define is refused', () => {
+    const denied = decide({ taskType: 'translate' }, { ...principal, capabilities: ['translate'] });
+    expect(!denied.allowed && denied.reason).toBe(
+      "task 'translate' is not defined by policy version 7 (defined: qa, summarize, extract)",
+    );
+  });
+
+  it('routes follow the task and data class, also after retrieval raises the class', () => {
+    const decision = decide() as Extract<PolicyDecision, { allowed: true }>;
+    expect(decision.allowedRoutes).toEqual(['claude-haiku', 'extractive']);
+    const summarize = decide({ taskType: 'summarize' }) as Extract<PolicyDecision, { allowed: true }>;
+    expect(summarize.allowedRoutes).toEqual(['nova-lite', 'extractive']);
+    const raised = routeSelectionFor(request, decision, 'confidential', ['confidential'], 100);
+    expect(raised.allowedRoutes).toEqual(['extractive']);
+  });
+});
+
+describe('line diff', () => {
+  it('marks removed and added lines with context and folds long unchanged runs', () => {
+    const before = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].join('\n');
+    const after = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'H', 'i', 'j', 'k'].join('\n');
+    expect(formatLineDiff(diffLines(before, after), 1)).toBe(
+      ['@@ line 7 @@', '  g', '- h', '+ H', '  i', '  j', '+ k', ''].join('\n'),
+    );
+    expect(formatLineDiff(diffLines(before, before))).toBe('');
+  });
+});

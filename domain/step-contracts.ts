@@ -105,6 +105,8 @@ export interface InferenceAttempt {
    */
   usageUnknown?: boolean;
   costMicroUsd: number;
+  /** Which prices `costMicroUsd` used (the route's `pricingVersion`); absent in histories from before it. */
+  pricingVersion?: string;
   latencyMs: number;
   timeToFirstTokenMs?: number;
   /** How the failure was classified: retry this route, fall back, or stop. */

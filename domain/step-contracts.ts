@@ -150,6 +150,10 @@ export interface ReservationStep {
   /** The prompt tokens the amount assumed: the provider's count where a route supports it. */
   promptTokens: number;
   reason?: string;
+  /** Budget limits crossed without refusal: soft limits, and hard ones an approval overrode. */
+  warnings?: string[];
+  /** Refused by a window hard limit that an approval may override (docs/decisions/0021). */
+  overridable?: boolean;
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'skipped';

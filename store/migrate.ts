@@ -11,6 +11,7 @@ import * as documentIngestion from './migrations/20261203000100-document-ingesti
 import * as auditHashVersion from './migrations/20261210000100-audit-hash-version';
 import * as auditRetention from './migrations/20261210000200-audit-retention';
 import * as ledgerPricingVersion from './migrations/20261216000100-ledger-pricing-version';
+import * as budgetWindows from './migrations/20261216000200-budget-windows';
 
 interface NamedMigration {
   name: string;
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261210000100-audit-hash-version', migration: auditHashVersion },
   { name: '20261210000200-audit-retention', migration: auditRetention },
   { name: '20261216000100-ledger-pricing-version', migration: ledgerPricingVersion },
+  { name: '20261216000200-budget-windows', migration: budgetWindows },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

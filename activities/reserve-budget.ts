@@ -6,6 +6,7 @@ import type { Route } from '../domain/route-table';
 import type { InferenceRequest, ReservationStep } from '../domain/step-contracts';
 import { redactPrompt } from '../governance/redaction';
 import { reserveBudget as reserveInStore, unusedRunReservation } from '../store/budget-repository';
+import { listPrincipalsByRole } from '../store/principal-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { currentRunId } from './timed';
 
@@ -33,6 +34,8 @@ export interface ReserveBudgetInput {
   feature?: string;
   /** The approver who allowed this request past the window hard limits, once (docs/decisions/0021). */
   overrideApprovedBy?: string;
+  /** Who may approve an override of a hard limit that allows one: these roles, never the requester. */
+  overrideApprovers?: { roles: Array<'approver' | 'admin'>; requesterId: string };
 }
 
 /**
@@ -69,6 +72,13 @@ export function createReserveBudgetActivity(
     return tokens;
   }
 
+  async function approversOf(input: ReserveBudgetInput): Promise<string[]> {
+    if (input.overrideApprovers === undefined) return [];
+    const { roles, requesterId } = input.overrideApprovers;
+    const approvers = await listPrincipalsByRole(deps.db, input.tenantId, roles);
+    return approvers.map((approver) => approver.id).filter((id) => id !== requesterId);
+  }
+
   return async function reserveBudget(input: ReserveBudgetInput): Promise<ReservationStep> {
     const routes = deps.routeTable.routes.filter((route) => input.routeIds.includes(route.id));
     const promptTokens = input.slot === 1 ? await countPromptTokens(routes, input) : input.promptTokens;
@@ -101,7 +111,7 @@ export function createReserveBudgetActivity(
           amountMicroUsd,
           promptTokens,
           reason: outcome.reason,
-          ...(outcome.overridable ? { overridable: true } : {}),
+          ...(outcome.overridable ? { overridable: true, approverIds: await approversOf(input) } : {}),
           ...warnings,
         };
   };

@@ -154,6 +154,8 @@ export interface ReservationStep {
   warnings?: string[];
   /** Refused by a window hard limit that an approval may override (docs/decisions/0021). */
   overridable?: boolean;
+  /** Who may approve that override: principals of the policy's approver roles, never the requester. */
+  approverIds?: string[];
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'skipped';

@@ -196,6 +196,7 @@ export async function inferOverRoutes(options: {
             promptTokens: options.reservedPromptTokens,
             maxOutputTokens: options.maxOutputTokens,
             attemptsToCover: 1,
+            feature: request.feature,
           }),
         attempt,
       );

@@ -20,7 +20,7 @@ export function governanceWorkflowId(tenantId: string): string {
 const GOVERNANCE_RUN_ID = 'configuration';
 
 export interface GovernanceChange {
-  /** `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`. */
+  /** `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`, `budget-limit:faq:daily:usd:hard`. */
   item: string;
   /** SHA-256 of the item's canonical content; null when the item was removed. */
   contentHash: string | null;
@@ -74,6 +74,16 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
         clearance: row.clearance,
         role: row.role,
         status: row.status,
+      }),
+    );
+  }
+  const limits = (await db('budget_limits').where({ tenant_id: tenantId })) as Array<Record<string, unknown>>;
+  for (const row of limits) {
+    items.set(
+      `budget-limit:${String(row.feature) || '*'}:${String(row.budget_window)}:${String(row.unit)}:${String(row.kind)}`,
+      hash({
+        limit: Number(row.limit_value),
+        approvalOverride: row.approval_override === true || Number(row.approval_override) === 1,
       }),
     );
   }

@@ -112,6 +112,7 @@ export function createReserveBudgetActivity(
           promptTokens,
           reason: outcome.reason,
           ...(outcome.overridable ? { overridable: true, approverIds: await approversOf(input) } : {}),
+          ...(outcome.rateLimitedForMs === undefined ? {} : { rateLimitedForMs: outcome.rateLimitedForMs }),
           ...warnings,
         };
   };

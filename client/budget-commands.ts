@@ -14,6 +14,7 @@ import { usdToMicro } from '../domain/cost';
 import { attestGovernanceChanges } from '../governance/governance-attestation';
 import { getBudget } from '../store/budget-repository';
 import { listBudgetLimits, putBudgetLimit, windowUsage } from '../store/budget-windows';
+import { getTenantRateLimit, putTenantRateLimit, rateWindowUsage } from '../store/rate-limits';
 import { auditWriter, authenticateOperator, CliError, resolveApiKey, withDatabase } from './cli-context';
 import { usdText } from './report-commands';
 
@@ -44,6 +45,15 @@ export interface BudgetStatus {
     overrunMicroUsd: number;
   } | null;
   limits: BudgetLimitStatus[];
+  /** Requests and tokens per UTC minute, across every worker; null when the tenant has none. */
+  rateLimit: {
+    requestsPerMinute: number | null;
+    tokensPerMinute: number | null;
+    window: string;
+    requests: number;
+    tokens: number;
+    author: string;
+  } | null;
 }
 
 export async function readBudgetStatus(db: Knex, tenantId: string, now: Date): Promise<BudgetStatus> {
@@ -72,8 +82,19 @@ export async function readBudgetStatus(db: Knex, tenantId: string, now: Date): P
       updatedAt: limit.updatedAt,
     });
   }
+  const rate = await getTenantRateLimit(db, tenantId);
+  const rateUsage = await rateWindowUsage(db, tenantId, now);
   return {
     tenantId,
+    rateLimit:
+      rate === undefined
+        ? null
+        : {
+            requestsPerMinute: rate.requestsPerMinute,
+            tokensPerMinute: rate.tokensPerMinute,
+            ...rateUsage,
+            author: rate.author,
+          },
     total:
       budget === undefined
         ? null
@@ -94,6 +115,12 @@ export function formatBudgetStatus(status: BudgetStatus): string {
       ? 'total: no budget configured (every request is refused)'
       : `total: limit ${usdText(status.total.limitMicroUsd)} USD · spent ${usdText(status.total.spentMicroUsd)} · reserved ${usdText(status.total.reservedMicroUsd)} · remaining ${usdText(Math.max(0, status.total.limitMicroUsd - status.total.spentMicroUsd - status.total.reservedMicroUsd))}`,
   );
+  if (status.rateLimit !== null) {
+    const { rateLimit } = status;
+    lines.push(
+      `rate limit per minute: ${rateLimit.requestsPerMinute ?? 'no'} requests, ${rateLimit.tokensPerMinute ?? 'no'} tokens limit · ${rateLimit.requests} requests and ${rateLimit.tokens} tokens in ${rateLimit.window} (set by ${rateLimit.author})`,
+    );
+  }
   if (status.limits.length === 0) {
     lines.push('no daily or monthly limits');
     return `${lines.join('\n')}\n`;
@@ -152,9 +179,66 @@ function parseTokens(value: string): number {
   return Number(value);
 }
 
-/** `gatehouse budgets show|set`: limits per tenant and feature, daily and monthly, in USD or tokens. */
+function parsePerMinute(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('a positive whole number');
+  return Number(value);
+}
+
+/** `gatehouse budgets rate-limit`: requests and tokens per minute for a tenant, across every worker. */
+function registerRateLimitCommand(budgets: Command, settings: GatehouseSettings): void {
+  budgets
+    .command('rate-limit')
+    .description('requests and tokens per UTC minute for a tenant, held across every worker; audited')
+    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .option('--requests-per-minute <n>', 'requests admitted per minute', parsePerMinute)
+    .option('--tokens-per-minute <n>', 'worst-case tokens admitted per minute', parsePerMinute)
+    .requiredOption('--author <who>', 'who is making the change, for the audit trail')
+    .option(
+      '--api-key <key>',
+      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
+    )
+    .action(
+      async (options: {
+        tenant: string;
+        requestsPerMinute?: number;
+        tokensPerMinute?: number;
+        author: string;
+        apiKey?: string;
+      }) => {
+        if (options.requestsPerMinute === undefined && options.tokensPerMinute === undefined)
+          throw new CliError('give --requests-per-minute, --tokens-per-minute or both');
+        await withDatabase(settings, async (db) => {
+          const principal = await authenticateOperator(
+            db,
+            options.tenant,
+            resolveApiKey(settings, options.tenant, options.apiKey),
+          );
+          const writer = auditWriter(settings, db);
+          await putTenantRateLimit(db, {
+            tenantId: options.tenant,
+            requestsPerMinute: options.requestsPerMinute ?? null,
+            tokensPerMinute: options.tokensPerMinute ?? null,
+            author: options.author,
+          });
+          const changes = await attestGovernanceChanges(
+            writer,
+            options.tenant,
+            `${options.author} (${principal.id})`,
+          );
+          process.stdout.write(
+            `${formatBudgetStatus(await readBudgetStatus(db, options.tenant, new Date()))}audited: ${changes.map((change) => change.item).join(', ') || 'no change'}\n`,
+          );
+        });
+      },
+    );
+}
+
+/** `gatehouse budgets show|set|rate-limit`: limits per tenant and feature, daily and monthly, in USD or tokens. */
 export function registerBudgetCommands(program: Command, settings: GatehouseSettings): void {
-  const budgets = program.command('budgets').description('budget limits per tenant and feature');
+  const budgets = program
+    .command('budgets')
+    .description('budget limits per tenant and feature, and rate limits');
+  registerRateLimitCommand(budgets, settings);
   budgets
     .command('show')
     .description('limits, spent, reserved and remaining in the current day and month (UTC)')

@@ -13,6 +13,8 @@ export const FAILURE_TYPES = {
   contextBudgetExceeded: 'Prompt.ContextBudgetExceeded',
   routeUnavailable: 'Route.Unavailable',
   budgetExceeded: 'Budget.Exceeded',
+  /** The tenant's requests or tokens per minute are used up; retry once the next minute opens. */
+  rateLimitExceeded: 'RateLimit.Exceeded',
   /** A route's model, inference profile or billing mode has no price in the pricing catalogue. */
   pricingUnknownModel: 'Pricing.UnknownModel',
   inferenceExhausted: 'Inference.Exhausted',

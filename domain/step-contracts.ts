@@ -156,6 +156,8 @@ export interface ReservationStep {
   overridable?: boolean;
   /** Who may approve that override: principals of the policy's approver roles, never the requester. */
   approverIds?: string[];
+  /** Refused by the tenant's rate limit; the next minute opens this much later. */
+  rateLimitedForMs?: number;
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'skipped';

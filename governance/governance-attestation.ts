@@ -87,6 +87,18 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
       }),
     );
   }
+  const rate = (await db('tenant_rate_limits').where({ tenant_id: tenantId }).first()) as
+    { requests_per_minute: number | string | null; tokens_per_minute: number | string | null } | undefined;
+  if (rate !== undefined) {
+    const optional = (value: number | string | null) => (value === null ? null : Number(value));
+    items.set(
+      'rate-limit',
+      hash({
+        requestsPerMinute: optional(rate.requests_per_minute),
+        tokensPerMinute: optional(rate.tokens_per_minute),
+      }),
+    );
+  }
   return items;
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../domain/budget-limits';
 import { adjustWindows, limitsFor, windowScopeAt, windowUsage, type WindowScope } from './budget-windows';
 import { isPostgres, nowIso, serializeOn, toIsoTimestamp, toSafeInteger } from './knex-client';
+import { checkRateLimit, countRequest } from './rate-limits';
 
 /** All amounts are integer micro-USD (1 USD = 1_000_000). */
 export interface Budget {
@@ -77,6 +78,8 @@ export type ReserveBudgetResult =
       /** Refused only by window hard limits that allow an approver's override; the tenant's budget row never does. */
       overridable: boolean;
       warnings: string[];
+      /** Refused by the tenant's rate limit: the next window opens this much later. */
+      rateLimitedForMs?: number;
     };
 
 export type ReservationState = 'active' | 'settled' | 'released';
@@ -198,6 +201,12 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
         : denied(`reservation ${key} is already ${existing.state}`);
     }
     if (budget === undefined) return denied(`tenant ${input.tenantId} has no budget configured`);
+    const at = input.at ?? new Date();
+    const tokens = input.tokens ?? 0;
+    assertMicroUsd('tokens', tokens);
+    // A request is counted once, by its first reservation; the attempt loop's top-ups are not requests.
+    const rate = input.slot === 1 ? await checkRateLimit(trx, input.tenantId, at, tokens) : undefined;
+    if (rate?.limited) return { ...denied(rate.reason), rateLimitedForMs: rate.retryAfterMs };
     const committed = budget.spentMicroUsd + budget.reservedMicroUsd;
     if (committed + input.amountMicroUsd > budget.limitMicroUsd) {
       return denied(
@@ -205,10 +214,8 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
           `${Math.max(budget.limitMicroUsd - committed, 0)} of ${budget.limitMicroUsd} available`,
       );
     }
-    const tokens = input.tokens ?? 0;
-    assertMicroUsd('tokens', tokens);
-    const scope = windowScopeAt(input.tenantId, input.feature, input.at ?? new Date());
-    const windows = await checkWindowLimits(trx, scope, input.amountMicroUsd, tokens, input.at ?? new Date());
+    const scope = windowScopeAt(input.tenantId, input.feature, at);
+    const windows = await checkWindowLimits(trx, scope, input.amountMicroUsd, tokens, at);
     if (windows.denied.length > 0 && !(windows.overridable && input.overrideApprovedBy)) {
       return denied(windows.denied.join('; '), windows.overridable, windows.warnings);
     }
@@ -238,6 +245,7 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
       month_period: scope.monthPeriod,
     });
     await adjustWindows(trx, scope, { reservedMicroUsd: input.amountMicroUsd, reservedTokens: tokens });
+    if (rate?.applies) await countRequest(trx, input.tenantId, at, tokens);
     await trx('budgets')
       .where({ tenant_id: input.tenantId })
       .update({

@@ -12,6 +12,7 @@ import * as auditHashVersion from './migrations/20261210000100-audit-hash-versio
 import * as auditRetention from './migrations/20261210000200-audit-retention';
 import * as ledgerPricingVersion from './migrations/20261216000100-ledger-pricing-version';
 import * as budgetWindows from './migrations/20261216000200-budget-windows';
+import * as tenantRateLimits from './migrations/20261216000300-tenant-rate-limits';
 
 interface NamedMigration {
   name: string;
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261210000200-audit-retention', migration: auditRetention },
   { name: '20261216000100-ledger-pricing-version', migration: ledgerPricingVersion },
   { name: '20261216000200-budget-windows', migration: budgetWindows },
+  { name: '20261216000300-tenant-rate-limits', migration: tenantRateLimits },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -35,6 +35,14 @@ export async function reserveBudgetStep(
   );
   if (reservation.admitted) return reservation;
   const reason = reservation.reason ?? 'no headroom';
+  if (reservation.rateLimitedForMs !== undefined) {
+    // Refused at once rather than held on a timer: the caller sees the backpressure (decision 0021).
+    fail(
+      FAILURE_TYPES.rateLimitExceeded,
+      'reserve-budget',
+      `rate limited: ${reason}; retry in ${Math.ceil(reservation.rateLimitedForMs / 1000)} s`,
+    );
+  }
   const approverIds = reservation.approverIds ?? [];
   if (!reservation.overridable || approverIds.length === 0 || !patched(BUDGET_OVERRIDE_PATCH)) {
     fail(FAILURE_TYPES.budgetExceeded, 'reserve-budget', `budget exceeded: ${reason}`);

@@ -3,6 +3,7 @@
  * reports what the request path counted, and a limit changed by SQL fails `audit verify`.
  */
 import { budgetPeriod } from '../../domain/budget-limits';
+import { rateWindowOf } from '../../store/rate-limits';
 import { listUsage } from '../../store/usage-repository';
 import type { BudgetStatus } from '../../client/budget-commands';
 import { listAuditEvents } from '../../store/audit-repository';
@@ -101,6 +102,36 @@ describe('gatehouse budgets', () => {
     expect(table.stdout).toMatch(
       /faq\s+daily\s+\d{4}-\d{2}-\d{2}\s+hard \(approval may override\)\s+USD\s+0\.500000/,
     );
+  });
+
+  it('sets a tenant rate limit, audited, and shows the current minute', async () => {
+    const set = await budgets(
+      'rate-limit',
+      '--tenant',
+      'demo',
+      '--requests-per-minute',
+      '600',
+      '--tokens-per-minute',
+      '2000000',
+      '--author',
+      'carol@example.com',
+    );
+    expect(set).toEqual(expect.objectContaining({ exitCode: 0, stderr: '' }));
+    expect(set.stdout).toMatch(/audited: rate-limit/);
+    const before = rateWindowOf(new Date());
+    await harness.gatehouse.execute(harness.input({ requestId: 'budgets-rate-1' }));
+    const status = JSON.parse(
+      (await budgets('show', '--tenant', 'demo', '--format', 'json')).stdout,
+    ) as BudgetStatus;
+    expect(status.rateLimit).toEqual(
+      expect.objectContaining({
+        requestsPerMinute: 600,
+        tokensPerMinute: 2_000_000,
+        author: 'carol@example.com',
+      }),
+    );
+    // The request counted once in its minute (a minute that turned meanwhile starts from zero).
+    expect(status.rateLimit!.requests).toBe(status.rateLimit!.window === before ? 1 : 0);
   });
 
   it('refuses a requester’s key and malformed limits', async () => {

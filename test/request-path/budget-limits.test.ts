@@ -2,7 +2,8 @@
  * Budget limits on the request path: a soft limit warns in the audit trail and lets the request through,
  * a hard limit ends it `Budget.Exceeded`, and an overridable hard limit waits for one approver's decision.
  */
-import { BudgetExceededError } from '../../client/errors';
+import { BudgetExceededError, RateLimitExceededError } from '../../client/errors';
+import { putTenantRateLimit } from '../../store/rate-limits';
 import { hashApiKey } from '../../governance/caller-proof';
 import { listAuditEvents } from '../../store/audit-repository';
 import { putBudgetLimit, windowUsage } from '../../store/budget-windows';
@@ -122,5 +123,27 @@ describe('budget limits on the request path', () => {
       .catch((caught: unknown) => caught);
     expect(denied).toBeInstanceOf(BudgetExceededError);
     expect((denied as Error).message).toMatch(/the override was denied by 'budget-approver'/);
+  });
+
+  it('ends a request over the tenant’s rate limit with RateLimit.Exceeded, saying when to retry', async () => {
+    await putTenantRateLimit(harness.db, {
+      tenantId: 'demo',
+      requestsPerMinute: 1,
+      tokensPerMinute: null,
+      author: 'ops',
+    });
+    // Two requests in one minute meet the limit; a third covers a minute that turned between them.
+    const errors: unknown[] = [];
+    for (const index of [1, 2, 3]) {
+      await harness.gatehouse
+        .execute(harness.input({ requestId: `rate-${index}` }))
+        .catch((caught: unknown) => errors.push(caught));
+    }
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    const [error] = errors as RateLimitExceededError[];
+    expect(error).toBeInstanceOf(RateLimitExceededError);
+    expect(error?.failureType).toBe('RateLimit.Exceeded');
+    expect(error?.message).toMatch(/limited to 1 requests per minute .*; retry in \d+ s/);
+    await harness.db('tenant_rate_limits').where({ tenant_id: 'demo' }).delete();
   });
 });

@@ -134,6 +134,7 @@ export function createInferActivity(
       usage,
       usageEstimated,
       costMicroUsd: usageCostMicroUsd(route, usage),
+      ...(route.pricingVersion === undefined ? {} : { pricingVersion: route.pricingVersion }),
       latencyMs: performance.now() - started,
     });
     try {

@@ -32,6 +32,7 @@ export function ledgerRowFor(
     outcome: attempt.outcome,
     failureType: attempt.failureType ?? null,
     usageEstimated: attempt.usageEstimated,
+    pricingVersion: attempt.pricingVersion ?? null,
   };
 }
 

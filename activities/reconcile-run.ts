@@ -45,6 +45,7 @@ function attemptFromLedger(row: UsageRecord): InferenceAttempt {
     },
     usageEstimated: row.usageEstimated,
     costMicroUsd: row.costMicroUsd,
+    ...(row.pricingVersion === null ? {} : { pricingVersion: row.pricingVersion }),
     latencyMs: 0,
   };
 }

@@ -1,11 +1,12 @@
 import { log } from '@temporalio/activity';
-import { reservationMicroUsd } from '../domain/cost';
+import { reservationMicroUsd, reservationTokens } from '../domain/cost';
 import type { DataClass } from '../domain/data-class';
 import { redactionFor, type RedactionControl } from '../domain/governance-controls';
 import type { Route } from '../domain/route-table';
 import type { InferenceRequest, ReservationStep } from '../domain/step-contracts';
 import { redactPrompt } from '../governance/redaction';
 import { reserveBudget as reserveInStore, unusedRunReservation } from '../store/budget-repository';
+import { listPrincipalsByRole } from '../store/principal-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { currentRunId } from './timed';
 
@@ -29,6 +30,12 @@ export interface ReserveBudgetInput {
   redaction?: RedactionControl;
   /** The effective data class, which decides with the route whether redaction applies. */
   dataClass?: DataClass;
+  /** The request's feature: its window limits apply beside the tenant's. */
+  feature?: string;
+  /** The approver who allowed this request past the window hard limits, once (docs/decisions/0021). */
+  overrideApprovedBy?: string;
+  /** Who may approve an override of a hard limit that allows one: these roles, never the requester. */
+  overrideApprovers?: { roles: Array<'approver' | 'admin'>; requesterId: string };
 }
 
 /**
@@ -65,6 +72,13 @@ export function createReserveBudgetActivity(
     return tokens;
   }
 
+  async function approversOf(input: ReserveBudgetInput): Promise<string[]> {
+    if (input.overrideApprovers === undefined) return [];
+    const { roles, requesterId } = input.overrideApprovers;
+    const approvers = await listPrincipalsByRole(deps.db, input.tenantId, roles);
+    return approvers.map((approver) => approver.id).filter((id) => id !== requesterId);
+  }
+
   return async function reserveBudget(input: ReserveBudgetInput): Promise<ReservationStep> {
     const routes = deps.routeTable.routes.filter((route) => input.routeIds.includes(route.id));
     const promptTokens = input.slot === 1 ? await countPromptTokens(routes, input) : input.promptTokens;
@@ -73,17 +87,33 @@ export function createReserveBudgetActivity(
     if (input.slot > 1 && (await unusedRunReservation(deps.db, input.workflowId, runId)) >= perAttempt) {
       return { admitted: true, amountMicroUsd: 0, promptTokens };
     }
-    const amountMicroUsd = input.slot === 1 ? perAttempt * input.attemptsToCover : perAttempt;
+    const attempts = input.slot === 1 ? input.attemptsToCover : 1;
+    const amountMicroUsd = perAttempt * attempts;
+    const now = deps.clock();
     const outcome = await reserveInStore(deps.db, {
       tenantId: input.tenantId,
       workflowId: input.workflowId,
       runId,
       slot: input.slot,
       amountMicroUsd,
-      expiresAt: new Date(deps.clock() + (deps.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS)),
+      expiresAt: new Date(now + (deps.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS)),
+      feature: input.feature ?? null,
+      tokens: reservationTokens(routes, promptTokens, input.maxOutputTokens) * attempts,
+      at: new Date(now),
+      overrideApprovedBy: input.overrideApprovedBy,
     });
+    const warnings = outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {};
+    if (outcome.warnings.length > 0) log.warn('budget limit crossed', { warnings: outcome.warnings });
     return outcome.admitted
-      ? { admitted: true, key: outcome.key, amountMicroUsd, promptTokens }
-      : { admitted: false, amountMicroUsd, promptTokens, reason: outcome.reason };
+      ? { admitted: true, key: outcome.key, amountMicroUsd, promptTokens, ...warnings }
+      : {
+          admitted: false,
+          amountMicroUsd,
+          promptTokens,
+          reason: outcome.reason,
+          ...(outcome.overridable ? { overridable: true, approverIds: await approversOf(input) } : {}),
+          ...(outcome.rateLimitedForMs === undefined ? {} : { rateLimitedForMs: outcome.rateLimitedForMs }),
+          ...warnings,
+        };
   };
 }

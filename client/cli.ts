@@ -4,6 +4,7 @@ import { dataClassSchema } from '../domain/data-class';
 import { readSettings, workflowLink, type GatehouseSettings } from '../config/environment';
 import { registerAuditCommands } from './audit-commands';
 import { registerBatchCommands } from './batch-commands';
+import { registerBudgetCommands } from './budget-commands';
 import { registerCodecCommands } from './codec-server-command';
 import { CliError, EXIT_CODES, resolveApiKey, withTemporal } from './cli-context';
 import {
@@ -125,6 +126,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerRequestCommands(program, settings);
   registerAuditCommands(program, settings);
   registerReportCommands(program, settings);
+  registerBudgetCommands(program, settings);
   registerBatchCommands(program, settings);
   registerEvalCommands(program, settings);
   registerIngestCommands(program, settings);

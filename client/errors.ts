@@ -58,6 +58,10 @@ export class PolicyDeniedError extends GatehouseRequestError {
 export class BudgetExceededError extends GatehouseRequestError {
   override name = 'BudgetExceededError';
 }
+/** The tenant's requests or tokens per minute are used up (`RateLimit.Exceeded`); retry in the next minute. */
+export class RateLimitExceededError extends GatehouseRequestError {
+  override name = 'RateLimitExceededError';
+}
 export class InferenceExhaustedError extends GatehouseRequestError {
   override name = 'InferenceExhaustedError';
 }
@@ -89,6 +93,7 @@ export class RetrievalUnavailableError extends GatehouseRequestError {
 const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
   [FAILURE_TYPES.policyDenied]: PolicyDeniedError,
   [FAILURE_TYPES.budgetExceeded]: BudgetExceededError,
+  [FAILURE_TYPES.rateLimitExceeded]: RateLimitExceededError,
   [FAILURE_TYPES.inferenceExhausted]: InferenceExhaustedError,
   [FAILURE_TYPES.validationFailed]: ValidationFailedError,
   [FAILURE_TYPES.approvalDenied]: ApprovalDeniedError,

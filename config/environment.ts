@@ -26,6 +26,7 @@ export const environmentSchema = z.object({
   GATEHOUSE_TASK_QUEUE: z.string().default('gatehouse-requests'),
   GATEHOUSE_DATA_DIR: z.string().default('.data'),
   GATEHOUSE_ROUTES_FILE: z.string().default('config/routes.json'),
+  GATEHOUSE_PRICING_CATALOGUE: z.string().default('config/pricing-catalogue.json'),
   GATEHOUSE_API_KEY: optionalText,
   DATABASE_URL: optionalText,
   GATEHOUSE_LOG_LEVEL: z.enum(['ERROR', 'WARN', 'INFO', 'DEBUG']).default('WARN'),
@@ -95,6 +96,8 @@ export interface GatehouseSettings {
   taskQueue: string;
   dataDir: string;
   routesFile: string;
+  /** Prices per model, inference profile and billing mode (GATEHOUSE_PRICING_CATALOGUE). */
+  pricingCatalogueFile: string;
   databaseUrl?: string;
   sqliteFile: string;
   apiKey?: string;
@@ -215,6 +218,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): GatehouseSet
     taskQueue: values.GATEHOUSE_TASK_QUEUE,
     dataDir,
     routesFile: path.resolve(PROJECT_ROOT, routesFile),
+    pricingCatalogueFile: path.resolve(PROJECT_ROOT, values.GATEHOUSE_PRICING_CATALOGUE),
     databaseUrl: values.DATABASE_URL,
     sqliteFile: path.join(dataDir, 'gatehouse.sqlite'),
     apiKey: values.GATEHOUSE_API_KEY,

@@ -84,3 +84,21 @@ export function addUsage(left: TokenUsage, right: TokenUsage): TokenUsage {
     cacheWriteTokens: left.cacheWriteTokens + right.cacheWriteTokens,
   };
 }
+
+/**
+ * Tokens to hold against token budgets before an attempt: the most one attempt can use at any of
+ * `routes` — its prompt with the route's margin plus the route's maximum output.
+ */
+export function reservationTokens(
+  routes: ReadonlyArray<Pick<Route, 'maxOutputTokens' | 'promptTokenMargin'>>,
+  promptTokens: number,
+  maxOutputTokens: number,
+): number {
+  return Math.max(
+    0,
+    ...routes.map(
+      (route) =>
+        Math.ceil(promptTokens * route.promptTokenMargin) + Math.min(maxOutputTokens, route.maxOutputTokens),
+    ),
+  );
+}

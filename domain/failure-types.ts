@@ -15,6 +15,10 @@ export const FAILURE_TYPES = {
   promptVariablesInvalid: 'Prompt.VariablesInvalid',
   routeUnavailable: 'Route.Unavailable',
   budgetExceeded: 'Budget.Exceeded',
+  /** The tenant's requests or tokens per minute are used up; retry once the next minute opens. */
+  rateLimitExceeded: 'RateLimit.Exceeded',
+  /** A route's model, inference profile or billing mode has no price in the pricing catalogue. */
+  pricingUnknownModel: 'Pricing.UnknownModel',
   inferenceExhausted: 'Inference.Exhausted',
   streamInterrupted: 'Inference.StreamInterrupted',
   approvalDenied: 'Approval.Denied',

@@ -99,6 +99,8 @@ export const STEP_SUMMARIES: { [Step in ActivityStep]: (value: StepValues[Step])
       reservedUsd: microToUsd(reservation.amountMicroUsd),
       promptTokens: reservation.promptTokens,
       reservation: reservation.key ?? null,
+      // Soft-limit crossings and overrides go into the audited step event; limits only, never content.
+      ...(reservation.warnings?.length ? { budgetWarnings: reservation.warnings } : {}),
     };
     return reservation.admitted
       ? succeeded(detail)

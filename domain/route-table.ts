@@ -22,12 +22,23 @@ export const routeSchema = z.object({
   label: z.string().min(1),
   region: z.string().optional(),
   endpoint: z.string().url().optional(),
+  /**
+   * What the route is charged per million tokens. A route table file leaves it out and the loader fills
+   * it from the pricing catalogue (config/pricing-catalogue.json) by `model` (or `pricedAs`) and
+   * `billing`; a route that states it has a contract price of its own (docs/decisions/0021).
+   */
   priceUsdPerMillionTokens: z.object({
     input: z.number().min(0),
     output: z.number().min(0),
     cacheRead: z.number().min(0).default(0),
     cacheWrite: z.number().min(0).default(0),
   }),
+  /** On-demand or batch prices of the model. */
+  billing: z.enum(['on-demand', 'batch']).default('on-demand'),
+  /** The catalogue model id to price the route by, where `model` cannot say it (an application inference profile ARN). */
+  pricedAs: z.string().min(1).optional(),
+  /** Where the price came from: the catalogue's version, or `route-table <version>` for a stated price. Recorded on the ledger. */
+  pricingVersion: z.string().min(1).optional(),
   contextWindowTokens: z.number().int().positive(),
   maxOutputTokens: z.number().int().positive(),
   /** Data classes this route may carry; `restricted` only on routes whose data never leaves our control. */

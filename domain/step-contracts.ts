@@ -112,6 +112,8 @@ export interface InferenceAttempt {
    */
   usageUnknown?: boolean;
   costMicroUsd: number;
+  /** Which prices `costMicroUsd` used (the route's `pricingVersion`); absent in histories from before it. */
+  pricingVersion?: string;
   latencyMs: number;
   timeToFirstTokenMs?: number;
   /** How the failure was classified: retry this route, fall back, or stop. */
@@ -155,6 +157,14 @@ export interface ReservationStep {
   /** The prompt tokens the amount assumed: the provider's count where a route supports it. */
   promptTokens: number;
   reason?: string;
+  /** Budget limits crossed without refusal: soft limits, and hard ones an approval overrode. */
+  warnings?: string[];
+  /** Refused by a window hard limit that an approval may override (docs/decisions/0021). */
+  overridable?: boolean;
+  /** Who may approve that override: principals of the policy's approver roles, never the requester. */
+  approverIds?: string[];
+  /** Refused by the tenant's rate limit; the next minute opens this much later. */
+  rateLimitedForMs?: number;
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'skipped';

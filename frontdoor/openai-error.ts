@@ -51,6 +51,8 @@ const ERROR_RESPONSES: Record<FailureType | FrontDoorFailureType, ErrorResponse>
   [FAILURE_TYPES.routeUnavailable]: { status: 503, type: 'server_error', retry: false },
   // OpenAI answers a spent quota with 429 insufficient_quota; clients know not to hammer it.
   [FAILURE_TYPES.budgetExceeded]: { status: 429, type: 'insufficient_quota', retry: false },
+  [FAILURE_TYPES.rateLimitExceeded]: { status: 429, type: 'requests', retry: true },
+  [FAILURE_TYPES.pricingUnknownModel]: { status: 500, type: 'server_error', retry: false },
   [FAILURE_TYPES.inferenceExhausted]: { status: 502, type: 'server_error', retry: false },
   [FAILURE_TYPES.streamInterrupted]: { status: 502, type: 'server_error', retry: false },
   [FAILURE_TYPES.approvalDenied]: { status: 403, type: 'permission_error', retry: false },

@@ -21,7 +21,10 @@ export function governanceWorkflowId(tenantId: string): string {
 const GOVERNANCE_RUN_ID = 'configuration';
 
 export interface GovernanceChange {
-  /** `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`, `api-key:<key id>`. */
+  /**
+   * `policy@3`, `prompt:qa@2`, `prompt-label:qa:production`, `principal:demo-analyst`, `api-key:<key id>`,
+   * `budget-limit:faq:daily:usd:hard`, `rate-limit`.
+   */
   item: string;
   /** SHA-256 of the item's canonical content; null when the item was removed. */
   contentHash: string | null;
@@ -107,6 +110,28 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
         expiresAt: time(row.expires_at),
         revokedAt: time(row.revoked_at),
         replacedBy: row.replaced_by ?? null,
+      }),
+    );
+  }
+  const limits = (await db('budget_limits').where({ tenant_id: tenantId })) as Array<Record<string, unknown>>;
+  for (const row of limits) {
+    items.set(
+      `budget-limit:${String(row.feature) || '*'}:${String(row.budget_window)}:${String(row.unit)}:${String(row.kind)}`,
+      hash({
+        limit: Number(row.limit_value),
+        approvalOverride: row.approval_override === true || Number(row.approval_override) === 1,
+      }),
+    );
+  }
+  const rate = (await db('tenant_rate_limits').where({ tenant_id: tenantId }).first()) as
+    { requests_per_minute: number | string | null; tokens_per_minute: number | string | null } | undefined;
+  if (rate !== undefined) {
+    const optional = (value: number | string | null) => (value === null ? null : Number(value));
+    items.set(
+      'rate-limit',
+      hash({
+        requestsPerMinute: optional(rate.requests_per_minute),
+        tokensPerMinute: optional(rate.tokens_per_minute),
       }),
     );
   }

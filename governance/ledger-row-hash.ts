@@ -30,6 +30,8 @@ export function ledgerRowHash(row: NewUsageRecord): string {
         outcome: row.outcome,
         failureType: row.failureType,
         usageEstimated: row.usageEstimated,
+        // Hashed only where recorded, so rows from before the column keep their hashes.
+        ...(row.pricingVersion === null ? {} : { pricingVersion: row.pricingVersion }),
       }),
       'utf8',
     )

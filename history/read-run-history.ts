@@ -244,6 +244,7 @@ function attemptOf(
     usage,
     usageEstimated,
     costMicroUsd: usageCostMicroUsd(request.route, usage),
+    ...(request.route.pricingVersion === undefined ? {} : { pricingVersion: request.route.pricingVersion }),
     latencyMs: 0,
   };
 }

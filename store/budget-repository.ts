@@ -1,7 +1,16 @@
 // Long by design: every function here takes the budget locks in one order; splitting would scatter that order.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import {
+  budgetPeriod,
+  describeCrossing,
+  evaluateBudgetLimits,
+  type BudgetWindow,
+  type WindowUsage,
+} from '../domain/budget-limits';
+import { adjustWindows, limitsFor, windowScopeAt, windowUsage, type WindowScope } from './budget-windows';
 import { isPostgres, nowIso, serializeOn, toIsoTimestamp, toSafeInteger } from './knex-client';
+import { checkRateLimit, countRequest } from './rate-limits';
 
 /** All amounts are integer micro-USD (1 USD = 1_000_000). */
 export interface Budget {
@@ -37,10 +46,28 @@ export interface ReserveBudgetInput {
   amountMicroUsd: number;
   /** After this the reconciler releases the reservation, so a lost run never blocks the tenant. */
   expiresAt: Date;
+  /** The request's feature: its own window limits apply beside the tenant's. */
+  feature?: string | null;
+  /** The worst-case tokens the amount covers, held against token limits. */
+  tokens?: number;
+  /** When the request is admitted: picks the day and month whose counters it joins. Default: now. */
+  at?: Date;
+  /**
+   * The approver who lifted the window hard limits for this one reservation: only limits that allow an
+   * override are lifted, and never the tenant's budget row.
+   */
+  overrideApprovedBy?: string;
 }
 
 export type ReserveBudgetResult =
-  | { admitted: true; key: string; reservationId: string; amountMicroUsd: number }
+  | {
+      admitted: true;
+      key: string;
+      reservationId: string;
+      amountMicroUsd: number;
+      /** Soft limits this reservation crossed (and hard ones an approval overrode): audited, not refused. */
+      warnings: string[];
+    }
   | {
       admitted: false;
       key: string;
@@ -48,6 +75,11 @@ export type ReserveBudgetResult =
       limitMicroUsd: number;
       spentMicroUsd: number;
       reservedMicroUsd: number;
+      /** Refused only by window hard limits that allow an approver's override; the tenant's budget row never does. */
+      overridable: boolean;
+      warnings: string[];
+      /** Refused by the tenant's rate limit: the next window opens this much later. */
+      rateLimitedForMs?: number;
     };
 
 export type ReservationState = 'active' | 'settled' | 'released';
@@ -91,6 +123,11 @@ interface BudgetRow {
 interface ReservationRow {
   id: string;
   tenant_id: string;
+  feature: string | null;
+  tokens: number | string | null;
+  settled_tokens: number | string | null;
+  day_period: string | null;
+  month_period: string | null;
   idempotency_key: string;
   workflow_id: string | null;
   run_id: string | null;
@@ -137,13 +174,15 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
   const key = reservationKey(input.workflowId, input.runId, input.slot);
   return db.transaction(async (trx) => {
     const budget = await lockBudget(trx, input.tenantId);
-    const denied = (reason: string): ReserveBudgetResult => ({
+    const denied = (reason: string, overridable = false, warnings: string[] = []): ReserveBudgetResult => ({
       admitted: false,
       key,
       reason,
       limitMicroUsd: budget?.limitMicroUsd ?? 0,
       spentMicroUsd: budget?.spentMicroUsd ?? 0,
       reservedMicroUsd: budget?.reservedMicroUsd ?? 0,
+      overridable,
+      warnings,
     });
     const existing = (await trx<ReservationRow>('budget_reservations')
       .where({ idempotency_key: key })
@@ -157,10 +196,17 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
             key,
             reservationId: existing.id,
             amountMicroUsd: toSafeInteger(existing.amount_micro_usd),
+            warnings: [],
           }
         : denied(`reservation ${key} is already ${existing.state}`);
     }
     if (budget === undefined) return denied(`tenant ${input.tenantId} has no budget configured`);
+    const at = input.at ?? new Date();
+    const tokens = input.tokens ?? 0;
+    assertMicroUsd('tokens', tokens);
+    // A request is counted once, by its first reservation; the attempt loop's top-ups are not requests.
+    const rate = input.slot === 1 ? await checkRateLimit(trx, input.tenantId, at, tokens) : undefined;
+    if (rate?.limited) return { ...denied(rate.reason), rateLimitedForMs: rate.retryAfterMs };
     const committed = budget.spentMicroUsd + budget.reservedMicroUsd;
     if (committed + input.amountMicroUsd > budget.limitMicroUsd) {
       return denied(
@@ -168,6 +214,17 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
           `${Math.max(budget.limitMicroUsd - committed, 0)} of ${budget.limitMicroUsd} available`,
       );
     }
+    const scope = windowScopeAt(input.tenantId, input.feature, at);
+    const windows = await checkWindowLimits(trx, scope, input.amountMicroUsd, tokens, at);
+    if (windows.denied.length > 0 && !(windows.overridable && input.overrideApprovedBy)) {
+      return denied(windows.denied.join('; '), windows.overridable, windows.warnings);
+    }
+    const warnings = [
+      ...windows.warnings,
+      ...windows.denied.map(
+        (crossing) => `overridden by ${input.overrideApprovedBy}'s approval: ${crossing}`,
+      ),
+    ];
     const reservationId = randomUUID();
     const now = nowIso();
     await trx('budget_reservations').insert({
@@ -182,15 +239,79 @@ export async function reserveBudget(db: Knex, input: ReserveBudgetInput): Promis
       created_at: now,
       updated_at: now,
       expires_at: input.expiresAt.toISOString(),
+      feature: scope.feature,
+      tokens,
+      day_period: scope.dayPeriod,
+      month_period: scope.monthPeriod,
     });
+    await adjustWindows(trx, scope, { reservedMicroUsd: input.amountMicroUsd, reservedTokens: tokens });
+    if (rate?.applies) await countRequest(trx, input.tenantId, at, tokens);
     await trx('budgets')
       .where({ tenant_id: input.tenantId })
       .update({
         reserved_micro_usd: trx.raw('reserved_micro_usd + ?', [input.amountMicroUsd]),
         updated_at: now,
       });
-    return { admitted: true, key, reservationId, amountMicroUsd: input.amountMicroUsd };
+    return { admitted: true, key, reservationId, amountMicroUsd: input.amountMicroUsd, warnings };
   });
+}
+
+/** The window limits a reservation would cross, described for a person; read under the budget lock. */
+async function checkWindowLimits(
+  trx: Knex.Transaction,
+  scope: WindowScope,
+  amountMicroUsd: number,
+  tokens: number,
+  at: Date,
+): Promise<{ denied: string[]; overridable: boolean; warnings: string[] }> {
+  const limits = await limitsFor(trx, scope.tenantId, scope.feature);
+  if (limits.length === 0) return { denied: [], overridable: false, warnings: [] };
+  const usage = new Map<string, WindowUsage>();
+  for (const limit of limits) {
+    const period = budgetPeriod(limit.window, at);
+    const id = `${limit.feature}\u0000${period}`;
+    if (!usage.has(id)) usage.set(id, await windowUsage(trx, scope.tenantId, limit.feature, period));
+  }
+  const usageOf = (feature: string, window: BudgetWindow) =>
+    usage.get(`${feature}\u0000${budgetPeriod(window, at)}`)!;
+  const evaluation = evaluateBudgetLimits(limits, usageOf, { amountMicroUsd, tokens, at });
+  return {
+    denied: evaluation.denied.map(describeCrossing),
+    overridable: evaluation.overridable,
+    warnings: evaluation.warnings.map(describeCrossing),
+  };
+}
+
+/** Takes an active reservation's amounts out of the window counters it was added to. */
+async function releaseFromWindows(trx: Knex.Transaction, row: ReservationRow): Promise<void> {
+  const scope = scopeOfRun([row]);
+  if (scope === undefined) return;
+  await adjustWindows(trx, scope, {
+    reservedMicroUsd: -toSafeInteger(row.amount_micro_usd),
+    reservedTokens: -toSafeInteger(row.tokens ?? 0),
+  });
+}
+
+/** Where a run's reservations were counted: the first one's tenant, feature and periods. */
+function scopeOfRun(rows: ReservationRow[]): WindowScope | undefined {
+  const first = rows[0];
+  if (first?.day_period === null || first?.day_period === undefined || first.month_period === null)
+    return undefined;
+  return {
+    tenantId: first.tenant_id,
+    feature: first.feature,
+    dayPeriod: first.day_period,
+    monthPeriod: first.month_period,
+  };
+}
+
+/** Tokens a run's attempts were billed for, as the ledger says (every kind: input, output, cache). */
+async function runTokens(db: Knex, workflowId: string, runId: string): Promise<number> {
+  const row = (await db('usage_ledger')
+    .where({ workflow_id: workflowId, execution_id: runId })
+    .sum({ total: db.raw('input_tokens + output_tokens + cache_read_tokens + cache_write_tokens') })
+    .first()) as { total: number | string | null } | undefined;
+  return row?.total === null || row?.total === undefined ? 0 : toSafeInteger(row.total);
 }
 
 /**
@@ -224,7 +345,13 @@ export async function settleRun(
   const delta = input.actualMicroUsd - alreadyCharged;
   const overrunMicroUsd = Math.max(0, input.actualMicroUsd - reservedMicroUsd);
   const previousOverrun = Math.max(0, alreadyCharged - reservedMicroUsd);
-  if (delta === 0 && active.length === 0) {
+  const scope = scopeOfRun(rows);
+  const actualTokens = scope === undefined ? 0 : await runTokens(trx, input.workflowId, input.runId);
+  const tokenDelta = Math.max(
+    0,
+    actualTokens - rows.reduce((total, row) => total + toSafeInteger(row.settled_tokens ?? 0), 0),
+  );
+  if (delta === 0 && tokenDelta === 0 && active.length === 0) {
     return {
       state: 'settled',
       reservedMicroUsd,
@@ -243,6 +370,10 @@ export async function settleRun(
       overrun_micro_usd: trx.raw('overrun_micro_usd + ?', [overrunMicroUsd - previousOverrun]),
       updated_at: now,
     });
+  // The windows: each active reservation leaves the periods it was counted in; the charge joins the
+  // periods that admitted the run (its first reservation's).
+  for (const row of active) await releaseFromWindows(trx, row);
+  if (scope !== undefined) await adjustWindows(trx, scope, { spentMicroUsd: delta, spentTokens: tokenDelta });
   // Each row shows the part of the charge it covered; the last row carries what none covered.
   let remaining = input.actualMicroUsd;
   for (const [index, row] of rows.entries()) {
@@ -256,6 +387,7 @@ export async function settleRun(
         state: 'settled',
         settled_micro_usd: share,
         overrun_micro_usd: Math.max(0, share - amount),
+        ...(scope === undefined ? {} : { settled_tokens: last ? actualTokens : 0 }),
         updated_at: now,
       });
   }
@@ -340,6 +472,7 @@ export async function releaseExpiredReservations(db: Knex, now: Date): Promise<O
           reserved_micro_usd: trx.raw('reserved_micro_usd - ?', [toSafeInteger(row.amount_micro_usd)]),
           updated_at: stamp,
         });
+      await releaseFromWindows(trx, row);
       await trx('budget_reservations')
         .where({ id: row.id })
         .update({ state: 'released', release_reason: 'expired', updated_at: stamp });

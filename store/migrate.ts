@@ -12,6 +12,9 @@ import * as auditHashVersion from './migrations/20261210000100-audit-hash-versio
 import * as auditRetention from './migrations/20261210000200-audit-retention';
 import * as promptRegistry from './migrations/20261215000100-prompt-registry';
 import * as apiKeys from './migrations/20261215000200-api-keys';
+import * as ledgerPricingVersion from './migrations/20261216000100-ledger-pricing-version';
+import * as budgetWindows from './migrations/20261216000200-budget-windows';
+import * as tenantRateLimits from './migrations/20261216000300-tenant-rate-limits';
 import * as instructionSignals from './migrations/20261218000100-instruction-signals';
 
 interface NamedMigration {
@@ -36,6 +39,9 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261210000200-audit-retention', migration: auditRetention },
   { name: '20261215000100-prompt-registry', migration: promptRegistry },
   { name: '20261215000200-api-keys', migration: apiKeys },
+  { name: '20261216000100-ledger-pricing-version', migration: ledgerPricingVersion },
+  { name: '20261216000200-budget-windows', migration: budgetWindows },
+  { name: '20261216000300-tenant-rate-limits', migration: tenantRateLimits },
   { name: '20261218000100-instruction-signals', migration: instructionSignals },
 ];
 

@@ -29,6 +29,8 @@ export interface NewUsageRecord {
   failureType: string | null;
   /** The provider reported no usage; the tokens are Gatehouse's estimate. */
   usageEstimated: boolean;
+  /** The pricing catalogue version (or `route-table <version>`) that priced the row; null before it was recorded. */
+  pricingVersion: string | null;
 }
 
 export interface UsageRecord extends NewUsageRecord {
@@ -67,6 +69,7 @@ interface UsageRow {
   outcome: NewUsageRecord['outcome'];
   failure_type: string | null;
   usage_estimated: number | boolean;
+  pricing_version: string | null;
   created_at: unknown;
 }
 
@@ -107,6 +110,7 @@ function toRow(record: NewUsageRecord, createdAt: string): Omit<UsageRow, 'id'> 
     outcome: record.outcome,
     failure_type: record.failureType,
     usage_estimated: record.usageEstimated,
+    pricing_version: record.pricingVersion,
     created_at: createdAt,
   };
 }
@@ -133,6 +137,7 @@ function toRecord(row: UsageRow): UsageRecord {
     outcome: row.outcome,
     failureType: row.failure_type,
     usageEstimated: row.usage_estimated === true || Number(row.usage_estimated) === 1,
+    pricingVersion: row.pricing_version ?? null,
     createdAt: toIsoTimestamp(row.created_at),
   };
 }

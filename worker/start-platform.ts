@@ -12,6 +12,7 @@ import { loadOrCreateDemoCredentials } from '../devtools/demo-credentials';
 import { startDevServer } from '../devtools/dev-server';
 import { readSettings, type GatehouseSettings } from '../config/environment';
 import { describeWorkers, startHealthServer } from './health-server';
+import { loadPricingCatalogue } from '../config/load-pricing-catalogue';
 import { loadRouteTable } from '../config/load-route-table';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 import { loadAuditKeys } from '../governance/audit-key-store';
@@ -53,6 +54,13 @@ export async function startPlatform(
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   try {
+    // Every route is priced first: a model the pricing catalogue does not know stops the worker at once,
+    // before it reaches Temporal or the database, rather than being charged $0 later.
+    const pricing = loadPricingCatalogue(settings.pricingCatalogueFile);
+    const routeTable = loadRouteTable(settings.routesFile, pricing);
+    say(
+      `prices from catalogue ${pricing.version} (effective ${pricing.effectiveFrom}) for ${routeTable.routes.length} routes`,
+    );
     // Started first so that probes see "starting" (not a refused connection) while Temporal and the
     // database are reached; readiness follows the workers once they exist.
     let workersForHealth: Parameters<typeof describeWorkers>[0] = [];
@@ -185,7 +193,6 @@ export async function startPlatform(
       bedrockEndpoint = emulator.endpoint;
       say(`Bedrock Runtime emulator on ${emulator.endpoint} (answers are generated locally, not by a model)`);
     }
-    const routeTable = loadRouteTable(settings.routesFile);
     const runtime = await startGatehouseRuntime({
       address,
       namespace: settings.temporal.namespace,

@@ -38,6 +38,15 @@ export class ApprovalGate {
     return { decided, outcome: this.outcome };
   }
 
+  /**
+   * Opens the gate for a separate decision (a budget override after a data-class approval): the earlier
+   * outcome stays where the run recorded it, and this decision starts from none.
+   */
+  reopen(): void {
+    this.requirement = undefined;
+    this.outcome = undefined;
+  }
+
   private validate(input: ApprovalDecisionInput): void {
     const checked = approvalDecisionInputSchema.safeParse(input);
     if (!checked.success)

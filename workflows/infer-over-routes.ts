@@ -113,6 +113,11 @@ function observe(error: unknown): ObservedAttemptFailure {
   return { kind: 'other', message };
 }
 
+/** The prices an attempt's cost used, for its ledger row. */
+function pricedBy(route: Route): Pick<InferenceAttempt, 'pricingVersion'> {
+  return route.pricingVersion === undefined ? {} : { pricingVersion: route.pricingVersion };
+}
+
 function failedAttempt(
   route: Route,
   attempt: number,
@@ -133,6 +138,7 @@ function failedAttempt(
     usageEstimated: failure.usageEstimated,
     ...(failure.ledgerRecorded === undefined ? { usageUnknown: true } : {}),
     costMicroUsd: usageCostMicroUsd(route, failure.usage),
+    ...pricedBy(route),
     latencyMs: failure.latencyMs ?? 0,
     timeToFirstTokenMs: failure.timeToFirstTokenMs,
     classification: failure.classification,
@@ -190,6 +196,7 @@ export async function inferOverRoutes(options: {
             promptTokens: options.reservedPromptTokens,
             maxOutputTokens: options.maxOutputTokens,
             attemptsToCover: 1,
+            feature: request.feature,
           }),
         attempt,
       );
@@ -237,6 +244,7 @@ export async function inferOverRoutes(options: {
         usage: response.usage,
         usageEstimated: false,
         costMicroUsd: usageCostMicroUsd(route, response.usage),
+        ...pricedBy(route),
         latencyMs: response.latencyMs,
         timeToFirstTokenMs: response.timeToFirstTokenMs,
         ...(response.redaction ? { redactedEntities: response.redaction.entityCounts } : {}),

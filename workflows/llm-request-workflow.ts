@@ -13,6 +13,7 @@ import { guardInput, guardOutput, withholdPromptLeak } from './guard-steps';
 import { runInferStep } from './infer-over-routes';
 import { parseWorkflowInput } from './parse-workflow-input';
 import { fail, RequestRun } from './request-run';
+import { reserveBudgetStep } from './reserve-budget-step';
 import { retrieve } from './retrieve-step';
 import { StreamState } from './stream-state';
 
@@ -97,27 +98,19 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       fail(FAILURE_TYPES.routeUnavailable, 'select-route', noRouteReason(routePlan));
 
     // 6 reserve-budget: the whole attempt budget before the first attempt (the loop tops it up if needed)
-    const reservation = await run.step('reserve-budget', () =>
-      localSteps.reserveBudget({
-        tenantId: request.tenantId,
-        workflowId: info.workflowId,
-        slot: 1,
-        routeIds: routePlan.candidates.map((route) => route.id),
-        prompt: { system: prompt.system, user: prompt.user },
-        promptTokens: prompt.inputTokens,
-        maxOutputTokens: authorization.maxOutputTokens,
-        attemptsToCover: routePlan.budget.maxTotalAttempts,
-        redaction: authorization.redaction,
-        dataClass: reevaluated.effective,
-      }),
-    );
-    if (!reservation.admitted) {
-      fail(
-        FAILURE_TYPES.budgetExceeded,
-        'reserve-budget',
-        `budget exceeded: ${reservation.reason ?? 'no headroom'}`,
-      );
-    }
+    const reservation = await reserveBudgetStep(run, approvals, authorization, {
+      tenantId: request.tenantId,
+      workflowId: info.workflowId,
+      slot: 1,
+      routeIds: routePlan.candidates.map((route) => route.id),
+      prompt: { system: prompt.system, user: prompt.user },
+      promptTokens: prompt.inputTokens,
+      maxOutputTokens: authorization.maxOutputTokens,
+      attemptsToCover: routePlan.budget.maxTotalAttempts,
+      redaction: authorization.redaction,
+      dataClass: reevaluated.effective,
+      feature: request.feature,
+    });
 
     // 7 infer: attempts over the route plan; each prompt leaves redacted where the policy requires it.
     const { route, response } = await runInferStep({

@@ -32,6 +32,7 @@ function ledgerRow(workflow: string, attempt: number, overrides: Partial<NewUsag
     outcome: 'succeeded',
     failureType: null,
     usageEstimated: false,
+    pricingVersion: '2026-12-01.1',
     ...overrides,
   };
 }

@@ -171,6 +171,8 @@ describe('budget repository', () => {
       limitMicroUsd: 0,
       spentMicroUsd: 0,
       reservedMicroUsd: 0,
+      overridable: false,
+      warnings: [],
     });
     await expect(reserve('acme', 'f-1', 1, 0.05)).rejects.toThrow(RangeError);
   });

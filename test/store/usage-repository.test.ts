@@ -26,6 +26,7 @@ describe('usage repository', () => {
     outcome: 'succeeded',
     failureType: null,
     usageEstimated: false,
+    pricingVersion: null,
     principalId: 'acme-analyst',
     feature: null,
     taskType: 'qa',

@@ -58,7 +58,7 @@ export class PolicyDeniedError extends GatehouseRequestError {
 export class BudgetExceededError extends GatehouseRequestError {
   override name = 'BudgetExceededError';
 }
-/** The tenant's requests or tokens per minute are used up (`RateLimit.Exceeded`); retry in the next minute. */
+/** The tenant's requests or tokens per minute are used up (`FAILURE_TYPES.rateLimitExceeded`); retry in the next minute. */
 export class RateLimitExceededError extends GatehouseRequestError {
   override name = 'RateLimitExceededError';
 }

@@ -16,7 +16,7 @@ type Authorized = Extract<PolicyDecision, { allowed: true }>;
  * Step 6: reserves the attempt budget. A refusal by window hard limits that allow an override (and only
  * those, never the tenant's budget row) waits for one approver's decision, with the policy's approver
  * roles and timeout; approved, the reservation is made once more past those limits and the override is
- * audited with the approver's id in the step's event. Otherwise the request ends `Budget.Exceeded`.
+ * audited with the approver's id in the step's event. Otherwise the request ends `FAILURE_TYPES.budgetExceeded`.
  */
 export async function reserveBudgetStep(
   run: RequestRun,

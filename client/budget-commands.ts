@@ -207,30 +207,45 @@ function registerRateLimitCommand(budgets: Command, settings: GatehouseSettings)
       }) => {
         if (options.requestsPerMinute === undefined && options.tokensPerMinute === undefined)
           throw new CliError('give --requests-per-minute, --tokens-per-minute or both');
-        await withDatabase(settings, async (db) => {
-          const principal = await authenticateOperator(
-            db,
-            options.tenant,
-            resolveApiKey(settings, options.tenant, options.apiKey),
-          );
-          const writer = auditWriter(settings, db);
+        await changeBudgets(settings, options, async (db) => {
           await putTenantRateLimit(db, {
             tenantId: options.tenant,
             requestsPerMinute: options.requestsPerMinute ?? null,
             tokensPerMinute: options.tokensPerMinute ?? null,
             author: options.author,
           });
-          const changes = await attestGovernanceChanges(
-            writer,
-            options.tenant,
-            `${options.author} (${principal.id})`,
-          );
-          process.stdout.write(
-            `${formatBudgetStatus(await readBudgetStatus(db, options.tenant, new Date()))}audited: ${changes.map((change) => change.item).join(', ') || 'no change'}\n`,
-          );
         });
       },
     );
+}
+
+/**
+ * One change to a tenant's limits: made as an authenticated operator, audited with its author (the audit
+ * keys are loaded before anything is written), then the tenant's budgets as they now stand.
+ */
+async function changeBudgets(
+  settings: GatehouseSettings,
+  options: { tenant: string; apiKey?: string; author: string },
+  write: (db: Knex) => Promise<unknown>,
+): Promise<void> {
+  await withDatabase(settings, async (db) => {
+    const principal = await authenticateOperator(
+      db,
+      options.tenant,
+      resolveApiKey(settings, options.tenant, options.apiKey),
+    );
+    const writer = auditWriter(settings, db);
+    await write(db);
+    const changes = await attestGovernanceChanges(
+      writer,
+      options.tenant,
+      `${options.author} (${principal.id})`,
+    );
+    const audited = changes.map((change) => change.item).join(', ') || 'no change';
+    process.stdout.write(
+      `${formatBudgetStatus(await readBudgetStatus(db, options.tenant, new Date()))}audited: ${audited}\n`,
+    );
+  });
 }
 
 /** `gatehouse budgets show|set|rate-limit`: limits per tenant and feature, daily and monthly, in USD or tokens. */
@@ -304,13 +319,7 @@ export function registerBudgetCommands(program: Command, settings: GatehouseSett
           throw new CliError('give exactly one of --soft and --hard');
         if (options.approvalOverride && !options.hard)
           throw new CliError('--approval-override applies to --hard limits');
-        await withDatabase(settings, async (db) => {
-          const principal = await authenticateOperator(
-            db,
-            options.tenant,
-            resolveApiKey(settings, options.tenant, options.apiKey),
-          );
-          const writer = auditWriter(settings, db);
+        await changeBudgets(settings, options, async (db) => {
           await putBudgetLimit(db, {
             tenantId: options.tenant,
             feature: options.feature ?? TENANT_WIDE,
@@ -321,14 +330,6 @@ export function registerBudgetCommands(program: Command, settings: GatehouseSett
             approvalOverride: Boolean(options.approvalOverride),
             author: options.author,
           });
-          const changes = await attestGovernanceChanges(
-            writer,
-            options.tenant,
-            `${options.author} (${principal.id})`,
-          );
-          process.stdout.write(
-            `${formatBudgetStatus(await readBudgetStatus(db, options.tenant, new Date()))}audited: ${changes.map((change) => change.item).join(', ') || 'no change'}\n`,
-          );
         });
       },
     );

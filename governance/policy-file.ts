@@ -256,21 +256,23 @@ export function toStoredPolicy(file: PolicyFile): Record<string, unknown> {
     allowedRoutes,
     ...(routes === undefined ? {} : { taskRoutes: routes }),
   };
-  const passThrough = [
-    'retrieval',
-    'logging',
-    'auditRetentionDays',
-    'maxOutputTokens',
-    'allowDegradedRoutes',
-    'maxCostPerRequestUsd',
-    'redaction',
-    'guardrails',
-    'approval',
-    'budgets',
-  ] as const;
-  for (const key of passThrough) if (file[key] !== undefined) stored[key] = file[key];
+  for (const key of SAME_IN_BOTH_SHAPES) if (file[key] !== undefined) stored[key] = file[key];
   return stored;
 }
+
+/** Sections a policy file and a stored policy write the same way. */
+const SAME_IN_BOTH_SHAPES = [
+  'retrieval',
+  'logging',
+  'auditRetentionDays',
+  'maxOutputTokens',
+  'allowDegradedRoutes',
+  'maxCostPerRequestUsd',
+  'redaction',
+  'guardrails',
+  'approval',
+  'budgets',
+] as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -304,19 +306,7 @@ export function fromStoredPolicy(document: unknown): Record<string, unknown> {
     ...(stored.roles === undefined ? {} : { roles: stored.roles }),
     ...(routes === undefined ? {} : { routes }),
   };
-  const passThrough = [
-    'retrieval',
-    'logging',
-    'auditRetentionDays',
-    'maxOutputTokens',
-    'allowDegradedRoutes',
-    'maxCostPerRequestUsd',
-    'redaction',
-    'guardrails',
-    'approval',
-    'budgets',
-  ];
-  for (const key of passThrough) if (stored[key] !== undefined) file[key] = stored[key];
+  for (const key of SAME_IN_BOTH_SHAPES) if (stored[key] !== undefined) file[key] = stored[key];
   return file;
 }
 

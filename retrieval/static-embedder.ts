@@ -78,10 +78,13 @@ export class StaticEmbedder implements Embedder {
   embedOne(text: string): Float32Array {
     const vector = new Float32Array(this.dimensions);
     const dimensions = this.dimensions;
+    const table = this.table;
     for (const id of wordPieceIds(text, this.vocabulary, MAX_TOKENS_PER_TEXT)) {
-      const offset = id * dimensions;
+      // The token's row as a view: the sum runs over two arrays of the same length, with no offset
+      // arithmetic in the inner loop. Rows are added in token order, as float32, so results do not change.
+      const row = table.subarray(id * dimensions, id * dimensions + dimensions);
       for (let dimension = 0; dimension < dimensions; dimension += 1) {
-        vector[dimension] = (vector[dimension] as number) + (this.table[offset + dimension] as number);
+        vector[dimension] = (vector[dimension] as number) + (row[dimension] as number);
       }
     }
     return normalizeVector(vector);

@@ -80,11 +80,18 @@ export class StaticEmbedder implements Embedder {
     const dimensions = this.dimensions;
     const table = this.table;
     for (const id of wordPieceIds(text, this.vocabulary, MAX_TOKENS_PER_TEXT)) {
-      // The token's row as a view: the sum runs over two arrays of the same length, with no offset
-      // arithmetic in the inner loop. Rows are added in token order, as float32, so results do not change.
-      const row = table.subarray(id * dimensions, id * dimensions + dimensions);
-      for (let dimension = 0; dimension < dimensions; dimension += 1) {
-        vector[dimension] = (vector[dimension] as number) + (row[dimension] as number);
+      // Four dimensions a step: each dimension still adds the rows in token order, as float32, so the
+      // vector is the same bit for bit; the loop overhead is a quarter.
+      const offset = id * dimensions;
+      let dimension = 0;
+      for (; dimension + 4 <= dimensions; dimension += 4) {
+        vector[dimension] = (vector[dimension] as number) + (table[offset + dimension] as number);
+        vector[dimension + 1] = (vector[dimension + 1] as number) + (table[offset + dimension + 1] as number);
+        vector[dimension + 2] = (vector[dimension + 2] as number) + (table[offset + dimension + 2] as number);
+        vector[dimension + 3] = (vector[dimension + 3] as number) + (table[offset + dimension + 3] as number);
+      }
+      for (; dimension < dimensions; dimension += 1) {
+        vector[dimension] = (vector[dimension] as number) + (table[offset + dimension] as number);
       }
     }
     return normalizeVector(vector);

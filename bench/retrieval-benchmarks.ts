@@ -58,6 +58,8 @@ interface StoreResult {
     firstTenthChunksPerSecond: number;
     lastTenthChunksPerSecond: number;
     embedderShare: number;
+    /** Chunks per second of this process's CPU time: what the code costs, whatever else the cores run. */
+    chunksPerCpuSecond: number;
   };
   coldIndexLoadMs?: number;
   search: Record<
@@ -186,6 +188,7 @@ async function ingestSynthetic(
   const embedder = timedEmbedder(defaultEmbedder());
   const marks: Array<{ chunks: number; ms: number }> = [{ chunks: 0, ms: 0 }];
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   let chunks = 0;
   let used = 0;
   while (chunks < targetChunks && used < documents.length) {
@@ -198,6 +201,7 @@ async function ingestSynthetic(
       log(`  ingested ${chunks} chunks (${round(chunks / ((performance.now() - started) / 1000))} chunks/s)`);
   }
   const totalMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   const rateBetween = (fromChunks: number, toChunks: number) => {
     const from = marks.find((mark) => mark.chunks >= fromChunks) as { chunks: number; ms: number };
     const to = [...marks].reverse().find((mark) => mark.chunks <= toChunks) as { chunks: number; ms: number };
@@ -212,6 +216,7 @@ async function ingestSynthetic(
       firstTenthChunksPerSecond: rateBetween(0, chunks / 10),
       lastTenthChunksPerSecond: rateBetween(chunks * 0.9, chunks),
       embedderShare: embedder.elapsedMs() / totalMs,
+      chunksPerCpuSecond: chunks / ((cpu.user + cpu.system) / 1e6),
     },
   };
 }
@@ -445,7 +450,7 @@ export function formatRetrievalResults(result: RetrievalBenchResult): string {
       lines.push(
         `\nIngestion (${store.store}): ${store.chunks} chunks in ${round(ingestion.seconds)} s = ${Math.round(ingestion.chunksPerSecond)} chunks/s ` +
           `(first tenth ${Math.round(ingestion.firstTenthChunksPerSecond)}, last tenth ${Math.round(ingestion.lastTenthChunksPerSecond)}); ` +
-          `embedder share ${(ingestion.embedderShare * 100).toFixed(1)} %`,
+          `embedder share ${(ingestion.embedderShare * 100).toFixed(1)} %; ${Math.round(ingestion.chunksPerCpuSecond)} chunks per CPU second`,
       );
     }
     if (store.coldIndexLoadMs !== undefined) {

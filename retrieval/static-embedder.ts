@@ -78,10 +78,20 @@ export class StaticEmbedder implements Embedder {
   embedOne(text: string): Float32Array {
     const vector = new Float32Array(this.dimensions);
     const dimensions = this.dimensions;
+    const table = this.table;
     for (const id of wordPieceIds(text, this.vocabulary, MAX_TOKENS_PER_TEXT)) {
+      // Four dimensions a step: each dimension still adds the rows in token order, as float32, so the
+      // vector is the same bit for bit; the loop overhead is a quarter.
       const offset = id * dimensions;
-      for (let dimension = 0; dimension < dimensions; dimension += 1) {
-        vector[dimension] = (vector[dimension] as number) + (this.table[offset + dimension] as number);
+      let dimension = 0;
+      for (; dimension + 4 <= dimensions; dimension += 4) {
+        vector[dimension] = (vector[dimension] as number) + (table[offset + dimension] as number);
+        vector[dimension + 1] = (vector[dimension + 1] as number) + (table[offset + dimension + 1] as number);
+        vector[dimension + 2] = (vector[dimension + 2] as number) + (table[offset + dimension + 2] as number);
+        vector[dimension + 3] = (vector[dimension + 3] as number) + (table[offset + dimension + 3] as number);
+      }
+      for (; dimension < dimensions; dimension += 1) {
+        vector[dimension] = (vector[dimension] as number) + (table[offset + dimension] as number);
       }
     }
     return normalizeVector(vector);

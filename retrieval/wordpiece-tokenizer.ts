@@ -8,6 +8,14 @@ export interface WordPieceVocabulary {
 const MAX_WORD_CHARS = 100;
 // Han characters stand alone, punctuation and symbols stand alone, everything else runs to whitespace.
 const WORD_PATTERN = /\p{Script=Han}|[^\s\p{P}\p{S}\p{Cc}\p{Script=Han}]+|[\p{P}\p{S}]/gu;
+// The same split for lower-cased ASCII text, where letters and digits are the only word characters and
+// every other printable character is punctuation or a symbol (control characters match neither).
+const ASCII_WORD_PATTERN = /[a-z0-9]+|[!-/:-@[-`{-~]/g;
+const NON_ASCII = /[\u0080-\uffff]/;
+// Words repeat (a corpus has far fewer distinct words than words), so each word's pieces are looked up
+// once per vocabulary; the table is emptied when it reaches this size, which bounds its memory.
+const MAX_CACHED_WORDS = 200_000;
+const wordCaches = new WeakMap<WordPieceVocabulary, Map<string, readonly number[]>>();
 
 /** Builds the lookup from a `vocab.txt` (one token per line, the line number is its id). */
 export function readWordPieceVocabulary(vocabText: string): WordPieceVocabulary {
@@ -27,22 +35,31 @@ export function readWordPieceVocabulary(vocabText: string): WordPieceVocabulary 
  */
 export function wordPieceIds(text: string, vocabulary: WordPieceVocabulary, maxTokens: number): number[] {
   const result: number[] = [];
-  const cleaned = text
-    .toLowerCase()
-    .normalize('NFD')
-    .replace(/\p{Mn}/gu, '');
-  for (const word of cleaned.match(WORD_PATTERN) ?? []) {
+  const lowered = text.toLowerCase();
+  // Lower-cased ASCII text has no accents to strip and NFD leaves it as it is.
+  const ascii = !NON_ASCII.test(lowered);
+  const cleaned = ascii ? lowered : lowered.normalize('NFD').replace(/\p{Mn}/gu, '');
+  let cache = wordCaches.get(vocabulary);
+  if (cache === undefined) {
+    cache = new Map();
+    wordCaches.set(vocabulary, cache);
+  }
+  for (const word of cleaned.match(ascii ? ASCII_WORD_PATTERN : WORD_PATTERN) ?? []) {
     if (result.length >= maxTokens) break;
-    appendWordPieces(word, vocabulary, result);
+    let pieces = cache.get(word);
+    if (pieces === undefined) {
+      pieces = wordPieces(word, vocabulary);
+      if (cache.size >= MAX_CACHED_WORDS) cache.clear();
+      cache.set(word, pieces);
+    }
+    for (const piece of pieces) result.push(piece);
   }
   return result.length > maxTokens ? result.slice(0, maxTokens) : result;
 }
 
-function appendWordPieces(word: string, vocabulary: WordPieceVocabulary, out: number[]): void {
-  if (word.length > MAX_WORD_CHARS) {
-    out.push(vocabulary.unknownId);
-    return;
-  }
+/** One word's WordPiece ids: greedy longest match, or a single [UNK] when some part matches nothing. */
+function wordPieces(word: string, vocabulary: WordPieceVocabulary): readonly number[] {
+  if (word.length > MAX_WORD_CHARS) return [vocabulary.unknownId];
   const pieces: number[] = [];
   let start = 0;
   while (start < word.length) {
@@ -54,12 +71,9 @@ function appendWordPieces(word: string, vocabulary: WordPieceVocabulary, out: nu
       if (found !== undefined) break;
       end -= 1;
     }
-    if (found === undefined) {
-      out.push(vocabulary.unknownId);
-      return;
-    }
+    if (found === undefined) return [vocabulary.unknownId];
     pieces.push(found);
     start = end;
   }
-  out.push(...pieces);
+  return pieces;
 }

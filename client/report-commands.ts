@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import type { Knex } from 'knex';
 import type { GatehouseSettings } from '../config/environment';
 import {
   isUsageDimension,
@@ -8,6 +9,8 @@ import {
   type UsageGroup,
 } from '../store/usage-report';
 import { authenticateOperator, resolveApiKey, withDatabase } from './cli-context';
+import { gatherLatencyAnatomy, withTemporalIfReachable } from './gather-latency';
+import { formatLatencyAnatomy, LATENCY_FORMATS, type LatencyFormat } from './latency-anatomy';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const FORMATS = ['table', 'csv', 'json'] as const;
@@ -133,9 +136,112 @@ export function formatCostReport(report: CostReport, format: Format): string {
   ].join('\n')}\n`;
 }
 
-/** `gatehouse report cost`: the usage ledger summed by tenant, feature, task, route, model… */
+/** `--tenant a,b`: the distinct tenant ids named. */
+export function parseTenantIds(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+function parseFormat<F extends string>(formats: readonly F[]) {
+  return (value: string): F => {
+    if (!(formats as readonly string[]).includes(value))
+      throw new InvalidArgumentError(`one of ${formats.join(', ')}`);
+    return value as F;
+  };
+}
+
+export function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('a whole number ≥ 1');
+  return parsed;
+}
+
+/** Authenticates the key as an admin or approver of every tenant named, then runs with the store. */
+async function asOperatorOfTenants<T>(
+  settings: GatehouseSettings,
+  options: { tenant: string; apiKey?: string },
+  run: (db: Knex, tenantIds: string[]) => Promise<T>,
+): Promise<T> {
+  const tenantIds = parseTenantIds(options.tenant);
+  return withDatabase(settings, async (db) => {
+    for (const tenantId of tenantIds) {
+      await authenticateOperator(db, tenantId, resolveApiKey(settings, tenantId, options.apiKey));
+    }
+    return run(db, tenantIds);
+  });
+}
+
+const TENANT_OPTION_HELP =
+  'tenant id, or several separated by commas (the key must be an admin or approver of each)';
+const API_KEY_OPTION_HELP =
+  'an admin or approver key of the tenants (default: GATEHOUSE_API_KEY, or the demo key)';
+const SINCE_OPTION_HELP = 'a duration back from now (7d, 24h, 30m, 2w) or an ISO date';
+
+/**
+ * `gatehouse report latency`: p50/p95/p99 per step, queueing vs work. Reads the newest runs recorded in
+ * the window from the audit trail and their histories through Temporal (when it can be reached).
+ */
+function registerLatencyReport(report: Command, settings: GatehouseSettings): void {
+  report
+    .command('latency')
+    .description(
+      'p50/p95/p99 per step of the request path, split into queueing and work where Temporal tells it',
+    )
+    .option('-t, --tenant <ids>', TENANT_OPTION_HELP, 'demo')
+    .option(
+      '--by <grouping>',
+      'step (one row per step of the request path, then workflow tasks and the whole request)',
+      (value: string) => {
+        if (value !== 'step') throw new InvalidArgumentError('step is the grouping latency is reported by');
+        return value;
+      },
+      'step',
+    )
+    .option('--since <when>', SINCE_OPTION_HELP, (value: string) => parseSince(value), parseSince('1h'))
+    .option('--limit <runs>', 'read at most this many runs, newest first', parsePositiveInteger, 500)
+    .option(
+      '--format <format>',
+      LATENCY_FORMATS.join(', '),
+      parseFormat(LATENCY_FORMATS),
+      'table' as LatencyFormat,
+    )
+    .option('--api-key <key>', API_KEY_OPTION_HELP)
+    .action(
+      async (options: {
+        tenant: string;
+        since: Date;
+        limit: number;
+        format: LatencyFormat;
+        apiKey?: string;
+      }) => {
+        await asOperatorOfTenants(settings, options, async (db, tenantIds) => {
+          const anatomy = await withTemporalIfReachable(settings, (client) =>
+            gatherLatencyAnatomy(db, client, { tenantIds, since: options.since, limit: options.limit }),
+          );
+          process.stdout.write(
+            formatLatencyAnatomy(
+              anatomy,
+              { since: options.since.toISOString(), tenants: tenantIds },
+              options.format,
+            ),
+          );
+        });
+      },
+    );
+}
+
+/** `gatehouse report cost|latency`: the usage ledger summed by tenant, feature…; latency per step. */
 export function registerReportCommands(program: Command, settings: GatehouseSettings): void {
-  const report = program.command('report').description('reports from the usage ledger');
+  const report = program
+    .command('report')
+    .description('reports from the usage ledger, the audit trail and history');
+  registerLatencyReport(report, settings);
   report
     .command('cost')
     .description('what was spent, grouped: every attempt the providers billed, failed ones included')

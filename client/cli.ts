@@ -43,9 +43,10 @@ function exitCodeOf(error: GatehouseRequestError): number {
 
 /** The `gatehouse` command line: ask questions, inspect and operate requests, verify the audit trail. */
 export function buildCli(settings: GatehouseSettings = readSettings()): Command {
-  const program = new Command('gatehouse').description(
-    'Gatehouse: durable, audited LLM requests on Temporal',
-  );
+  const program = new Command('gatehouse')
+    .description('Gatehouse: durable, audited LLM requests on Temporal')
+    // A command's options belong to it: `report --since` and `report cost --since` do not mix.
+    .enablePositionalOptions();
 
   program
     .command('ask')

@@ -8,8 +8,13 @@ import {
   type UsageDimension,
   type UsageGroup,
 } from '../store/usage-report';
-import { authenticateOperator, resolveApiKey, withDatabase } from './cli-context';
+import { authenticateOperator, CliError, resolveApiKey, withDatabase } from './cli-context';
+import { writeFileSync } from 'node:fs';
+import { loadRouteTable } from '../config/load-route-table';
 import { gatherLatencyAnatomy, withTemporalIfReachable } from './gather-latency';
+import { gatherReportData } from './gather-report-data';
+import { buildReportCharts } from './report-charts';
+import { readChartLibrary, renderHtmlReport } from './render-html-report';
 import { formatLatencyAnatomy, LATENCY_FORMATS, type LatencyFormat } from './latency-anatomy';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
@@ -240,7 +245,51 @@ function registerLatencyReport(report: Command, settings: GatehouseSettings): vo
 export function registerReportCommands(program: Command, settings: GatehouseSettings): void {
   const report = program
     .command('report')
-    .description('reports from the usage ledger, the audit trail and history');
+    .description('reports from the usage ledger, the audit trail and history')
+    // `report --since 1d` and `report cost --since 30d` each keep their own options.
+    .enablePositionalOptions()
+    .option('--html <file>', 'write one self-contained HTML page with charts to this file')
+    .option('-t, --tenant <ids>', TENANT_OPTION_HELP, 'demo')
+    .option('--since <when>', SINCE_OPTION_HELP, (value: string) => parseSince(value), parseSince('7d'))
+    .option(
+      '--limit <runs>',
+      'read the histories of at most this many runs, newest first',
+      parsePositiveInteger,
+      500,
+    )
+    .option('--api-key <key>', API_KEY_OPTION_HELP)
+    .action(
+      async (options: { html?: string; tenant: string; since: Date; limit: number; apiKey?: string }) => {
+        if (!options.html)
+          throw new CliError('name a report (cost, latency) or write one with --html <file>');
+        const file = options.html;
+        await asOperatorOfTenants(settings, options, async (db, tenantIds) => {
+          const data = await withTemporalIfReachable(settings, (client) =>
+            gatherReportData(db, client, {
+              tenantIds,
+              since: options.since,
+              limit: options.limit,
+              routeTable: loadRouteTable(settings.routesFile),
+            }),
+          );
+          const charts = buildReportCharts(data);
+          writeFileSync(
+            file,
+            renderHtmlReport(
+              {
+                title: `Gatehouse report · ${tenantIds.join(', ')}`,
+                subtitle: `Since ${data.since} · generated ${data.generatedAt}`,
+              },
+              charts,
+              readChartLibrary(),
+            ),
+          );
+          process.stdout.write(
+            `report written to ${file}: ${charts.length} charts, ${data.latency.runs} run(s), ${data.requests.length} charged request(s), ${data.feedback.length} feedback item(s)\n`,
+          );
+        });
+      },
+    );
   registerLatencyReport(report, settings);
   report
     .command('cost')

@@ -119,7 +119,7 @@ function isRunClose(event: HistoryEvent): boolean {
 
 /**
  * Fetches the histories of the given runs, a few at a time, and reads their timings. A run whose
- * history is gone (retention) is counted as missing, not an error.
+ * history is not there (retention, another cluster) is counted as missing, not an error.
  */
 export async function readRunsStepTimings(
   client: Client,
@@ -138,7 +138,9 @@ export async function readRunsStepTimings(
         timings.push(...readStepTimings(history.events ?? []));
         runsRead++;
       } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        // Gone (retention), or an id this server cannot hold (3: INVALID_ARGUMENT, 5: NOT_FOUND).
+        const code = (error as { code?: number }).code;
+        if (!(error instanceof WorkflowNotFoundError) && code !== 3 && code !== 5) throw error;
         runsMissing++;
       }
     }

@@ -10,6 +10,7 @@ import * as hybridRetrieval from './migrations/20261202000200-hybrid-retrieval';
 import * as documentIngestion from './migrations/20261203000100-document-ingestion';
 import * as auditHashVersion from './migrations/20261210000100-audit-hash-version';
 import * as auditRetention from './migrations/20261210000200-audit-retention';
+import * as requestFeedback from './migrations/20261217000100-request-feedback';
 
 interface NamedMigration {
   name: string;
@@ -31,6 +32,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261203000100-document-ingestion', migration: documentIngestion },
   { name: '20261210000100-audit-hash-version', migration: auditHashVersion },
   { name: '20261210000200-audit-retention', migration: auditRetention },
+  { name: '20261217000100-request-feedback', migration: requestFeedback },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -17,6 +17,7 @@ import { formatResult } from './format-result';
 import { registerIngestCommands } from './ingest-commands';
 import { GatehouseClient } from './gatehouse-client';
 import { registerReportCommands } from './report-commands';
+import { registerFeedbackCommand } from './feedback-command';
 import { registerRequestCommands } from './request-commands';
 import { registerServeCommand } from './serve-command';
 
@@ -118,6 +119,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerRequestCommands(program, settings);
   registerAuditCommands(program, settings);
   registerReportCommands(program, settings);
+  registerFeedbackCommand(program, settings);
   registerBatchCommands(program, settings);
   registerEvalCommands(program, settings);
   registerIngestCommands(program, settings);

@@ -67,13 +67,13 @@ export function createRecordFeedbackActivity({ db, audit }: Pick<ActivityDepende
     }
     const ofRun = events.filter((event) => event.runId === outcome.runId);
     const served = ofRun.filter((event) => event.eventType === AUDIT_EVENT_TYPES.inferenceSucceeded).at(-1);
-    const retrieve = ofRun.find((event) => event.step === 'retrieve' && event.eventType === 'step.succeeded');
+    const retrieve = ofRun.find(
+      (event) => event.step === 'retrieve' && event.eventType === AUDIT_EVENT_TYPES.stepSucceeded,
+    );
     const chunks = ((retrieve?.payload ?? {}) as { chunks?: Array<{ documentId?: unknown }> }).chunks ?? [];
+    const servedRoute = (served?.payload as { routeId?: unknown } | undefined)?.routeId;
     const snapshot = {
-      routeId:
-        typeof (served?.payload as { routeId?: unknown })?.routeId === 'string'
-          ? (served!.payload as { routeId: string }).routeId
-          : null,
+      routeId: typeof servedRoute === 'string' ? servedRoute : null,
       promptRef: typeof outcomePayload.promptVersion === 'string' ? outcomePayload.promptVersion : null,
       retrievedDocumentIds: [
         ...new Set(

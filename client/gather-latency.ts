@@ -20,10 +20,10 @@ export async function gatherLatencyAnatomy(
   window: TimingWindow & { limit: number },
 ): Promise<LatencyAnatomy> {
   const runs = await listRecordedRuns(db, window);
-  const chosen = new Set(runs.map((run) => `${run.workflowId}\u0000${run.runId}`));
-  const recorded = (await listRecordedStepTimings(db, window)).filter((timing) =>
-    chosen.has(`${timing.workflowId}\u0000${timing.runId}`),
-  );
+  const recorded = await listRecordedStepTimings(db, {
+    tenantIds: window.tenantIds,
+    runIds: runs.map((run) => run.runId),
+  });
   const history = client ? await readRunsStepTimings(client, runs) : undefined;
   return buildLatencyAnatomy({ recorded, history });
 }

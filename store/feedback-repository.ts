@@ -96,26 +96,3 @@ export async function listFeedback(
   }
   return ((await query) as FeedbackRow[]).map(toFeedback);
 }
-
-/** Feedback totals per request, for the requests the usage ledger charged in the window. */
-export async function feedbackByWorkflow(
-  db: Knex,
-  window: { tenantIds: string[]; since: Date },
-): Promise<Map<string, { count: number; scoreSum: number }>> {
-  const charged = db('usage_ledger')
-    .whereIn('tenant_id', window.tenantIds)
-    .andWhere('created_at', '>=', window.since.toISOString())
-    .distinct('workflow_id');
-  const rows = (await db('request_feedback')
-    .whereIn('tenant_id', window.tenantIds)
-    .whereIn('workflow_id', charged)
-    .groupBy('workflow_id')
-    .select('workflow_id', db.raw('COUNT(*) AS count'), db.raw('SUM(score) AS score_sum'))) as Array<{
-    workflow_id: string;
-    count: number | string;
-    score_sum: number | string;
-  }>;
-  return new Map(
-    rows.map((row) => [row.workflow_id, { count: Number(row.count), scoreSum: Number(row.score_sum) }]),
-  );
-}

@@ -32,14 +32,18 @@ function sinceValue(db: Knex, since: Date): Date | string {
 }
 
 /**
- * The step events (succeeded or failed; skipped ones took no time) of the given tenants since a moment,
- * with the elapsed time each step's activity reported.
+ * The step events (succeeded or failed; skipped ones took no time) of the given runs of the given
+ * tenants, with the elapsed time each step's activity reported.
  */
-export async function listRecordedStepTimings(db: Knex, window: TimingWindow): Promise<RecordedStepTiming[]> {
+export async function listRecordedStepTimings(
+  db: Knex,
+  input: { tenantIds: string[]; runIds: string[] },
+): Promise<RecordedStepTiming[]> {
+  if (input.runIds.length === 0) return [];
   const rows = (await db('audit_events')
-    .whereIn('tenant_id', window.tenantIds)
+    .whereIn('tenant_id', input.tenantIds)
+    .whereIn('execution_id', input.runIds)
     .whereIn('event_type', [AUDIT_EVENT_TYPES.stepSucceeded, AUDIT_EVENT_TYPES.stepFailed])
-    .andWhere('created_at', '>=', sinceValue(db, window.since))
     .select('workflow_id', 'execution_id', 'step', 'attempt', 'event_type', 'payload')) as Array<{
     workflow_id: string;
     execution_id: string;

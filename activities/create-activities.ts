@@ -11,6 +11,7 @@ import { createPlanRetrievalActivity } from './plan-retrieval';
 import { createPruneIngestedSourceActivity } from './prune-ingested-source';
 import { createReconcileClosedRunsActivity } from './reconcile-closed-runs';
 import { createRecordActivity } from './record';
+import { createRecordFeedbackActivity } from './record-feedback';
 import { createReserveBudgetActivity } from './reserve-budget';
 import { createRetrieveActivity } from './retrieve';
 import { createSelectRouteActivity } from './select-route';
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDependencies) {
     guardOutput: timed(createGuardOutputActivity(deps)),
     validate: timed(createValidateActivity()),
     record: timed(createRecordActivity(deps)),
+    recordFeedback: createRecordFeedbackActivity(deps),
     reconcileClosedRuns: createReconcileClosedRunsActivity(deps),
     checkpointAuditChains: createCheckpointAuditChainsActivity(deps),
     // ingestDocumentsWorkflow's own steps: documents go by reference (staged ordinals), never through history.

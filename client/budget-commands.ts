@@ -16,7 +16,7 @@ import { getBudget } from '../store/budget-repository';
 import { listBudgetLimits, putBudgetLimit, windowUsage } from '../store/budget-windows';
 import { getTenantRateLimit, putTenantRateLimit, rateWindowUsage } from '../store/rate-limits';
 import { auditWriter, authenticateOperator, CliError, resolveApiKey, withDatabase } from './cli-context';
-import { usdText } from './report-commands';
+import { usdText } from './report-options';
 
 /** One limit with its current window: what `budgets show` prints. */
 export interface BudgetLimitStatus {

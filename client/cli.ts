@@ -21,6 +21,7 @@ import { registerPromptCommands } from './prompt-commands';
 import { registerKeyCommands } from './key-commands';
 import { GatehouseClient } from './gatehouse-client';
 import { registerReportCommands } from './report-commands';
+import { registerFeedbackCommand } from './feedback-command';
 import { registerRequestCommands } from './request-commands';
 import { registerServeCommand } from './serve-command';
 
@@ -47,9 +48,10 @@ function exitCodeOf(error: GatehouseRequestError): number {
 
 /** The `gatehouse` command line: ask questions, inspect and operate requests, verify the audit trail. */
 export function buildCli(settings: GatehouseSettings = readSettings()): Command {
-  const program = new Command('gatehouse').description(
-    'Gatehouse: durable, audited LLM requests on Temporal',
-  );
+  const program = new Command('gatehouse')
+    .description('Gatehouse: durable, audited LLM requests on Temporal')
+    // A command's options belong to it: `report --since` and `report cost --since` do not mix.
+    .enablePositionalOptions();
 
   program
     .command('ask')
@@ -127,6 +129,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
   registerAuditCommands(program, settings);
   registerReportCommands(program, settings);
   registerBudgetCommands(program, settings);
+  registerFeedbackCommand(program, settings);
   registerBatchCommands(program, settings);
   registerEvalCommands(program, settings);
   registerIngestCommands(program, settings);

@@ -5,6 +5,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
+import type { FeedbackRecorded } from '../domain/feedback-contract';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import {
   FINGERPRINT_FIELDS,
@@ -45,6 +46,7 @@ import {
   RequestNotFoundError,
   toGatehouseError,
 } from './errors';
+import { prepareFeedback, sendFeedback } from './send-feedback';
 
 /** Who is asking: the tenant they claim and their API key (which never leaves this process). */
 export interface Caller {
@@ -226,6 +228,22 @@ export class GatehouseClient {
   async cancel(workflowId: string, caller: Caller, reason: string): Promise<void> {
     await this.checkAccess(workflowId, caller);
     await cancelRequest(this.client, workflowId, { by: 'the requester', reason });
+  }
+
+  /**
+   * Attaches the caller's feedback (-1 bad, 0 neutral, 1 good, and an optional comment) to their own
+   * finished request. The caller is checked as for `result`, and again by the worker against a proof
+   * signed with their key; the feedback is stored with the route, prompt version and retrieved
+   * documents that served the request, and audited. The same `feedbackId` sent again records it once.
+   */
+  async feedback(
+    workflowId: string,
+    caller: Caller,
+    feedback: { score: number; comment?: string; feedbackId?: string },
+  ): Promise<FeedbackRecorded> {
+    const input = prepareFeedback(workflowId, caller, feedback);
+    await this.checkAccess(workflowId, caller);
+    return sendFeedback(this.client, this.options.taskQueue, input);
   }
 
   /** Approves restricted work waiting on `approveUpdate`, with a proof signed by the approver's key. */

@@ -29,6 +29,8 @@ export const AUDIT_EVENT_TYPES = {
   operatorRetry: 'operator.retry',
   operatorCancel: 'operator.cancel',
   operatorTerminate: 'operator.terminate',
+  /** The requester's feedback on a finished request (score, comment hash, what served it). */
+  feedbackRecorded: 'feedback.recorded',
 } as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[keyof typeof AUDIT_EVENT_TYPES];
@@ -56,6 +58,8 @@ export const AUDIT_SLOTS = {
   reservationExpired: { step: 'reservation-expired' },
   /** One per ledger row, under the attempt number of the row. */
   usage: { step: 'usage' },
+  /** One per feedback item on the request's recorded run, numbered 1, 2, … in arrival order. */
+  feedback: { step: 'feedback' },
 } as const;
 
 /** An event before the store gives it a place in its tenant's chain. */

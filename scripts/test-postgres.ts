@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * Runs the store, audit and budget suites, the request path, the front door, ingestion and the encrypted-history check against PostgreSQL. Needs DATABASE_URL;
+ * Runs the store, audit and budget suites, the request path, the front door, ingestion, the reports and the encrypted-history check against PostgreSQL. Needs DATABASE_URL;
  * every suite works in a schema of its own, so the database may be shared.
  */
 const url = process.env.DATABASE_URL;
@@ -19,6 +19,7 @@ const result = spawnSync(
     'test/frontdoor',
     'test/ingestion',
     'test/codec/encrypted-history',
+    'test/reports',
     ...extra,
   ],
   {

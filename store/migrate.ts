@@ -15,6 +15,7 @@ import * as apiKeys from './migrations/20261215000200-api-keys';
 import * as ledgerPricingVersion from './migrations/20261216000100-ledger-pricing-version';
 import * as budgetWindows from './migrations/20261216000200-budget-windows';
 import * as tenantRateLimits from './migrations/20261216000300-tenant-rate-limits';
+import * as requestFeedback from './migrations/20261217000100-request-feedback';
 import * as instructionSignals from './migrations/20261218000100-instruction-signals';
 
 interface NamedMigration {
@@ -42,6 +43,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261216000100-ledger-pricing-version', migration: ledgerPricingVersion },
   { name: '20261216000200-budget-windows', migration: budgetWindows },
   { name: '20261216000300-tenant-rate-limits', migration: tenantRateLimits },
+  { name: '20261217000100-request-feedback', migration: requestFeedback },
   { name: '20261218000100-instruction-signals', migration: instructionSignals },
 ];
 

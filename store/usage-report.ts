@@ -79,3 +79,53 @@ export async function sumUsage(
       costMicroUsd: Number(row.costMicroUsd ?? 0),
     }));
 }
+
+/** Feedback on the requests of each group: how many items, and the sum of their scores. */
+export interface GroupFeedback {
+  count: number;
+  scoreSum: number;
+}
+
+/**
+ * The feedback given on the requests each group of `sumUsage` charged, keyed by the group's dimension
+ * values as JSON (in `by` order). A request whose attempts fall into two groups counts in both, as it
+ * does in `requests`.
+ */
+export async function sumFeedbackByGroup(
+  db: Knex,
+  input: { tenantIds: string[]; since: Date; by: UsageDimension[] },
+): Promise<Map<string, GroupFeedback>> {
+  const columns = input.by.map((dimension) => USAGE_DIMENSIONS[dimension]);
+  const feedback = db('request_feedback')
+    .whereIn('tenant_id', input.tenantIds)
+    .groupBy('workflow_id')
+    .select('workflow_id', db.raw('COUNT(*) AS feedback_count'), db.raw('SUM(score) AS score_sum'))
+    .as('feedback');
+  const charged = db('usage_ledger')
+    .whereIn('tenant_id', input.tenantIds)
+    .andWhere('created_at', '>=', input.since.toISOString())
+    .distinct(...columns, 'workflow_id')
+    .as('charged');
+  const rows = (await db
+    .from(charged)
+    .join(feedback, 'feedback.workflow_id', 'charged.workflow_id')
+    .select(
+      ...columns.map((column, index) => db.ref(`charged.${column}`).as(`key_${index}`)),
+      'feedback.feedback_count',
+      'feedback.score_sum',
+    )) as Array<Record<string, unknown>>;
+  const groups = new Map<string, GroupFeedback>();
+  for (const row of rows) {
+    const key = JSON.stringify(
+      input.by.map((_, index) => {
+        const value = row[`key_${index}`];
+        return value === null || value === undefined ? null : String(value);
+      }),
+    );
+    const group = groups.get(key) ?? { count: 0, scoreSum: 0 };
+    group.count += Number(row.feedback_count);
+    group.scoreSum += Number(row.score_sum);
+    groups.set(key, group);
+  }
+  return groups;
+}

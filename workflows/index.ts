@@ -3,3 +3,4 @@ export { llmRequestWorkflow, progressQuery } from './llm-request-workflow';
 export { batchLlmWorkflow, batchProgressQuery } from './batch-llm-workflow';
 export { reconcileRequestsWorkflow } from './reconcile-requests-workflow';
 export { ingestDocumentsWorkflow, ingestionProgressQuery } from './ingest-documents-workflow';
+export { requestFeedbackWorkflow } from './request-feedback-workflow';

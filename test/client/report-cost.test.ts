@@ -3,7 +3,7 @@
  * whose totals equal the ledger's own sums, on SQLite and (with DATABASE_URL) PostgreSQL.
  */
 import { randomBytes } from 'node:crypto';
-import { parseDimensions, parseSince, usdText } from '../../client/report-commands';
+import { parseDimensions, parseSince, usdText } from '../../client/report-options';
 import { readSettings, type GatehouseSettings } from '../../config/environment';
 import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
@@ -120,16 +120,16 @@ describe('gatehouse report cost', () => {
     expect(csv.exitCode).toBe(0);
     const [header, ...lines] = csv.stdout.trim().split('\n');
     expect(header).toBe(
-      'feature,route,requests,attempts,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_usd',
+      'feature,route,requests,attempts,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_usd,feedback_count,feedback_mean_score',
     );
-    const micro = lines.map((line) => Math.round(Number(line.split(',').at(-1)) * 1_000_000));
+    const micro = lines.map((line) => Math.round(Number(line.split(',').at(-3)) * 1_000_000));
     expect(micro.reduce((total, value) => total + value, 0)).toBe(1_235_768);
-    expect(lines).toContain('refund-faq,extractive,1,1,1000,200,0,0,0.000061');
+    expect(lines).toContain('refund-faq,extractive,1,1,1000,200,0,0,0.000061,0,');
 
     const table = await runCli(settings, 'report', 'cost', '--by', 'tenant,feature');
     expect(table.exitCode).toBe(0);
-    expect(table.stdout).toMatch(/^total\s+4\s+5\s+5000\s+800\s+500\s+0\s+1\.235768$/m);
-    expect(table.stdout).toMatch(/^demo\s+\(none\)\s+1\s+1\s+.*0\.000007$/m);
+    expect(table.stdout).toMatch(/^total\s+4\s+5\s+5000\s+800\s+500\s+0\s+1\.235768\s+0\s+—$/m);
+    expect(table.stdout).toMatch(/^demo\s+\(none\)\s+1\s+1\s+.*0\.000007\s+0\s+—$/m);
   });
 
   it('counts the old row with a longer window, and refuses a key that is not an operator’s', async () => {

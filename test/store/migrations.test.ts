@@ -71,6 +71,7 @@ describe('migrations', () => {
       'usage_ledger',
       'budgets',
       'budget_reservations',
+      'request_feedback',
     ];
     for (const table of tables) {
       expect({ table, exists: await database.db.schema.hasTable(table) }).toEqual({ table, exists: true });

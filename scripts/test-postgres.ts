@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * Runs the store, audit and budget suites, the request path, the front door, ingestion, the reports and the encrypted-history check against PostgreSQL. Needs DATABASE_URL;
+ * Runs the store, audit and budget suites, the request path, the front door, ingestion, the reports, governance,
+ * the CLI commands and the encrypted-history check against PostgreSQL. Needs DATABASE_URL;
  * every suite works in a schema of its own, so the database may be shared.
  */
 const url = process.env.DATABASE_URL;
@@ -20,6 +21,8 @@ const result = spawnSync(
     'test/ingestion',
     'test/codec/encrypted-history',
     'test/reports',
+    'test/governance',
+    'test/client',
     ...extra,
   ],
   {

@@ -79,11 +79,13 @@ describe('a pathological request cannot slow anyone else down', () => {
     }
     process.stdout.write(
       `ordinary p95 beside / without the pathological requests, per pass: ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}; ` +
-        `its slowest step or model call ${Math.max(...slowest).toFixed(0)} ms\n`,
+        `its slowest step or model call, per pass: ${slowest.map((ms) => ms.toFixed(0)).join(', ')} ms\n`,
     );
-    expect(Math.max(...slowest)).toBeLessThan(2_000);
-    // Each pass compares with a run without it just before; the median pass keeps one noisy pass out.
-    const median = [...ratios].sort((left, right) => left - right)[Math.floor(PASSES / 2)]!;
-    expect(median).toBeLessThanOrEqual(1.5);
+    // The median pass is judged: a cost that grows with the input shows in every pass, a burst of load on
+    // shared cores in one. (Each ratio compares with a run without it just before.)
+    const median = (values: number[]) =>
+      [...values].sort((left, right) => left - right)[Math.floor(PASSES / 2)]!;
+    expect(median(slowest)).toBeLessThan(2_000);
+    expect(median(ratios)).toBeLessThanOrEqual(1.5);
   });
 });

@@ -22,7 +22,7 @@ import { createLocalTokenCounter } from '../../providers/token-counter';
 import { listAuditEvents } from '../../store/audit-repository';
 import { resolvePrompt } from '../../store/prompt-repository';
 import { upsertTenant } from '../../store/tenant-repository';
-import { createTestDatabase, type TestDatabase } from '../store/test-database';
+import { createTestDatabase, type TestDatabase } from './test-database';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -338,7 +338,7 @@ function defaultBundle(): string | undefined {
   return stale ? undefined : PREBUILT_WORKFLOW_BUNDLE;
 }
 
-/** Where the Temporal Web UI shows a workflow, for these settings: the one place the UI base is decided. */
+/** The embedder of ingestion and search, from GATEHOUSE_EMBEDDER and GATEHOUSE_EMBEDDING_*. */
 function embedderSettings(values: Environment): EmbedderSettings {
   const model = values.GATEHOUSE_EMBEDDING_MODEL;
   const dimensions = values.GATEHOUSE_EMBEDDING_DIMENSIONS;
@@ -346,6 +346,8 @@ function embedderSettings(values: Environment): EmbedderSettings {
   switch (values.GATEHOUSE_EMBEDDER) {
     case 'static':
       return { kind: 'static' };
+    case 'minilm-l6':
+      return { kind: 'minilm-l6' };
     case 'bedrock':
       if (dimensions !== undefined && dimensions !== 256 && dimensions !== 512 && dimensions !== 1024) {
         throw new Error(
@@ -375,6 +377,7 @@ function embedderSettings(values: Environment): EmbedderSettings {
   }
 }
 
+/** Where the Temporal Web UI shows a workflow, for these settings: the one place the UI base is decided. */
 export function workflowLink(settings: GatehouseSettings, workflowId: string): string {
   const base = settings.temporal.uiUrl ?? `http://localhost:${settings.temporal.uiPort}`;
   return workflowUiUrl(base, settings.temporal.namespace, workflowId);

@@ -3,6 +3,7 @@ import type { Embedder } from './embedder';
 import { createOpenAiCompatibleEmbedder } from './openai-compatible-embedder';
 import type { EmbedderSettings } from './embedder-settings';
 import { defaultEmbedder, StaticEmbedder } from './static-embedder';
+import { configuredTransformerEmbedder } from './transformer-embedder';
 
 export { EMBEDDER_KINDS, type EmbedderSettings } from './embedder-settings';
 
@@ -11,6 +12,8 @@ export function createEmbedder(settings: EmbedderSettings): Embedder {
   switch (settings.kind) {
     case 'static':
       return settings.directory === undefined ? defaultEmbedder() : StaticEmbedder.load(settings.directory);
+    case 'minilm-l6':
+      return configuredTransformerEmbedder();
     case 'bedrock':
       return createBedrockEmbedder({
         region: settings.region,

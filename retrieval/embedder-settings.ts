@@ -1,7 +1,8 @@
 /** Which embedder ingestion and search use; one per deployment, because vectors are compared only within a model. */
 export type EmbedderSettings =
   | { kind: 'static'; directory?: string }
+  | { kind: 'minilm-l6' }
   | { kind: 'bedrock'; region: string; endpoint?: string; modelId?: string; dimensions?: 256 | 512 | 1024 }
   | { kind: 'openai-compatible'; endpoint: string; model: string; dimensions: number; apiKey?: string };
 
-export const EMBEDDER_KINDS = ['static', 'bedrock', 'openai-compatible'] as const;
+export const EMBEDDER_KINDS = ['static', 'minilm-l6', 'bedrock', 'openai-compatible'] as const;

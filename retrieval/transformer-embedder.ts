@@ -53,6 +53,16 @@ export class TransformerModelError extends Error {
   override readonly name = 'TransformerModelError';
 }
 
+/** Throws `TransformerModelError`, naming the fetch command, unless every model file is in the directory. */
+export function assertTransformerModelFiles(directory: string): void {
+  const missing = TRANSFORMER_MODEL_FILES.filter((file) => !existsSync(path.join(directory, file)));
+  if (missing.length > 0) {
+    throw new TransformerModelError(
+      `the transformer model is not in ${directory} (missing ${missing.join(', ')}); run \`${MINILM_L6.fetchCommand}\``,
+    );
+  }
+}
+
 export interface TransformerEmbedderOptions {
   /** Default `.tools/models/minilm-l6`. */
   directory?: string;
@@ -93,12 +103,7 @@ export class TransformerEmbedder implements Embedder {
 
   static async load(options: TransformerEmbedderOptions = {}): Promise<TransformerEmbedder> {
     const directory = options.directory ?? DEFAULT_TRANSFORMER_MODEL_DIRECTORY;
-    const missing = TRANSFORMER_MODEL_FILES.filter((file) => !existsSync(path.join(directory, file)));
-    if (missing.length > 0) {
-      throw new TransformerModelError(
-        `the transformer model is not in ${directory} (missing ${missing.join(', ')}); run \`${MINILM_L6.fetchCommand}\``,
-      );
-    }
+    assertTransformerModelFiles(directory);
     const weightsFile = readFileSync(path.join(directory, 'model.safetensors'));
     const expectedSha256 =
       options.weightsSha256 ?? (options.directory === undefined ? MINILM_L6.weightsSha256 : undefined);
@@ -183,4 +188,25 @@ export function sharedTransformerEmbedder(): Promise<TransformerEmbedder> {
     throw error;
   });
   return shared;
+}
+
+/**
+ * The `minilm-l6` embedder of a deployment (GATEHOUSE_EMBEDDER=minilm-l6): the model files are checked
+ * now, so a worker without them does not start, and the ONNX session (seconds to build) on first use.
+ */
+export function configuredTransformerEmbedder(
+  directory: string = DEFAULT_TRANSFORMER_MODEL_DIRECTORY,
+): Embedder {
+  assertTransformerModelFiles(directory);
+  let loaded: Promise<TransformerEmbedder> | undefined;
+  const load = () =>
+    directory === DEFAULT_TRANSFORMER_MODEL_DIRECTORY
+      ? sharedTransformerEmbedder()
+      : (loaded ??= TransformerEmbedder.load({ directory }));
+  return {
+    model: MINILM_L6.model,
+    version: MINILM_L6.version,
+    dimensions: MINILM_L6.dimensions,
+    embed: async (texts) => (await load()).embed(texts),
+  };
 }

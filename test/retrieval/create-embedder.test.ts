@@ -1,6 +1,14 @@
 import { createEmbedder } from '../../retrieval/create-embedder';
 import { defaultEmbedder } from '../../retrieval/static-embedder';
 import { readSettings } from '../../config/environment';
+import {
+  configuredTransformerEmbedder,
+  DEFAULT_TRANSFORMER_MODEL_DIRECTORY,
+  TransformerModelError,
+} from '../../retrieval/transformer-embedder';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 describe('embedder configuration', () => {
   it('defaults to the offline static embedder', () => {
@@ -37,5 +45,22 @@ describe('embedder configuration', () => {
       readSettings({ GATEHOUSE_EMBEDDER: 'bedrock', GATEHOUSE_EMBEDDING_DIMENSIONS: '300' }),
     ).toThrow(/256, 512 or 1024/);
     expect(() => readSettings({ GATEHOUSE_EMBEDDER: 'word2vec' })).toThrow(/GATEHOUSE_EMBEDDER/);
+  });
+
+  it('takes the minilm-l6 transformer, and refuses to build it without its model files', () => {
+    expect(readSettings({ GATEHOUSE_EMBEDDER: 'minilm-l6' }).embedder).toEqual({ kind: 'minilm-l6' });
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-no-model-'));
+    try {
+      expect(() => configuredTransformerEmbedder(empty)).toThrow(TransformerModelError);
+      expect(() => configuredTransformerEmbedder(empty)).toThrow(
+        /missing config\.json, vocab\.txt, model\.safetensors\); run `npm run model:fetch-minilm`/,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    const fetched = existsSync(path.join(DEFAULT_TRANSFORMER_MODEL_DIRECTORY, 'model.safetensors'));
+    const build = () => createEmbedder({ kind: 'minilm-l6' });
+    if (fetched) expect(build()).toMatchObject({ model: 'minilm-l6', dimensions: 384 });
+    else expect(build).toThrow(/npm run model:fetch-minilm/);
   });
 });

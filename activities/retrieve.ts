@@ -1,7 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { DataClass } from '../domain/data-class';
 import { FAILURE_TYPES } from '../domain/failure-types';
-import type { RetrievalSource } from '../domain/policy';
+import type { RetrievalRanking, RetrievalSource } from '../domain/policy';
 import type { RetrievedChunk } from '../domain/step-contracts';
 import { retrieveFromKnowledgeBase } from '../retrieval/bedrock-knowledge-base-retriever';
 import { searchChunks } from '../store/chunk-search';
@@ -15,6 +15,8 @@ export interface RetrieveInput {
   topK: number;
   /** A Bedrock Knowledge Base instead of the tenant's ingested documents. */
   source?: Exclude<RetrievalSource, { type: 'local' }>;
+  /** How the tenant's documents are ranked; hybrid when absent. */
+  mode?: Exclude<RetrievalRanking, 'hybrid'>;
 }
 
 /**

@@ -20,6 +20,9 @@ export const retrievalSourceSchema = z.discriminatedUnion('type', [
 ]);
 export type RetrievalSource = z.infer<typeof retrievalSourceSchema>;
 
+export const RETRIEVAL_RANKINGS = ['hybrid', 'vector', 'lexical'] as const;
+export type RetrievalRanking = (typeof RETRIEVAL_RANKINGS)[number];
+
 /** A tenant's policy document, stored as versioned JSON. Parsed leniently: unknown keys are ignored. */
 export const policyDocumentSchema = z.object({
   allowedDataClasses: z.array(dataClassSchema).min(1),
@@ -43,6 +46,12 @@ export const policyDocumentSchema = z.object({
        * clearance as its metadata filter.
        */
       source: retrievalSourceSchema.default({ type: 'local' }),
+      /**
+       * How the tenant's ingested documents are ranked: BM25 and vectors fused (`hybrid`, the default),
+       * vectors alone (`vector`: paraphrases, given a strong embedder) or BM25 alone (`lexical`: exact
+       * identifiers and codes). A Knowledge Base ranks for itself.
+       */
+      ranking: z.enum(RETRIEVAL_RANKINGS).default('hybrid'),
     })
     .default({}),
   maxOutputTokens: z.number().int().positive().max(32_000).default(512),

@@ -1,5 +1,5 @@
 import { classifyQuery, type QueryClass } from './classify-query';
-import type { PolicyDecision, RetrievalSource } from './policy';
+import type { PolicyDecision, RetrievalRanking, RetrievalSource } from './policy';
 import type { LlmRequest } from './request-contract';
 
 export type RetrievalTaskMode = 'always' | 'auto' | 'never';
@@ -16,6 +16,8 @@ export interface RetrievalPlan {
   queryClass?: QueryClass;
   /** Where to search, when not the tenant's ingested documents. */
   source?: Exclude<RetrievalSource, { type: 'local' }>;
+  /** How the tenant's documents are ranked, when not hybrid (the policy's `retrieval.ranking`). */
+  ranking?: Exclude<RetrievalRanking, 'hybrid'>;
 }
 
 /**
@@ -60,9 +62,12 @@ export function planRetrieval(
   if (mode === 'never') return skip('policy', `task '${task}' does not answer from documents`);
   if (request.retrieval === 'never') return skip('hint', 'the request asked not to search');
   const source = retrieval.source?.type === 'bedrock-knowledge-base' ? retrieval.source : undefined;
+  const ranking =
+    source || !retrieval.ranking || retrieval.ranking === 'hybrid' ? undefined : retrieval.ranking;
   const search = (decidedBy: RetrievalPlan['decidedBy'], reason: string, queryClass?: QueryClass) => ({
     ...base,
     ...(source ? { source } : {}),
+    ...(ranking ? { ranking } : {}),
     enabled: true,
     decidedBy,
     reason: `${reason} (top ${retrieval.topK})`,

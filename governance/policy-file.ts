@@ -1,6 +1,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Document } from 'yaml';
 import { z } from 'zod';
 import { DATA_CLASSES, dataClassSchema, type DataClass } from '../domain/data-class';
+import { RETRIEVAL_RANKINGS, retrievalSourceSchema } from '../domain/policy';
 import { promptReferenceSchema } from '../domain/request-contract';
 import { guardrailPolicySchema } from './guardrails/guardrail-policy';
 import { requestRedactionSchema } from './policy-controls';
@@ -60,6 +61,9 @@ function policyFileSchema(knownRoutes: readonly string[] | undefined) {
           enabled: z.boolean().optional(),
           topK: z.number().int().min(1).max(50).optional(),
           contextTokenBudget: z.number().int().min(0).max(200_000).optional(),
+          tasks: z.record(taskTypeName, z.enum(['always', 'auto', 'never'])).optional(),
+          source: retrievalSourceSchema.optional(),
+          ranking: z.enum(RETRIEVAL_RANKINGS).optional(),
         })
         .strict()
         .optional(),

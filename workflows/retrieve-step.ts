@@ -30,6 +30,7 @@ export async function retrieve(
       clearance: authorization.clearance,
       topK: plan.topK,
       ...(plan.source ? { source: plan.source } : {}),
+      ...(plan.ranking ? { mode: plan.ranking } : {}),
     }),
   );
 }

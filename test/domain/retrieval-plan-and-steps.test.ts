@@ -162,6 +162,33 @@ describe('planRetrieval', () => {
       ...(queryClass ? { queryClass } : {}),
     });
   });
+
+  const knowledgeBase = { type: 'bedrock-knowledge-base', knowledgeBaseId: 'ABCDE12345' } as const;
+  it.each([
+    ['hybrid by default: the plan names no ranking', {}, undefined, undefined],
+    ['hybrid stated: the plan names no ranking', { ranking: 'hybrid' }, undefined, undefined],
+    ['vectors alone', { ranking: 'vector' }, 'vector', undefined],
+    ['BM25 alone', { ranking: 'lexical' }, 'lexical', undefined],
+    [
+      'a Knowledge Base ranks for itself',
+      { ranking: 'vector', source: knowledgeBase },
+      undefined,
+      knowledgeBase,
+    ],
+  ] as const)('ranks the tenant documents by the policy: %s', (_name, retrieval, ranking, source) => {
+    const plan = planRetrieval(
+      { taskType: 'qa', question: 'What is the refund policy?' },
+      decision(retrieval),
+    );
+    expect(plan.enabled).toBe(true);
+    expect(plan.ranking).toBe(ranking);
+    expect(plan.source).toEqual(source);
+    expect('ranking' in plan).toBe(ranking !== undefined);
+  });
+
+  it('refuses a ranking it does not know', () => {
+    expect(() => decision({ ranking: 'semantic' })).toThrow(/Expected 'hybrid' | 'vector' | 'lexical'/);
+  });
 });
 
 describe('step summaries', () => {

@@ -119,6 +119,41 @@ describe('policy files and the stored document', () => {
     expect(parsed.ok).toBe(true);
     expect(parsed.ok && Object.keys(parsed.policy.taskTypes).sort()).toEqual(['extract', 'qa', 'summarize']);
   });
+
+  it('carries the retrieval tasks, source and ranking through to the stored document and back', () => {
+    const text = readFileSync(path.join(fixtures, 'valid.policy.yaml'), 'utf8').replace(
+      '  contextTokenBudget: 1500\n',
+      [
+        '  contextTokenBudget: 1500',
+        '  tasks:',
+        '    summarize: always',
+        '  source:',
+        '    type: bedrock-knowledge-base',
+        '    knowledgeBaseId: ABCDE12345',
+        '  ranking: vector',
+        '',
+      ].join('\n'),
+    );
+    const parsed = parsePolicyFile(text, 'retrieval.yaml', { knownRoutes });
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    const stored = toStoredPolicy(parsed.policy);
+    expect(stored.retrieval).toEqual({
+      enabled: true,
+      topK: 4,
+      contextTokenBudget: 1500,
+      tasks: { summarize: 'always' },
+      source: { type: 'bedrock-knowledge-base', knowledgeBaseId: 'ABCDE12345' },
+      ranking: 'vector',
+    });
+    expect(fromStoredPolicy(stored)).toEqual(parsed.policy);
+    const wrong = parsePolicyFile(text.replace('ranking: vector', 'ranking: semantic'), 'wrong.yaml', {
+      knownRoutes,
+    });
+    expect(wrong.ok).toBe(false);
+    expect(!wrong.ok && wrong.problems.join('\n')).toMatch(
+      /wrong\.yaml:\d+: retrieval\.ranking: .*hybrid.*vector.*lexical/,
+    );
+  });
 });
 
 describe('what the request path does with the new sections', () => {

@@ -5,6 +5,7 @@ import { defaultEmbedder } from '../../retrieval/static-embedder';
 import { deleteDocument, upsertDocument, upsertDocuments } from '../../store/document-repository';
 import { searchChunks, searchChunksDetailed, type SearchChunksInput } from '../../store/chunk-search';
 import { upsertTenant } from '../../store/tenant-repository';
+import { createRetrieveActivity } from '../../activities/retrieve';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 /** The default embedder under another name, counting the texts it embeds. */
@@ -269,5 +270,33 @@ describe('hybrid search over the store', () => {
       );
       expect(vectors).toHaveLength(chunks.length);
     }
+  });
+
+  it('the retrieve step ranks as the plan says: hybrid unless the policy chose vectors or BM25 alone', async () => {
+    const retrieve = createRetrieveActivity({
+      db: worker,
+      embedder: defaultEmbedder(),
+      knowledgeBaseClient: undefined,
+    });
+    const input = {
+      tenantId: 'acme',
+      query: 'markdown tables',
+      groups: ['everyone'],
+      clearance: 'internal' as const,
+      topK: 5,
+    };
+    const ranked = (hits: Array<{ chunkId: string; score: number }>) =>
+      hits.map((hit) => [hit.chunkId, hit.score]);
+    const expected = {
+      hybrid: ranked(await ask({ ...input, mode: 'hybrid' })),
+      vector: ranked(await ask({ ...input, mode: 'vector' })),
+      lexical: ranked(await ask({ ...input, mode: 'lexical' })),
+    };
+    expect(expected.hybrid.length).toBeGreaterThan(0);
+    expect(expected.lexical).not.toEqual(expected.hybrid);
+    expect(expected.vector).not.toEqual(expected.hybrid);
+    expect(ranked(await retrieve(input))).toEqual(expected.hybrid);
+    expect(ranked(await retrieve({ ...input, mode: 'vector' }))).toEqual(expected.vector);
+    expect(ranked(await retrieve({ ...input, mode: 'lexical' }))).toEqual(expected.lexical);
   });
 });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { DataClass } from '../domain/data-class';
+import { seededRandom } from '../domain/seeded-random';
 import type { Embedder } from '../retrieval/embedder';
 import {
   corpusDocumentSchema,
@@ -67,18 +68,6 @@ interface StoreResult {
     { latency: Summary; cpuMsPerSearch: number; parts: Record<string, number>; meanHits: number }
   >;
   quality?: EvaluationReport[];
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run builds the same corpus. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Words of the real corpus, most frequent first, and a Zipf sampler over them. */

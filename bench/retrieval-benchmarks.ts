@@ -6,13 +6,10 @@ import type { Knex } from 'knex';
 import type { DataClass } from '../domain/data-class';
 import { seededRandom } from '../domain/seeded-random';
 import type { Embedder } from '../retrieval/embedder';
+import { evaluateCorpus, readCorpusFile, readQuestionsFile } from '../retrieval/evaluate-corpus';
 import {
   corpusDocumentSchema,
-  evaluateRetrieval,
-  evaluationQuestionSchema,
   formatEvaluationTable,
-  ingestCorpus,
-  readJsonLines,
   STANDARD_CONFIGURATIONS,
   type EvaluationReport,
 } from '../retrieval/evaluate-retrieval';
@@ -251,19 +248,11 @@ async function runStore(store: 'sqlite' | 'postgres', options: RetrievalBenchOpt
   const result: StoreResult = { store, chunks: 0, documents: 0, search: {} };
   try {
     log(`${store}: quality on the PostgreSQL 15 manual (108 labelled questions)`);
-    await upsertTenant(scratch.db, { id: 'eval', name: 'evaluation', status: 'active', tier: 'team' });
-    await ingestCorpus(
-      scratch.db,
-      readJsonLines(path.join(DATASETS, 'postgresql-15-docs.jsonl'), corpusDocumentSchema),
-    );
-    const questions = readJsonLines(
-      path.join(DATASETS, 'postgresql-15-questions.jsonl'),
-      evaluationQuestionSchema,
-    );
-    result.quality = [];
-    for (const configuration of STANDARD_CONFIGURATIONS) {
-      result.quality.push(await evaluateRetrieval(scratch.db, questions, configuration));
-    }
+    result.quality = await evaluateCorpus(scratch.db, {
+      documents: readCorpusFile(path.join(DATASETS, 'postgresql-15-docs.jsonl')),
+      questions: readQuestionsFile(path.join(DATASETS, 'postgresql-15-questions.jsonl')),
+      configurations: STANDARD_CONFIGURATIONS,
+    });
 
     const wantsSpeed = options.scenarios.some((scenario) => scenario === 'R1' || scenario === 'R2');
     if (!wantsSpeed && !options.scenarios.includes('R3')) return result;

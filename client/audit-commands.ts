@@ -23,6 +23,7 @@ import {
   workflowIdFor,
 } from './cli-context';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
+import { demoTenantOption, operatorKeyOption, tenantOption } from './command-options';
 
 /** `gatehouse audit verify --bundle`: offline, with only the public key; exit 1 when it fails. */
 function verifyBundleCommand(bundleFile: string, publicKeyFile: string): void {
@@ -73,7 +74,6 @@ export function formatAuditTrailReport(tenantId: string, report: AuditTrailRepor
 /** `gatehouse audit …`: verify a tenant's chain, checkpoint heads, show one request's record. */
 export function registerAuditCommands(program: Command, settings: GatehouseSettings): void {
   const audit = program.command('audit').description('the tamper-evident audit trail');
-  const keyHelp = 'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)';
 
   audit
     .command('verify')
@@ -81,7 +81,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
       "walk a tenant's keyed hash chain, check it against the signed checkpoints and the heads its requests recorded in Temporal history; name the first bad event",
     )
     .option('-t, --tenant <id>', 'tenant id')
-    .option('--api-key <key>', keyHelp)
+    .addOption(operatorKeyOption())
     .option('--no-history', 'do not read Temporal history (checkpoints and the chain only)')
     .option('--history-limit <n>', 'read at most this many runs from Temporal', parseCount, 1000)
     .option('--bundle <file>', 'verify an evidence bundle offline instead, with only the public key')
@@ -168,9 +168,9 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
       'a signed evidence bundle of one request: its audit events, the chain proof up to a signed checkpoint, its decoded Temporal history and a manifest of hashes',
     )
     .argument('<id>', 'workflow id, or request id with --tenant')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--out <file>', 'where to write the bundle')
-    .option('--api-key <key>', keyHelp)
+    .addOption(operatorKeyOption())
     .option('--no-history', 'leave the Temporal history out')
     .action(
       async (id: string, options: { tenant: string; out: string; apiKey?: string; history: boolean }) => {
@@ -202,11 +202,11 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
   audit
     .command('export')
     .description("a tenant's audit events since a date, as JSON lines or CSV (stdout, or --out)")
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--since <date>', 'ISO date or time, e.g. 2026-12-01')
     .option('--format <format>', 'jsonl or csv', 'jsonl')
     .option('--out <file>', 'write to this file instead of stdout')
-    .option('--api-key <key>', keyHelp)
+    .addOption(operatorKeyOption())
     .action(
       async (options: { tenant: string; since: string; format: string; out?: string; apiKey?: string }) => {
         const since = new Date(options.since);
@@ -234,9 +234,9 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
     .description(
       "remove a tenant's audit events older than its retention (policy auditRetentionDays, or --older-than-days); the rest stays verifiable from a signed checkpoint",
     )
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--older-than-days <n>', 'instead of the policy', parseCount)
-    .option('--api-key <key>', keyHelp)
+    .addOption(operatorKeyOption())
     .action(async (options: { tenant: string; olderThanDays?: number; apiKey?: string }) => {
       const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
       const keys = loadCliAuditKeys(settings);
@@ -288,8 +288,8 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
       "one request's whole record from the audit store: every run, step, attempt and operator action",
     )
     .argument('<id>', 'workflow id, or request id with --tenant')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
-    .option('--api-key <key>', keyHelp)
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .option('--json', 'print the record as JSON')
     .action(async (id: string, options: { tenant: string; apiKey?: string; json?: boolean }) => {
       const workflowId = workflowIdFor(id, options.tenant);

@@ -12,6 +12,7 @@ import { workflowLink, type GatehouseSettings } from '../config/environment';
 import { batchProgress, batchResult, readBatchFile, submitBatch } from './batch-client';
 import { authenticateOperator, EXIT_CODES, resolveApiKey, withDatabase, withTemporal } from './cli-context';
 import { waitWithProgress } from './wait-with-progress';
+import { demoTenantOption, operatorKeyOption } from './command-options';
 
 const BAR_WIDTH = 20;
 
@@ -121,11 +122,8 @@ export function registerBatchCommands(program: Command, settings: GatehouseSetti
     .command('show')
     .description("a batch's progress, or its summary and failed requests once finished")
     .argument('<id>', 'batch workflow id, or batch id with --tenant')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
-    .option(
-      '--api-key <key>',
-      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-    )
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .action(async (id: string, options: { tenant: string; apiKey?: string }) => {
       const workflowId = id.startsWith('gatehouse-batch/') ? id : batchWorkflowId(options.tenant, id);
       if (!workflowId.startsWith(batchWorkflowId(options.tenant, ''))) {

@@ -17,6 +17,7 @@ import { listBudgetLimits, putBudgetLimit, windowUsage } from '../store/budget-w
 import { getTenantRateLimit, putTenantRateLimit, rateWindowUsage } from '../store/rate-limits';
 import { auditWriter, authenticateOperator, CliError, resolveApiKey, withDatabase } from './cli-context';
 import { usdText } from './report-options';
+import { demoTenantOption, operatorKeyOption, tenantOption } from './command-options';
 
 /** One limit with its current window: what `budgets show` prints. */
 export interface BudgetLimitStatus {
@@ -189,14 +190,11 @@ function registerRateLimitCommand(budgets: Command, settings: GatehouseSettings)
   budgets
     .command('rate-limit')
     .description('requests and tokens per UTC minute for a tenant, held across every worker; audited')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--requests-per-minute <n>', 'requests admitted per minute', parsePerMinute)
     .option('--tokens-per-minute <n>', 'worst-case tokens admitted per minute', parsePerMinute)
     .requiredOption('--author <who>', 'who is making the change, for the audit trail')
-    .option(
-      '--api-key <key>',
-      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-    )
+    .addOption(operatorKeyOption())
     .action(
       async (options: {
         tenant: string;
@@ -257,7 +255,7 @@ export function registerBudgetCommands(program: Command, settings: GatehouseSett
   budgets
     .command('show')
     .description('limits, spent, reserved and remaining in the current day and month (UTC)')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
+    .addOption(demoTenantOption())
     .option(
       '--format <format>',
       'table or json',
@@ -267,10 +265,7 @@ export function registerBudgetCommands(program: Command, settings: GatehouseSett
       },
       'table',
     )
-    .option(
-      '--api-key <key>',
-      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-    )
+    .addOption(operatorKeyOption())
     .action(async (options: { tenant: string; format: string; apiKey?: string }) => {
       await withDatabase(settings, async (db) => {
         await authenticateOperator(
@@ -287,7 +282,7 @@ export function registerBudgetCommands(program: Command, settings: GatehouseSett
   budgets
     .command('set')
     .description('sets one limit; the change joins the audit chain with its author')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--feature <name>', 'limit one product feature (default: the whole tenant)')
     .requiredOption('--window <window>', 'daily or monthly (UTC days and months)', parseWindow)
     .option('--usd <amount>', 'a limit in USD', parseUsd)
@@ -296,10 +291,7 @@ export function registerBudgetCommands(program: Command, settings: GatehouseSett
     .option('--hard', 'refuse the request with Budget.Exceeded')
     .option('--approval-override', 'a hard limit an approver may lift for one request (the request waits)')
     .requiredOption('--author <who>', 'who is making the change, for the audit trail')
-    .option(
-      '--api-key <key>',
-      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-    )
+    .addOption(operatorKeyOption())
     .action(
       async (options: {
         tenant: string;

@@ -24,6 +24,7 @@ import { registerReportCommands } from './report-commands';
 import { registerFeedbackCommand } from './feedback-command';
 import { registerRequestCommands } from './request-commands';
 import { registerServeCommand } from './serve-command';
+import { demoTenantOption } from './command-options';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -57,7 +58,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
     .command('ask')
     .description('send one request and wait for its answer')
     .argument('<question...>', 'the question')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
+    .addOption(demoTenantOption())
     .option('--task <type>', 'task type (capability)', 'qa')
     .option('--api-key <key>', 'API key (default: GATEHOUSE_API_KEY, or the demo key from npm start)')
     .option('--data-class <class>', 'public | internal | confidential | restricted', 'internal')

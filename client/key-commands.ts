@@ -11,6 +11,7 @@ import {
 } from '../governance/api-keys';
 import { listApiKeys, type ApiKeyRecord } from '../store/api-key-repository';
 import { auditWriter, CliError, withDatabase } from './cli-context';
+import { authorOption, tenantOption } from './command-options';
 
 function duration(value: string): number {
   if (value === '0') return 0;
@@ -53,16 +54,15 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
   const keys = program
     .command('keys')
     .description(`API keys with scopes (${KEY_SCOPES.join(', ')}) and expiry; secrets are shown once`);
-  const authorHelp = 'who makes the change; recorded in the audit event';
 
   keys
     .command('create')
     .description('issue a key for a principal; prints the secret once (only its hash is stored)')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--principal <id>', 'the principal the key acts as')
     .requiredOption('--scopes <list>', `comma-separated: ${KEY_SCOPES.join(', ')}`, scopeList)
     .option('--expires <duration>', 'lifetime, e.g. 30d, 12h (default: no expiry)', duration)
-    .requiredOption('--author <name>', authorHelp)
+    .addOption(authorOption())
     .action(
       async (options: {
         tenant: string;
@@ -92,7 +92,7 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
   keys
     .command('list')
     .description("the tenant's keys: id, principal, status, scopes, dates — never secrets")
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--principal <id>', 'only this principal')
     .option('--json', 'print the keys as JSON')
     .action(async (options: { tenant: string; principal?: string; json?: boolean }) => {
@@ -113,9 +113,9 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
   keys
     .command('revoke')
     .description('revoke a key now: requests started with it from now on are refused')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--key <id>', 'key id (from keys list)')
-    .requiredOption('--author <name>', authorHelp)
+    .addOption(authorOption())
     .action(async (options: { tenant: string; key: string; author: string }) => {
       await withDatabase(settings, async (db) => {
         const { record } = await keyErrorsToCli(() =>
@@ -136,14 +136,14 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
     .description(
       'issue a new secret for a key; the old one keeps working for the grace period (0: revoked now)',
     )
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--key <id>', 'key id (from keys list)')
     .option(
       '--grace <duration>',
       'how long the old secret keeps working, e.g. 12h, or 0 (default: 24h)',
       duration,
     )
-    .requiredOption('--author <name>', authorHelp)
+    .addOption(authorOption())
     .action(async (options: { tenant: string; key: string; grace?: number; author: string }) => {
       await withDatabase(settings, async (db) => {
         const rotated = await keyErrorsToCli(() =>

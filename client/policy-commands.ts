@@ -10,6 +10,7 @@ import {
   PolicyNotApplicableError,
 } from '../governance/policy-versions';
 import { auditWriter, CliError, withDatabase } from './cli-context';
+import { authorOption, tenantOption } from './command-options';
 
 /** Reads and validates a policy file; every problem is printed on its own line before the CLI exits 1. */
 function readPolicyFile(file: string, routesFile: string): PolicyFile {
@@ -65,8 +66,8 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .command('apply')
     .description('publish the file as the next immutable policy version and record it in the audit chain')
     .argument('<file>', 'policy file (.yaml, .yml or .json)')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
-    .requiredOption('--author <name>', 'who makes the change; recorded in the audit event')
+    .addOption(tenantOption())
+    .addOption(authorOption())
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action(async (file: string, options: { tenant: string; author: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes);
@@ -94,7 +95,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .command('diff')
     .description("the file against the tenant's active policy version, line by line")
     .argument('<file>', 'policy file (.yaml, .yml or .json)')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action(async (file: string, options: { tenant: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes);
@@ -117,7 +118,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .description(
       "a tenant's policy versions, newest first: time, author and content hash from the audit chain",
     )
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--json', 'print the versions as JSON')
     .action(async (options: { tenant: string; json?: boolean }) => {
       await withDatabase(settings, async (db) => {

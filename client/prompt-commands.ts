@@ -12,6 +12,7 @@ import {
   type PromptFile,
 } from '../governance/prompt-registry';
 import { auditWriter, CliError, withDatabase } from './cli-context';
+import { authorOption, tenantOption } from './command-options';
 
 function readPromptFile(file: string): PromptFile {
   let text: string;
@@ -58,9 +59,9 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
     .command('publish')
     .description('publish a prompt file (system, user, variables) as the next immutable version')
     .argument('<file>', 'prompt file (.yaml, .yml or .json)')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--name <name>', 'prompt name', promptName)
-    .requiredOption('--author <name>', 'who makes the change; recorded in the audit event')
+    .addOption(authorOption())
     .action(async (file: string, options: { tenant: string; name: string; author: string }) => {
       const prompt = readPromptFile(file);
       await withDatabase(settings, async (db) => {
@@ -81,12 +82,12 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
   prompts
     .command('promote')
     .description('point production, staging or canary (with --percent of production traffic) at a version')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--name <name>', 'prompt name', promptName)
     .requiredOption('--version <n>', 'the version to point at', wholeNumber)
     .requiredOption('--label <label>', 'production | staging | canary')
     .option('--percent <n>', 'canary only: the share of production requests (0–100) it takes', wholeNumber)
-    .requiredOption('--author <name>', 'who makes the change; recorded in the audit event')
+    .addOption(authorOption())
     .action(
       async (options: {
         tenant: string;
@@ -119,7 +120,7 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
   prompts
     .command('list')
     .description("the tenant's prompt versions with content hashes and labels")
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--name <name>', 'only this prompt', promptName)
     .option('--json', 'print the versions as JSON (templates included)')
     .action(async (options: { tenant: string; name?: string; json?: boolean }) => {
@@ -151,7 +152,7 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
   prompts
     .command('diff')
     .description('line diff between two versions (numbers or labels), or a version and a prompt file')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--name <name>', 'prompt name', promptName)
     .option('--from <version-or-label>', 'the version or label to compare from', 'production')
     .option('--to <version-or-label>', 'the version or label to compare with')

@@ -21,6 +21,7 @@ import {
   withDatabase,
   withTemporal,
   workflowIdFor,
+  refusalsToCli,
 } from './cli-context';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
 import { demoTenantOption, operatorKeyOption, tenantOption } from './command-options';
@@ -178,18 +179,17 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
         const keys = loadCliAuditKeys(settings);
         const checkpointSink = createAuditCheckpointSink(settings.audit);
         await asAuditor(settings, options, async ({ db, client, operator }) => {
-          const built = await buildEvidenceBundle(db, {
-            tenantId: options.tenant,
-            workflowId,
-            createdBy: operator,
-            keys,
-            checkpointSink,
-            client: options.history ? client : undefined,
-            now: new Date(),
-          }).catch((error: unknown) => {
-            if (error instanceof EvidenceError) throw new CliError(error.message, EXIT_CODES.error);
-            throw error;
-          });
+          const built = await refusalsToCli(EvidenceError, () =>
+            buildEvidenceBundle(db, {
+              tenantId: options.tenant,
+              workflowId,
+              createdBy: operator,
+              keys,
+              checkpointSink,
+              client: options.history ? client : undefined,
+              now: new Date(),
+            }),
+          );
           writeFileSync(options.out, built.bytes, { mode: 0o600 });
           process.stdout.write(
             `evidence for ${workflowId} written to ${options.out}: ${built.summary.events} event(s), chain proof of ${built.summary.links} link(s) to the checkpoint at #${built.summary.checkpointSeq}, history of ${built.summary.historyRuns} run(s); signed by ${keys.signing.keyId}\n` +
@@ -250,16 +250,15 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
           );
         }
         const now = new Date();
-        const result = await pruneAuditTrail(db, {
-          tenantId: options.tenant,
-          before: new Date(now.getTime() - days * 24 * 60 * 60 * 1000),
-          keys,
-          checkpointSink,
-          now,
-        }).catch((error: unknown) => {
-          if (error instanceof AuditRetentionError) throw new CliError(error.message);
-          throw error;
-        });
+        const result = await refusalsToCli(AuditRetentionError, () =>
+          pruneAuditTrail(db, {
+            tenantId: options.tenant,
+            before: new Date(now.getTime() - days * 24 * 60 * 60 * 1000),
+            keys,
+            checkpointSink,
+            now,
+          }),
+        );
         process.stdout.write(
           `pruned ${result.pruned} event(s) of '${options.tenant}' older than ${days} day(s); the chain now starts after #${result.prunedThroughSeq}, anchored by a signed checkpoint\n`,
         );

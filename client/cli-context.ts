@@ -39,6 +39,22 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Runs `run`; an error of class `refusal` (the operation said no, and its message says why) becomes a
+ * one-line CliError. Other errors pass through.
+ */
+export async function refusalsToCli<T>(
+  refusal: abstract new (...args: never[]) => Error,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof refusal) throw new CliError(error.message);
+    throw error;
+  }
+}
+
 export async function withTemporal<T>(
   settings: GatehouseSettings,
   run: (client: Client) => Promise<T>,
@@ -186,4 +202,16 @@ export function loadCliAuditKeys(settings: GatehouseSettings): AuditKeys {
 /** What operator actions audit themselves with: the store and the chain key. */
 export function auditWriter(settings: GatehouseSettings, db: Knex): AuditWriter {
   return { db, chainKey: loadCliAuditKeys(settings).chainKey };
+}
+
+/**
+ * One audited change against the store: `change` gets the audit writer, and an error of class `refusal`
+ * (the change was refused, e.g. an unknown key) becomes a one-line CliError.
+ */
+export async function auditedChange<T>(
+  settings: GatehouseSettings,
+  refusal: abstract new (...args: never[]) => Error,
+  change: (writer: AuditWriter) => Promise<T>,
+): Promise<T> {
+  return withDatabase(settings, (db) => refusalsToCli(refusal, () => change(auditWriter(settings, db))));
 }

@@ -22,6 +22,7 @@ import {
   resolveApiKey,
   withDatabase,
   withTemporal,
+  refusalsToCli,
 } from './cli-context';
 import { IngestSourceError, readIngestSource } from './ingest-source';
 import { waitWithProgress } from './wait-with-progress';
@@ -139,18 +140,14 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
         },
       ) => {
         const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
-        let read;
-        try {
-          read = await readIngestSource(source, {
+        const read = await refusalsToCli(IngestSourceError, () =>
+          readIngestSource(source, {
             tenantId: options.tenant,
             aclGroups: options.acl,
             classification: options.classification,
             sourceVersion: options.sourceVersion,
-          });
-        } catch (error) {
-          if (error instanceof IngestSourceError) throw new CliError(error.message);
-          throw error;
-        }
+          }),
+        );
         if (options.prune && read.sourcePrefix === undefined)
           throw new CliError('--prune needs a directory: a JSONL file deletes with "deleted": true lines');
         const ingestionId = options.ingestionId ?? randomUUID();

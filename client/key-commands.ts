@@ -10,7 +10,7 @@ import {
   rotateKey,
 } from '../governance/api-keys';
 import { listApiKeys, type ApiKeyRecord } from '../store/api-key-repository';
-import { auditWriter, CliError, withDatabase } from './cli-context';
+import { auditedChange, withDatabase } from './cli-context';
 import { authorOption, tenantOption } from './command-options';
 
 function duration(value: string): number {
@@ -26,15 +26,6 @@ function scopeList(value: string): string[] {
     .split(',')
     .map((scope) => scope.trim())
     .filter((scope) => scope !== '');
-}
-
-async function keyErrorsToCli<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof ApiKeyError) throw new CliError(error.message);
-    throw error;
-  }
 }
 
 function describeKey(key: ApiKeyRecord, now: number): string {
@@ -71,21 +62,19 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
         expires?: number;
         author: string;
       }) => {
-        await withDatabase(settings, async (db) => {
-          const issued = await keyErrorsToCli(() =>
-            createKey(auditWriter(settings, db), {
-              tenantId: options.tenant,
-              principalId: options.principal,
-              scopes: options.scopes,
-              ...(options.expires === undefined ? {} : { expiresInMs: options.expires }),
-              author: options.author,
-            }),
-          );
-          process.stdout.write(
-            `key ${issued.record.keyId} for ${options.principal} of '${options.tenant}' (scopes ${issued.record.scopes.join(',')}, ${issued.record.expiresAt === undefined ? 'no expiry' : `expires ${issued.record.expiresAt}`}), created by ${options.author}\n` +
-              `secret (shown only now): ${issued.secret}\n`,
-          );
-        });
+        const issued = await auditedChange(settings, ApiKeyError, (writer) =>
+          createKey(writer, {
+            tenantId: options.tenant,
+            principalId: options.principal,
+            scopes: options.scopes,
+            ...(options.expires === undefined ? {} : { expiresInMs: options.expires }),
+            author: options.author,
+          }),
+        );
+        process.stdout.write(
+          `key ${issued.record.keyId} for ${options.principal} of '${options.tenant}' (scopes ${issued.record.scopes.join(',')}, ${issued.record.expiresAt === undefined ? 'no expiry' : `expires ${issued.record.expiresAt}`}), created by ${options.author}\n` +
+            `secret (shown only now): ${issued.secret}\n`,
+        );
       },
     );
 
@@ -117,18 +106,12 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
     .requiredOption('--key <id>', 'key id (from keys list)')
     .addOption(authorOption())
     .action(async (options: { tenant: string; key: string; author: string }) => {
-      await withDatabase(settings, async (db) => {
-        const { record } = await keyErrorsToCli(() =>
-          revokeKey(auditWriter(settings, db), {
-            tenantId: options.tenant,
-            keyId: options.key,
-            author: options.author,
-          }),
-        );
-        process.stdout.write(
-          `key ${record.keyId} of '${options.tenant}' revoked at ${record.revokedAt ?? '?'} by ${options.author}\n`,
-        );
-      });
+      const { record } = await auditedChange(settings, ApiKeyError, (writer) =>
+        revokeKey(writer, { tenantId: options.tenant, keyId: options.key, author: options.author }),
+      );
+      process.stdout.write(
+        `key ${record.keyId} of '${options.tenant}' revoked at ${record.revokedAt ?? '?'} by ${options.author}\n`,
+      );
     });
 
   keys
@@ -145,23 +128,21 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
     )
     .addOption(authorOption())
     .action(async (options: { tenant: string; key: string; grace?: number; author: string }) => {
-      await withDatabase(settings, async (db) => {
-        const rotated = await keyErrorsToCli(() =>
-          rotateKey(auditWriter(settings, db), {
-            tenantId: options.tenant,
-            keyId: options.key,
-            graceMs: options.grace ?? DEFAULT_ROTATION_GRACE_MS,
-            author: options.author,
-          }),
-        );
-        const old =
-          rotated.old.revokedAt !== undefined
-            ? `revoked at ${rotated.old.revokedAt}`
-            : `valid until ${rotated.old.expiresAt ?? '?'}`;
-        process.stdout.write(
-          `key ${rotated.old.keyId} rotated by ${options.author}: new key ${rotated.record.keyId} (scopes ${rotated.record.scopes.join(',')}); the old key is ${old}\n` +
-            `secret (shown only now): ${rotated.secret}\n`,
-        );
-      });
+      const rotated = await auditedChange(settings, ApiKeyError, (writer) =>
+        rotateKey(writer, {
+          tenantId: options.tenant,
+          keyId: options.key,
+          graceMs: options.grace ?? DEFAULT_ROTATION_GRACE_MS,
+          author: options.author,
+        }),
+      );
+      const old =
+        rotated.old.revokedAt !== undefined
+          ? `revoked at ${rotated.old.revokedAt}`
+          : `valid until ${rotated.old.expiresAt ?? '?'}`;
+      process.stdout.write(
+        `key ${rotated.old.keyId} rotated by ${options.author}: new key ${rotated.record.keyId} (scopes ${rotated.record.scopes.join(',')}); the old key is ${old}\n` +
+          `secret (shown only now): ${rotated.secret}\n`,
+      );
     });
 }

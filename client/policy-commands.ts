@@ -9,7 +9,7 @@ import {
   policyHistory,
   PolicyNotApplicableError,
 } from '../governance/policy-versions';
-import { auditWriter, CliError, withDatabase } from './cli-context';
+import { auditedChange, CliError, refusalsToCli, withDatabase } from './cli-context';
 import { authorOption, tenantOption } from './command-options';
 
 /** Reads and validates a policy file; every problem is printed on its own line before the CLI exits 1. */
@@ -33,13 +33,6 @@ function readPolicyFile(file: string, routesFile: string): PolicyFile {
     );
   }
   return parsed.policy;
-}
-
-function notApplicableToCliError<T>(run: () => Promise<T>): Promise<T> {
-  return run().catch((error: unknown) => {
-    if (error instanceof PolicyNotApplicableError) throw new CliError(error.message);
-    throw error;
-  });
 }
 
 /** `gatehouse policy validate | apply | diff | history`: a tenant's policy as a versioned file. */
@@ -71,24 +64,18 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action(async (file: string, options: { tenant: string; author: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes);
-      await withDatabase(settings, async (db) => {
-        const applied = await notApplicableToCliError(() =>
-          applyPolicy(auditWriter(settings, db), {
-            tenantId: options.tenant,
-            author: options.author,
-            policy: parsed,
-          }),
-        );
-        const budget =
-          applied.budgetLimitMicroUsd === undefined
-            ? ''
-            : `; budget limit ${(applied.budgetLimitMicroUsd / 1_000_000).toFixed(2)} USD`;
-        process.stdout.write(
-          applied.created
-            ? `policy version ${applied.version} of '${options.tenant}' applied by ${options.author} (sha256 ${applied.contentHash})${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`
-            : `policy version ${applied.version} of '${options.tenant}' already says this (sha256 ${applied.contentHash}); no new version${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`,
-        );
-      });
+      const applied = await auditedChange(settings, PolicyNotApplicableError, (writer) =>
+        applyPolicy(writer, { tenantId: options.tenant, author: options.author, policy: parsed }),
+      );
+      const budget =
+        applied.budgetLimitMicroUsd === undefined
+          ? ''
+          : `; budget limit ${(applied.budgetLimitMicroUsd / 1_000_000).toFixed(2)} USD`;
+      process.stdout.write(
+        applied.created
+          ? `policy version ${applied.version} of '${options.tenant}' applied by ${options.author} (sha256 ${applied.contentHash})${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`
+          : `policy version ${applied.version} of '${options.tenant}' already says this (sha256 ${applied.contentHash}); no new version${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`,
+      );
     });
 
   policy
@@ -100,7 +87,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .action(async (file: string, options: { tenant: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes);
       await withDatabase(settings, async (db) => {
-        const { activeVersion, diff } = await notApplicableToCliError(() =>
+        const { activeVersion, diff } = await refusalsToCli(PolicyNotApplicableError, () =>
           diffPolicy(db, { tenantId: options.tenant, policy: parsed }),
         );
         const against =

@@ -11,7 +11,7 @@ import {
   publishPrompt,
   type PromptFile,
 } from '../governance/prompt-registry';
-import { auditWriter, CliError, withDatabase } from './cli-context';
+import { auditedChange, auditWriter, CliError, refusalsToCli, withDatabase } from './cli-context';
 import { authorOption, tenantOption } from './command-options';
 
 function readPromptFile(file: string): PromptFile {
@@ -38,15 +38,6 @@ function promptName(value: string): string {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(value))
     throw new InvalidArgumentError('lower-case letters, digits and dashes');
   return value;
-}
-
-async function registryErrorsToCli<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof PromptRegistryError) throw new CliError(error.message);
-    throw error;
-  }
 }
 
 /** `gatehouse prompts publish | promote | list | diff`: the tenant's prompt registry. */
@@ -97,23 +88,20 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
         percent?: number;
         author: string;
       }) => {
-        await withDatabase(settings, async (db) => {
-          const changes = await registryErrorsToCli(() =>
-            promotePrompt(auditWriter(settings, db), {
-              tenantId: options.tenant,
-              name: options.name,
-              version: options.version,
-              label: options.label,
-              percent: options.percent,
-              author: options.author,
-            }),
-          );
-          const share =
-            options.percent === undefined ? '' : ` for ${options.percent} % of production requests`;
-          process.stdout.write(
-            `${options.name}:${options.label} of '${options.tenant}' now points at version ${options.version}${share} (by ${options.author}; ${changes.length} change(s) recorded in the audit chain)\n`,
-          );
-        });
+        const changes = await auditedChange(settings, PromptRegistryError, (writer) =>
+          promotePrompt(writer, {
+            tenantId: options.tenant,
+            name: options.name,
+            version: options.version,
+            label: options.label,
+            percent: options.percent,
+            author: options.author,
+          }),
+        );
+        const share = options.percent === undefined ? '' : ` for ${options.percent} % of production requests`;
+        process.stdout.write(
+          `${options.name}:${options.label} of '${options.tenant}' now points at version ${options.version}${share} (by ${options.author}; ${changes.length} change(s) recorded in the audit chain)\n`,
+        );
       },
     );
 
@@ -163,7 +151,7 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
       }
       const file = options.file === undefined ? undefined : readPromptFile(options.file);
       await withDatabase(settings, async (db) => {
-        await registryErrorsToCli(async () => {
+        await refusalsToCli(PromptRegistryError, async () => {
           const reference = { tenantId: options.tenant, name: options.name };
           const from = await findPromptVersion(db, { ...reference, reference: options.from });
           const to =

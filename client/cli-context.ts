@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { keyRefusal, type KeyScope } from '../domain/api-key-access';
 import { parseRequestWorkflowId, requestWorkflowId } from '../domain/request-contract';
-import { authenticateApiKey, type PrincipalCredential } from '../store/principal-repository';
+import { findPrincipalByApiKey, type PrincipalCredential } from '../store/principal-repository';
 import { createKnex } from '../store/knex-client';
 import { readDemoCredentials } from '../devtools/demo-credentials';
 import type { GatehouseSettings } from '../config/environment';
@@ -142,7 +142,7 @@ export async function authenticateOperator(
   apiKey: string,
   scope: KeyScope = 'operate',
 ): Promise<PrincipalCredential> {
-  const principal = await authenticateApiKey(db, tenantId, apiKey);
+  const principal = await findPrincipalByApiKey(db, apiKey, tenantId);
   if (!principal || principal.status !== 'active') {
     throw new CliError(`the API key is not valid for tenant '${tenantId}'`, EXIT_CODES.forbidden);
   }

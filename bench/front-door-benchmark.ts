@@ -4,7 +4,7 @@ import { GatehouseClient, type Caller, type SubmittedRequest } from '../client/g
 import type { LlmRequestInput } from '../domain/request-contract';
 import type { LlmResult } from '../domain/step-contracts';
 import { startFrontDoor } from '../frontdoor/front-door-server';
-import type { BenchEnvironment } from './bench-environment';
+import { BENCH_QUESTION, benchRequest, type BenchEnvironment } from './bench-environment';
 import { round, summarize, type Summary } from './statistics';
 
 /**
@@ -40,7 +40,6 @@ export interface FrontDoorScenarioResult {
   target: string;
 }
 
-const QUESTION = 'What is the refund policy?';
 const TARGET_ADDED_P50_MS = 5;
 
 /** A GatehouseClient that keeps when its calls started and ended, for the front door to use. */
@@ -116,7 +115,10 @@ export async function runFrontDoorScenario(
       request.on('error', reject);
       request.end(body);
     });
-  const chatBody = JSON.stringify({ model: 'gatehouse-qa', messages: [{ role: 'user', content: QUESTION }] });
+  const chatBody = JSON.stringify({
+    model: 'gatehouse-qa',
+    messages: [{ role: 'user', content: BENCH_QUESTION }],
+  });
   const viaFrontDoor = async () => {
     const response = await send('POST', '/v1/chat/completions', chatBody);
     const body = JSON.parse(response.text) as { choices?: Array<{ message: { content: string } }> };
@@ -126,8 +128,7 @@ export async function runFrontDoorScenario(
   };
   const direct = async () => {
     try {
-      const input = { tenantId: 'demo', apiKey: env.apiKey, taskType: 'qa', question: QUESTION };
-      return (await env.gatehouse.execute(input)).output.length > 0;
+      return (await env.gatehouse.execute(benchRequest(env))).output.length > 0;
     } catch (error) {
       options.log(`GatehouseClient request failed: ${(error as Error).message}`);
       return false;

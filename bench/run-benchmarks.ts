@@ -7,6 +7,7 @@ import type { GatehouseClient } from '../client/gatehouse-client';
 import { STEP_NAMES } from '../domain/step-names';
 import type { LlmResult } from '../domain/step-contracts';
 import {
+  benchRequest,
   startBenchEnvironment,
   PRIMARY_MODEL,
   FALLBACK_MODEL,
@@ -30,7 +31,6 @@ import { LOAD_SCENARIOS, runLoadBenchmarks } from './load-benchmarks';
  * B1, B2 and B5 of BENCHMARKS.md: Gatehouse against the same request sent directly with the AWS SDK to
  * the same Bedrock emulator, interleaved (A B A B …) after a warm-up, on this machine, in one run.
  */
-const QUESTION = 'What is the refund policy?';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 interface Prompt {
@@ -69,12 +69,7 @@ async function timeGatehouse(
 ): Promise<{ ms: number; result?: LlmResult }> {
   const started = performance.now();
   try {
-    const result = await gatehouse.execute({
-      tenantId: 'demo',
-      apiKey: env.apiKey,
-      taskType: 'qa',
-      question: QUESTION,
-    });
+    const result = await gatehouse.execute(benchRequest(env));
     return { ms: performance.now() - started, result };
   } catch (error) {
     log(`gatehouse request failed: ${(error as Error).message}`);

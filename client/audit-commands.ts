@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { newAuditKeyFile, readAuditPublicKey } from '../governance/audit-key-store';
 import { createAuditCheckpointSink } from '../governance/audit-checkpoint-sinks';
 import { verifyAuditTrail, type AuditTrailReport } from '../governance/verify-audit-trail';
@@ -24,7 +24,7 @@ import {
   refusalsToCli,
 } from './cli-context';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
-import { demoTenantOption, operatorKeyOption, tenantOption } from './command-options';
+import { demoTenantOption, operatorKeyOption, tenantOption, wholeNumberIn } from './command-options';
 
 /** `gatehouse audit verify --bundle`: offline, with only the public key; exit 1 when it fails. */
 function verifyBundleCommand(bundleFile: string, publicKeyFile: string): void {
@@ -48,11 +48,7 @@ function verifyBundleCommand(bundleFile: string, publicKeyFile: string): void {
   );
 }
 
-function parseCount(value: string): number {
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return count;
-}
+const parseCount = wholeNumberIn(0, Infinity, 'must be a whole number ≥ 0');
 
 /** The verdict as the CLI prints it: what was checked against what, or the first bad event. */
 export function formatAuditTrailReport(tenantId: string, report: AuditTrailReport): string {

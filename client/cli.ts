@@ -24,14 +24,9 @@ import { registerReportCommands } from './report-commands';
 import { registerFeedbackCommand } from './feedback-command';
 import { registerRequestCommands } from './request-commands';
 import { registerServeCommand } from './serve-command';
-import { demoTenantOption } from './command-options';
+import { demoTenantOption, wholeNumberIn } from './command-options';
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0)
-    throw new InvalidArgumentError('expected a positive whole number');
-  return parsed;
-}
+const positiveInteger = wholeNumberIn(1, Infinity, 'expected a positive whole number');
 
 function parsePromptOption(value: string): { name: string; label?: string; version?: number } {
   const match = /^([a-z0-9-]+)(?:@(\d+)|:([a-z0-9-]+))?$/.exec(value);

@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 /** `-t, --tenant <id>`, required: the tenant a command changes or reads. */
 export function tenantOption(): Option {
@@ -24,4 +24,16 @@ export function operatorKeyOption(): Option {
     '--api-key <key>',
     'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
   );
+}
+
+/**
+ * A commander parser for whole numbers from `min` to `max` (inclusive); anything else is refused with
+ * `message`, which the CLI prints beside the option.
+ */
+export function wholeNumberIn(min: number, max: number, message: string): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new InvalidArgumentError(message);
+    return parsed;
+  };
 }

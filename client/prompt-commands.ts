@@ -12,7 +12,7 @@ import {
   type PromptFile,
 } from '../governance/prompt-registry';
 import { auditedChange, auditWriter, CliError, refusalsToCli, withDatabase } from './cli-context';
-import { authorOption, tenantOption } from './command-options';
+import { authorOption, tenantOption, wholeNumberIn } from './command-options';
 
 function readPromptFile(file: string): PromptFile {
   let text: string;
@@ -28,11 +28,7 @@ function readPromptFile(file: string): PromptFile {
   return parsed.prompt;
 }
 
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a whole number');
-  return parsed;
-}
+const wholeNumber = wholeNumberIn(0, Infinity, 'expected a whole number');
 
 function promptName(value: string): string {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(value))

@@ -25,19 +25,14 @@ import {
 } from './operator-actions';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
 import { quoteVisibilityValue } from './visibility-query';
-import { demoTenantOption, operatorKeyOption } from './command-options';
+import { demoTenantOption, operatorKeyOption, wholeNumberIn } from './command-options';
 
 function stepOption(value: string): StepName {
   if (!isStepName(value)) throw new InvalidArgumentError(`expected one of ${STEP_NAMES.join(', ')}`);
   return value;
 }
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0)
-    throw new InvalidArgumentError('expected a positive whole number');
-  return parsed;
-}
+const positiveInteger = wholeNumberIn(1, Infinity, 'expected a positive whole number');
 
 function operatorFailure(error: unknown): never {
   if (error instanceof OperatorActionError) throw new CliError(error.message);

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { KEY_SCOPES, type KeyAccess } from '../domain/api-key-access';
 import type { DataClass } from '../domain/data-class';
 import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
-import { nowIso, toIsoTimestamp } from './knex-client';
+import { firstRecord, nowIso, toIsoTimestamp } from './knex-client';
 
 export type PrincipalRole = 'requester' | 'approver' | 'admin';
 export type PrincipalStatus = 'active' | 'disabled';
@@ -130,9 +130,10 @@ export async function findPrincipalCredential(
   tenantId: string,
   principalId: string,
 ): Promise<PrincipalCredential | undefined> {
-  const row = (await db('principals').where({ tenant_id: tenantId, id: principalId }).first()) as
-    PrincipalRow | undefined;
-  return row === undefined ? undefined : toCredential(row);
+  return firstRecord(
+    db<PrincipalRow>('principals').where({ tenant_id: tenantId, id: principalId }),
+    toCredential,
+  );
 }
 
 export async function upsertPrincipal(db: Knex, input: UpsertPrincipalInput): Promise<Principal> {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isPostgres, nowIso, toIsoTimestamp, toSafeInteger } from './knex-client';
+import { firstRecord, isPostgres, nowIso, toIsoTimestamp, toSafeInteger } from './knex-client';
 
 /**
  * One inference attempt as the provider served it: the ledger's row. Keyed by the run that made the
@@ -199,10 +199,10 @@ async function findUsage(
   runId: string,
   attempt: number,
 ): Promise<UsageRecord | undefined> {
-  const row = (await db<UsageRow>('usage_ledger')
-    .where({ workflow_id: workflowId, execution_id: runId, attempt })
-    .first()) as UsageRow | undefined;
-  return row === undefined ? undefined : toRecord(row);
+  return firstRecord(
+    db<UsageRow>('usage_ledger').where({ workflow_id: workflowId, execution_id: runId, attempt }),
+    toRecord,
+  );
 }
 
 export async function listUsage(db: Knex, input: ListUsageInput): Promise<UsageRecord[]> {

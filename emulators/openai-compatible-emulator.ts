@@ -9,6 +9,7 @@ import {
   type EmulatorResponse,
   writeChunk,
 } from './emulator-server';
+import { CallLog } from './call-log';
 import * as scripted from './scripted-model';
 import type { Behaviour, ModelScript } from './scripted-model';
 
@@ -93,14 +94,14 @@ export async function startOpenAiCompatibleEmulator(
   options: OpenAiEmulatorOptions = {},
 ): Promise<OpenAiEmulator> {
   const scripts = scripted.createScriptBook(options.script ?? {}, options.latencyMs ?? 0);
-  const log: OpenAiEmulatorCall[] = [];
+  const log = new CallLog<OpenAiEmulatorCall>((call) => call.model);
 
   async function handle(request: EmulatorRequest, response: EmulatorResponse): Promise<void> {
     const { pathname } = new URL(request.url ?? '/', 'http://emulator');
     const body = await readBody(request);
     const authorization = request.headers['authorization'];
     if (request.method === 'GET' && pathname === '/v1/models') {
-      log.push({
+      log.record({
         operation: 'list-models',
         model: '',
         at: Date.now(),
@@ -142,7 +143,7 @@ export async function startOpenAiCompatibleEmulator(
       userText: parsed.userText,
       authorization,
     };
-    log.push(call);
+    log.record(call);
     response.on('close', () => {
       if (!response.writableFinished) call.disconnectedAt ??= Date.now();
     });
@@ -244,7 +245,7 @@ export async function startOpenAiCompatibleEmulator(
       return;
     }
     const { behaviour, latencyMs, script } = scripts.next(model);
-    log.push({
+    log.record({
       operation: 'embeddings',
       model,
       at: Date.now(),
@@ -276,16 +277,11 @@ export async function startOpenAiCompatibleEmulator(
   return {
     endpoint: `http://127.0.0.1:${server.port}/v1`,
     port: server.port,
-    calls: () => [...log],
-    callCount: (model, operation) =>
-      log.filter(
-        (call) =>
-          (model === undefined || call.model === model) &&
-          (operation === undefined || call.operation === operation),
-      ).length,
+    calls: () => log.all(),
+    callCount: (model, operation) => log.count(model, operation),
     setScript: (model, script) => scripts.set(model, script),
     reset() {
-      log.length = 0;
+      log.clear();
       scripts.reset();
     },
     close: () => server.close(),

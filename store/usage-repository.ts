@@ -177,7 +177,14 @@ export async function recordUsage(db: Knex, records: NewUsageRecord[]): Promise<
   );
   for (const record of records) {
     if (fresh.has(`${record.workflowId}\u0000${record.runId}\u0000${record.attempt}`)) continue;
-    const stored = await findUsage(db, record.workflowId, record.runId, record.attempt);
+    const stored = await firstRecord(
+      db<UsageRow>('usage_ledger').where({
+        workflow_id: record.workflowId,
+        execution_id: record.runId,
+        attempt: record.attempt,
+      }),
+      toRecord,
+    );
     if (stored === undefined) {
       throw new LedgerConflictError(
         `ledger row ${record.workflowId} run ${record.runId} attempt ${record.attempt} was neither inserted nor found`,
@@ -191,18 +198,6 @@ export async function recordUsage(db: Knex, records: NewUsageRecord[]): Promise<
     }
   }
   return inserted.length;
-}
-
-async function findUsage(
-  db: Knex,
-  workflowId: string,
-  runId: string,
-  attempt: number,
-): Promise<UsageRecord | undefined> {
-  return firstRecord(
-    db<UsageRow>('usage_ledger').where({ workflow_id: workflowId, execution_id: runId, attempt }),
-    toRecord,
-  );
 }
 
 export async function listUsage(db: Knex, input: ListUsageInput): Promise<UsageRecord[]> {

@@ -12,6 +12,7 @@ import {
   writeChunk,
 } from './emulator-server';
 import { CallLog } from './call-log';
+import type { ModelEmulator } from './model-emulator';
 import { evaluateGuardrail, type EmulatedGuardrail } from './emulated-guardrail';
 import {
   retrieveFromKnowledgeBase,
@@ -89,18 +90,10 @@ export interface BedrockEmulatorOptions {
   knowledgeBases?: Record<string, EmulatedKnowledgeBaseDocument[]>;
 }
 
-export interface BedrockEmulator {
-  /** Pass as `endpoint` to `new BedrockRuntimeClient(...)`. */
-  endpoint: string;
-  port: number;
-  calls(): EmulatorCall[];
-  callCount(modelId?: string, operation?: BedrockOperation): number;
-  setScript(modelId: string, script: ModelScript): void;
+/** `endpoint` is what `new BedrockRuntimeClient({ endpoint })` takes. */
+export interface BedrockEmulator extends ModelEmulator<EmulatorCall, BedrockOperation> {
   /** Configures (or replaces) what the guardrail with this id enforces. */
   setGuardrail(guardrailId: string, guardrail: EmulatedGuardrail): void;
-  /** Clears the call log and restores the scripts and guardrails given at start. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export const DEFAULT_GUARDRAIL_BLOCKED_WORDS = ['forbidden'] as const;

@@ -10,6 +10,7 @@ import {
   writeChunk,
 } from './emulator-server';
 import { CallLog } from './call-log';
+import type { ModelEmulator } from './model-emulator';
 import * as scripted from './scripted-model';
 import type { Behaviour, ModelScript } from './scripted-model';
 
@@ -47,17 +48,8 @@ export interface OpenAiEmulatorOptions {
   models?: readonly string[];
 }
 
-export interface OpenAiEmulator {
-  /** The API base, e.g. `http://127.0.0.1:PORT/v1`: a route's `endpoint`. */
-  endpoint: string;
-  port: number;
-  calls(): OpenAiEmulatorCall[];
-  callCount(model?: string, operation?: OpenAiOperation): number;
-  setScript(model: string, script: ModelScript): void;
-  /** Clears the call log and restores the scripts given at start. */
-  reset(): void;
-  close(): Promise<void>;
-}
+/** `endpoint` is the API base, e.g. `http://127.0.0.1:PORT/v1`: a route's `endpoint`. */
+export type OpenAiEmulator = ModelEmulator<OpenAiEmulatorCall, OpenAiOperation>;
 
 /**
  * Scripted failures with the status and error body shape of the OpenAI API, which vLLM, TGI and Ollama

@@ -54,9 +54,12 @@ export class RequestConflictError extends GatehouseRequestError {
 
 /** An error class that adds nothing to GatehouseRequestError but its name: one per failure a caller branches on. */
 function namedErrorClass(className: string): typeof GatehouseRequestError {
-  return class extends GatehouseRequestError {
+  const ErrorClass = class extends GatehouseRequestError {
     override name = className;
   };
+  // The constructor carries the name too, for debuggers and test failure messages.
+  Object.defineProperty(ErrorClass, 'name', { value: className });
+  return ErrorClass;
 }
 
 export const PolicyDeniedError = namedErrorClass('PolicyDeniedError');

@@ -28,6 +28,7 @@ const capabilityFolders = [
   'telemetry',
   'worker',
   'client',
+  'net',
 ];
 /** The processes' entry points: they wire workflows and capabilities together. */
 const entryPoints = ['worker', 'client'];

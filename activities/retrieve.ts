@@ -1,7 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { DataClass } from '../domain/data-class';
 import { FAILURE_TYPES } from '../domain/failure-types';
-import type { RetrievalRanking, RetrievalSource } from '../domain/policy';
+import type { RetrievalRanking, RetrievalSource } from '../domain/retrieval-policy';
 import type { RetrievedChunk } from '../domain/step-contracts';
 import { retrieveFromKnowledgeBase } from '../retrieval/bedrock-knowledge-base-retriever';
 import { searchChunks } from '../store/chunk-search';

@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import { GatehouseClient } from '../client/gatehouse-client';
 import { createGatehouseDataConverter } from '../codec/gatehouse-data-converter';
 import { createPayloadKeyring, newPayloadKeyMaterial } from '../codec/payload-keyring';
+import type { LlmRequestInput } from '../domain/request-contract';
 import { routeTableSchema, type RouteTable } from '../domain/route-table';
 import { startBedrockEmulator, type BedrockEmulator } from '../emulators/bedrock-runtime-emulator';
 import { createBedrockProvider } from '../providers/bedrock-provider';
@@ -22,6 +23,14 @@ import { startDevServer } from '../devtools/dev-server';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../worker/search-attributes';
 import { startGatehouseRuntime } from '../worker/start-gatehouse-runtime';
 import { ensureTemporalCli } from '../devtools/temporal-cli';
+
+/** The question the request-path benchmarks ask (the demo corpus answers it). */
+export const BENCH_QUESTION = 'What is the refund policy?';
+
+/** B1's request: the demo tenant's `qa` task with the benchmark question. */
+export function benchRequest(env: Pick<BenchEnvironment, 'apiKey'>): LlmRequestInput {
+  return { tenantId: 'demo', apiKey: env.apiKey, taskType: 'qa', question: BENCH_QUESTION };
+}
 
 export const PRIMARY_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 export const FALLBACK_MODEL = 'amazon.nova-lite-v1:0';

@@ -4,8 +4,8 @@ import { GatehouseClient, type Caller, type SubmittedRequest } from '../client/g
 import type { LlmRequestInput } from '../domain/request-contract';
 import type { LlmResult } from '../domain/step-contracts';
 import { startFrontDoor } from '../frontdoor/front-door-server';
-import type { BenchEnvironment } from './bench-environment';
-import { round, summarize, type Summary } from './statistics';
+import { BENCH_QUESTION, benchRequest, type BenchEnvironment } from './bench-environment';
+import { round, runPairedRounds, summarize, type Summary } from './statistics';
 
 /**
  * F1: what the HTTP front door adds over calling `GatehouseClient` directly, on B1's request.
@@ -40,7 +40,6 @@ export interface FrontDoorScenarioResult {
   target: string;
 }
 
-const QUESTION = 'What is the refund policy?';
 const TARGET_ADDED_P50_MS = 5;
 
 /** A GatehouseClient that keeps when its calls started and ended, for the front door to use. */
@@ -116,7 +115,10 @@ export async function runFrontDoorScenario(
       request.on('error', reject);
       request.end(body);
     });
-  const chatBody = JSON.stringify({ model: 'gatehouse-qa', messages: [{ role: 'user', content: QUESTION }] });
+  const chatBody = JSON.stringify({
+    model: 'gatehouse-qa',
+    messages: [{ role: 'user', content: BENCH_QUESTION }],
+  });
   const viaFrontDoor = async () => {
     const response = await send('POST', '/v1/chat/completions', chatBody);
     const body = JSON.parse(response.text) as { choices?: Array<{ message: { content: string } }> };
@@ -126,8 +128,7 @@ export async function runFrontDoorScenario(
   };
   const direct = async () => {
     try {
-      const input = { tenantId: 'demo', apiKey: env.apiKey, taskType: 'qa', question: QUESTION };
-      return (await env.gatehouse.execute(input)).output.length > 0;
+      return (await env.gatehouse.execute(benchRequest(env))).output.length > 0;
     } catch (error) {
       options.log(`GatehouseClient request failed: ${(error as Error).message}`);
       return false;
@@ -148,10 +149,6 @@ export async function runFrontDoorScenario(
     const httpFloor = await floor(get('/healthz'));
     const authenticatedFloor = await floor(get('/v1/models'));
     const added: number[] = [];
-    const frontDoorMs: number[] = [];
-    const directMs: number[] = [];
-    const interleavedAdded: number[] = [];
-    let errors = 0;
     const phases = {
       beforeSubmit: [] as number[],
       betweenCalls: [] as number[],
@@ -170,35 +167,31 @@ export async function runFrontDoorScenario(
       }
       return timing;
     };
-    for (let index = 0; index < options.rounds; index++) {
-      // Alternate which goes first, so neither always runs right after the other.
-      let viaHttp: Timing;
-      let viaClient: Timing;
-      if (index % 2 === 0) {
-        viaHttp = await throughFrontDoor();
-        viaClient = await timed(direct);
-      } else {
-        viaClient = await timed(direct);
-        viaHttp = await throughFrontDoor();
-      }
-      if (!viaHttp.ok || !viaClient.ok) {
-        errors += 1;
-        continue;
-      }
-      frontDoorMs.push(viaHttp.ms);
-      directMs.push(viaClient.ms);
-      interleavedAdded.push(viaHttp.ms - viaClient.ms);
-      if ((index + 1) % 50 === 0) options.log(`F1: ${index + 1}/${options.rounds} rounds`);
-    }
+    const paired = await runPairedRounds(
+      { id: 'F1', rounds: options.rounds, log: options.log },
+      async (index) => {
+        // Alternate which goes first, so neither always runs right after the other.
+        let viaHttp: Timing;
+        let viaClient: Timing;
+        if (index % 2 === 0) {
+          viaHttp = await throughFrontDoor();
+          viaClient = await timed(direct);
+        } else {
+          viaClient = await timed(direct);
+          viaHttp = await throughFrontDoor();
+        }
+        return viaHttp.ok && viaClient.ok ? { subjectMs: viaHttp.ms, baselineMs: viaClient.ms } : undefined;
+      },
+    );
     const addedSummary = summarize(added);
     return {
       id: 'F1',
       scenario:
         'front door (/v1/chat/completions, keep-alive HTTP) vs GatehouseClient, 0 ms model, concurrency 1',
       added: addedSummary,
-      frontDoor: summarize(frontDoorMs),
-      direct: summarize(directMs),
-      interleavedAdded: summarize(interleavedAdded),
+      frontDoor: summarize(paired.subjectMs),
+      direct: summarize(paired.baselineMs),
+      interleavedAdded: summarize(paired.addedMs),
       phases: {
         beforeSubmit: summarize(phases.beforeSubmit),
         betweenCalls: summarize(phases.betweenCalls),
@@ -206,7 +199,7 @@ export async function runFrontDoorScenario(
       },
       httpFloor,
       authenticatedFloor,
-      errors,
+      errors: paired.errors,
       target: `added p50 ≤ ${TARGET_ADDED_P50_MS} ms: ${addedSummary.p50 <= TARGET_ADDED_P50_MS ? 'met' : 'NOT met'}`,
     };
   } finally {

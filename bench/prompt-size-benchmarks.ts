@@ -2,11 +2,9 @@ import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { createLocalTokenCounter, type TokenCounter } from '../providers/token-counter';
 import { createPromptVersion } from '../store/prompt-repository';
 import { DEMO_PROMPT_TEMPLATES, DEMO_TENANT_ID } from '../store/seed-demo';
-import type { BenchEnvironment } from './bench-environment';
-import { PRIMARY_MODEL } from './bench-environment';
+import { benchRequest, PRIMARY_MODEL, type BenchEnvironment } from './bench-environment';
 import { round, summarize, type Summary } from './statistics';
 
-const QUESTION = 'What is the refund policy?';
 const LARGE_PROMPT_NAME = 'bench-large-prompt';
 const LARGE_PROMPT_TOKENS = 100_000;
 
@@ -62,10 +60,7 @@ export async function runLargePromptBenchmark(
     const started = performance.now();
     try {
       const result = await env.gatehouse.execute({
-        tenantId: 'demo',
-        apiKey: env.apiKey,
-        taskType: 'qa',
-        question: QUESTION,
+        ...benchRequest(env),
         ...(large ? { prompt: { name: LARGE_PROMPT_NAME, version } } : {}),
       });
       return { ms: performance.now() - started, workflowId: result.workflowId };

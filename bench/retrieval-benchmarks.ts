@@ -4,17 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { DataClass } from '../domain/data-class';
+import { seededRandom } from '../domain/seeded-random';
 import type { Embedder } from '../retrieval/embedder';
+import {
+  evaluateConfigurations,
+  evaluateCorpus,
+  readCorpusFile,
+  readQuestionsFile,
+} from '../retrieval/evaluate-corpus';
 import {
   corpusDocumentSchema,
   EVALUATION_SCOPE,
-  evaluateRetrieval,
   type EvaluationConfiguration,
-  type EvaluationQuestion,
-  evaluationQuestionSchema,
   formatEvaluationTable,
-  ingestCorpus,
-  readJsonLines,
   STANDARD_CONFIGURATIONS,
   type EvaluationReport,
 } from '../retrieval/evaluate-retrieval';
@@ -81,18 +83,6 @@ const TRANSFORMER_CONFIGURATIONS: readonly EvaluationConfiguration[] = [
   { name: 'minilm-l6 hybrid', mode: 'hybrid', rerank: false },
 ];
 const TRANSFORMER_SCOPE = { ...EVALUATION_SCOPE, tenantId: 'eval-minilm' };
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run builds the same corpus. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Words of the real corpus, most frequent first, and a Zipf sampler over them. */
 function vocabulary(): { words: string[]; sample: (random: () => number) => string } {
@@ -275,20 +265,12 @@ async function runStore(store: 'sqlite' | 'postgres', options: RetrievalBenchOpt
   const result: StoreResult = { store, chunks: 0, documents: 0, search: {} };
   try {
     log(`${store}: quality on the PostgreSQL 15 manual (108 labelled questions)`);
-    await upsertTenant(scratch.db, { id: 'eval', name: 'evaluation', status: 'active', tier: 'team' });
-    await ingestCorpus(
-      scratch.db,
-      readJsonLines(path.join(DATASETS, 'postgresql-15-docs.jsonl'), corpusDocumentSchema),
-    );
-    const questions = readJsonLines(
-      path.join(DATASETS, 'postgresql-15-questions.jsonl'),
-      evaluationQuestionSchema,
-    );
-    result.quality = [];
-    for (const configuration of STANDARD_CONFIGURATIONS) {
-      result.quality.push(await evaluateRetrieval(scratch.db, questions, configuration));
-    }
-    await evaluateTransformer(scratch.db, questions, result, log);
+    result.quality = await evaluateCorpus(scratch.db, {
+      documents: readCorpusFile(path.join(DATASETS, 'postgresql-15-docs.jsonl')),
+      questions: readQuestionsFile(path.join(DATASETS, 'postgresql-15-questions.jsonl')),
+      configurations: STANDARD_CONFIGURATIONS,
+    });
+    await evaluateTransformer(scratch.db, result, log);
 
     const wantsSpeed = options.scenarios.some((scenario) => scenario === 'R1' || scenario === 'R2');
     if (!wantsSpeed && !options.scenarios.includes('R3')) return result;
@@ -346,7 +328,6 @@ async function runStore(store: 'sqlite' | 'postgres', options: RetrievalBenchOpt
  */
 async function evaluateTransformer(
   db: Knex,
-  questions: readonly EvaluationQuestion[],
   result: StoreResult,
   log: (line: string) => void,
 ): Promise<void> {
@@ -360,21 +341,16 @@ async function evaluateTransformer(
     return;
   }
   log(`${result.store}: ingesting the manual with ${embedder.model} (the full transformer)`);
-  await upsertTenant(db, {
-    id: TRANSFORMER_SCOPE.tenantId,
-    name: 'evaluation',
-    status: 'active',
-    tier: 'team',
-  });
+  const questions = readQuestionsFile(path.join(DATASETS, 'postgresql-15-questions.jsonl'));
   const started = performance.now();
-  await ingestCorpus(
-    db,
-    readJsonLines(path.join(DATASETS, 'postgresql-15-docs.jsonl'), corpusDocumentSchema),
-    {
-      scope: TRANSFORMER_SCOPE,
-      embedder,
-    },
-  );
+  // Ingestion alone is timed: no configuration is scored here.
+  await evaluateCorpus(db, {
+    documents: readCorpusFile(path.join(DATASETS, 'postgresql-15-docs.jsonl')),
+    questions,
+    configurations: [],
+    scope: TRANSFORMER_SCOPE,
+    embedder,
+  });
   const seconds = (performance.now() - started) / 1000;
   const [{ chunks }] = (await db('chunks').where('tenant_id', TRANSFORMER_SCOPE.tenantId).count({
     chunks: '*',
@@ -385,11 +361,12 @@ async function evaluateTransformer(
     seconds,
     msPerChunk: (seconds * 1000) / Number(chunks),
   };
-  for (const configuration of TRANSFORMER_CONFIGURATIONS) {
-    (result.quality ??= []).push(
-      await evaluateRetrieval(db, questions, configuration, { scope: TRANSFORMER_SCOPE, embedder }),
-    );
-  }
+  (result.quality ??= []).push(
+    ...(await evaluateConfigurations(db, questions, TRANSFORMER_CONFIGURATIONS, {
+      scope: TRANSFORMER_SCOPE,
+      embedder,
+    })),
+  );
 }
 
 export interface RetrievalBenchResult {

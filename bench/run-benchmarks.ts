@@ -7,6 +7,7 @@ import type { GatehouseClient } from '../client/gatehouse-client';
 import { STEP_NAMES } from '../domain/step-names';
 import type { LlmResult } from '../domain/step-contracts';
 import {
+  benchRequest,
   startBenchEnvironment,
   PRIMARY_MODEL,
   FALLBACK_MODEL,
@@ -23,14 +24,13 @@ import {
   type FrontDoorScenarioResult,
 } from './front-door-benchmark';
 import { countHistoryEvents, measureCpuPerRequest, type CpuPerRequest } from './cpu-per-request';
-import { round, summarize, type Summary } from './statistics';
+import { round, runPairedRounds, summarize, type Summary } from './statistics';
 import { LOAD_SCENARIOS, runLoadBenchmarks } from './load-benchmarks';
 
 /**
  * B1, B2 and B5 of BENCHMARKS.md: Gatehouse against the same request sent directly with the AWS SDK to
  * the same Bedrock emulator, interleaved (A B A B …) after a warm-up, on this machine, in one run.
  */
-const QUESTION = 'What is the refund policy?';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 interface Prompt {
@@ -69,12 +69,7 @@ async function timeGatehouse(
 ): Promise<{ ms: number; result?: LlmResult }> {
   const started = performance.now();
   try {
-    const result = await gatehouse.execute({
-      tenantId: 'demo',
-      apiKey: env.apiKey,
-      taskType: 'qa',
-      question: QUESTION,
-    });
+    const result = await gatehouse.execute(benchRequest(env));
     return { ms: performance.now() - started, result };
   } catch (error) {
     log(`gatehouse request failed: ${(error as Error).message}`);
@@ -127,28 +122,20 @@ async function runScenario(
   for (let index = 0; index < options.warmup; index++) await timeGatehouse(env);
   const prompt = lastPrompt(env);
   for (let index = 0; index < options.warmup; index++) await timeDirect(env, prompt, options.directModel);
-  const gatehouseMs: number[] = [];
-  const directMs: number[] = [];
-  const added: number[] = [];
+  const paired = await runPairedRounds({ id: options.id, rounds: options.rounds, log }, async () => {
+    const viaGatehouse = await timeGatehouse(env);
+    const direct = await timeDirect(env, prompt, options.directModel);
+    if (!viaGatehouse.result || !direct.ok) return undefined;
+    return { subjectMs: viaGatehouse.ms, baselineMs: direct.ms, timings: viaGatehouse.result.timings };
+  });
   const stepTimes = new Map<string, number[]>();
-  let errors = 0;
-  for (let index = 0; index < options.rounds; index++) {
-    const a = await timeGatehouse(env);
-    const b = await timeDirect(env, prompt, options.directModel);
-    if (!a.result || !b.ok) {
-      errors += 1;
-      continue;
-    }
-    gatehouseMs.push(a.ms);
-    directMs.push(b.ms);
-    added.push(a.ms - b.ms);
-    for (const [step, ms] of Object.entries(a.result.timings)) {
+  for (const { timings } of paired.completed) {
+    for (const [step, ms] of Object.entries(timings)) {
       stepTimes.set(step, [...(stepTimes.get(step) ?? []), ms]);
     }
-    if ((index + 1) % 50 === 0) log(`${options.id}: ${index + 1}/${options.rounds} rounds`);
   }
-  const gatehouse = summarize(gatehouseMs);
-  const direct = summarize(directMs);
+  const gatehouse = summarize(paired.subjectMs);
+  const direct = summarize(paired.baselineMs);
   const steps: ScenarioResult['steps'] = {};
   for (const step of STEP_NAMES) {
     // Steps the benchmark tenant's policy leaves out (guardrails) have no timings to report.
@@ -163,10 +150,10 @@ async function runScenario(
     latencyMs: options.latencyMs,
     gatehouse,
     direct,
-    added: summarize(added),
+    added: summarize(paired.addedMs),
     ratioP50: gatehouse.p50 / direct.p50,
     ratioP99: gatehouse.p99 / direct.p99,
-    errors,
+    errors: paired.errors,
     steps,
   };
 }

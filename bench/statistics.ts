@@ -25,3 +25,40 @@ export function summarize(values: number[]): Summary {
 }
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** One round of a paired comparison: the subject's and its baseline's milliseconds. */
+export interface PairedRound {
+  subjectMs: number;
+  baselineMs: number;
+}
+
+/**
+ * Runs `rounds` rounds of a paired comparison; a round that returns undefined (either side failed) counts
+ * as an error and adds no times. Progress goes to `log` every 50 rounds.
+ */
+export async function runPairedRounds<Round extends PairedRound>(
+  options: { id: string; rounds: number; log: (line: string) => void },
+  runRound: (index: number) => Promise<Round | undefined>,
+): Promise<{
+  completed: Round[];
+  subjectMs: number[];
+  baselineMs: number[];
+  addedMs: number[];
+  errors: number;
+}> {
+  const completed: Round[] = [];
+  let errors = 0;
+  for (let index = 0; index < options.rounds; index++) {
+    const result = await runRound(index);
+    if (result === undefined) errors += 1;
+    else completed.push(result);
+    if ((index + 1) % 50 === 0) options.log(`${options.id}: ${index + 1}/${options.rounds} rounds`);
+  }
+  return {
+    completed,
+    subjectMs: completed.map((result) => result.subjectMs),
+    baselineMs: completed.map((result) => result.baselineMs),
+    addedMs: completed.map((result) => result.subjectMs - result.baselineMs),
+    errors,
+  };
+}

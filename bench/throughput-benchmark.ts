@@ -1,10 +1,7 @@
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import type { BenchEnvironment } from './bench-environment';
-import { PRIMARY_MODEL } from './bench-environment';
+import { BENCH_QUESTION, benchRequest, PRIMARY_MODEL, type BenchEnvironment } from './bench-environment';
 import { countHistoryEvents, processCpuMs } from './cpu-per-request';
 import { round, summarize, type Summary } from './statistics';
-
-const QUESTION = 'What is the refund policy?';
 
 /** One closed-loop measurement window: N callers, each sending its next request when the last returns. */
 export interface LoadWindow {
@@ -116,12 +113,7 @@ export function gatehouseSender(env: BenchEnvironment, log: (line: string) => vo
   const state = { lastWorkflowId: '' };
   const send = async () => {
     try {
-      const result = await env.gatehouse.execute({
-        tenantId: 'demo',
-        apiKey: env.apiKey,
-        taskType: 'qa',
-        question: QUESTION,
-      });
+      const result = await env.gatehouse.execute(benchRequest(env));
       state.lastWorkflowId = result.workflowId;
       return true;
     } catch (error) {
@@ -140,7 +132,7 @@ export function directSender(env: BenchEnvironment, log: (line: string) => void)
         new ConverseCommand({
           modelId: PRIMARY_MODEL,
           system: [{ text: 'Answer from the context.' }],
-          messages: [{ role: 'user', content: [{ text: QUESTION }] }],
+          messages: [{ role: 'user', content: [{ text: BENCH_QUESTION }] }],
           inferenceConfig: { maxTokens: 512 },
         }),
       );

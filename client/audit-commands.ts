@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { newAuditKeyFile, readAuditPublicKey } from '../governance/audit-key-store';
 import { createAuditCheckpointSink } from '../governance/audit-checkpoint-sinks';
 import { verifyAuditTrail, type AuditTrailReport } from '../governance/verify-audit-trail';
@@ -21,8 +21,10 @@ import {
   withDatabase,
   withTemporal,
   workflowIdFor,
+  refusalsToCli,
 } from './cli-context';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
+import { demoTenantOption, operatorKeyOption, tenantOption, wholeNumberIn } from './command-options';
 
 /** `gatehouse audit verify --bundle`: offline, with only the public key; exit 1 when it fails. */
 function verifyBundleCommand(bundleFile: string, publicKeyFile: string): void {
@@ -46,11 +48,7 @@ function verifyBundleCommand(bundleFile: string, publicKeyFile: string): void {
   );
 }
 
-function parseCount(value: string): number {
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return count;
-}
+const parseCount = wholeNumberIn(0, Infinity, 'must be a whole number ≥ 0');
 
 /** The verdict as the CLI prints it: what was checked against what, or the first bad event. */
 export function formatAuditTrailReport(tenantId: string, report: AuditTrailReport): string {
@@ -73,7 +71,6 @@ export function formatAuditTrailReport(tenantId: string, report: AuditTrailRepor
 /** `gatehouse audit …`: verify a tenant's chain, checkpoint heads, show one request's record. */
 export function registerAuditCommands(program: Command, settings: GatehouseSettings): void {
   const audit = program.command('audit').description('the tamper-evident audit trail');
-  const keyHelp = 'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)';
 
   audit
     .command('verify')
@@ -81,7 +78,7 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
       "walk a tenant's keyed hash chain, check it against the signed checkpoints and the heads its requests recorded in Temporal history; name the first bad event",
     )
     .option('-t, --tenant <id>', 'tenant id')
-    .option('--api-key <key>', keyHelp)
+    .addOption(operatorKeyOption())
     .option('--no-history', 'do not read Temporal history (checkpoints and the chain only)')
     .option('--history-limit <n>', 'read at most this many runs from Temporal', parseCount, 1000)
     .option('--bundle <file>', 'verify an evidence bundle offline instead, with only the public key')
@@ -168,9 +165,9 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
       'a signed evidence bundle of one request: its audit events, the chain proof up to a signed checkpoint, its decoded Temporal history and a manifest of hashes',
     )
     .argument('<id>', 'workflow id, or request id with --tenant')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--out <file>', 'where to write the bundle')
-    .option('--api-key <key>', keyHelp)
+    .addOption(operatorKeyOption())
     .option('--no-history', 'leave the Temporal history out')
     .action(
       async (id: string, options: { tenant: string; out: string; apiKey?: string; history: boolean }) => {
@@ -178,18 +175,17 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
         const keys = loadCliAuditKeys(settings);
         const checkpointSink = createAuditCheckpointSink(settings.audit);
         await asAuditor(settings, options, async ({ db, client, operator }) => {
-          const built = await buildEvidenceBundle(db, {
-            tenantId: options.tenant,
-            workflowId,
-            createdBy: operator,
-            keys,
-            checkpointSink,
-            client: options.history ? client : undefined,
-            now: new Date(),
-          }).catch((error: unknown) => {
-            if (error instanceof EvidenceError) throw new CliError(error.message, EXIT_CODES.error);
-            throw error;
-          });
+          const built = await refusalsToCli(EvidenceError, () =>
+            buildEvidenceBundle(db, {
+              tenantId: options.tenant,
+              workflowId,
+              createdBy: operator,
+              keys,
+              checkpointSink,
+              client: options.history ? client : undefined,
+              now: new Date(),
+            }),
+          );
           writeFileSync(options.out, built.bytes, { mode: 0o600 });
           process.stdout.write(
             `evidence for ${workflowId} written to ${options.out}: ${built.summary.events} event(s), chain proof of ${built.summary.links} link(s) to the checkpoint at #${built.summary.checkpointSeq}, history of ${built.summary.historyRuns} run(s); signed by ${keys.signing.keyId}\n` +
@@ -202,11 +198,11 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
   audit
     .command('export')
     .description("a tenant's audit events since a date, as JSON lines or CSV (stdout, or --out)")
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--since <date>', 'ISO date or time, e.g. 2026-12-01')
     .option('--format <format>', 'jsonl or csv', 'jsonl')
     .option('--out <file>', 'write to this file instead of stdout')
-    .option('--api-key <key>', keyHelp)
+    .addOption(operatorKeyOption())
     .action(
       async (options: { tenant: string; since: string; format: string; out?: string; apiKey?: string }) => {
         const since = new Date(options.since);
@@ -234,9 +230,9 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
     .description(
       "remove a tenant's audit events older than its retention (policy auditRetentionDays, or --older-than-days); the rest stays verifiable from a signed checkpoint",
     )
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--older-than-days <n>', 'instead of the policy', parseCount)
-    .option('--api-key <key>', keyHelp)
+    .addOption(operatorKeyOption())
     .action(async (options: { tenant: string; olderThanDays?: number; apiKey?: string }) => {
       const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
       const keys = loadCliAuditKeys(settings);
@@ -250,16 +246,15 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
           );
         }
         const now = new Date();
-        const result = await pruneAuditTrail(db, {
-          tenantId: options.tenant,
-          before: new Date(now.getTime() - days * 24 * 60 * 60 * 1000),
-          keys,
-          checkpointSink,
-          now,
-        }).catch((error: unknown) => {
-          if (error instanceof AuditRetentionError) throw new CliError(error.message);
-          throw error;
-        });
+        const result = await refusalsToCli(AuditRetentionError, () =>
+          pruneAuditTrail(db, {
+            tenantId: options.tenant,
+            before: new Date(now.getTime() - days * 24 * 60 * 60 * 1000),
+            keys,
+            checkpointSink,
+            now,
+          }),
+        );
         process.stdout.write(
           `pruned ${result.pruned} event(s) of '${options.tenant}' older than ${days} day(s); the chain now starts after #${result.prunedThroughSeq}, anchored by a signed checkpoint\n`,
         );
@@ -288,8 +283,8 @@ export function registerAuditCommands(program: Command, settings: GatehouseSetti
       "one request's whole record from the audit store: every run, step, attempt and operator action",
     )
     .argument('<id>', 'workflow id, or request id with --tenant')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
-    .option('--api-key <key>', keyHelp)
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .option('--json', 'print the record as JSON')
     .action(async (id: string, options: { tenant: string; apiKey?: string; json?: boolean }) => {
       const workflowId = workflowIdFor(id, options.tenant);

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import {
   DEFAULT_BATCH_CONCURRENCY,
   MAX_BATCH_CONCURRENCY,
@@ -12,16 +12,15 @@ import { workflowLink, type GatehouseSettings } from '../config/environment';
 import { batchProgress, batchResult, readBatchFile, submitBatch } from './batch-client';
 import { authenticateOperator, EXIT_CODES, resolveApiKey, withDatabase, withTemporal } from './cli-context';
 import { waitWithProgress } from './wait-with-progress';
+import { demoTenantOption, operatorKeyOption, wholeNumberIn } from './command-options';
 
 const BAR_WIDTH = 20;
 
-function concurrencyOption(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > MAX_BATCH_CONCURRENCY) {
-    throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_BATCH_CONCURRENCY}`);
-  }
-  return parsed;
-}
+const concurrencyOption = wholeNumberIn(
+  1,
+  MAX_BATCH_CONCURRENCY,
+  `expected a whole number from 1 to ${MAX_BATCH_CONCURRENCY}`,
+);
 
 /** `[#####.....] 120/200 · 3 failed · $0.0123` */
 export function formatBatchProgressBar(
@@ -121,11 +120,8 @@ export function registerBatchCommands(program: Command, settings: GatehouseSetti
     .command('show')
     .description("a batch's progress, or its summary and failed requests once finished")
     .argument('<id>', 'batch workflow id, or batch id with --tenant')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
-    .option(
-      '--api-key <key>',
-      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-    )
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .action(async (id: string, options: { tenant: string; apiKey?: string }) => {
       const workflowId = id.startsWith('gatehouse-batch/') ? id : batchWorkflowId(options.tenant, id);
       if (!workflowId.startsWith(batchWorkflowId(options.tenant, ''))) {

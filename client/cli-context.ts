@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { keyRefusal, type KeyScope } from '../domain/api-key-access';
 import { parseRequestWorkflowId, requestWorkflowId } from '../domain/request-contract';
-import { authenticateApiKey, type PrincipalCredential } from '../store/principal-repository';
+import { findPrincipalByApiKey, type PrincipalCredential } from '../store/principal-repository';
 import { createKnex } from '../store/knex-client';
 import { readDemoCredentials } from '../devtools/demo-credentials';
 import type { GatehouseSettings } from '../config/environment';
@@ -36,6 +36,22 @@ export class CliError extends Error {
   ) {
     super(message);
     this.name = 'CliError';
+  }
+}
+
+/**
+ * Runs `run`; an error of class `refusal` (the operation said no, and its message says why) becomes a
+ * one-line CliError. Other errors pass through.
+ */
+export async function refusalsToCli<T>(
+  refusal: abstract new (...args: never[]) => Error,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof refusal) throw new CliError(error.message);
+    throw error;
   }
 }
 
@@ -126,7 +142,7 @@ export async function authenticateOperator(
   apiKey: string,
   scope: KeyScope = 'operate',
 ): Promise<PrincipalCredential> {
-  const principal = await authenticateApiKey(db, tenantId, apiKey);
+  const principal = await findPrincipalByApiKey(db, apiKey, tenantId);
   if (!principal || principal.status !== 'active') {
     throw new CliError(`the API key is not valid for tenant '${tenantId}'`, EXIT_CODES.forbidden);
   }
@@ -186,4 +202,16 @@ export function loadCliAuditKeys(settings: GatehouseSettings): AuditKeys {
 /** What operator actions audit themselves with: the store and the chain key. */
 export function auditWriter(settings: GatehouseSettings, db: Knex): AuditWriter {
   return { db, chainKey: loadCliAuditKeys(settings).chainKey };
+}
+
+/**
+ * One audited change against the store: `change` gets the audit writer, and an error of class `refusal`
+ * (the change was refused, e.g. an unknown key) becomes a one-line CliError.
+ */
+export async function auditedChange<T>(
+  settings: GatehouseSettings,
+  refusal: abstract new (...args: never[]) => Error,
+  change: (writer: AuditWriter) => Promise<T>,
+): Promise<T> {
+  return withDatabase(settings, (db) => refusalsToCli(refusal, () => change(auditWriter(settings, db))));
 }

@@ -24,13 +24,9 @@ import { registerReportCommands } from './report-commands';
 import { registerFeedbackCommand } from './feedback-command';
 import { registerRequestCommands } from './request-commands';
 import { registerServeCommand } from './serve-command';
+import { demoTenantOption, wholeNumberIn } from './command-options';
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0)
-    throw new InvalidArgumentError('expected a positive whole number');
-  return parsed;
-}
+const positiveInteger = wholeNumberIn(1, Infinity, 'expected a positive whole number');
 
 function parsePromptOption(value: string): { name: string; label?: string; version?: number } {
   const match = /^([a-z0-9-]+)(?:@(\d+)|:([a-z0-9-]+))?$/.exec(value);
@@ -57,7 +53,7 @@ export function buildCli(settings: GatehouseSettings = readSettings()): Command 
     .command('ask')
     .description('send one request and wait for its answer')
     .argument('<question...>', 'the question')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
+    .addOption(demoTenantOption())
     .option('--task <type>', 'task type (capability)', 'qa')
     .option('--api-key <key>', 'API key (default: GATEHOUSE_API_KEY, or the demo key from npm start)')
     .option('--data-class <class>', 'public | internal | confidential | restricted', 'internal')

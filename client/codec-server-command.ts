@@ -12,13 +12,9 @@ import { newPayloadKeyId, newPayloadKeyMaterial } from '../codec/payload-keyring
 import { tenantIdSchema } from '../domain/request-contract';
 import type { GatehouseSettings } from '../config/environment';
 import { dataKeyProviderFor, loadPayloadKeyring } from '../codec/payload-encryption';
+import { wholeNumberIn } from './command-options';
 
-function port(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
-    throw new InvalidArgumentError('expected a port');
-  return parsed;
-}
+const port = wholeNumberIn(0, 65_535, 'expected a port');
 
 function tenantList(value: string): string[] {
   const tenants = value

@@ -52,42 +52,42 @@ export class RequestConflictError extends GatehouseRequestError {
   }
 }
 
-export class PolicyDeniedError extends GatehouseRequestError {
-  override name = 'PolicyDeniedError';
+/** An error class that adds nothing to GatehouseRequestError but its name: one per failure a caller branches on. */
+function namedErrorClass(className: string): typeof GatehouseRequestError {
+  const ErrorClass = class extends GatehouseRequestError {
+    override name = className;
+  };
+  // The constructor carries the name too, for debuggers and test failure messages.
+  Object.defineProperty(ErrorClass, 'name', { value: className });
+  return ErrorClass;
 }
-export class BudgetExceededError extends GatehouseRequestError {
-  override name = 'BudgetExceededError';
-}
+
+export const PolicyDeniedError = namedErrorClass('PolicyDeniedError');
+export const BudgetExceededError = namedErrorClass('BudgetExceededError');
 /** The tenant's requests or tokens per minute are used up (`FAILURE_TYPES.rateLimitExceeded`); retry in the next minute. */
-export class RateLimitExceededError extends GatehouseRequestError {
-  override name = 'RateLimitExceededError';
-}
-export class InferenceExhaustedError extends GatehouseRequestError {
-  override name = 'InferenceExhaustedError';
-}
-export class ValidationFailedError extends GatehouseRequestError {
-  override name = 'ValidationFailedError';
-}
-
-export class ApprovalDeniedError extends GatehouseRequestError {
-  override name = 'ApprovalDeniedError';
-}
-export class StreamInterruptedError extends GatehouseRequestError {
-  override name = 'StreamInterruptedError';
-}
+export const RateLimitExceededError = namedErrorClass('RateLimitExceededError');
+export const InferenceExhaustedError = namedErrorClass('InferenceExhaustedError');
+export const ValidationFailedError = namedErrorClass('ValidationFailedError');
+export const ApprovalDeniedError = namedErrorClass('ApprovalDeniedError');
+export const StreamInterruptedError = namedErrorClass('StreamInterruptedError');
 /** A guardrail blocked the question or the answer (`FAILURE_TYPES.guardrailBlocked`). */
-export class GuardrailBlockedError extends GatehouseRequestError {
-  override name = 'GuardrailBlockedError';
-}
+export const GuardrailBlockedError = namedErrorClass('GuardrailBlockedError');
 /** A guardrail gave no verdict and the tenant's policy fails closed (`FAILURE_TYPES.guardrailUnavailable`). */
-export class GuardrailUnavailableError extends GatehouseRequestError {
-  override name = 'GuardrailUnavailableError';
-}
-
+export const GuardrailUnavailableError = namedErrorClass('GuardrailUnavailableError');
 /** The request's retrieval source refused the search or stayed unreachable (`FAILURE_TYPES.retrievalUnavailable`). */
-export class RetrievalUnavailableError extends GatehouseRequestError {
-  override name = 'RetrievalUnavailableError';
-}
+export const RetrievalUnavailableError = namedErrorClass('RetrievalUnavailableError');
+
+/** Their instances' types, for annotations and casts (`error as PolicyDeniedError`). */
+export type PolicyDeniedError = GatehouseRequestError;
+export type BudgetExceededError = GatehouseRequestError;
+export type RateLimitExceededError = GatehouseRequestError;
+export type InferenceExhaustedError = GatehouseRequestError;
+export type ValidationFailedError = GatehouseRequestError;
+export type ApprovalDeniedError = GatehouseRequestError;
+export type StreamInterruptedError = GatehouseRequestError;
+export type GuardrailBlockedError = GatehouseRequestError;
+export type GuardrailUnavailableError = GatehouseRequestError;
+export type RetrievalUnavailableError = GatehouseRequestError;
 
 /** Failure type → error class; a table, so the mapping survives minification of class names. */
 const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {

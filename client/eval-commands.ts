@@ -2,11 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { dataClassSchema } from '../domain/data-class';
 import {
-  corpusDocumentSchema,
-  evaluateRetrieval,
-  evaluationQuestionSchema,
+  evaluateConfigurations,
+  evaluateCorpus,
+  readCorpusFile,
+  readQuestionsFile,
+} from '../retrieval/evaluate-corpus';
+import {
   formatEvaluationTable,
-  ingestCorpus,
   readJsonLines,
   STANDARD_CONFIGURATIONS,
   type EvaluationConfiguration,
@@ -17,7 +19,6 @@ import { createEmbedder } from '../retrieval/create-embedder';
 import { formatGroundingReport, groundingExampleSchema, groundingReport } from '../retrieval/grounding';
 import { createKnex } from '../store/knex-client';
 import { openScratchDatabase } from '../store/scratch-database';
-import { upsertTenant } from '../store/tenant-repository';
 import type { GatehouseSettings } from '../config/environment';
 
 function configurationList(value: string): EvaluationConfiguration[] {
@@ -60,7 +61,7 @@ export function registerEvalCommands(program: Command, settings: GatehouseSettin
     )
     .option('--json <file>', 'also write the full report (per question) as JSON')
     .action(async (options) => {
-      const questions = readJsonLines(options.dataset, evaluationQuestionSchema);
+      const questions = readQuestionsFile(options.dataset);
       const clearance = dataClassSchema.safeParse(options.clearance);
       if (!clearance.success)
         throw new Error(`--clearance must be one of ${dataClassSchema.options.join(', ')}`);
@@ -78,27 +79,23 @@ export function registerEvalCommands(program: Command, settings: GatehouseSettin
           throw new Error('--store must be sqlite or postgres');
         if (options.store === 'postgres' && !settings.databaseUrl)
           throw new Error('--store postgres needs DATABASE_URL');
-        const documents = readJsonLines(options.corpus, corpusDocumentSchema);
+        const documents = readCorpusFile(options.corpus);
         const scratch = await openScratchDatabase({
           databaseUrl: options.store === 'postgres' ? settings.databaseUrl : undefined,
         });
         try {
           const scope: EvaluationScope = { tenantId: 'eval', groups, clearance: clearance.data };
-          await upsertTenant(scratch.db, {
-            id: scope.tenantId,
-            name: 'evaluation',
-            status: 'active',
-            tier: 'team',
-          });
           process.stderr.write(
             `loading ${documents.length} documents into a scratch ${scratch.store} database…\n`,
           );
-          await ingestCorpus(scratch.db, documents, { scope, embedder });
+          reports = await evaluateCorpus(scratch.db, {
+            documents,
+            questions,
+            configurations,
+            scope,
+            embedder,
+          });
           store = scratch.store;
-          reports = [];
-          for (const configuration of configurations) {
-            reports.push(await evaluateRetrieval(scratch.db, questions, configuration, { scope, embedder }));
-          }
         } finally {
           await scratch.destroy();
         }
@@ -109,10 +106,7 @@ export function registerEvalCommands(program: Command, settings: GatehouseSettin
         try {
           const scope: EvaluationScope = { tenantId: options.tenant, groups, clearance: clearance.data };
           store = settings.databaseUrl ? 'postgres' : 'sqlite';
-          reports = [];
-          for (const configuration of configurations) {
-            reports.push(await evaluateRetrieval(db, questions, configuration, { scope, embedder }));
-          }
+          reports = await evaluateConfigurations(db, questions, configurations, { scope, embedder });
         } finally {
           await db.destroy();
         }

@@ -4,6 +4,7 @@ import { isFeedbackScore } from '../domain/feedback-contract';
 import { CliError, EXIT_CODES, resolveApiKey, withTemporal, workflowIdFor } from './cli-context';
 import { GatehouseRequestError, RequestNotFoundError } from './errors';
 import { GatehouseClient } from './gatehouse-client';
+import { demoTenantOption } from './command-options';
 
 function parseScore(value: string): number {
   const score = Number(value);
@@ -20,7 +21,7 @@ export function registerFeedbackCommand(program: Command, settings: GatehouseSet
     .requiredOption('--score <score>', '-1 (bad), 0 (neutral) or 1 (good)', parseScore)
     .option('--comment <text>', 'what was right or wrong with the answer')
     .option('--feedback-id <id>', 'idempotency key (default: a new UUID)')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
+    .addOption(demoTenantOption())
     .option(
       '--api-key <key>',
       'the API key that made the request (default: GATEHOUSE_API_KEY, or the demo key)',

@@ -22,9 +22,11 @@ import {
   resolveApiKey,
   withDatabase,
   withTemporal,
+  refusalsToCli,
 } from './cli-context';
 import { IngestSourceError, readIngestSource } from './ingest-source';
 import { waitWithProgress } from './wait-with-progress';
+import { demoTenantOption, operatorKeyOption } from './command-options';
 
 const BAR_WIDTH = 20;
 
@@ -96,7 +98,7 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
       'ingest a directory (Markdown, text, HTML) or a JSONL file of documents through ingestDocumentsWorkflow',
     )
     .argument('<source>', 'a directory, or a JSONL file (one document per line)')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
+    .addOption(demoTenantOption())
     .requiredOption('--acl <groups>', 'comma-separated groups that may read the documents', groupsOption)
     .option(
       '--classification <class>',
@@ -118,10 +120,7 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
     .option('--target-tokens <n>', 'tokens per chunk (default 256)', wholeNumber(16))
     .option('--overlap-tokens <n>', 'tokens repeated between consecutive chunks (default 32)', wholeNumber(0))
     .option('--ingestion-id <id>', 'names the ingestion and its workflow (default: a new UUID)')
-    .option(
-      '--api-key <key>',
-      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-    )
+    .addOption(operatorKeyOption())
     .option('--no-wait', 'print the workflow id and return without waiting')
     .action(
       async (
@@ -141,18 +140,14 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
         },
       ) => {
         const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
-        let read;
-        try {
-          read = await readIngestSource(source, {
+        const read = await refusalsToCli(IngestSourceError, () =>
+          readIngestSource(source, {
             tenantId: options.tenant,
             aclGroups: options.acl,
             classification: options.classification,
             sourceVersion: options.sourceVersion,
-          });
-        } catch (error) {
-          if (error instanceof IngestSourceError) throw new CliError(error.message);
-          throw error;
-        }
+          }),
+        );
         if (options.prune && read.sourcePrefix === undefined)
           throw new CliError('--prune needs a directory: a JSONL file deletes with "deleted": true lines');
         const ingestionId = options.ingestionId ?? randomUUID();
@@ -208,11 +203,8 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
   documents
     .command('list')
     .description('every document of the tenant: version, classification, ACL, chunks, source')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
-    .option(
-      '--api-key <key>',
-      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-    )
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .option('--json', 'print the documents as JSON')
     .action(async (options: { tenant: string; apiKey?: string; json?: boolean }) => {
       const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
@@ -250,11 +242,8 @@ export function registerIngestCommands(program: Command, settings: GatehouseSett
       'delete documents with their chunks and vectors; searches stop returning them on their next query',
     )
     .argument('<id...>', 'external ids of the documents (as `documents list` shows them)')
-    .option('-t, --tenant <id>', 'tenant id', 'demo')
-    .option(
-      '--api-key <key>',
-      'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-    )
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .action(async (ids: string[], options: { tenant: string; apiKey?: string }) => {
       const apiKey = resolveApiKey(settings, options.tenant, options.apiKey);
       await withDatabase(settings, async (db) => {

@@ -10,7 +10,8 @@ import {
   rotateKey,
 } from '../governance/api-keys';
 import { listApiKeys, type ApiKeyRecord } from '../store/api-key-repository';
-import { auditWriter, CliError, withDatabase } from './cli-context';
+import { auditedChange, withDatabase } from './cli-context';
+import { authorOption, tenantOption } from './command-options';
 
 function duration(value: string): number {
   if (value === '0') return 0;
@@ -25,15 +26,6 @@ function scopeList(value: string): string[] {
     .split(',')
     .map((scope) => scope.trim())
     .filter((scope) => scope !== '');
-}
-
-async function keyErrorsToCli<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof ApiKeyError) throw new CliError(error.message);
-    throw error;
-  }
 }
 
 function describeKey(key: ApiKeyRecord, now: number): string {
@@ -53,16 +45,15 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
   const keys = program
     .command('keys')
     .description(`API keys with scopes (${KEY_SCOPES.join(', ')}) and expiry; secrets are shown once`);
-  const authorHelp = 'who makes the change; recorded in the audit event';
 
   keys
     .command('create')
     .description('issue a key for a principal; prints the secret once (only its hash is stored)')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--principal <id>', 'the principal the key acts as')
     .requiredOption('--scopes <list>', `comma-separated: ${KEY_SCOPES.join(', ')}`, scopeList)
     .option('--expires <duration>', 'lifetime, e.g. 30d, 12h (default: no expiry)', duration)
-    .requiredOption('--author <name>', authorHelp)
+    .addOption(authorOption())
     .action(
       async (options: {
         tenant: string;
@@ -71,28 +62,26 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
         expires?: number;
         author: string;
       }) => {
-        await withDatabase(settings, async (db) => {
-          const issued = await keyErrorsToCli(() =>
-            createKey(auditWriter(settings, db), {
-              tenantId: options.tenant,
-              principalId: options.principal,
-              scopes: options.scopes,
-              ...(options.expires === undefined ? {} : { expiresInMs: options.expires }),
-              author: options.author,
-            }),
-          );
-          process.stdout.write(
-            `key ${issued.record.keyId} for ${options.principal} of '${options.tenant}' (scopes ${issued.record.scopes.join(',')}, ${issued.record.expiresAt === undefined ? 'no expiry' : `expires ${issued.record.expiresAt}`}), created by ${options.author}\n` +
-              `secret (shown only now): ${issued.secret}\n`,
-          );
-        });
+        const issued = await auditedChange(settings, ApiKeyError, (writer) =>
+          createKey(writer, {
+            tenantId: options.tenant,
+            principalId: options.principal,
+            scopes: options.scopes,
+            ...(options.expires === undefined ? {} : { expiresInMs: options.expires }),
+            author: options.author,
+          }),
+        );
+        process.stdout.write(
+          `key ${issued.record.keyId} for ${options.principal} of '${options.tenant}' (scopes ${issued.record.scopes.join(',')}, ${issued.record.expiresAt === undefined ? 'no expiry' : `expires ${issued.record.expiresAt}`}), created by ${options.author}\n` +
+            `secret (shown only now): ${issued.secret}\n`,
+        );
       },
     );
 
   keys
     .command('list')
     .description("the tenant's keys: id, principal, status, scopes, dates — never secrets")
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--principal <id>', 'only this principal')
     .option('--json', 'print the keys as JSON')
     .action(async (options: { tenant: string; principal?: string; json?: boolean }) => {
@@ -113,22 +102,16 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
   keys
     .command('revoke')
     .description('revoke a key now: requests started with it from now on are refused')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--key <id>', 'key id (from keys list)')
-    .requiredOption('--author <name>', authorHelp)
+    .addOption(authorOption())
     .action(async (options: { tenant: string; key: string; author: string }) => {
-      await withDatabase(settings, async (db) => {
-        const { record } = await keyErrorsToCli(() =>
-          revokeKey(auditWriter(settings, db), {
-            tenantId: options.tenant,
-            keyId: options.key,
-            author: options.author,
-          }),
-        );
-        process.stdout.write(
-          `key ${record.keyId} of '${options.tenant}' revoked at ${record.revokedAt ?? '?'} by ${options.author}\n`,
-        );
-      });
+      const { record } = await auditedChange(settings, ApiKeyError, (writer) =>
+        revokeKey(writer, { tenantId: options.tenant, keyId: options.key, author: options.author }),
+      );
+      process.stdout.write(
+        `key ${record.keyId} of '${options.tenant}' revoked at ${record.revokedAt ?? '?'} by ${options.author}\n`,
+      );
     });
 
   keys
@@ -136,32 +119,30 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
     .description(
       'issue a new secret for a key; the old one keeps working for the grace period (0: revoked now)',
     )
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--key <id>', 'key id (from keys list)')
     .option(
       '--grace <duration>',
       'how long the old secret keeps working, e.g. 12h, or 0 (default: 24h)',
       duration,
     )
-    .requiredOption('--author <name>', authorHelp)
+    .addOption(authorOption())
     .action(async (options: { tenant: string; key: string; grace?: number; author: string }) => {
-      await withDatabase(settings, async (db) => {
-        const rotated = await keyErrorsToCli(() =>
-          rotateKey(auditWriter(settings, db), {
-            tenantId: options.tenant,
-            keyId: options.key,
-            graceMs: options.grace ?? DEFAULT_ROTATION_GRACE_MS,
-            author: options.author,
-          }),
-        );
-        const old =
-          rotated.old.revokedAt !== undefined
-            ? `revoked at ${rotated.old.revokedAt}`
-            : `valid until ${rotated.old.expiresAt ?? '?'}`;
-        process.stdout.write(
-          `key ${rotated.old.keyId} rotated by ${options.author}: new key ${rotated.record.keyId} (scopes ${rotated.record.scopes.join(',')}); the old key is ${old}\n` +
-            `secret (shown only now): ${rotated.secret}\n`,
-        );
-      });
+      const rotated = await auditedChange(settings, ApiKeyError, (writer) =>
+        rotateKey(writer, {
+          tenantId: options.tenant,
+          keyId: options.key,
+          graceMs: options.grace ?? DEFAULT_ROTATION_GRACE_MS,
+          author: options.author,
+        }),
+      );
+      const old =
+        rotated.old.revokedAt !== undefined
+          ? `revoked at ${rotated.old.revokedAt}`
+          : `valid until ${rotated.old.expiresAt ?? '?'}`;
+      process.stdout.write(
+        `key ${rotated.old.keyId} rotated by ${options.author}: new key ${rotated.record.keyId} (scopes ${rotated.record.scopes.join(',')}); the old key is ${old}\n` +
+          `secret (shown only now): ${rotated.secret}\n`,
+      );
     });
 }

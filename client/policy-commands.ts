@@ -9,7 +9,8 @@ import {
   policyHistory,
   PolicyNotApplicableError,
 } from '../governance/policy-versions';
-import { auditWriter, CliError, withDatabase } from './cli-context';
+import { auditedChange, CliError, refusalsToCli, withDatabase } from './cli-context';
+import { authorOption, tenantOption } from './command-options';
 
 /** Reads and validates a policy file; every problem is printed on its own line before the CLI exits 1. */
 function readPolicyFile(file: string, routesFile: string): PolicyFile {
@@ -32,13 +33,6 @@ function readPolicyFile(file: string, routesFile: string): PolicyFile {
     );
   }
   return parsed.policy;
-}
-
-function notApplicableToCliError<T>(run: () => Promise<T>): Promise<T> {
-  return run().catch((error: unknown) => {
-    if (error instanceof PolicyNotApplicableError) throw new CliError(error.message);
-    throw error;
-  });
 }
 
 /** `gatehouse policy validate | apply | diff | history`: a tenant's policy as a versioned file. */
@@ -65,41 +59,35 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .command('apply')
     .description('publish the file as the next immutable policy version and record it in the audit chain')
     .argument('<file>', 'policy file (.yaml, .yml or .json)')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
-    .requiredOption('--author <name>', 'who makes the change; recorded in the audit event')
+    .addOption(tenantOption())
+    .addOption(authorOption())
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action(async (file: string, options: { tenant: string; author: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes);
-      await withDatabase(settings, async (db) => {
-        const applied = await notApplicableToCliError(() =>
-          applyPolicy(auditWriter(settings, db), {
-            tenantId: options.tenant,
-            author: options.author,
-            policy: parsed,
-          }),
-        );
-        const budget =
-          applied.budgetLimitMicroUsd === undefined
-            ? ''
-            : `; budget limit ${(applied.budgetLimitMicroUsd / 1_000_000).toFixed(2)} USD`;
-        process.stdout.write(
-          applied.created
-            ? `policy version ${applied.version} of '${options.tenant}' applied by ${options.author} (sha256 ${applied.contentHash})${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`
-            : `policy version ${applied.version} of '${options.tenant}' already says this (sha256 ${applied.contentHash}); no new version${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`,
-        );
-      });
+      const applied = await auditedChange(settings, PolicyNotApplicableError, (writer) =>
+        applyPolicy(writer, { tenantId: options.tenant, author: options.author, policy: parsed }),
+      );
+      const budget =
+        applied.budgetLimitMicroUsd === undefined
+          ? ''
+          : `; budget limit ${(applied.budgetLimitMicroUsd / 1_000_000).toFixed(2)} USD`;
+      process.stdout.write(
+        applied.created
+          ? `policy version ${applied.version} of '${options.tenant}' applied by ${options.author} (sha256 ${applied.contentHash})${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`
+          : `policy version ${applied.version} of '${options.tenant}' already says this (sha256 ${applied.contentHash}); no new version${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`,
+      );
     });
 
   policy
     .command('diff')
     .description("the file against the tenant's active policy version, line by line")
     .argument('<file>', 'policy file (.yaml, .yml or .json)')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action(async (file: string, options: { tenant: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes);
       await withDatabase(settings, async (db) => {
-        const { activeVersion, diff } = await notApplicableToCliError(() =>
+        const { activeVersion, diff } = await refusalsToCli(PolicyNotApplicableError, () =>
           diffPolicy(db, { tenantId: options.tenant, policy: parsed }),
         );
         const against =
@@ -117,7 +105,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .description(
       "a tenant's policy versions, newest first: time, author and content hash from the audit chain",
     )
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--json', 'print the versions as JSON')
     .action(async (options: { tenant: string; json?: boolean }) => {
       await withDatabase(settings, async (db) => {

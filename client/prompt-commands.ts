@@ -11,7 +11,8 @@ import {
   publishPrompt,
   type PromptFile,
 } from '../governance/prompt-registry';
-import { auditWriter, CliError, withDatabase } from './cli-context';
+import { auditedChange, auditWriter, CliError, refusalsToCli, withDatabase } from './cli-context';
+import { authorOption, tenantOption, wholeNumberIn } from './command-options';
 
 function readPromptFile(file: string): PromptFile {
   let text: string;
@@ -27,25 +28,12 @@ function readPromptFile(file: string): PromptFile {
   return parsed.prompt;
 }
 
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a whole number');
-  return parsed;
-}
+const wholeNumber = wholeNumberIn(0, Infinity, 'expected a whole number');
 
 function promptName(value: string): string {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(value))
     throw new InvalidArgumentError('lower-case letters, digits and dashes');
   return value;
-}
-
-async function registryErrorsToCli<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof PromptRegistryError) throw new CliError(error.message);
-    throw error;
-  }
 }
 
 /** `gatehouse prompts publish | promote | list | diff`: the tenant's prompt registry. */
@@ -58,9 +46,9 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
     .command('publish')
     .description('publish a prompt file (system, user, variables) as the next immutable version')
     .argument('<file>', 'prompt file (.yaml, .yml or .json)')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--name <name>', 'prompt name', promptName)
-    .requiredOption('--author <name>', 'who makes the change; recorded in the audit event')
+    .addOption(authorOption())
     .action(async (file: string, options: { tenant: string; name: string; author: string }) => {
       const prompt = readPromptFile(file);
       await withDatabase(settings, async (db) => {
@@ -81,12 +69,12 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
   prompts
     .command('promote')
     .description('point production, staging or canary (with --percent of production traffic) at a version')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--name <name>', 'prompt name', promptName)
     .requiredOption('--version <n>', 'the version to point at', wholeNumber)
     .requiredOption('--label <label>', 'production | staging | canary')
     .option('--percent <n>', 'canary only: the share of production requests (0–100) it takes', wholeNumber)
-    .requiredOption('--author <name>', 'who makes the change; recorded in the audit event')
+    .addOption(authorOption())
     .action(
       async (options: {
         tenant: string;
@@ -96,30 +84,27 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
         percent?: number;
         author: string;
       }) => {
-        await withDatabase(settings, async (db) => {
-          const changes = await registryErrorsToCli(() =>
-            promotePrompt(auditWriter(settings, db), {
-              tenantId: options.tenant,
-              name: options.name,
-              version: options.version,
-              label: options.label,
-              percent: options.percent,
-              author: options.author,
-            }),
-          );
-          const share =
-            options.percent === undefined ? '' : ` for ${options.percent} % of production requests`;
-          process.stdout.write(
-            `${options.name}:${options.label} of '${options.tenant}' now points at version ${options.version}${share} (by ${options.author}; ${changes.length} change(s) recorded in the audit chain)\n`,
-          );
-        });
+        const changes = await auditedChange(settings, PromptRegistryError, (writer) =>
+          promotePrompt(writer, {
+            tenantId: options.tenant,
+            name: options.name,
+            version: options.version,
+            label: options.label,
+            percent: options.percent,
+            author: options.author,
+          }),
+        );
+        const share = options.percent === undefined ? '' : ` for ${options.percent} % of production requests`;
+        process.stdout.write(
+          `${options.name}:${options.label} of '${options.tenant}' now points at version ${options.version}${share} (by ${options.author}; ${changes.length} change(s) recorded in the audit chain)\n`,
+        );
       },
     );
 
   prompts
     .command('list')
     .description("the tenant's prompt versions with content hashes and labels")
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .option('--name <name>', 'only this prompt', promptName)
     .option('--json', 'print the versions as JSON (templates included)')
     .action(async (options: { tenant: string; name?: string; json?: boolean }) => {
@@ -151,7 +136,7 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
   prompts
     .command('diff')
     .description('line diff between two versions (numbers or labels), or a version and a prompt file')
-    .requiredOption('-t, --tenant <id>', 'tenant id')
+    .addOption(tenantOption())
     .requiredOption('--name <name>', 'prompt name', promptName)
     .option('--from <version-or-label>', 'the version or label to compare from', 'production')
     .option('--to <version-or-label>', 'the version or label to compare with')
@@ -162,7 +147,7 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
       }
       const file = options.file === undefined ? undefined : readPromptFile(options.file);
       await withDatabase(settings, async (db) => {
-        await registryErrorsToCli(async () => {
+        await refusalsToCli(PromptRegistryError, async () => {
           const reference = { tenantId: options.tenant, name: options.name };
           const from = await findPromptVersion(db, { ...reference, reference: options.from });
           const to =

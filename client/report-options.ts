@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { GatehouseSettings } from '../config/environment';
 import { isUsageDimension, USAGE_DIMENSIONS, type UsageDimension } from '../store/usage-report';
 import { authenticateOperator, resolveApiKey, withDatabase } from './cli-context';
+import { wholeNumberIn } from './command-options';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 export const FORMATS = ['table', 'csv', 'json'] as const;
@@ -63,11 +64,7 @@ export function parseFormat<F extends string>(formats: readonly F[]) {
   };
 }
 
-export function parsePositiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new InvalidArgumentError('a whole number ≥ 1');
-  return parsed;
-}
+export const parsePositiveInteger = wholeNumberIn(1, Number.MAX_SAFE_INTEGER, 'a whole number ≥ 1');
 
 /** Authenticates the key (audit scope) as an admin or approver of every tenant named, then runs with the store. */
 export async function asOperatorOfTenants<T>(

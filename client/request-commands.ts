@@ -25,24 +25,14 @@ import {
 } from './operator-actions';
 import { formatRequestRecord, loadRequestRecord } from './request-record';
 import { quoteVisibilityValue } from './visibility-query';
+import { demoTenantOption, operatorKeyOption, wholeNumberIn } from './command-options';
 
 function stepOption(value: string): StepName {
   if (!isStepName(value)) throw new InvalidArgumentError(`expected one of ${STEP_NAMES.join(', ')}`);
   return value;
 }
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0)
-    throw new InvalidArgumentError('expected a positive whole number');
-  return parsed;
-}
-
-const tenantOption = ['-t, --tenant <id>', 'tenant id', 'demo'] as const;
-const keyOption = [
-  '--api-key <key>',
-  'an admin or approver key of the tenant (default: GATEHOUSE_API_KEY, or the demo key)',
-] as const;
+const positiveInteger = wholeNumberIn(1, Infinity, 'expected a positive whole number');
 
 function operatorFailure(error: unknown): never {
   if (error instanceof OperatorActionError) throw new CliError(error.message);
@@ -68,8 +58,8 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
   requests
     .command('list')
     .description("a tenant's recent requests, one row per request (its latest run)")
-    .option(...tenantOption)
-    .option(...keyOption)
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .option('--outcome <outcome>', REQUEST_OUTCOMES.join(' | '))
     .option('--all-runs', 'one row per run: superseded runs of reset requests too')
     .option('--limit <n>', 'how many', positiveInteger, 20)
@@ -135,8 +125,8 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
       'every run of a request with its steps, attempts, costs and operator actions (from the audit store)',
     )
     .argument('<id>', 'workflow id, or request id with --tenant')
-    .option(...tenantOption)
-    .option(...keyOption)
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .action(async (id: string, options: { tenant: string; apiKey?: string }) => {
       const workflowId = workflowIdFor(id, options.tenant);
       await asAuditor(settings, options, async ({ db, client }) => {
@@ -163,8 +153,8 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
       'reset a failed request to the workflow task before its failed step (or --from-step); or many with --query',
     )
     .argument('[id]', 'workflow id, or request id with --tenant')
-    .option(...tenantOption)
-    .option(...keyOption)
+    .addOption(demoTenantOption())
+    .addOption(operatorKeyOption())
     .option('--from-step <step>', `re-run from this step (${STEP_NAMES.join(', ')})`, stepOption)
     .option('--reason <text>', 'why; kept in the audit trail and in Temporal', 'operator retry')
     .option(
@@ -250,8 +240,8 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
           : 'terminate a running request at once: the reconciler records it and releases its budget',
       )
       .argument('<id>', 'workflow id, or request id with --tenant')
-      .option(...tenantOption)
-      .option(...keyOption)
+      .addOption(demoTenantOption())
+      .addOption(operatorKeyOption())
       .requiredOption('--reason <text>', 'why; kept in the audit trail')
       .action(async (id: string, options: { tenant: string; apiKey?: string; reason: string }) => {
         const workflowId = workflowIdFor(id, options.tenant);
@@ -277,7 +267,7 @@ export function registerRequestCommands(program: Command, settings: GatehouseSet
       )
       .argument('<id>', 'workflow id, or request id with --tenant')
       .requiredOption('--approver <principal>', 'your principal id (must hold an approver role)')
-      .option(...tenantOption)
+      .addOption(demoTenantOption())
       .option('--api-key <key>', "the approver's API key (default: GATEHOUSE_API_KEY)")
       .option('--comment <text>', 'why; kept in the audit trail')
       .action(

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Knex } from 'knex';
 import type { RouteTable } from '../domain/route-table';
 import { startFrontDoor, type FrontDoorHandle } from '../frontdoor/front-door-server';
@@ -15,6 +15,7 @@ import { tracingClientInterceptors } from '../telemetry/temporal-tracing';
 import { loadGatehouseDataConverter } from '../codec/payload-encryption';
 import { createStoreDirectory } from './front-door-store-directory';
 import { GatehouseClient } from './gatehouse-client';
+import { wholeNumberIn } from './command-options';
 
 const READINESS_DEADLINE_MS = 2_000;
 
@@ -117,12 +118,7 @@ export async function startEmbeddedFrontDoor(options: {
   }
 }
 
-function port(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
-    throw new InvalidArgumentError('expected a port');
-  return parsed;
-}
+const port = wholeNumberIn(0, 65_535, 'expected a port');
 
 /** `gatehouse serve`: the HTTP front door as its own process (README, "The HTTP front door"). */
 export function registerServeCommand(program: Command, settings: GatehouseSettings): void {

@@ -1,7 +1,6 @@
 // Long by design: one HTTP server: its endpoints, token and cookie auth, CORS and per-tenant decoding share state.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import {
@@ -18,6 +17,7 @@ import {
   payloadTenant,
 } from './payload-encryption-codec';
 import type { PayloadKeyring } from './payload-keyring';
+import { listen } from '../net/listen';
 
 export interface CodecServerOptions {
   keyring: PayloadKeyring;
@@ -389,14 +389,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   sweeper.unref();
 
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 0, host);
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${port}`,

@@ -4,22 +4,11 @@ import { AUDIT_EVENT_TYPES, AUDIT_SLOTS, type AuditEventDraft } from '../domain/
 import { usageCostMicroUsd } from '../domain/cost';
 import { INFERENCE_FAILURE_TYPES } from '../domain/failure-types';
 import type { RouteTable } from '../domain/route-table';
+import { seededRandom } from '../domain/seeded-random';
 import type { AuditChainKey } from '../governance/audit-chain';
 import { appendAuditEvents } from '../store/audit-repository';
 import { recordFeedback } from '../store/feedback-repository';
 import { recordUsage, type NewUsageRecord } from '../store/usage-repository';
-
-/** A small deterministic generator (mulberry32), so the demo data and its screenshot are reproducible. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FEATURES = ['refund-faq', 'search', 'onboarding'] as const;
 /** Typical milliseconds per step of the request path on the demo machine, as a median and a spread. */
@@ -52,7 +41,8 @@ export async function seedReportDemo(
 ): Promise<ReportDemoResult> {
   const tenantId = options.tenantId ?? 'demo';
   const now = options.now ?? new Date();
-  const next = random(options.seed ?? 12);
+  // Seeded, so the demo data and its screenshot are reproducible.
+  const next = seededRandom(options.seed ?? 12);
   const route = (id: string) => {
     const found = options.routeTable.routes.find((candidate) => candidate.id === id);
     if (!found) throw new Error(`the route table has no route ${id}`);

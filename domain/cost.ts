@@ -47,16 +47,9 @@ export function attemptWorstCaseMicroUsd(
   return usageCostMicroUsd(route, { ...ZERO_USAGE, inputTokens: promptTokens, outputTokens });
 }
 
-/** The most an attempt can cost at the costliest of `routes`. */
-export function worstCaseCostMicroUsd(
-  routes: ReadonlyArray<Pick<Route, 'priceUsdPerMillionTokens' | 'maxOutputTokens'>>,
-  promptTokens: number,
-  maxOutputTokens: number,
-): number {
-  return Math.max(
-    0,
-    ...routes.map((route) => attemptWorstCaseMicroUsd(route, promptTokens, maxOutputTokens)),
-  );
+/** The largest of `perRoute` over `routes`; 0 for none. */
+function mostOfAny<R>(routes: ReadonlyArray<R>, perRoute: (route: R) => number): number {
+  return Math.max(0, ...routes.map(perRoute));
 }
 
 /**
@@ -68,11 +61,8 @@ export function reservationMicroUsd(
   promptTokens: number,
   maxOutputTokens: number,
 ): number {
-  return Math.max(
-    0,
-    ...routes.map((route) =>
-      attemptWorstCaseMicroUsd(route, Math.ceil(promptTokens * route.promptTokenMargin), maxOutputTokens),
-    ),
+  return mostOfAny(routes, (route) =>
+    attemptWorstCaseMicroUsd(route, Math.ceil(promptTokens * route.promptTokenMargin), maxOutputTokens),
   );
 }
 
@@ -94,11 +84,9 @@ export function reservationTokens(
   promptTokens: number,
   maxOutputTokens: number,
 ): number {
-  return Math.max(
-    0,
-    ...routes.map(
-      (route) =>
-        Math.ceil(promptTokens * route.promptTokenMargin) + Math.min(maxOutputTokens, route.maxOutputTokens),
-    ),
+  return mostOfAny(
+    routes,
+    (route) =>
+      Math.ceil(promptTokens * route.promptTokenMargin) + Math.min(maxOutputTokens, route.maxOutputTokens),
   );
 }

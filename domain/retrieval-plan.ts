@@ -1,5 +1,6 @@
 import { classifyQuery, type QueryClass } from './classify-query';
-import type { PolicyDecision, RetrievalRanking, RetrievalSource } from './policy';
+import type { PolicyDecision } from './policy';
+import type { RetrievalRanking, RetrievalSource } from './retrieval-policy';
 import type { LlmRequest } from './request-contract';
 
 export type RetrievalTaskMode = 'always' | 'auto' | 'never';

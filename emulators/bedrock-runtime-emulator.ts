@@ -11,6 +11,8 @@ import {
   type EmulatorResponse,
   writeChunk,
 } from './emulator-server';
+import { CallLog } from './call-log';
+import type { ModelEmulator } from './model-emulator';
 import { evaluateGuardrail, type EmulatedGuardrail } from './emulated-guardrail';
 import {
   retrieveFromKnowledgeBase,
@@ -88,18 +90,10 @@ export interface BedrockEmulatorOptions {
   knowledgeBases?: Record<string, EmulatedKnowledgeBaseDocument[]>;
 }
 
-export interface BedrockEmulator {
-  /** Pass as `endpoint` to `new BedrockRuntimeClient(...)`. */
-  endpoint: string;
-  port: number;
-  calls(): EmulatorCall[];
-  callCount(modelId?: string, operation?: BedrockOperation): number;
-  setScript(modelId: string, script: ModelScript): void;
+/** `endpoint` is what `new BedrockRuntimeClient({ endpoint })` takes. */
+export interface BedrockEmulator extends ModelEmulator<EmulatorCall, BedrockOperation> {
   /** Configures (or replaces) what the guardrail with this id enforces. */
   setGuardrail(guardrailId: string, guardrail: EmulatedGuardrail): void;
-  /** Clears the call log and restores the scripts and guardrails given at start. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export const DEFAULT_GUARDRAIL_BLOCKED_WORDS = ['forbidden'] as const;
@@ -174,7 +168,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   const blockedWords = (options.guardrailBlockedWords ?? DEFAULT_GUARDRAIL_BLOCKED_WORDS).map((word) =>
     word.toLowerCase(),
   );
-  const log: EmulatorCall[] = [];
+  const log = new CallLog<EmulatorCall>((call) => call.modelId);
   let guardrails = new Map(Object.entries(options.guardrails ?? {}));
   // Prompt-cache prefixes seen per model, so a repeated cachePoint prefix reads instead of writes.
   const cachedPrefixes = new Set<string>();
@@ -217,7 +211,7 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
       guardrail: guardrailRequest,
       ...(operation === 'retrieve' && json ? { retrieve: json } : {}),
     };
-    log.push(entry);
+    log.record(entry);
     if (call.behaviour === 'hang') return;
     await delay(call.latencyMs);
     const scriptedError = typeof call.behaviour === 'string' ? ERROR_BEHAVIOURS[call.behaviour] : undefined;
@@ -496,17 +490,12 @@ export async function startBedrockEmulator(options: BedrockEmulatorOptions = {})
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    calls: () => [...log],
-    callCount: (modelId, operation) =>
-      log.filter(
-        (call) =>
-          (modelId === undefined || call.modelId === modelId) &&
-          (operation === undefined || call.operation === operation),
-      ).length,
+    calls: () => log.all(),
+    callCount: (modelId, operation) => log.count(modelId, operation),
     setScript: (modelId, script) => scripts.set(modelId, script),
     setGuardrail: (guardrailId, guardrail) => guardrails.set(guardrailId, guardrail),
     reset() {
-      log.length = 0;
+      log.clear();
       guardrails = new Map(Object.entries(options.guardrails ?? {}));
       cachedPrefixes.clear();
       scripts.reset();

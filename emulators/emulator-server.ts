@@ -4,8 +4,9 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
 } from 'node:http2';
-import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { closeServer, listen } from '../net/listen';
 
 export type EmulatorRequest = IncomingMessage | Http2ServerRequest;
 export type EmulatorResponse = ServerResponse | Http2ServerResponse;
@@ -56,21 +57,10 @@ export async function startEmulatorServer(handler: EmulatorHandler, port: number
     });
   });
   // Binds to loopback only: emulators are for tests, benchmarks and local runs, never a shared network.
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, '127.0.0.1', () => {
-      tcp.off('error', reject);
-      resolve();
-    });
-  });
   return {
-    port: (tcp.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        tcp.close((error) => (error ? reject(error) : resolve()));
-        // Requests scripted to hang never finish on their own.
-        for (const socket of sockets) socket.destroy();
-      }),
+    port: await listen(tcp, port, '127.0.0.1'),
+    // Requests scripted to hang never finish on their own.
+    close: () => closeServer(tcp, () => sockets.forEach((socket) => socket.destroy())),
   };
 }
 

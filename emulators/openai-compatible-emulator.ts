@@ -9,6 +9,8 @@ import {
   type EmulatorResponse,
   writeChunk,
 } from './emulator-server';
+import { CallLog } from './call-log';
+import type { ModelEmulator } from './model-emulator';
 import * as scripted from './scripted-model';
 import type { Behaviour, ModelScript } from './scripted-model';
 
@@ -46,17 +48,8 @@ export interface OpenAiEmulatorOptions {
   models?: readonly string[];
 }
 
-export interface OpenAiEmulator {
-  /** The API base, e.g. `http://127.0.0.1:PORT/v1`: a route's `endpoint`. */
-  endpoint: string;
-  port: number;
-  calls(): OpenAiEmulatorCall[];
-  callCount(model?: string, operation?: OpenAiOperation): number;
-  setScript(model: string, script: ModelScript): void;
-  /** Clears the call log and restores the scripts given at start. */
-  reset(): void;
-  close(): Promise<void>;
-}
+/** `endpoint` is the API base, e.g. `http://127.0.0.1:PORT/v1`: a route's `endpoint`. */
+export type OpenAiEmulator = ModelEmulator<OpenAiEmulatorCall, OpenAiOperation>;
 
 /**
  * Scripted failures with the status and error body shape of the OpenAI API, which vLLM, TGI and Ollama
@@ -93,14 +86,14 @@ export async function startOpenAiCompatibleEmulator(
   options: OpenAiEmulatorOptions = {},
 ): Promise<OpenAiEmulator> {
   const scripts = scripted.createScriptBook(options.script ?? {}, options.latencyMs ?? 0);
-  const log: OpenAiEmulatorCall[] = [];
+  const log = new CallLog<OpenAiEmulatorCall>((call) => call.model);
 
   async function handle(request: EmulatorRequest, response: EmulatorResponse): Promise<void> {
     const { pathname } = new URL(request.url ?? '/', 'http://emulator');
     const body = await readBody(request);
     const authorization = request.headers['authorization'];
     if (request.method === 'GET' && pathname === '/v1/models') {
-      log.push({
+      log.record({
         operation: 'list-models',
         model: '',
         at: Date.now(),
@@ -142,7 +135,7 @@ export async function startOpenAiCompatibleEmulator(
       userText: parsed.userText,
       authorization,
     };
-    log.push(call);
+    log.record(call);
     response.on('close', () => {
       if (!response.writableFinished) call.disconnectedAt ??= Date.now();
     });
@@ -244,7 +237,7 @@ export async function startOpenAiCompatibleEmulator(
       return;
     }
     const { behaviour, latencyMs, script } = scripts.next(model);
-    log.push({
+    log.record({
       operation: 'embeddings',
       model,
       at: Date.now(),
@@ -276,16 +269,11 @@ export async function startOpenAiCompatibleEmulator(
   return {
     endpoint: `http://127.0.0.1:${server.port}/v1`,
     port: server.port,
-    calls: () => [...log],
-    callCount: (model, operation) =>
-      log.filter(
-        (call) =>
-          (model === undefined || call.model === model) &&
-          (operation === undefined || call.operation === operation),
-      ).length,
+    calls: () => log.all(),
+    callCount: (model, operation) => log.count(model, operation),
     setScript: (model, script) => scripts.set(model, script),
     reset() {
-      log.length = 0;
+      log.clear();
       scripts.reset();
     },
     close: () => server.close(),

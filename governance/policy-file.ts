@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Document } from 'yaml';
 import { z } from 'zod';
 import { DATA_CLASSES, dataClassSchema, type DataClass } from '../domain/data-class';
-import { RETRIEVAL_RANKINGS, retrievalSourceSchema } from '../domain/policy';
+import { RETRIEVAL_RANKINGS, retrievalSourceSchema } from '../domain/retrieval-policy';
 import { promptReferenceSchema } from '../domain/request-contract';
 import { guardrailPolicySchema } from './guardrails/guardrail-policy';
 import { requestRedactionSchema } from './policy-controls';

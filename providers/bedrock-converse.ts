@@ -6,23 +6,16 @@ import {
   type TokenUsage as BedrockTokenUsage,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { TokenUsage } from '../domain/cost';
-import type { InferenceResponse } from '../domain/step-contracts';
+import { finishReasonsFrom } from './finish-reasons';
 import { ClientSideFailureError } from './model-provider';
 
-type FinishReason = InferenceResponse['finishReason'];
-
 /** https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#bedrock-runtime_Converse-response-stopReason */
-export const BEDROCK_STOP_REASONS: Readonly<Record<string, FinishReason>> = {
-  end_turn: 'stop',
-  stop_sequence: 'stop',
-  max_tokens: 'length',
-  model_context_window_exceeded: 'length',
-  guardrail_intervened: 'content-filter',
-  content_filtered: 'content-filter',
-  tool_use: 'other',
-  malformed_model_output: 'other',
-  malformed_tool_use: 'other',
-};
+export const BEDROCK_STOP_REASONS = finishReasonsFrom({
+  stop: ['end_turn', 'stop_sequence'],
+  length: ['max_tokens', 'model_context_window_exceeded'],
+  'content-filter': ['guardrail_intervened', 'content_filtered'],
+  other: ['tool_use', 'malformed_model_output', 'malformed_tool_use'],
+});
 
 export interface ConverseResult {
   text: string;

@@ -9,6 +9,7 @@ import {
 import type { TokenUsage } from '../domain/cost';
 import type { InferenceRequest, InferenceResponse } from '../domain/step-contracts';
 import { extractCitations } from './extract-citations';
+import { finishReasonsFrom } from './finish-reasons';
 import {
   ClientSideFailureError,
   ProviderError,
@@ -23,16 +24,13 @@ export interface OpenAiCompatibleProviderOptions {
   apiKey?: string;
 }
 
-type FinishReason = InferenceResponse['finishReason'];
-
 /** https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices */
-export const OPENAI_FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
-  stop: 'stop',
-  length: 'length',
-  content_filter: 'content-filter',
-  tool_calls: 'other',
-  function_call: 'other',
-};
+export const OPENAI_FINISH_REASONS = finishReasonsFrom({
+  stop: ['stop'],
+  length: ['length'],
+  'content-filter': ['content_filter'],
+  other: ['tool_calls', 'function_call'],
+});
 
 // Minimal and lenient: vLLM, TGI, Ollama and LM Studio differ in what else they send and in null versus
 // absent, so only the fields we read are checked.

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
-import { nowIso, toIsoTimestamp } from './knex-client';
+import { firstRecord, nowIso, toIsoTimestamp } from './knex-client';
 
 export interface ApiKeyRecord {
   keyId: string;
@@ -75,9 +75,7 @@ export async function findApiKey(
   tenantId: string,
   keyId: string,
 ): Promise<ApiKeyRecord | undefined> {
-  const row = (await db<ApiKeyRow>('api_keys').where({ tenant_id: tenantId, key_id: keyId }).first()) as
-    ApiKeyRow | undefined;
-  return row === undefined ? undefined : toRecord(row);
+  return firstRecord(db<ApiKeyRow>('api_keys').where({ tenant_id: tenantId, key_id: keyId }), toRecord);
 }
 
 /** Revokes the key from `at` on; a key already revoked keeps its first revocation time. */

@@ -19,7 +19,7 @@ import {
   type AuditAnchor,
   type AuditChainVerification,
 } from '../governance/verify-audit-chain';
-import { isPostgres, nowIso, toIsoTimestamp } from './knex-client';
+import { firstRecord, isPostgres, nowIso, toIsoTimestamp } from './knex-client';
 
 /**
  * What callers append; the domain's contract (domain/audit-event.ts). `ifAbsent` marks an event that
@@ -213,12 +213,13 @@ export async function findTerminalEvent(
   workflowId: string,
   runId: string,
 ): Promise<AuditEvent | undefined> {
-  const row = (await db<StoredAuditRow>('audit_events')
-    .where({ tenant_id: tenantId, workflow_id: workflowId, execution_id: runId })
-    .whereIn('event_type', [...TERMINAL_AUDIT_EVENT_TYPES])
-    .orderBy('seq')
-    .first()) as StoredAuditRow | undefined;
-  return row === undefined ? undefined : toAuditEvent(row);
+  return firstRecord(
+    db<StoredAuditRow>('audit_events')
+      .where({ tenant_id: tenantId, workflow_id: workflowId, execution_id: runId })
+      .whereIn('event_type', [...TERMINAL_AUDIT_EVENT_TYPES])
+      .orderBy('seq'),
+    toAuditEvent,
+  );
 }
 
 /** The execution chains (run id on their start event) under which a request already succeeded. */

@@ -9,7 +9,7 @@ import {
   type WindowUsage,
 } from '../domain/budget-limits';
 import { adjustWindows, limitsFor, windowScopeAt, windowUsage, type WindowScope } from './budget-windows';
-import { isPostgres, nowIso, serializeOn, toIsoTimestamp, toSafeInteger } from './knex-client';
+import { firstRecord, isPostgres, nowIso, serializeOn, toIsoTimestamp, toSafeInteger } from './knex-client';
 import { checkRateLimit, countRequest } from './rate-limits';
 
 /** All amounts are integer micro-USD (1 USD = 1_000_000). */
@@ -159,9 +159,7 @@ export async function setBudget(db: Knex, input: SetBudgetInput): Promise<Budget
 }
 
 export async function getBudget(db: Knex, tenantId: string): Promise<Budget | undefined> {
-  const row = (await db<BudgetRow>('budgets').where({ tenant_id: tenantId }).first()) as
-    BudgetRow | undefined;
-  return row === undefined ? undefined : toBudget(row);
+  return firstRecord(db<BudgetRow>('budgets').where({ tenant_id: tenantId }), toBudget);
 }
 
 /**
@@ -539,8 +537,7 @@ async function lockBudget(trx: Knex.Transaction, tenantId: string): Promise<Budg
   } else {
     await serializeOn(trx, 'budgets', tenantId);
   }
-  const row = (await query.first()) as BudgetRow | undefined;
-  return row === undefined ? undefined : toBudget(row);
+  return firstRecord(query, toBudget);
 }
 
 function toBudget(row: BudgetRow): Budget {

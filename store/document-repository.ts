@@ -337,32 +337,27 @@ async function writeDocuments(
     const sourceChanged =
       row !== undefined &&
       ((row.source_uri ?? null) !== sourceUri || (row.source_version ?? null) !== sourceVersion);
+    // What a new version (or new provenance) writes, on a new row and an existing one alike.
+    const current = {
+      version,
+      title,
+      classification: input.classification,
+      content_hash: contentHash,
+      source_uri: sourceUri,
+      source_version: sourceVersion,
+      instruction_signals: instructionSignals,
+      updated_at: now,
+    };
     if (row === undefined) {
       newDocuments.push({
         id: documentId,
         tenant_id: input.tenantId,
         external_id: input.externalId,
-        version,
-        title,
-        classification: input.classification,
-        content_hash: contentHash,
-        source_uri: sourceUri,
-        source_version: sourceVersion,
-        instruction_signals: instructionSignals,
+        ...current,
         created_at: now,
-        updated_at: now,
       });
     } else if (contentChanged || classificationChanged || sourceChanged) {
-      await trx('documents').where({ id: documentId }).update({
-        version,
-        title,
-        classification: input.classification,
-        content_hash: contentHash,
-        source_uri: sourceUri,
-        source_version: sourceVersion,
-        instruction_signals: instructionSignals,
-        updated_at: now,
-      });
+      await trx('documents').where({ id: documentId }).update(current);
     }
     const aclChanged = (currentAcl.get(documentId) ?? []).join('\n') !== aclGroups.join('\n');
     if (aclChanged) {

@@ -196,3 +196,12 @@ export function toSafeInteger(value: unknown): number {
 export function nowIso(): string {
   return new Date().toISOString();
 }
+
+/** The query's first row mapped by `toRecord` (snake_case row to domain type), or undefined when it finds none. */
+export async function firstRecord<Row, T>(
+  query: { first: () => PromiseLike<unknown> },
+  toRecord: (row: Row) => T,
+): Promise<T | undefined> {
+  const row = (await query.first()) as Row | undefined;
+  return row === undefined ? undefined : toRecord(row);
+}

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { KEY_SCOPES, type KeyAccess } from '../domain/api-key-access';
 import type { DataClass } from '../domain/data-class';
 import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
-import { nowIso, toIsoTimestamp } from './knex-client';
+import { firstRecord, nowIso, toIsoTimestamp } from './knex-client';
 
 export type PrincipalRole = 'requester' | 'approver' | 'admin';
 export type PrincipalStatus = 'active' | 'disabled';
@@ -90,46 +90,38 @@ function apiKeyCredential(row: ApiKeyJoinRow): PrincipalCredential {
   };
 }
 
-/** Finds the principal whose key has this key id, scoped to the tenant it claims: a key never crosses tenants. */
+/**
+ * The principal whose key has this key id: its own key (the `principals` row) or one made with `keys
+ * create`. Scoped to `tenantId` when one is given, so a key never crosses tenants; key ids are unique
+ * across tenants (a unique index), so without one the key decides the tenant.
+ */
 export async function findPrincipalByKeyId(
   db: Knex,
-  tenantId: string,
+  tenantId: string | undefined,
   keyId: string,
 ): Promise<PrincipalCredential | undefined> {
-  const row = (await db('principals').where({ tenant_id: tenantId, key_id: keyId }).first()) as
-    PrincipalRow | undefined;
+  const row = (await db('principals')
+    .where(tenantId === undefined ? { key_id: keyId } : { tenant_id: tenantId, key_id: keyId })
+    .first()) as PrincipalRow | undefined;
   if (row !== undefined) return toCredential(row);
-  const keyRow = (await apiKeys(db).where({ 'k.tenant_id': tenantId, 'k.key_id': keyId }).first()) as
-    ApiKeyJoinRow | undefined;
+  const keyRow = (await apiKeys(db)
+    .where(tenantId === undefined ? { 'k.key_id': keyId } : { 'k.tenant_id': tenantId, 'k.key_id': keyId })
+    .first()) as ApiKeyJoinRow | undefined;
   return keyRow === undefined ? undefined : apiKeyCredential(keyRow);
 }
 
-/** The principal holding this raw API key in this tenant: how the CLI authenticates an operator. */
-export async function authenticateApiKey(
-  db: Knex,
-  tenantId: string,
-  rawKey: string,
-): Promise<PrincipalCredential | undefined> {
-  const apiKeyHash = hashApiKey(rawKey);
-  const found = await findPrincipalByKeyId(db, tenantId, keyIdForKeyHash(apiKeyHash));
-  return found?.apiKeyHash === apiKeyHash ? found : undefined;
-}
-
 /**
- * The principal holding this raw API key, whichever tenant it belongs to: key ids are unique across
- * tenants (a unique index), so an HTTP caller need not name a tenant — the key decides it. The stored
- * hash must match too; the key id only finds the row.
+ * The principal holding this raw API key, in `tenantId` when one is given (the CLI names its tenant; the
+ * HTTP front door lets the key decide). The stored hash must match too; the key id only finds the row.
  */
 export async function findPrincipalByApiKey(
   db: Knex,
   rawKey: string,
+  tenantId?: string,
 ): Promise<PrincipalCredential | undefined> {
   const apiKeyHash = hashApiKey(rawKey);
-  const keyId = keyIdForKeyHash(apiKeyHash);
-  const row = (await db('principals').where({ key_id: keyId }).first()) as PrincipalRow | undefined;
-  if (row !== undefined) return row.api_key_hash === apiKeyHash ? toCredential(row) : undefined;
-  const keyRow = (await apiKeys(db).where({ 'k.key_id': keyId }).first()) as ApiKeyJoinRow | undefined;
-  return keyRow?.key_hash === apiKeyHash ? apiKeyCredential(keyRow) : undefined;
+  const found = await findPrincipalByKeyId(db, tenantId, keyIdForKeyHash(apiKeyHash));
+  return found?.apiKeyHash === apiKeyHash ? found : undefined;
 }
 
 /** A principal of the tenant by id, with its key hash. */
@@ -138,9 +130,10 @@ export async function findPrincipalCredential(
   tenantId: string,
   principalId: string,
 ): Promise<PrincipalCredential | undefined> {
-  const row = (await db('principals').where({ tenant_id: tenantId, id: principalId }).first()) as
-    PrincipalRow | undefined;
-  return row === undefined ? undefined : toCredential(row);
+  return firstRecord(
+    db<PrincipalRow>('principals').where({ tenant_id: tenantId, id: principalId }),
+    toCredential,
+  );
 }
 
 export async function upsertPrincipal(db: Knex, input: UpsertPrincipalInput): Promise<Principal> {

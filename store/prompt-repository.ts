@@ -175,11 +175,7 @@ export async function listPrompts(db: Knex, tenantId: string): Promise<PromptVer
     );
     const canary = own.find((entry) => entry.label === CANARY_PROMPT_LABEL);
     return {
-      name: row.name,
-      version: Number(row.version),
-      systemTemplate: row.system_template,
-      userTemplate: row.user_template,
-      ...variablesOf(row),
+      ...toPromptTemplate(row),
       labels: own.map((entry) => entry.label),
       ...(canary?.canary_percent == null ? {} : { canaryPercent: Number(canary.canary_percent) }),
       createdAt: toIsoTimestamp(row.created_at),
@@ -187,19 +183,19 @@ export async function listPrompts(db: Knex, tenantId: string): Promise<PromptVer
   });
 }
 
-function variablesOf(row: PromptTemplateRow): { variables?: Record<string, unknown> } {
-  return row.variables_schema
-    ? { variables: JSON.parse(row.variables_schema) as Record<string, unknown> }
-    : {};
-}
-
-function toResolvedPrompt(row: PromptTemplateRow, label: string | undefined): ResolvedPrompt {
+/** A stored version's templates and variables description, however it was reached. */
+function toPromptTemplate(row: PromptTemplateRow): Omit<ResolvedPrompt, 'label'> {
   return {
     name: row.name,
     version: Number(row.version),
     systemTemplate: row.system_template,
     userTemplate: row.user_template,
-    ...variablesOf(row),
-    ...(label === undefined ? {} : { label }),
+    ...(row.variables_schema
+      ? { variables: JSON.parse(row.variables_schema) as Record<string, unknown> }
+      : {}),
   };
+}
+
+function toResolvedPrompt(row: PromptTemplateRow, label: string | undefined): ResolvedPrompt {
+  return { ...toPromptTemplate(row), ...(label === undefined ? {} : { label }) };
 }

@@ -30,22 +30,39 @@ export interface DailyCost {
   costMicroUsd: number;
 }
 
+/**
+ * Per UTC day and `groupBy` columns (in that order), the database's sum of each `sums` column under its
+ * alias, as a number (PostgreSQL returns sums as strings, and null where every value was null).
+ */
+async function sumPerDay<Group extends string, Alias extends string>(
+  db: Knex,
+  window: LedgerWindow,
+  groupBy: readonly Group[],
+  sums: Record<Alias, string>,
+): Promise<Array<Record<'day', string> & Record<Group, unknown> & Record<Alias, number>>> {
+  const aliases = Object.keys(sums) as Alias[];
+  const rows = (await ledger(db, window)
+    .select(
+      day(db).wrap('(', ') AS day'),
+      ...groupBy,
+      ...aliases.map((alias) => db.raw('SUM(??) AS ??', [sums[alias], alias])),
+    )
+    .groupByRaw(['1', ...groupBy].join(', '))
+    .orderBy(['day', ...groupBy].map((column) => ({ column })))) as Array<Record<string, unknown>>;
+  return rows.map((row) => ({
+    ...row,
+    ...Object.fromEntries(aliases.map((alias) => [alias, Number(row[alias] ?? 0)])),
+  })) as Array<Record<'day', string> & Record<Group, unknown> & Record<Alias, number>>;
+}
+
 /** Cost per UTC day, tenant and feature, in integer micro-USD summed by the database. */
 export async function sumCostByDay(db: Knex, window: LedgerWindow): Promise<DailyCost[]> {
-  const rows = (await ledger(db, window)
-    .select(day(db).wrap('(', ') AS day'), 'tenant_id', 'feature', db.raw('SUM(cost_micro_usd) AS cost'))
-    .groupByRaw('1, tenant_id, feature')
-    .orderBy([{ column: 'day' }, { column: 'tenant_id' }, { column: 'feature' }])) as Array<{
-    day: string;
-    tenant_id: string;
-    feature: string | null;
-    cost: number | string;
-  }>;
+  const rows = await sumPerDay(db, window, ['tenant_id', 'feature'], { cost: 'cost_micro_usd' });
   return rows.map((row) => ({
     day: row.day,
-    tenantId: row.tenant_id,
-    feature: row.feature,
-    costMicroUsd: Number(row.cost),
+    tenantId: row.tenant_id as string,
+    feature: row.feature as string | null,
+    costMicroUsd: row.cost,
   }));
 }
 
@@ -94,24 +111,14 @@ export interface DailyCacheTokens {
 
 /** Cache-read and cache-write tokens per UTC day and route. */
 export async function sumCacheTokensByDay(db: Knex, window: LedgerWindow): Promise<DailyCacheTokens[]> {
-  const rows = (await ledger(db, window)
-    .select(
-      day(db).wrap('(', ') AS day'),
-      'route_id',
-      db.raw('SUM(cache_read_tokens) AS cache_read'),
-      db.raw('SUM(cache_write_tokens) AS cache_write'),
-    )
-    .groupByRaw('1, route_id')
-    .orderBy([{ column: 'day' }, { column: 'route_id' }])) as Array<{
-    day: string;
-    route_id: string;
-    cache_read: number | string | null;
-    cache_write: number | string | null;
-  }>;
+  const rows = await sumPerDay(db, window, ['route_id'], {
+    cache_read: 'cache_read_tokens',
+    cache_write: 'cache_write_tokens',
+  });
   return rows.map((row) => ({
     day: row.day,
-    routeId: row.route_id,
-    cacheReadTokens: Number(row.cache_read ?? 0),
-    cacheWriteTokens: Number(row.cache_write ?? 0),
+    routeId: row.route_id as string,
+    cacheReadTokens: row.cache_read,
+    cacheWriteTokens: row.cache_write,
   }));
 }

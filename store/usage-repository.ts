@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isPostgres, nowIso, toIsoTimestamp, toSafeInteger } from './knex-client';
+import { firstRecord, isPostgres, nowIso, toIsoTimestamp, toSafeInteger } from './knex-client';
 
 /**
  * One inference attempt as the provider served it: the ledger's row. Keyed by the run that made the
@@ -177,7 +177,14 @@ export async function recordUsage(db: Knex, records: NewUsageRecord[]): Promise<
   );
   for (const record of records) {
     if (fresh.has(`${record.workflowId}\u0000${record.runId}\u0000${record.attempt}`)) continue;
-    const stored = await findUsage(db, record.workflowId, record.runId, record.attempt);
+    const stored = await firstRecord(
+      db<UsageRow>('usage_ledger').where({
+        workflow_id: record.workflowId,
+        execution_id: record.runId,
+        attempt: record.attempt,
+      }),
+      toRecord,
+    );
     if (stored === undefined) {
       throw new LedgerConflictError(
         `ledger row ${record.workflowId} run ${record.runId} attempt ${record.attempt} was neither inserted nor found`,
@@ -191,18 +198,6 @@ export async function recordUsage(db: Knex, records: NewUsageRecord[]): Promise<
     }
   }
   return inserted.length;
-}
-
-async function findUsage(
-  db: Knex,
-  workflowId: string,
-  runId: string,
-  attempt: number,
-): Promise<UsageRecord | undefined> {
-  const row = (await db<UsageRow>('usage_ledger')
-    .where({ workflow_id: workflowId, execution_id: runId, attempt })
-    .first()) as UsageRow | undefined;
-  return row === undefined ? undefined : toRecord(row);
 }
 
 export async function listUsage(db: Knex, input: ListUsageInput): Promise<UsageRecord[]> {

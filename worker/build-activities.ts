@@ -18,6 +18,29 @@ import { getRouteHealth } from '../store/route-health-repository';
 import type { RequestTelemetry } from '../telemetry/request-telemetry';
 import { createSignalStreamPublisher } from './signal-stream-publisher';
 
+interface BedrockConnection {
+  defaultRegion: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** One client per region (the default region when none is named), built by `create` on first use. */
+function perRegion<T>(
+  bedrock: BedrockConnection,
+  create: (options: { region: string } & Omit<BedrockConnection, 'defaultRegion'>) => T,
+): (region: string | undefined) => T {
+  const clients = new Map<string, T>();
+  return (region) => {
+    const key = region ?? bedrock.defaultRegion;
+    let client = clients.get(key);
+    if (!client) {
+      client = create({ region: key, endpoint: bedrock.endpoint, credentials: bedrock.credentials });
+      clients.set(key, client);
+    }
+    return client;
+  };
+}
+
 /** Wires the real capabilities into the activities; the one place that chooses implementations. */
 export function buildActivities(options: {
   db: Knex;
@@ -29,11 +52,7 @@ export function buildActivities(options: {
   clock?: () => number;
   /** How long reservations stay open before the reconciler frees them (default one hour). */
   reservationTtlMs?: number;
-  bedrock?: {
-    defaultRegion: string;
-    endpoint?: string;
-    credentials?: { accessKeyId: string; secretAccessKey: string };
-  };
+  bedrock?: BedrockConnection;
   openAiCompatibleApiKey?: string;
   /** The embedder of search queries (GATEHOUSE_EMBEDDER); default the offline one. */
   embedder?: Embedder;
@@ -50,35 +69,10 @@ export function buildActivities(options: {
     return routeIds.map((routeId) => health[routeId] ?? closedHealth(routeId));
   });
   const bedrock = options.bedrock ?? { defaultRegion: 'us-east-1' };
-  // One ApplyGuardrail client per region, built on first use (workers without AWS credentials never build one).
-  const guardrailClients = new Map<string, ReturnType<typeof createGuardrailClient>>();
-  const guardrailClient = (region: string | undefined) => {
-    const key = region ?? bedrock.defaultRegion;
-    let client = guardrailClients.get(key);
-    if (!client) {
-      client = createGuardrailClient({
-        region: key,
-        endpoint: bedrock.endpoint,
-        credentials: bedrock.credentials,
-      });
-      guardrailClients.set(key, client);
-    }
-    return client;
-  };
-  const knowledgeBaseClients = new Map<string, ReturnType<typeof createKnowledgeBaseClient>>();
-  const knowledgeBaseClient = (region: string | undefined) => {
-    const key = region ?? bedrock.defaultRegion;
-    let client = knowledgeBaseClients.get(key);
-    if (!client) {
-      client = createKnowledgeBaseClient({
-        region: key,
-        endpoint: bedrock.endpoint,
-        credentials: bedrock.credentials,
-      });
-      knowledgeBaseClients.set(key, client);
-    }
-    return client;
-  };
+  // ApplyGuardrail and knowledge-base clients are built per region on first use (workers without AWS
+  // credentials never build one).
+  const guardrailClient = perRegion(bedrock, createGuardrailClient);
+  const knowledgeBaseClient = perRegion(bedrock, createKnowledgeBaseClient);
   return createActivities({
     db: options.db,
     audit: options.audit,

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { State } from '@temporalio/worker';
+import { closeServer, listen } from '../net/listen';
 
 /** One worker as the probes see it. */
 export interface WorkerHealth {
@@ -81,20 +81,9 @@ export async function startHealthServer(options: {
     response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     response.end(request.method === 'HEAD' ? undefined : body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    port: await listen(server, options.port, options.host),
+    close: () => closeServer(server, () => server.closeAllConnections()),
   };
 }
 

@@ -5,7 +5,7 @@
 import { budgetPeriod } from '../../domain/budget-limits';
 import { rateWindowOf } from '../../store/rate-limits';
 import { listUsage } from '../../store/usage-repository';
-import type { BudgetStatus } from '../../client/budget-commands';
+import type { BudgetStatus } from '../../client/budget-status';
 import { listAuditEvents } from '../../store/audit-repository';
 import { governanceWorkflowId } from '../../governance/governance-attestation';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';

@@ -1,7 +1,7 @@
 // Installs the capturing runtime logger before the harness would install its own.
 import { capturedRuntimeLog } from '../support/captured-runtime-log';
 import { readFileSync } from 'node:fs';
-import { GuardrailBlockedError } from '../../client/errors';
+import { type GatehouseRequestError, GuardrailBlockedError } from '../../client/errors';
 import type { GuardrailVerdict } from '../../domain/guardrail-verdict';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import { startBedrockEmulator, type BedrockEmulator } from '../../emulators/bedrock-runtime-emulator';
@@ -160,7 +160,7 @@ describe('prompt injection inside a retrieved document', () => {
         (failure: unknown) => failure,
       );
     expect(error).toBeInstanceOf(GuardrailBlockedError);
-    const blocked = error as GuardrailBlockedError;
+    const blocked = error as GatehouseRequestError;
     expect(blocked.message).toContain('repeats the system prompt');
     expect(blocked.message).not.toContain(CANARY);
     // The instruction did reach the naive model, which obeyed it: the defence that held is the output's.

@@ -1,5 +1,5 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApprovalDeniedError } from '../../client/errors';
+import { ApprovalDeniedError, type GatehouseRequestError } from '../../client/errors';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../domain/search-attribute-keys';
 import { listAuditEvents } from '../../store/audit-repository';
 import { putPolicy } from '../../store/policy-repository';
@@ -125,7 +125,7 @@ describe('approval of restricted work', () => {
       .result(submitted.workflowId, requester)
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApprovalDeniedError);
-    expect((error as ApprovalDeniedError).failureType).toBe('Approval.Denied');
+    expect((error as GatehouseRequestError).failureType).toBe('Approval.Denied');
     expect((error as Error).message).toMatch(/denied by 'risk-approver': not today/);
     const events = await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId });
     expect(events.map((event) => event.eventType)).toContain('approval.denied');
@@ -140,7 +140,7 @@ describe('approval of restricted work', () => {
       .result(submitted.workflowId, requester)
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApprovalDeniedError);
-    expect((error as ApprovalDeniedError).failureType).toBe('Approval.TimedOut');
+    expect((error as GatehouseRequestError).failureType).toBe('Approval.TimedOut');
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     const events = await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId });
     expect(events.map((event) => event.eventType)).toContain('approval.timed-out');

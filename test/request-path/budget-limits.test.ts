@@ -2,7 +2,7 @@
  * Budget limits on the request path: a soft limit warns in the audit trail and lets the request through,
  * a hard limit ends it `Budget.Exceeded`, and an overridable hard limit waits for one approver's decision.
  */
-import { BudgetExceededError, RateLimitExceededError } from '../../client/errors';
+import { BudgetExceededError, type GatehouseRequestError, RateLimitExceededError } from '../../client/errors';
 import { putTenantRateLimit } from '../../store/rate-limits';
 import { hashApiKey } from '../../governance/caller-proof';
 import { listAuditEvents } from '../../store/audit-repository';
@@ -140,7 +140,7 @@ describe('budget limits on the request path', () => {
         .catch((caught: unknown) => errors.push(caught));
     }
     expect(errors.length).toBeGreaterThanOrEqual(1);
-    const [error] = errors as RateLimitExceededError[];
+    const [error] = errors as GatehouseRequestError[];
     expect(error).toBeInstanceOf(RateLimitExceededError);
     expect(error?.failureType).toBe('RateLimit.Exceeded');
     expect(error?.message).toMatch(/limited to 1 requests per minute .*; retry in \d+ s/);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PolicyDeniedError } from '../../client/errors';
+import { type GatehouseRequestError, PolicyDeniedError } from '../../client/errors';
 import { AUDIT_EVENT_TYPES } from '../../domain/audit-event';
 import { routeTableSchema, type RouteTable } from '../../domain/route-table';
 import {
@@ -172,7 +172,7 @@ describe('a request is handled as the strictest of its declaration and what it r
       })
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PolicyDeniedError);
-    expect((error as PolicyDeniedError).step).toBe('retrieve');
+    expect((error as GatehouseRequestError).step).toBe('retrieve');
     expect((error as Error).message).toMatch(
       /retrieved documents are 'restricted' \(demo\/escalation-codes\)/,
     );

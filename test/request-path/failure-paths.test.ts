@@ -1,4 +1,9 @@
-import { BudgetExceededError, PolicyDeniedError, RequestInvalidError } from '../../client/errors';
+import {
+  BudgetExceededError,
+  type GatehouseRequestError,
+  PolicyDeniedError,
+  RequestInvalidError,
+} from '../../client/errors';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../domain/search-attribute-keys';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit-repository';
 import { getBudget, setBudget } from '../../store/budget-repository';
@@ -22,8 +27,8 @@ describe('requests that must not reach a model', () => {
       .result(submitted.workflowId, { tenantId: input.tenantId, apiKey: input.apiKey })
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PolicyDeniedError);
-    expect((error as PolicyDeniedError).failureType).toBe('Policy.Denied');
-    expect((error as PolicyDeniedError).step).toBe('authorize');
+    expect((error as GatehouseRequestError).failureType).toBe('Policy.Denied');
+    expect((error as GatehouseRequestError).step).toBe('authorize');
     expect((error as Error).message).toMatch(reason);
     const types = await scheduledActivityTypes(submitted.handle);
     expect(types).toEqual(['authorize', 'record']);
@@ -129,7 +134,7 @@ describe('requests that must not reach a model', () => {
         .result(submitted.workflowId, harness.caller)
         .catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(BudgetExceededError);
-      expect((error as BudgetExceededError).step).toBe('reserve-budget');
+      expect((error as GatehouseRequestError).step).toBe('reserve-budget');
       const types = await scheduledActivityTypes(submitted.handle);
       expect(types).not.toContain('infer');
       expect(types.at(-1)).toBe('record');

@@ -12,7 +12,7 @@ import {
   retrieveFromKnowledgeBase,
 } from '../../retrieval/bedrock-knowledge-base-retriever';
 import { matchesFilter } from '../../emulators/emulated-knowledge-base';
-import { seededRandom } from '../store/test-database';
+import { seededRandom } from '../../domain/seeded-random';
 
 const KNOWLEDGE_BASE = 'KB12345678';
 const TENANTS = ['acme', 'globex', 'initech'] as const;

@@ -7,7 +7,8 @@ import {
 } from '../../store/document-repository';
 import { searchChunks } from '../../store/chunk-search';
 import { upsertTenant } from '../../store/tenant-repository';
-import { createTestDatabase, seededRandom, type TestDatabase } from './test-database';
+import { seededRandom } from '../../domain/seeded-random';
+import { createTestDatabase, type TestDatabase } from './test-database';
 
 describe('document repository', () => {
   let database: TestDatabase;

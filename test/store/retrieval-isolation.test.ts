@@ -6,7 +6,8 @@ import {
 } from '../../store/document-repository';
 import { type SearchMode, searchChunks } from '../../store/chunk-search';
 import { upsertTenant } from '../../store/tenant-repository';
-import { createTestDatabase, seededRandom, type TestDatabase } from './test-database';
+import { seededRandom } from '../../domain/seeded-random';
+import { createTestDatabase, type TestDatabase } from './test-database';
 
 const TENANTS = ['acme', 'globex', 'initech'] as const;
 const GROUPS: readonly string[] = ['everyone', 'support', 'finance', 'legal'];

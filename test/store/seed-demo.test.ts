@@ -2,7 +2,7 @@ import { getBudget } from '../../store/budget-repository';
 import { listDocuments } from '../../store/document-repository';
 import { searchChunks } from '../../store/chunk-search';
 import { getLatestPolicy } from '../../store/policy-repository';
-import { authenticateApiKey } from '../../store/principal-repository';
+import { findPrincipalByApiKey } from '../../store/principal-repository';
 import { resolvePrompt } from '../../store/prompt-repository';
 import { DEMO_DOCUMENTS, DEMO_POLICY_DOCUMENT, seedDemo } from '../../store/seed-demo';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -34,8 +34,8 @@ describe('seedDemo', () => {
   });
 
   it('lets the analyst find the refund policy and keeps the contractor to public documents', async () => {
-    const analyst = await authenticateApiKey(database.db, 'demo', 'analyst-key');
-    const contractor = await authenticateApiKey(database.db, 'demo', 'contractor-key');
+    const analyst = await findPrincipalByApiKey(database.db, 'analyst-key', 'demo');
+    const contractor = await findPrincipalByApiKey(database.db, 'contractor-key', 'demo');
     expect(analyst).toMatchObject({ id: 'demo-analyst', clearance: 'internal', role: 'approver' });
     expect(contractor).toMatchObject({ id: 'demo-contractor', capabilities: ['qa'], clearance: 'public' });
 
@@ -68,7 +68,7 @@ describe('seedDemo', () => {
 
   it('rotates API keys on a later run', async () => {
     await seedDemo(database.db, { apiKey: 'rotated-key', contractorApiKey: 'contractor-key' });
-    expect(await authenticateApiKey(database.db, 'demo', 'analyst-key')).toBeUndefined();
-    expect((await authenticateApiKey(database.db, 'demo', 'rotated-key'))?.id).toBe('demo-analyst');
+    expect(await findPrincipalByApiKey(database.db, 'analyst-key', 'demo')).toBeUndefined();
+    expect((await findPrincipalByApiKey(database.db, 'rotated-key', 'demo'))?.id).toBe('demo-analyst');
   });
 });

@@ -1,7 +1,6 @@
 import { putPolicy, getLatestPolicy } from '../../store/policy-repository';
 import { hashApiKey, keyIdForKeyHash } from '../../governance/caller-proof';
 import {
-  authenticateApiKey,
   findPrincipalByApiKey,
   findPrincipalByKeyId,
   upsertPrincipal,
@@ -49,7 +48,7 @@ describe('tenants, principals and policies', () => {
       role: 'approver',
       status: 'active',
     });
-    expect(await authenticateApiKey(database.db, 'acme', 'secret-key-1')).toEqual({
+    expect(await findPrincipalByApiKey(database.db, 'secret-key-1', 'acme')).toEqual({
       apiKeyHash,
       keyId: keyIdForKeyHash(apiKeyHash),
       id: 'alice',
@@ -64,8 +63,8 @@ describe('tenants, principals and policies', () => {
       key: { keyId: keyIdForKeyHash(apiKeyHash), scopes: ['requests', 'operate', 'audit'] },
     });
     expect(await findPrincipalByKeyId(database.db, 'globex', keyIdForKeyHash(apiKeyHash))).toBeUndefined();
-    expect(await authenticateApiKey(database.db, 'globex', 'secret-key-1')).toBeUndefined();
-    expect(await authenticateApiKey(database.db, 'acme', 'wrong')).toBeUndefined();
+    expect(await findPrincipalByApiKey(database.db, 'secret-key-1', 'globex')).toBeUndefined();
+    expect(await findPrincipalByApiKey(database.db, 'wrong', 'acme')).toBeUndefined();
     const raw = (await database.db('principals').where({ id: 'alice' }).first()) as Record<string, unknown>;
     expect(JSON.stringify(raw)).not.toContain('secret-key-1');
   });
@@ -82,8 +81,8 @@ describe('tenants, principals and policies', () => {
     };
     await upsertPrincipal(database.db, { ...base, id: 'bob', apiKeyHash: hashApiKey('bob-1') });
     await upsertPrincipal(database.db, { ...base, id: 'bob', apiKeyHash: hashApiKey('bob-2') });
-    expect(await authenticateApiKey(database.db, 'acme', 'bob-1')).toBeUndefined();
-    expect((await authenticateApiKey(database.db, 'acme', 'bob-2'))?.id).toBe('bob');
+    expect(await findPrincipalByApiKey(database.db, 'bob-1', 'acme')).toBeUndefined();
+    expect((await findPrincipalByApiKey(database.db, 'bob-2', 'acme'))?.id).toBe('bob');
     expect(
       await rejectionMessage(
         upsertPrincipal(database.db, { ...base, id: 'mallory', apiKeyHash: hashApiKey('bob-2') }),

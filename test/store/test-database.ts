@@ -65,18 +65,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) so a failing property case can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Runs `task` over `items` with at most `concurrency` in flight; results keep the input order. */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],

@@ -13,6 +13,7 @@ const SOURCE_FOLDERS = [
   'frontdoor',
   'governance',
   'history',
+  'net',
   'providers',
   'retrieval',
   'scripts',

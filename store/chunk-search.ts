@@ -85,6 +85,11 @@ export interface SearchChunksResult {
   embeddingVersion: string;
   /** Readable-or-not chunks of the tenant without a vector from that model: found lexically only. */
   staleChunks: number;
+  /**
+   * The ranking used: the one asked for, except that `vector` ranks hybrid while some chunks have no
+   * vector from the search model (a tenant part-way through re-embedding), so those stay findable.
+   */
+  mode: SearchMode;
   lexicalCandidates: number;
   vectorCandidates: number;
   /** Where the time went: index sync, BM25, query embedding + vector scan, reading hits, then re-rank/dedupe/budget. */
@@ -112,13 +117,14 @@ export async function searchChunksDetailed(
   options: SearchOptions = {},
 ): Promise<SearchChunksResult> {
   const embedder = options.embedder ?? defaultEmbedder();
-  const mode = input.mode ?? 'hybrid';
+  const asked = input.mode ?? 'hybrid';
   const timingsMs = { sync: 0, lexical: 0, vector: 0, fetch: 0, rank: 0 };
   const empty: SearchChunksResult = {
     hits: [],
     embeddingModel: embedder.model,
     embeddingVersion: embedder.version,
     staleChunks: 0,
+    mode: asked,
     lexicalCandidates: 0,
     vectorCandidates: 0,
     timingsMs,
@@ -128,12 +134,13 @@ export async function searchChunksDetailed(
   const groups = [...new Set(input.groups)];
   const topK = Math.min(Math.max(Math.trunc(input.topK), 0), MAX_TOP_K);
   const queryText = normalizeText(input.query);
-  const hasQuery = mode === 'lexical' ? terms.length > 0 : queryText !== '';
+  const hasQuery = asked === 'lexical' ? terms.length > 0 : queryText !== '';
   if (!hasQuery || groups.length === 0 || topK === 0) return empty;
 
   let started = performance.now();
   const { index } = await tenantChunkIndex(db, input.tenantId, embeddingModelOf(embedder));
   timingsMs.sync = performance.now() - started;
+  const mode: SearchMode = asked === 'vector' && index.chunksWithoutVector > 0 ? 'hybrid' : asked;
   const readable = index.readableMask(groups, input.clearance);
   const perSignal = Math.max(CANDIDATES_PER_SIGNAL, topK * 2);
 
@@ -223,6 +230,7 @@ export async function searchChunksDetailed(
     ...empty,
     hits,
     staleChunks: index.chunksWithoutVector,
+    mode,
     lexicalCandidates: lexical.length,
     vectorCandidates: vector.length,
   };

@@ -200,6 +200,30 @@ describe('hybrid search over the store', () => {
     expect(result.hits.map((hit) => hit.documentId)).toContain('globex/a');
   });
 
+  it('ranks hybrid instead of vector-only while some chunks have no vector from the search model', async () => {
+    const other = countingEmbedder('another-model');
+    const query = {
+      tenantId: 'globex',
+      query: 'short note',
+      groups: ['everyone'],
+      clearance: 'public' as const,
+      topK: 5,
+    };
+    const result = await searchChunksDetailed(worker, { ...query, mode: 'vector' }, { embedder: other });
+    expect(result.staleChunks).toBeGreaterThan(0);
+    expect(result.mode).toBe('hybrid');
+    expect(result.hits.map((hit) => hit.documentId)).toContain('globex/a');
+    const embedded = await searchChunksDetailed(worker, {
+      ...query,
+      tenantId: 'acme',
+      groups: ['everyone'],
+      clearance: 'internal',
+      mode: 'vector',
+    });
+    expect(embedded.staleChunks).toBe(0);
+    expect(embedded.mode).toBe('vector');
+  });
+
   it('fits hits to a token budget and drops near duplicates', async () => {
     const copy = paragraph('Refunds are paid within fourteen days.');
     for (const externalId of ['refunds-en', 'refunds-copy']) {

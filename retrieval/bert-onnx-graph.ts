@@ -4,6 +4,7 @@
  * Inputs `input_ids` and `position_ids` (int64, one sequence, no padding); output `pooled`, the mean of
  * the last hidden states (not yet normalised).
  */
+import protobuf from 'protobufjs/minimal';
 
 /** The architecture numbers of a BERT checkpoint, as its config.json names them. */
 export interface BertConfig {
@@ -47,70 +48,39 @@ export function readSafetensors(file: Uint8Array): Map<string, NamedTensor> {
   return tensors;
 }
 
-/** Just enough protobuf (varints, length-delimited fields, fixed32) to write an ONNX ModelProto. */
+/** A fluent field-number view of protobufjs's Writer, enough to write an ONNX ModelProto. */
 class ProtoWriter {
-  private readonly parts: Uint8Array[] = [];
-  private size = 0;
-
-  private push(part: Uint8Array): void {
-    this.parts.push(part);
-    this.size += part.byteLength;
-  }
-
-  private varint(value: number): void {
-    const bytes: number[] = [];
-    if (value < 0) {
-      // Negative int64: ten bytes of two's complement.
-      let big = BigInt.asUintN(64, BigInt(value));
-      while (big >= 0x80n) {
-        bytes.push(Number(big & 0x7fn) | 0x80);
-        big >>= 7n;
-      }
-      bytes.push(Number(big));
-    } else {
-      let rest = value;
-      while (rest >= 0x80) {
-        bytes.push((rest % 0x80) | 0x80);
-        rest = Math.floor(rest / 0x80);
-      }
-      bytes.push(rest);
-    }
-    this.push(Uint8Array.from(bytes));
-  }
+  private readonly writer = protobuf.Writer.create();
 
   int(field: number, value: number): this {
-    this.varint(field * 8);
-    this.varint(value);
+    this.writer.uint32(field * 8).int64(value);
     return this;
   }
 
   float(field: number, value: number): this {
-    this.varint(field * 8 + 5);
-    const bytes = new Uint8Array(4);
-    new DataView(bytes.buffer).setFloat32(0, value, true);
-    this.push(bytes);
+    this.writer.uint32(field * 8 + 5).float(value);
     return this;
   }
 
   bytes(field: number, value: Uint8Array): this {
-    this.varint(field * 8 + 2);
-    this.varint(value.byteLength);
-    this.push(value);
+    this.writer.uint32(field * 8 + 2).bytes(value);
     return this;
   }
 
   string(field: number, value: string): this {
-    return this.bytes(field, Buffer.from(value, 'utf8'));
+    this.writer.uint32(field * 8 + 2).string(value);
+    return this;
   }
 
-  message(field: number, build: (writer: ProtoWriter) => void): this {
-    const inner = new ProtoWriter();
-    build(inner);
-    return this.bytes(field, inner.finish());
+  message(field: number, build: (writer: this) => void): this {
+    this.writer.uint32(field * 8 + 2).fork();
+    build(this);
+    this.writer.ldelim();
+    return this;
   }
 
   finish(): Uint8Array {
-    return Buffer.concat(this.parts, this.size);
+    return this.writer.finish();
   }
 }
 

@@ -44,8 +44,12 @@ export function wordPieceIds(text: string, vocabulary: WordPieceVocabulary, maxT
     cache = new Map();
     wordCaches.set(vocabulary, cache);
   }
-  for (const word of cleaned.match(ascii ? ASCII_WORD_PATTERN : WORD_PATTERN) ?? []) {
+  // Words are matched one at a time: a long text is split only as far as its first `maxTokens` tokens.
+  const pattern = ascii ? ASCII_WORD_PATTERN : WORD_PATTERN;
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(cleaned); match !== null; match = pattern.exec(cleaned)) {
     if (result.length >= maxTokens) break;
+    const word = match[0];
     let pieces = cache.get(word);
     if (pieces === undefined) {
       pieces = wordPieces(word, vocabulary);

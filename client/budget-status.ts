@@ -3,6 +3,7 @@ import {
   budgetPeriod,
   nextPeriodStart,
   TENANT_WIDE,
+  usageInUnit,
   type BudgetLimitKind,
   type BudgetUnit,
   type BudgetWindow,
@@ -61,11 +62,7 @@ export async function readBudgetStatus(db: Knex, tenantId: string, now: Date): P
   const limits: BudgetLimitStatus[] = [];
   for (const limit of stored) {
     const period = budgetPeriod(limit.window, now);
-    const usage = usageIn(limit.feature, period);
-    const [spent, reserved] =
-      limit.unit === 'usd'
-        ? [usage.spentMicroUsd, usage.reservedMicroUsd]
-        : [usage.spentTokens, usage.reservedTokens];
+    const { spent, reserved } = usageInUnit(usageIn(limit.feature, period), limit.unit);
     limits.push({
       feature: limit.feature === TENANT_WIDE ? null : limit.feature,
       window: limit.window,

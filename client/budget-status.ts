@@ -3,12 +3,13 @@ import {
   budgetPeriod,
   nextPeriodStart,
   TENANT_WIDE,
+  usageInUnit,
   type BudgetLimitKind,
   type BudgetUnit,
   type BudgetWindow,
 } from '../domain/budget-limits';
 import { getBudget } from '../store/budget-repository';
-import { listBudgetLimits, windowUsage } from '../store/budget-windows';
+import { listBudgetLimits, windowUsages } from '../store/budget-windows';
 import { getTenantRateLimit, rateWindowUsage } from '../store/rate-limits';
 import { usdText } from './report-options';
 
@@ -52,14 +53,16 @@ export interface BudgetStatus {
 
 export async function readBudgetStatus(db: Knex, tenantId: string, now: Date): Promise<BudgetStatus> {
   const budget = await getBudget(db, tenantId);
+  const stored = await listBudgetLimits(db, tenantId);
+  const usageIn = await windowUsages(
+    db,
+    tenantId,
+    stored.map((limit) => ({ feature: limit.feature, period: budgetPeriod(limit.window, now) })),
+  );
   const limits: BudgetLimitStatus[] = [];
-  for (const limit of await listBudgetLimits(db, tenantId)) {
+  for (const limit of stored) {
     const period = budgetPeriod(limit.window, now);
-    const usage = await windowUsage(db, tenantId, limit.feature, period);
-    const [spent, reserved] =
-      limit.unit === 'usd'
-        ? [usage.spentMicroUsd, usage.reservedMicroUsd]
-        : [usage.spentTokens, usage.reservedTokens];
+    const { spent, reserved } = usageInUnit(usageIn(limit.feature, period), limit.unit);
     limits.push({
       feature: limit.feature === TENANT_WIDE ? null : limit.feature,
       window: limit.window,

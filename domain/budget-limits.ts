@@ -43,6 +43,13 @@ export const EMPTY_WINDOW_USAGE: WindowUsage = {
   reservedTokens: 0,
 };
 
+/** A window's spent and reserved in a limit's unit: micro-USD or tokens. */
+export function usageInUnit(usage: WindowUsage, unit: BudgetUnit): { spent: number; reserved: number } {
+  return unit === 'usd'
+    ? { spent: usage.spentMicroUsd, reserved: usage.reservedMicroUsd }
+    : { spent: usage.spentTokens, reserved: usage.reservedTokens };
+}
+
 /** The UTC day (`2026-12-02`) or month (`2026-12`) that `at` falls in: the key of its counters. */
 export function budgetPeriod(window: BudgetWindow, at: Date): string {
   const day = at.toISOString().slice(0, 10);
@@ -84,11 +91,9 @@ export function evaluateBudgetLimits(
 ): LimitEvaluation {
   const evaluation: LimitEvaluation = { denied: [], overridable: false, warnings: [] };
   for (const limit of limits) {
-    const usage = usageOf(limit.feature, limit.window);
-    const [committed, requested] =
-      limit.unit === 'usd'
-        ? [usage.spentMicroUsd + usage.reservedMicroUsd, request.amountMicroUsd]
-        : [usage.spentTokens + usage.reservedTokens, request.tokens];
+    const { spent, reserved } = usageInUnit(usageOf(limit.feature, limit.window), limit.unit);
+    const committed = spent + reserved;
+    const requested = limit.unit === 'usd' ? request.amountMicroUsd : request.tokens;
     if (committed + requested <= limit.limit) continue;
     const crossing = { limit, period: budgetPeriod(limit.window, request.at), committed, requested };
     (limit.kind === 'hard' ? evaluation.denied : evaluation.warnings).push(crossing);

@@ -6,9 +6,8 @@ import {
   describeCrossing,
   evaluateBudgetLimits,
   type BudgetWindow,
-  type WindowUsage,
 } from '../domain/budget-limits';
-import { adjustWindows, limitsFor, windowScopeAt, windowUsage, type WindowScope } from './budget-windows';
+import { adjustWindows, limitsFor, windowScopeAt, windowUsages, type WindowScope } from './budget-windows';
 import { firstRecord, isPostgres, nowIso, serializeOn, toIsoTimestamp, toSafeInteger } from './knex-client';
 import { checkRateLimit, countRequest } from './rate-limits';
 
@@ -264,14 +263,12 @@ async function checkWindowLimits(
 ): Promise<{ denied: string[]; overridable: boolean; warnings: string[] }> {
   const limits = await limitsFor(trx, scope.tenantId, scope.feature);
   if (limits.length === 0) return { denied: [], overridable: false, warnings: [] };
-  const usage = new Map<string, WindowUsage>();
-  for (const limit of limits) {
-    const period = budgetPeriod(limit.window, at);
-    const id = `${limit.feature}\u0000${period}`;
-    if (!usage.has(id)) usage.set(id, await windowUsage(trx, scope.tenantId, limit.feature, period));
-  }
-  const usageOf = (feature: string, window: BudgetWindow) =>
-    usage.get(`${feature}\u0000${budgetPeriod(window, at)}`)!;
+  const usageIn = await windowUsages(
+    trx,
+    scope.tenantId,
+    limits.map((limit) => ({ feature: limit.feature, period: budgetPeriod(limit.window, at) })),
+  );
+  const usageOf = (feature: string, window: BudgetWindow) => usageIn(feature, budgetPeriod(window, at));
   const evaluation = evaluateBudgetLimits(limits, usageOf, { amountMicroUsd, tokens, at });
   return {
     denied: evaluation.denied.map(describeCrossing),

@@ -118,10 +118,25 @@ export async function windowUsage(
   feature: string,
   period: string,
 ): Promise<WindowUsage> {
-  const row = (await db<UsageRow>('budget_window_usage')
-    .where({ tenant_id: tenantId, feature, period })
-    .first()) as UsageRow | undefined;
-  return row === undefined ? EMPTY_WINDOW_USAGE : toUsage(row);
+  return (await windowUsages(db, tenantId, [{ feature, period }]))(feature, period);
+}
+
+/**
+ * Spent and reserved of each of a tenant's (feature, period) `keys`, read at once: the lookup gives zero
+ * where nothing was counted yet.
+ */
+export async function windowUsages(
+  db: Knex,
+  tenantId: string,
+  keys: ReadonlyArray<{ feature: string; period: string }>,
+): Promise<(feature: string, period: string) => WindowUsage> {
+  if (keys.length === 0) return () => EMPTY_WINDOW_USAGE;
+  const rows = (await db<UsageRow>('budget_window_usage')
+    .where({ tenant_id: tenantId })
+    .whereIn('feature', [...new Set(keys.map((key) => key.feature))])
+    .whereIn('period', [...new Set(keys.map((key) => key.period))])) as UsageRow[];
+  const usage = new Map(rows.map((row) => [`${row.feature}\u0000${row.period}`, toUsage(row)]));
+  return (feature, period) => usage.get(`${feature}\u0000${period}`) ?? EMPTY_WINDOW_USAGE;
 }
 
 /** Adds signed amounts to every counter of `scope` (creating them at zero first). */

@@ -21,12 +21,11 @@ describe('gatehouse budgets', () => {
   });
 
   const budgets = (...args: string[]) => runCli(harness.cliSettings(), 'budgets', ...args);
+  /** `budgets set` on the demo tenant. */
+  const setLimit = (...args: string[]) => budgets('set', '--tenant', 'demo', ...args);
 
   it('sets limits with an author, audited, and shows spent, reserved and remaining per window', async () => {
-    const daily = await budgets(
-      'set',
-      '--tenant',
-      'demo',
+    const daily = await setLimit(
       '--feature',
       'faq',
       '--window',
@@ -40,10 +39,7 @@ describe('gatehouse budgets', () => {
     );
     expect(daily).toEqual(expect.objectContaining({ exitCode: 0, stderr: '' }));
     expect(daily.stdout).toMatch(/audited: budget-limit:faq:daily:usd:hard/);
-    const monthly = await budgets(
-      'set',
-      '--tenant',
-      'demo',
+    const monthly = await setLimit(
       '--window',
       'monthly',
       '--tokens',
@@ -135,10 +131,7 @@ describe('gatehouse budgets', () => {
   });
 
   it('refuses a requester’s key and malformed limits', async () => {
-    const refused = await budgets(
-      'set',
-      '--tenant',
-      'demo',
+    const refused = await setLimit(
       '--window',
       'daily',
       '--usd',
@@ -150,10 +143,7 @@ describe('gatehouse budgets', () => {
       harness.contractorApiKey,
     );
     expect(refused.exitCode).toBe(5);
-    const both = await budgets(
-      'set',
-      '--tenant',
-      'demo',
+    const both = await setLimit(
       '--window',
       'daily',
       '--usd',
@@ -165,6 +155,17 @@ describe('gatehouse budgets', () => {
       'x',
     );
     expect(both.stderr).toMatch(/exactly one of --usd and --tokens/);
+    // Past 2^53 micro-USD or tokens a limit is no longer exact: refused, and nothing is written.
+    const before = await harness.db('budget_limits').where({ tenant_id: 'demo' }).select();
+    for (const amount of [
+      ['--usd', '9999999999'],
+      ['--tokens', '9007199254740993'],
+    ]) {
+      const huge = await setLimit('--window', 'daily', ...amount, '--hard', '--author', 'x');
+      expect(huge.exitCode).toBe(1);
+      expect(huge.stderr).toMatch(/a budget limit must be a non-negative integer/);
+    }
+    expect(await harness.db('budget_limits').where({ tenant_id: 'demo' }).select()).toEqual(before);
   });
 
   it('fails audit verify when a limit is changed outside Gatehouse', async () => {

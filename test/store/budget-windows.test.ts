@@ -1,14 +1,7 @@
 import { recordUsage, type NewUsageRecord } from '../../store/usage-repository';
-import {
-  getBudget,
-  releaseExpiredReservations,
-  reserveBudget,
-  setBudget,
-  settleRun,
-  type ReserveBudgetInput,
-} from '../../store/budget-repository';
+import { getBudget, releaseExpiredReservations, setBudget } from '../../store/budget-repository';
 import { listBudgetLimits, putBudgetLimit, windowUsage } from '../../store/budget-windows';
-import { upsertTenant } from '../../store/tenant-repository';
+import { reservations, seedBudgetTenants, settle } from './budget-fixtures';
 import { createTestDatabase, mapWithConcurrency, type TestDatabase } from './test-database';
 
 const DOLLAR = 1_000_000;
@@ -42,31 +35,23 @@ function usageRow(tenantId: string, workflowId: string, runId: string, costMicro
 
 describe('budget windows: per tenant and feature, USD and tokens, daily and monthly', () => {
   let database: TestDatabase;
-  let sequence = 0;
   beforeAll(async () => {
     database = await createTestDatabase();
-    for (const id of ['daily', 'tokens', 'feature', 'soft', 'override', 'settle', 'concurrent']) {
-      await upsertTenant(database.db, { id, name: id, status: 'active', tier: 'team' });
-      await setBudget(database.db, { tenantId: id, limitMicroUsd: 1_000 * DOLLAR });
-    }
+    await seedBudgetTenants(
+      database.db,
+      ['daily', 'tokens', 'feature', 'soft', 'override', 'settle', 'concurrent'],
+      1_000 * DOLLAR,
+    );
   });
   afterAll(async () => {
     await database.destroy();
   });
 
-  const reserve = (tenantId: string, input: Partial<ReserveBudgetInput> = {}) => {
-    sequence += 1;
-    return reserveBudget(database.db, {
-      tenantId,
-      workflowId: `gatehouse/${tenantId}/r${sequence}`,
-      runId: `run-${sequence}`,
-      slot: 1,
-      amountMicroUsd: 100_000,
-      expiresAt: LATER,
-      at: NOON,
-      ...input,
-    });
-  };
+  const { reserve, sequence } = reservations(() => database.db, {
+    amountMicroUsd: 100_000,
+    expiresAt: LATER,
+    at: NOON,
+  });
   const limit = (
     tenantId: string,
     rest: Omit<Parameters<typeof putBudgetLimit>[1], 'tenantId' | 'author' | 'approvalOverride'>,
@@ -154,16 +139,14 @@ describe('budget windows: per tenant and feature, USD and tokens, daily and mont
     const first = await reserve('settle', { tokens: 2_000, feature: 'faq' });
     const second = await reserve('settle', { tokens: 3_000, feature: 'faq' });
     expect(first.admitted && second.admitted).toBe(true);
-    const workflowId = `gatehouse/settle/r${sequence - 1}`;
-    await recordUsage(database.db, [usageRow('settle', workflowId, `run-${sequence - 1}`, 42_000, 1_500)]);
-    await database.db.transaction((trx) =>
-      settleRun(trx, {
-        tenantId: 'settle',
-        workflowId,
-        runId: `run-${sequence - 1}`,
-        actualMicroUsd: 42_000,
-      }),
-    );
+    const workflowId = `gatehouse/settle/r${sequence() - 1}`;
+    await recordUsage(database.db, [usageRow('settle', workflowId, `run-${sequence() - 1}`, 42_000, 1_500)]);
+    await settle(database.db, {
+      tenantId: 'settle',
+      workflowId,
+      runId: `run-${sequence() - 1}`,
+      actualMicroUsd: 42_000,
+    });
     for (const feature of ['', 'faq']) {
       expect(await windowUsage(database.db, 'settle', feature, '2026-12-02')).toEqual({
         spentMicroUsd: 42_000,
@@ -173,17 +156,15 @@ describe('budget windows: per tenant and feature, USD and tokens, daily and mont
       });
     }
     // Settling again finds nothing new; the second run's reservation expires and leaves the windows.
-    await database.db.transaction((trx) =>
-      settleRun(trx, {
-        tenantId: 'settle',
-        workflowId,
-        runId: `run-${sequence - 1}`,
-        actualMicroUsd: 42_000,
-      }),
-    );
+    await settle(database.db, {
+      tenantId: 'settle',
+      workflowId,
+      runId: `run-${sequence() - 1}`,
+      actualMicroUsd: 42_000,
+    });
     await database
       .db('budget_reservations')
-      .where({ run_id: `run-${sequence}` })
+      .where({ run_id: `run-${sequence()}` })
       .update({ expires_at: new Date(Date.now() - 1000).toISOString() });
     await releaseExpiredReservations(database.db, new Date());
     expect(await windowUsage(database.db, 'settle', 'faq', '2026-12')).toEqual({

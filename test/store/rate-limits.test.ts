@@ -1,6 +1,5 @@
-import { reserveBudget, setBudget, type ReserveBudgetInput } from '../../store/budget-repository';
 import { putTenantRateLimit, rateWindowOf, rateWindowUsage } from '../../store/rate-limits';
-import { upsertTenant } from '../../store/tenant-repository';
+import { reservations, seedBudgetTenants } from './budget-fixtures';
 import { createTestDatabase, mapWithConcurrency, type TestDatabase } from './test-database';
 
 const AT = new Date('2026-12-02T17:31:40Z');
@@ -8,13 +7,9 @@ const LATER = new Date(Date.now() + 3600_000);
 
 describe('tenant rate limits', () => {
   let database: TestDatabase;
-  let sequence = 0;
   beforeAll(async () => {
     database = await createTestDatabase();
-    for (const id of ['requests', 'tokens', 'free']) {
-      await upsertTenant(database.db, { id, name: id, status: 'active', tier: 'team' });
-      await setBudget(database.db, { tenantId: id, limitMicroUsd: 1_000_000_000 });
-    }
+    await seedBudgetTenants(database.db, ['requests', 'tokens', 'free'], 1_000_000_000);
     await putTenantRateLimit(database.db, {
       tenantId: 'requests',
       requestsPerMinute: 10,
@@ -32,20 +27,12 @@ describe('tenant rate limits', () => {
     await database.destroy();
   });
 
-  const reserve = (tenantId: string, input: Partial<ReserveBudgetInput> = {}) => {
-    sequence += 1;
-    return reserveBudget(database.db, {
-      tenantId,
-      workflowId: `gatehouse/${tenantId}/r${sequence}`,
-      runId: `run-${sequence}`,
-      slot: 1,
-      amountMicroUsd: 1_000,
-      tokens: 1_000,
-      expiresAt: LATER,
-      at: AT,
-      ...input,
-    });
-  };
+  const { reserve } = reservations(() => database.db, {
+    amountMicroUsd: 1_000,
+    tokens: 1_000,
+    expiresAt: LATER,
+    at: AT,
+  });
 
   it('admits exactly the requests per minute under concurrency, then says when the next minute opens', async () => {
     const results = await mapWithConcurrency(

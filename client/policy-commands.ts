@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadRouteTable } from '../config/load-route-table';
+import { loadConfiguredRouteTable } from '../config/load-route-table';
 import type { GatehouseSettings } from '../config/environment';
 import { parsePolicyFile, type PolicyFile } from '../governance/policy-file';
 import {
@@ -13,7 +13,7 @@ import { auditedChange, CliError, refusalsToCli, withDatabase } from './cli-cont
 import { authorOption, tenantOption } from './command-options';
 
 /** Reads and validates a policy file; every problem is printed on its own line before the CLI exits 1. */
-function readPolicyFile(file: string, routesFile: string): PolicyFile {
+function readPolicyFile(file: string, routesFile: string, settings: GatehouseSettings): PolicyFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -22,7 +22,7 @@ function readPolicyFile(file: string, routesFile: string): PolicyFile {
   }
   let knownRoutes: string[];
   try {
-    knownRoutes = loadRouteTable(routesFile).routes.map((route) => route.id);
+    knownRoutes = loadConfiguredRouteTable(settings, routesFile).routes.map((route) => route.id);
   } catch (error) {
     throw new CliError((error as Error).message);
   }
@@ -48,7 +48,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .argument('<file>', 'policy file (.yaml, .yml or .json)')
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action((file: string, options: { routes: string }) => {
-      const parsed = readPolicyFile(file, options.routes);
+      const parsed = readPolicyFile(file, options.routes, settings);
       const tasks = Object.keys(parsed.taskTypes);
       process.stdout.write(
         `${file} is a valid policy: ${tasks.length} task type(s) (${tasks.join(', ')}), data classes ${parsed.dataClasses.allowed.join(', ')}\n`,
@@ -63,7 +63,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .addOption(authorOption())
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action(async (file: string, options: { tenant: string; author: string; routes: string }) => {
-      const parsed = readPolicyFile(file, options.routes);
+      const parsed = readPolicyFile(file, options.routes, settings);
       const applied = await auditedChange(settings, PolicyNotApplicableError, (writer) =>
         applyPolicy(writer, { tenantId: options.tenant, author: options.author, policy: parsed }),
       );
@@ -85,7 +85,7 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .addOption(tenantOption())
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action(async (file: string, options: { tenant: string; routes: string }) => {
-      const parsed = readPolicyFile(file, options.routes);
+      const parsed = readPolicyFile(file, options.routes, settings);
       await withDatabase(settings, async (db) => {
         const { activeVersion, diff } = await refusalsToCli(PolicyNotApplicableError, () =>
           diffPolicy(db, { tenantId: options.tenant, policy: parsed }),

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { GatehouseSettings } from '../config/environment';
-import { loadRouteTable } from '../config/load-route-table';
+import { loadConfiguredRouteTable } from '../config/load-route-table';
 import { CliError } from './cli-context';
 import { registerCostReport } from './cost-report-command';
 import { withTemporalIfReachable } from './gather-latency';
@@ -46,7 +46,7 @@ export function registerReportCommands(program: Command, settings: GatehouseSett
               tenantIds,
               since: options.since,
               limit: options.limit,
-              routeTable: loadRouteTable(settings.routesFile),
+              routeTable: loadConfiguredRouteTable(settings),
             }),
           );
           const charts = buildReportCharts(data);

@@ -8,8 +8,7 @@ import { startFrontDoor, type FrontDoorHandle } from '../frontdoor/front-door-se
 import { taskModelId } from '../frontdoor/task-models';
 import { createKnex } from '../store/knex-client';
 import type { GatehouseSettings } from '../config/environment';
-import { loadPricingCatalogue } from '../config/load-pricing-catalogue';
-import { loadRouteTable } from '../config/load-route-table';
+import { loadConfiguredRouteTable } from '../config/load-route-table';
 import { startConfiguredTelemetry } from '../telemetry/start-telemetry';
 import { tracingClientInterceptors } from '../telemetry/temporal-tracing';
 import { loadGatehouseDataConverter } from '../codec/payload-encryption';
@@ -130,10 +129,7 @@ export function registerServeCommand(program: Command, settings: GatehouseSettin
     .option('--host <address>', 'address to listen on', settings.http.host)
     .option('--port <port>', 'port to listen on (0: any free one)', port, settings.http.port)
     .action(async (options: { host: string; port: number }) => {
-      const routeTable = loadRouteTable(
-        settings.routesFile,
-        loadPricingCatalogue(settings.pricingCatalogueFile),
-      );
+      const routeTable = loadConfiguredRouteTable(settings);
       const dataConverter = await loadGatehouseDataConverter(settings);
       const address = settings.temporal.address ?? `127.0.0.1:${settings.temporal.port}`;
       // Lazy: the front door starts (live, not ready) while Temporal is still coming up; /readyz says so.

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolveModelPrice, type BillingMode, type PricingCatalogue } from '../domain/pricing-catalogue';
 import { routeTableSchema, type RouteTable } from '../domain/route-table';
+import type { GatehouseSettings } from './environment';
 import { loadPricingCatalogue } from './load-pricing-catalogue';
 
 /**
@@ -26,6 +27,17 @@ export function loadRouteTable(
     throw new Error(`the route table ${file} is invalid:\n  ${problems.join('\n  ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * The deployment's route table priced by the deployment's catalogue (GATEHOUSE_ROUTES_FILE and
+ * GATEHOUSE_PRICING_CATALOGUE): what every command that reads routes for these settings uses.
+ */
+export function loadConfiguredRouteTable(
+  settings: Pick<GatehouseSettings, 'routesFile' | 'pricingCatalogueFile'>,
+  routesFile: string = settings.routesFile,
+): RouteTable {
+  return loadRouteTable(routesFile, loadPricingCatalogue(settings.pricingCatalogueFile));
 }
 
 type RawRoute = Record<string, unknown>;

@@ -93,6 +93,25 @@ describe('gatehouse policy', () => {
     );
   });
 
+  it('validate prices the routes with the deployment’s catalogue (GATEHOUSE_PRICING_CATALOGUE)', async () => {
+    const catalogue = JSON.parse(readFileSync(settings.pricingCatalogueFile, 'utf8')) as {
+      models: Record<string, unknown>;
+    };
+    catalogue.models['acme.house-model-v1:0'] = catalogue.models['amazon.nova-lite-v1:0'];
+    const catalogueFile = path.join(directory, 'house-catalogue.json');
+    writeFileSync(catalogueFile, JSON.stringify(catalogue));
+    const table = JSON.parse(readFileSync(routes, 'utf8')) as { routes: Array<{ model: string }> };
+    table.routes[1]!.model = 'acme.house-model-v1:0';
+    const routesFile = path.join(directory, 'house-routes.json');
+    writeFileSync(routesFile, JSON.stringify(table));
+    const withHouseCatalogue = { ...settings, pricingCatalogueFile: catalogueFile };
+    const valid = await runCli(withHouseCatalogue, 'policy', 'validate', policyFile, '--routes', routesFile);
+    expect(valid).toMatchObject({ exitCode: 0 });
+    const shipped = await runCli(settings, 'policy', 'validate', policyFile, '--routes', routesFile);
+    expect(shipped.exitCode).toBe(1);
+    expect(shipped.stderr).toMatch(/Pricing\.UnknownModel.*acme\.house-model-v1:0/);
+  });
+
   it('diff shows what applying would change; apply publishes a version, its budget and an audit event', async () => {
     const diff = await runCli(settings, 'policy', 'diff', policyFile, '--tenant', 'demo');
     expect(diff.exitCode).toBe(0);

@@ -12,7 +12,11 @@ import {
 import { parseRequestWorkflowId } from '../domain/request-contract';
 import { DEFAULT_PROOF_TTL_MS, PROOF_CLOCK_SKEW_MS, verifyProof } from '../governance/caller-proof';
 import { appendAuditEvents, listAuditEvents } from '../store/audit-repository';
-import { listFeedback, recordFeedback as storeFeedback } from '../store/feedback-repository';
+import {
+  FeedbackConflictError,
+  listFeedback,
+  recordFeedback as storeFeedback,
+} from '../store/feedback-repository';
 import { findPrincipalByKeyId } from '../store/principal-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 
@@ -97,6 +101,10 @@ export function createRecordFeedbackActivity({ db, audit }: Pick<ActivityDepende
         score: input.score,
         comment: input.comment,
         ...snapshot,
+      }).catch((error: unknown) => {
+        // Another item already stored under this feedback id: final, however often it is retried.
+        if (error instanceof FeedbackConflictError) refuse(error.message);
+        throw error;
       });
       if (!already) {
         await appendAuditEvents(trx, audit.keys.chainKey, [

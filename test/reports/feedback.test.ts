@@ -132,6 +132,18 @@ describe('feedback on a request', () => {
     ).toEqual(['fb-a']);
   });
 
+  it('refuses at once the same feedback id sent again with another score', async () => {
+    const started = Date.now();
+    await expect(
+      harness.gatehouse.feedback(workflowId, harness.caller, { score: -1, feedbackId: 'fb-a' }),
+    ).rejects.toThrow(/feedback fb-a is already stored with other content/);
+    // A conflict is final: not retried through the activity's backoff (about half a minute).
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(
+      (await listFeedback(harness.db, { tenantIds: ['demo'], workflowId })).map((item) => item.score),
+    ).toEqual([1]);
+  });
+
   it('takes feedback from the CLI and shows it in report cost next to route and prompt version', async () => {
     const cli = await runCli(
       harness.cliSettings(),

@@ -5,6 +5,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { RequestInvalidError, RequestNotFoundError } from '../../client/errors';
+import { parseScore } from '../../client/feedback-command';
 import { feedbackWorkflowId, type FeedbackInput } from '../../domain/feedback-contract';
 import { listAuditEvents } from '../../store/audit-repository';
 import { listFeedback } from '../../store/feedback-repository';
@@ -182,5 +183,14 @@ describe('feedback on a request', () => {
     expect(json.rows).toEqual([expect.objectContaining({ feedbackCount: 2, feedbackMeanScore: 0 })]);
     const table = await runCli(harness.cliSettings(), 'report', 'cost', '--by', 'route,prompt');
     expect(table.stdout).toMatch(/feedback\s+score$/m);
+  });
+});
+
+describe('gatehouse feedback --score', () => {
+  it('takes -1, 0 and 1, and refuses a blank, a fraction, NaN and other spellings of a number', () => {
+    expect(['-1', '0', '1', ' 1 '].map(parseScore)).toEqual([-1, 0, 1, 1]);
+    for (const score of ['', ' ', 'NaN', '0.5', '2', '-2', '1e0', '0x1']) {
+      expect(() => parseScore(score)).toThrow('-1 (bad), 0 (neutral) or 1 (good)');
+    }
   });
 });

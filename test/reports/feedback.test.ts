@@ -10,7 +10,7 @@ import { feedbackWorkflowId, type FeedbackInput } from '../../domain/feedback-co
 import { listAuditEvents } from '../../store/audit-repository';
 import { listFeedback } from '../../store/feedback-repository';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
-import { runCli } from '../support/run-cli';
+import { runCli, runCliJson } from '../support/run-cli';
 
 describe('feedback on a request', () => {
   let harness: GatehouseHarness;
@@ -168,18 +168,9 @@ describe('feedback on a request', () => {
     );
     expect(other.exitCode).toBe(4);
 
-    const report = await runCli(
-      harness.cliSettings(),
-      'report',
-      'cost',
-      '--by',
-      'route,prompt',
-      '--format',
-      'json',
-    );
-    const json = JSON.parse(report.stdout) as {
+    const { json } = await runCliJson<{
       rows: Array<{ route: string; prompt: string; feedbackCount: number; feedbackMeanScore: number | null }>;
-    };
+    }>(harness.cliSettings(), 'report', 'cost', '--by', 'route,prompt');
     expect(json.rows).toEqual([expect.objectContaining({ feedbackCount: 2, feedbackMeanScore: 0 })]);
     const table = await runCli(harness.cliSettings(), 'report', 'cost', '--by', 'route,prompt');
     expect(table.stdout).toMatch(/feedback\s+score$/m);

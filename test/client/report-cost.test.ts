@@ -2,13 +2,10 @@
  * `gatehouse report cost`: the usage ledger grouped by tenant and feature (or any other dimension),
  * whose totals equal the ledger's own sums, on SQLite and (with DATABASE_URL) PostgreSQL.
  */
-import { randomBytes } from 'node:crypto';
 import { parseDimensions, parseSince, usdText } from '../../client/report-options';
 import { readSettings, type GatehouseSettings } from '../../config/environment';
-import { migrateLatest } from '../../store/migrate';
-import { seedDemo } from '../../store/seed-demo';
 import { listUsage, recordUsage, type NewUsageRecord } from '../../store/usage-repository';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
+import { createSeededDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
 import { runCli, runCliJson } from '../support/run-cli';
 
 function ledgerRow(workflow: string, attempt: number, overrides: Partial<NewUsageRecord>): NewUsageRecord {
@@ -48,11 +45,10 @@ describe('gatehouse report cost', () => {
   let contractorKey: string;
 
   beforeAll(async () => {
-    database = await createIsolatedDatabase();
-    await migrateLatest(database.db);
-    const apiKey = `report-admin-${randomBytes(8).toString('hex')}`;
-    contractorKey = `report-contractor-${randomBytes(8).toString('hex')}`;
-    await seedDemo(database.db, { apiKey, contractorApiKey: contractorKey });
+    const seeded = await createSeededDatabase('report');
+    database = seeded;
+    const { apiKey } = seeded;
+    contractorKey = seeded.contractorApiKey;
     settings = { ...readSettings({ GATEHOUSE_API_KEY: apiKey }), ...database.location };
     await recordUsage(database.db, [
       // A throttled attempt, then a fallback that answered: both billed, one request.

@@ -6,6 +6,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { RequestInvalidError, RequestNotFoundError } from '../../client/errors';
 import { parseScore } from '../../client/feedback-command';
+import { prepareFeedback } from '../../client/send-feedback';
 import { feedbackWorkflowId, type FeedbackInput } from '../../domain/feedback-contract';
 import { listAuditEvents } from '../../store/audit-repository';
 import { listFeedback } from '../../store/feedback-repository';
@@ -183,5 +184,25 @@ describe('gatehouse feedback --score', () => {
     for (const score of ['', ' ', 'NaN', '0.5', '2', '-2', '1e0', '0x1']) {
       expect(() => parseScore(score)).toThrow('-1 (bad), 0 (neutral) or 1 (good)');
     }
+  });
+});
+
+describe('prepareFeedback', () => {
+  const caller = { tenantId: 'demo', apiKey: 'a-key' };
+  const workflowId = 'gatehouse/demo/r';
+
+  it('refuses a score out of range or NaN, and a 1 MB comment, before anything is sent', () => {
+    for (const score of [2, -2, 0.5, Number.NaN]) {
+      expect(() => prepareFeedback(workflowId, caller, { score })).toThrow(RequestInvalidError);
+    }
+    expect(() => prepareFeedback(workflowId, caller, { score: 1, comment: 'x'.repeat(1 << 20) })).toThrow(
+      /longer than 2000 characters/,
+    );
+  });
+
+  it('keeps a comment with markup and control characters as it was written; a blank one is none', () => {
+    const comment = '</script><script>alert(1)</script>\u0000\u001b[31m';
+    expect(prepareFeedback(workflowId, caller, { score: -1, comment }).comment).toBe(comment);
+    expect(prepareFeedback(workflowId, caller, { score: 0, comment: ' \n ' }).comment).toBeNull();
   });
 });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { AUDIT_EVENT_TYPES, AUDIT_SLOTS, TERMINAL_AUDIT_EVENT_TYPES } from '../domain/audit-event';
 import {
@@ -12,8 +11,13 @@ import {
 import { parseRequestWorkflowId } from '../domain/request-contract';
 import { DEFAULT_PROOF_TTL_MS, PROOF_CLOCK_SKEW_MS, verifyProof } from '../governance/caller-proof';
 import { appendAuditEvents, listAuditEvents } from '../store/audit-repository';
-import { listFeedback, recordFeedback as storeFeedback } from '../store/feedback-repository';
+import {
+  FeedbackConflictError,
+  findFeedback,
+  recordFeedback as storeFeedback,
+} from '../store/feedback-repository';
 import { findPrincipalByKeyId } from '../store/principal-repository';
+import { sha256Hex } from '../governance/sha256';
 import type { ActivityDependencies } from './activity-dependencies';
 
 export const FEEDBACK_REFUSED = 'Feedback.Refused';
@@ -23,7 +27,7 @@ function refuse(message: string): never {
 }
 
 export function commentSha256(comment: string | null): string | null {
-  return comment === null ? null : createHash('sha256').update(comment, 'utf8').digest('hex');
+  return comment === null ? null : sha256Hex(comment);
 }
 
 /**
@@ -48,10 +52,7 @@ export function createRecordFeedbackActivity({ db, audit }: Pick<ActivityDepende
     }
     if (principal.status !== 'active') refuse(`principal '${principal.id}' is ${principal.status}`);
 
-    const [already] = await listFeedback(db, {
-      tenantIds: [input.tenantId],
-      workflowId: input.workflowId,
-    }).then((items) => items.filter((item) => item.id === input.feedbackId));
+    const already = await findFeedback(db, input.feedbackId);
     if (!already && Math.abs(Date.now() - input.signedAt) > DEFAULT_PROOF_TTL_MS + PROOF_CLOCK_SKEW_MS) {
       refuse('the feedback proof has expired; sign it again');
     }
@@ -97,6 +98,10 @@ export function createRecordFeedbackActivity({ db, audit }: Pick<ActivityDepende
         score: input.score,
         comment: input.comment,
         ...snapshot,
+      }).catch((error: unknown) => {
+        // Another item already stored under this feedback id: final, however often it is retried.
+        if (error instanceof FeedbackConflictError) refuse(error.message);
+        throw error;
       });
       if (!already) {
         await appendAuditEvents(trx, audit.keys.chainKey, [

@@ -27,12 +27,13 @@ export function operatorKeyOption(): Option {
 }
 
 /**
- * A commander parser for whole numbers from `min` to `max` (inclusive); anything else is refused with
- * `message`, which the CLI prints beside the option.
+ * A commander parser for whole numbers from `min` to `max` (inclusive), written in decimal digits;
+ * anything else (a blank, which `Number` reads as 0, `1e3`, `0x10`) is refused with `message`, which the
+ * CLI prints beside the option.
  */
 export function wholeNumberIn(min: number, max: number, message: string): (value: string) => number {
   return (value) => {
-    const parsed = Number(value);
+    const parsed = /^\s*[-+]?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new InvalidArgumentError(message);
     return parsed;
   };

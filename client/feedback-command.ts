@@ -1,16 +1,13 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { GatehouseSettings } from '../config/environment';
-import { isFeedbackScore } from '../domain/feedback-contract';
 import { CliError, EXIT_CODES, resolveApiKey, withTemporal, workflowIdFor } from './cli-context';
 import { GatehouseRequestError, RequestNotFoundError } from './errors';
 import { GatehouseClient } from './gatehouse-client';
-import { demoTenantOption } from './command-options';
+import { demoTenantOption, wholeNumberIn } from './command-options';
 
-function parseScore(value: string): number {
-  const score = Number(value);
-  if (!isFeedbackScore(score)) throw new InvalidArgumentError('-1 (bad), 0 (neutral) or 1 (good)');
-  return score;
-}
+const SCORE_HELP = '-1 (bad), 0 (neutral) or 1 (good)';
+// The scale is -1..1 (FEEDBACK_SCORES), whole numbers only.
+export const parseScore = wholeNumberIn(-1, 1, SCORE_HELP);
 
 /** `gatehouse feedback <request> --score -1|0|1 [--comment …]`: the requester's verdict on an answer. */
 export function registerFeedbackCommand(program: Command, settings: GatehouseSettings): void {
@@ -18,7 +15,7 @@ export function registerFeedbackCommand(program: Command, settings: GatehouseSet
     .command('feedback')
     .description('attach your feedback to one of your finished requests (stored, audited, in the reports)')
     .argument('<request>', 'request id, or its workflow id gatehouse/<tenant>/<request>')
-    .requiredOption('--score <score>', '-1 (bad), 0 (neutral) or 1 (good)', parseScore)
+    .requiredOption('--score <score>', SCORE_HELP, parseScore)
     .option('--comment <text>', 'what was right or wrong with the answer')
     .option('--feedback-id <id>', 'idempotency key (default: a new UUID)')
     .addOption(demoTenantOption())
@@ -29,7 +26,13 @@ export function registerFeedbackCommand(program: Command, settings: GatehouseSet
     .action(
       async (
         request: string,
-        options: { score: number; comment?: string; feedbackId?: string; tenant: string; apiKey?: string },
+        options: {
+          score: number;
+          comment?: string;
+          feedbackId?: string;
+          tenant: string;
+          apiKey?: string;
+        },
       ) => {
         const workflowId = workflowIdFor(request, options.tenant);
         const caller = {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import {
   FEEDBACK_PROOF_PURPOSE,
@@ -11,6 +11,7 @@ import {
 } from '../domain/feedback-contract';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import { hashApiKey, keyIdForKeyHash, signProof } from '../governance/caller-proof';
+import { sha256Hex } from '../governance/sha256';
 import { PolicyDeniedError, RequestInvalidError } from './errors';
 
 /** Checks the feedback and signs it with the caller's key; nothing leaves the process yet. */
@@ -34,7 +35,7 @@ export function prepareFeedback(
     caller: { keyId: keyIdForKeyHash(apiKeyHash) },
     signedAt: Date.now(),
   };
-  const commentSha256 = comment === null ? null : createHash('sha256').update(comment, 'utf8').digest('hex');
+  const commentSha256 = comment === null ? null : sha256Hex(comment);
   return {
     ...unsigned,
     proof: signProof(apiKeyHash, FEEDBACK_PROOF_PURPOSE, feedbackProofClaims({ ...unsigned, commentSha256 })),

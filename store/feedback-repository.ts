@@ -85,6 +85,12 @@ export async function recordFeedback(
   return toFeedback(stored);
 }
 
+/** The feedback item stored under an id, if any. */
+export async function findFeedback(db: Knex, id: string): Promise<RequestFeedback | undefined> {
+  const row = (await db('request_feedback').where({ id }).first()) as FeedbackRow | undefined;
+  return row && toFeedback(row);
+}
+
 export async function listFeedback(
   db: Knex,
   filter: { tenantIds: string[]; since?: Date; workflowId?: string },

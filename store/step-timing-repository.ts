@@ -69,7 +69,10 @@ export async function listRecordedStepTimings(
   return timings;
 }
 
-/** The runs of the given tenants that recorded an outcome since a moment, newest first, at most `limit`. */
+/**
+ * The runs of the given tenants that recorded an outcome since a moment, each once, newest outcome
+ * first, at most `limit`.
+ */
 export async function listRecordedRuns(
   db: Knex,
   window: TimingWindow & { limit: number },
@@ -78,12 +81,11 @@ export async function listRecordedRuns(
     .whereIn('tenant_id', window.tenantIds)
     .whereIn('event_type', [...TERMINAL_AUDIT_EVENT_TYPES])
     .andWhere('created_at', '>=', sinceValue(db, window.since))
-    .orderBy([
-      { column: 'created_at', order: 'desc' },
-      { column: 'seq', order: 'desc' },
-    ])
-    .limit(window.limit)
-    .select('tenant_id', 'workflow_id', 'execution_id', 'created_at')) as Array<{
+    // One row per run, however many outcomes it recorded (its own, then an operator's): its newest.
+    .groupBy('tenant_id', 'workflow_id', 'execution_id')
+    .select('tenant_id', 'workflow_id', 'execution_id', db.raw('MAX(created_at) AS created_at'))
+    .orderByRaw('MAX(created_at) DESC, MAX(seq) DESC')
+    .limit(window.limit)) as Array<{
     tenant_id: string;
     workflow_id: string;
     execution_id: string;

@@ -2,14 +2,11 @@
  * `gatehouse report cost`: the usage ledger grouped by tenant and feature (or any other dimension),
  * whose totals equal the ledger's own sums, on SQLite and (with DATABASE_URL) PostgreSQL.
  */
-import { randomBytes } from 'node:crypto';
 import { parseDimensions, parseSince, usdText } from '../../client/report-options';
 import { readSettings, type GatehouseSettings } from '../../config/environment';
-import { migrateLatest } from '../../store/migrate';
-import { seedDemo } from '../../store/seed-demo';
 import { listUsage, recordUsage, type NewUsageRecord } from '../../store/usage-repository';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
-import { runCli } from '../support/run-cli';
+import { createSeededDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
+import { runCli, runCliJson } from '../support/run-cli';
 
 function ledgerRow(workflow: string, attempt: number, overrides: Partial<NewUsageRecord>): NewUsageRecord {
   return {
@@ -48,11 +45,10 @@ describe('gatehouse report cost', () => {
   let contractorKey: string;
 
   beforeAll(async () => {
-    database = await createIsolatedDatabase();
-    await migrateLatest(database.db);
-    const apiKey = `report-admin-${randomBytes(8).toString('hex')}`;
-    contractorKey = `report-contractor-${randomBytes(8).toString('hex')}`;
-    await seedDemo(database.db, { apiKey, contractorApiKey: contractorKey });
+    const seeded = await createSeededDatabase('report');
+    database = seeded;
+    const { apiKey } = seeded;
+    contractorKey = seeded.contractorApiKey;
     settings = { ...readSettings({ GATEHOUSE_API_KEY: apiKey }), ...database.location };
     await recordUsage(database.db, [
       // A throttled attempt, then a fallback that answered: both billed, one request.
@@ -84,7 +80,7 @@ describe('gatehouse report cost', () => {
   });
 
   it('groups by tenant and feature, and its totals equal the ledger’s sums to the micro-dollar', async () => {
-    const run = await runCli(
+    const run = await runCliJson<JsonReport>(
       settings,
       'report',
       'cost',
@@ -92,11 +88,9 @@ describe('gatehouse report cost', () => {
       'tenant,feature',
       '--since',
       '7d',
-      '--format',
-      'json',
     );
     expect(run).toEqual(expect.objectContaining({ exitCode: 0, stderr: '' }));
-    const report = JSON.parse(run.stdout) as JsonReport;
+    const report = run.json;
     const cutoff = Date.now() - 7 * 86_400_000;
     const ledger = (await listUsage(database.db, { tenantId: 'demo' })).filter(
       (row) => Date.parse(row.createdAt) >= cutoff,
@@ -133,8 +127,8 @@ describe('gatehouse report cost', () => {
   });
 
   it('counts the old row with a longer window, and refuses a key that is not an operator’s', async () => {
-    const month = await runCli(settings, 'report', 'cost', '--since', '30d', '--format', 'json');
-    expect((JSON.parse(month.stdout) as JsonReport).total.costMicroUsd).toBe(1_235_768 + 999_999);
+    const month = await runCliJson<JsonReport>(settings, 'report', 'cost', '--since', '30d');
+    expect(month.json.total.costMicroUsd).toBe(1_235_768 + 999_999);
     const contractor = await runCli(settings, 'report', 'cost', '--api-key', contractorKey);
     expect(contractor.exitCode).toBe(5);
   });

@@ -5,11 +5,13 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { RequestInvalidError, RequestNotFoundError } from '../../client/errors';
+import { parseScore } from '../../client/feedback-command';
+import { prepareFeedback } from '../../client/send-feedback';
 import { feedbackWorkflowId, type FeedbackInput } from '../../domain/feedback-contract';
 import { listAuditEvents } from '../../store/audit-repository';
 import { listFeedback } from '../../store/feedback-repository';
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
-import { runCli } from '../support/run-cli';
+import { runCli, runCliJson } from '../support/run-cli';
 
 describe('feedback on a request', () => {
   let harness: GatehouseHarness;
@@ -132,6 +134,18 @@ describe('feedback on a request', () => {
     ).toEqual(['fb-a']);
   });
 
+  it('refuses at once the same feedback id sent again with another score', async () => {
+    const started = Date.now();
+    await expect(
+      harness.gatehouse.feedback(workflowId, harness.caller, { score: -1, feedbackId: 'fb-a' }),
+    ).rejects.toThrow(/feedback fb-a is already stored with other content/);
+    // A conflict is final: not retried through the activity's backoff (about half a minute).
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(
+      (await listFeedback(harness.db, { tenantIds: ['demo'], workflowId })).map((item) => item.score),
+    ).toEqual([1]);
+  });
+
   it('takes feedback from the CLI and shows it in report cost next to route and prompt version', async () => {
     const cli = await runCli(
       harness.cliSettings(),
@@ -155,20 +169,40 @@ describe('feedback on a request', () => {
     );
     expect(other.exitCode).toBe(4);
 
-    const report = await runCli(
-      harness.cliSettings(),
-      'report',
-      'cost',
-      '--by',
-      'route,prompt',
-      '--format',
-      'json',
-    );
-    const json = JSON.parse(report.stdout) as {
+    const { json } = await runCliJson<{
       rows: Array<{ route: string; prompt: string; feedbackCount: number; feedbackMeanScore: number | null }>;
-    };
+    }>(harness.cliSettings(), 'report', 'cost', '--by', 'route,prompt');
     expect(json.rows).toEqual([expect.objectContaining({ feedbackCount: 2, feedbackMeanScore: 0 })]);
     const table = await runCli(harness.cliSettings(), 'report', 'cost', '--by', 'route,prompt');
     expect(table.stdout).toMatch(/feedback\s+score$/m);
+  });
+});
+
+describe('gatehouse feedback --score', () => {
+  it('takes -1, 0 and 1, and refuses a blank, a fraction, NaN and other spellings of a number', () => {
+    expect(['-1', '0', '1', ' 1 '].map(parseScore)).toEqual([-1, 0, 1, 1]);
+    for (const score of ['', ' ', 'NaN', '0.5', '2', '-2', '1e0', '0x1']) {
+      expect(() => parseScore(score)).toThrow('-1 (bad), 0 (neutral) or 1 (good)');
+    }
+  });
+});
+
+describe('prepareFeedback', () => {
+  const caller = { tenantId: 'demo', apiKey: 'a-key' };
+  const workflowId = 'gatehouse/demo/r';
+
+  it('refuses a score out of range or NaN, and a 1 MB comment, before anything is sent', () => {
+    for (const score of [2, -2, 0.5, Number.NaN]) {
+      expect(() => prepareFeedback(workflowId, caller, { score })).toThrow(RequestInvalidError);
+    }
+    expect(() => prepareFeedback(workflowId, caller, { score: 1, comment: 'x'.repeat(1 << 20) })).toThrow(
+      /longer than 2000 characters/,
+    );
+  });
+
+  it('keeps a comment with markup and control characters as it was written; a blank one is none', () => {
+    const comment = '</script><script>alert(1)</script>\u0000\u001b[31m';
+    expect(prepareFeedback(workflowId, caller, { score: -1, comment }).comment).toBe(comment);
+    expect(prepareFeedback(workflowId, caller, { score: 0, comment: ' \n ' }).comment).toBeNull();
   });
 });

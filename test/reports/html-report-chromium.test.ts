@@ -3,7 +3,6 @@
  * its data's colours, the page logs no error, and it requests nothing but itself. Without Chromium the
  * test is skipped with a message, unless GATEHOUSE_REQUIRE_CHROMIUM=1 (CI), where it fails.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,9 +13,7 @@ import { seedReportDemo } from '../../devtools/seed-report-demo';
 import { chromiumAvailable, chromiumPath, viewInChromium } from '../../devtools/view-in-chromium';
 import { newPayloadKeyId, newPayloadKeyMaterial } from '../../codec/payload-keyring';
 import { auditKeysFrom, newAuditKeyFile } from '../../governance/audit-key-store';
-import { migrateLatest } from '../../store/migrate';
-import { seedDemo } from '../../store/seed-demo';
-import { createIsolatedDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
+import { createSeededDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
 import { runCli } from '../support/run-cli';
 import { getTestTemporal, getTestTemporalAddress } from '../support/temporal-test-env';
 
@@ -36,13 +33,9 @@ describe('the HTML report in headless Chromium', () => {
 
   beforeAll(async () => {
     directory = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-html-report-'));
-    database = await createIsolatedDatabase();
-    await migrateLatest(database.db);
-    const apiKey = `report-admin-${randomBytes(8).toString('hex')}`;
-    await seedDemo(database.db, {
-      apiKey,
-      contractorApiKey: `report-contractor-${randomBytes(8).toString('hex')}`,
-    });
+    const seeded = await createSeededDatabase('report');
+    database = seeded;
+    const { apiKey } = seeded;
     const keyFile = newAuditKeyFile();
     const routesFile = path.resolve(__dirname, '../../config/routes.bedrock-emulator.json');
     await seedReportDemo(database.db, {

@@ -3,7 +3,7 @@
  * reads the audit trail and the runs' histories through the Temporal client.
  */
 import { startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
-import { runCli } from '../support/run-cli';
+import { runCli, runCliJson } from '../support/run-cli';
 
 interface Row {
   name: string;
@@ -35,7 +35,7 @@ describe('gatehouse report latency', () => {
   });
 
   it('splits activities into queueing and work from the histories, local activities from the audit trail', async () => {
-    const run = await runCli(
+    const run = await runCliJson<JsonLatency>(
       harness.cliSettings(),
       'report',
       'latency',
@@ -43,11 +43,9 @@ describe('gatehouse report latency', () => {
       'step',
       '--since',
       '1h',
-      '--format',
-      'json',
     );
     expect(run).toEqual(expect.objectContaining({ exitCode: 0, stderr: '' }));
-    const report = JSON.parse(run.stdout) as JsonLatency;
+    const report = run.json;
     expect(report).toEqual(expect.objectContaining({ by: 'step', runs: requests, historiesRead: requests }));
     const row = (name: string) => report.rows.find((entry) => entry.name === name);
     // Regular activities on this path: retrieve, infer, record — one execution each per request.
@@ -80,16 +78,14 @@ describe('gatehouse report latency', () => {
   });
 
   it('without Temporal, reports what the audit trail measured and says so', async () => {
-    const run = await runCli(
+    const run = await runCliJson<JsonLatency>(
       harness.cliSettings({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
       'report',
       'latency',
-      '--format',
-      'json',
     );
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toMatch(/cannot reach Temporal .*\nReading the audit trail only/);
-    const report = JSON.parse(run.stdout) as JsonLatency;
+    const report = run.json;
     expect(report.historiesRead).toBe(0);
     expect(report.rows.map((entry) => entry.kind)).toEqual(report.rows.map(() => 'step'));
     expect(report.rows.find((entry) => entry.name === 'infer')!.count).toBe(requests);

@@ -102,6 +102,18 @@ export async function createIsolatedDatabase(): Promise<IsolatedDatabase> {
   };
 }
 
+/** An isolated database, migrated and seeded with the demo tenant and two fresh keys (admin, contractor). */
+export async function createSeededDatabase(
+  keyPrefix = 'test',
+): Promise<IsolatedDatabase & { apiKey: string; contractorApiKey: string }> {
+  const database = await createIsolatedDatabase();
+  await migrateLatest(database.db);
+  const apiKey = `${keyPrefix}-admin-${randomBytes(8).toString('hex')}`;
+  const contractorApiKey = `${keyPrefix}-contractor-${randomBytes(8).toString('hex')}`;
+  await seedDemo(database.db, { apiKey, contractorApiKey });
+  return { ...database, apiKey, contractorApiKey };
+}
+
 /** The shipped route table with task queues renamed so that test files never steal each other's tasks. */
 export function isolatedRouteTable(
   suffix: string,

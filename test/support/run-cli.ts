@@ -34,3 +34,16 @@ export async function runCli(settings: GatehouseSettings, ...args: string[]): Pr
   }
   return { stdout: stdout.join(''), stderr: stderr.join(''), exitCode };
 }
+
+/** Runs a command with `--format json` and parses what it printed (the run is returned to assert on too). */
+export async function runCliJson<T>(
+  settings: GatehouseSettings,
+  ...args: string[]
+): Promise<CliRun & { json: T }> {
+  const run = await runCli(settings, ...args, '--format', 'json');
+  try {
+    return { ...run, json: JSON.parse(run.stdout) as T };
+  } catch {
+    throw new Error(`gatehouse ${args.join(' ')} printed no JSON (exit ${run.exitCode}): ${run.stderr}`);
+  }
+}

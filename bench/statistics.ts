@@ -1,9 +1,13 @@
+import { nearestRankPercentile } from '../domain/percentile';
+
 /** Percentiles by nearest rank: honest for small samples, no interpolation between observations. */
 export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((left, right) => left - right);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
+  return (
+    nearestRankPercentile(
+      [...values].sort((left, right) => left - right),
+      p,
+    ) ?? Number.NaN
+  );
 }
 
 export interface Summary {

@@ -1,3 +1,4 @@
+import { nearestRankPercentile } from '../domain/percentile';
 import { STEP_NAMES, type StepName } from '../domain/step-names';
 import type { HistoryTiming } from '../history/read-step-timings';
 import type { RecordedStepTiming } from '../store/step-timing-repository';
@@ -34,9 +35,9 @@ export interface LatencyAnatomy {
 
 /** Nearest-rank percentile of sorted values (the value below which `p` per cent of the samples lie). */
 export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) throw new RangeError('no samples');
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
+  const value = nearestRankPercentile(sorted, p);
+  if (value === undefined) throw new RangeError('no samples');
+  return value;
 }
 
 function roundMs(value: number): number {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { parseDocument, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { PROMPT_LABELS, type PromptLabel } from '../domain/prompt-canary';
 import type { AuditWriter } from '../store/audit-repository';
@@ -15,6 +15,7 @@ import { canonicalJson } from './canonical-json';
 import { attestGovernanceChanges, promptContentHash, type GovernanceChange } from './governance-attestation';
 import { diffLines, formatLineDiff } from './line-diff';
 import { formatFieldPath, sortKeysDeep } from './policy-file';
+import { readYamlFile } from './yaml-file';
 import { promptVariablesSchema, publishProblems, type PromptVariables } from './prompt-variables';
 
 /** A prompt version as a person writes it: `system`, `user` and optionally `variables`. */
@@ -36,17 +37,9 @@ export function parsePromptFile(
   text: string,
   fileName: string,
 ): { ok: true; prompt: PromptFile } | { ok: false; problems: string[] } {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    return {
-      ok: false,
-      problems: document.errors.map((error) => {
-        const position = error.linePos?.[0];
-        return `${fileName}${position ? `:${position.line}:${position.col}` : ''}: not valid YAML or JSON: ${error.message.split('\n')[0] ?? error.code}`;
-      }),
-    };
-  }
-  const parsed = promptFileSchema.safeParse(document.toJS());
+  const read = readYamlFile(text, fileName);
+  if (!read.ok) return read;
+  const parsed = promptFileSchema.safeParse(read.value);
   if (!parsed.success) {
     return {
       ok: false,

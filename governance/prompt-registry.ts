@@ -192,19 +192,16 @@ export async function findPromptVersion(
   input: { tenantId: string; name: string; reference: string },
 ): Promise<PromptListing> {
   const asNumber = /^\d+$/.test(input.reference) ? Number(input.reference) : undefined;
-  const found = await resolvePrompt(db, {
-    tenantId: input.tenantId,
-    name: input.name,
-    ...(asNumber === undefined ? { label: input.reference } : { version: asNumber }),
-  });
-  if (!found) {
+  // One read of the listing: it carries each version's labels, so it answers both kinds of reference.
+  const listing = await listPromptVersions(db, input.tenantId, input.name);
+  const entry = listing.find((candidate) =>
+    asNumber === undefined ? candidate.labels.includes(input.reference) : candidate.version === asNumber,
+  );
+  if (!entry) {
     throw new PromptRegistryError(
       `prompt '${input.name}' of tenant '${input.tenantId}' has no ${asNumber === undefined ? `label '${input.reference}'` : `version ${asNumber}`}`,
     );
   }
-  const listing = await listPromptVersions(db, input.tenantId, input.name);
-  const entry = listing.find((candidate) => candidate.version === found.version);
-  if (!entry) throw new PromptRegistryError(`prompt '${input.name}' version ${found.version} vanished`);
   return entry;
 }
 

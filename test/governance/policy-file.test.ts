@@ -231,4 +231,17 @@ describe('line diff', () => {
     );
     expect(formatLineDiff(diffLines(before, before))).toBe('');
   });
+
+  it('stays linear when two long texts have no lines in common (a 1 MB prompt against another)', () => {
+    const before = Array.from({ length: 30_000 }, (_, index) => `a${index}`).join('\n');
+    const after = Array.from({ length: 30_000 }, (_, index) => `b${index}`).join('\n');
+    const started = Date.now();
+    const lines = diffLines(`same\n${before}\nend`, `same\n${after}\nend`);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(lines).toHaveLength(60_002);
+    expect(lines[0]).toEqual({ kind: 'same', text: 'same' });
+    expect(lines[1]).toEqual({ kind: 'removed', text: 'a0' });
+    expect(lines[30_001]).toEqual({ kind: 'added', text: 'b0' });
+    expect(lines.at(-1)).toEqual({ kind: 'same', text: 'end' });
+  });
 });

@@ -1,11 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { GatehouseSettings } from '../config/environment';
-import { KEY_SCOPES, parseDuration } from '../domain/api-key-access';
+import { KEY_SCOPES, keyStatus, parseDuration } from '../domain/api-key-access';
 import {
   ApiKeyError,
   createKey,
   DEFAULT_ROTATION_GRACE_MS,
-  keyStatus,
   revokeKey,
   rotateKey,
 } from '../governance/api-keys';

@@ -16,14 +16,31 @@ export interface KeyAccess {
   revokedAt?: string;
 }
 
+export type KeyStatus = 'active' | 'expired' | 'revoked';
+
+/** Whether the key still works at `atMs` (epoch ms), whatever its scopes. */
+export function keyStatus(key: Pick<KeyAccess, 'expiresAt' | 'revokedAt'>, atMs: number): KeyStatus {
+  if (key.revokedAt !== undefined && Date.parse(key.revokedAt) <= atMs) return 'revoked';
+  if (key.expiresAt !== undefined && Date.parse(key.expiresAt) <= atMs) return 'expired';
+  return 'active';
+}
+
+/** Why the key no longer works at `atMs` (revoked or expired), or undefined while it does. */
+export function keyEnded(key: KeyAccess, atMs: number): string | undefined {
+  switch (keyStatus(key, atMs)) {
+    case 'revoked':
+      return `key ${key.keyId} was revoked at ${key.revokedAt ?? ''}`;
+    case 'expired':
+      return `key ${key.keyId} expired at ${key.expiresAt ?? ''}`;
+    default:
+      return undefined;
+  }
+}
+
 /** Why the key may not be used for `scope` at `atMs` (epoch ms), or undefined when it may. */
 export function keyRefusal(key: KeyAccess, scope: KeyScope, atMs: number): string | undefined {
-  if (key.revokedAt !== undefined && Date.parse(key.revokedAt) <= atMs) {
-    return `key ${key.keyId} was revoked at ${key.revokedAt}`;
-  }
-  if (key.expiresAt !== undefined && Date.parse(key.expiresAt) <= atMs) {
-    return `key ${key.keyId} expired at ${key.expiresAt}`;
-  }
+  const ended = keyEnded(key, atMs);
+  if (ended !== undefined) return ended;
   if (!key.scopes.includes(scope)) {
     return `key ${key.keyId} lacks scope '${scope}' (it has: ${key.scopes.join(', ') || 'none'})`;
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { KEY_SCOPES, type KeyScope } from '../domain/api-key-access';
+import { KEY_SCOPES, keyEnded, type KeyScope } from '../domain/api-key-access';
 import {
   createApiKey,
   findApiKey,
@@ -72,10 +72,10 @@ export async function revokeKey(
   writer: AuditWriter,
   input: { tenantId: string; keyId: string; author: string },
 ): Promise<{ record: ApiKeyRecord; changes: GovernanceChange[] }> {
-  await existingKey(writer, input.tenantId, input.keyId);
-  await revokeApiKey(writer.db, input.tenantId, input.keyId, new Date());
+  const key = await existingKey(writer, input.tenantId, input.keyId);
+  const record = await revokeApiKey(writer.db, key, new Date());
   const changes = await attestGovernanceChanges(writer, input.tenantId, input.author);
-  return { record: await existingKey(writer, input.tenantId, input.keyId), changes };
+  return { record, changes };
 }
 
 /**
@@ -88,13 +88,12 @@ export async function rotateKey(
 ): Promise<IssuedKey & { old: ApiKeyRecord }> {
   const old = await existingKey(writer, input.tenantId, input.keyId);
   const now = Date.now();
-  if (old.revokedAt !== undefined) throw new ApiKeyError(`key ${old.keyId} was revoked at ${old.revokedAt}`);
-  if (old.replacedBy !== undefined) {
+  // A key rotated with a grace period points at its replacement; one revoked outright says so below.
+  if (old.replacedBy !== undefined && old.revokedAt === undefined) {
     throw new ApiKeyError(`key ${old.keyId} was already rotated; rotate its replacement ${old.replacedBy}`);
   }
-  if (old.expiresAt !== undefined && Date.parse(old.expiresAt) <= now) {
-    throw new ApiKeyError(`key ${old.keyId} expired at ${old.expiresAt}`);
-  }
+  const ended = keyEnded(old, now);
+  if (ended !== undefined) throw new ApiKeyError(ended);
   const lifetime =
     old.expiresAt === undefined ? undefined : Date.parse(old.expiresAt) - Date.parse(old.createdAt);
   const secret = newSecret();
@@ -105,20 +104,11 @@ export async function rotateKey(
     scopes: old.scopes,
     ...(lifetime === undefined ? {} : { expiresAt: new Date(now + lifetime) }),
   });
-  await retireRotatedKey(writer.db, {
-    tenantId: input.tenantId,
-    keyId: old.keyId,
+  const retired = await retireRotatedKey(writer.db, old, {
     replacement: record.keyId,
+    at: new Date(now),
     ...(input.graceMs > 0 ? { endsAt: new Date(now + input.graceMs) } : {}),
   });
   const changes = await attestGovernanceChanges(writer, input.tenantId, input.author);
-  return { secret, record, old: await existingKey(writer, input.tenantId, old.keyId), changes };
-}
-
-export type KeyStatus = 'active' | 'expired' | 'revoked';
-
-export function keyStatus(key: ApiKeyRecord, now: number): KeyStatus {
-  if (key.revokedAt !== undefined && Date.parse(key.revokedAt) <= now) return 'revoked';
-  if (key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now) return 'expired';
-  return 'active';
+  return { secret, record, old: retired, changes };
 }

@@ -3,13 +3,41 @@ export interface DiffLine {
   text: string;
 }
 
+/** Past this many LCS cells (about 2000 × 2000 lines) the changed middle is shown as replaced. */
+const MAX_LCS_CELLS = 4_000_000;
+
 /**
- * Line diff by longest common subsequence. Quadratic in lines, which is fine for policy files and prompt
- * templates (hundreds of lines); nothing a request sends ever reaches it.
+ * Line diff by longest common subsequence, after the common first and last lines are set aside.
+ * Quadratic in the changed lines, which is fine for policy files and prompt templates (hundreds of
+ * lines); past MAX_LCS_CELLS the changed middle is all removed then all added, so a 1 MB prompt cannot
+ * exhaust memory. Nothing a request sends ever reaches it.
  */
 export function diffLines(before: string, after: string): DiffLine[] {
   const a = before.split('\n');
   const b = after.split('\n');
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head += 1;
+  let tail = 0;
+  while (
+    tail < a.length - head &&
+    tail < b.length - head &&
+    a[a.length - 1 - tail] === b[b.length - 1 - tail]
+  )
+    tail += 1;
+  const same = (lines: string[]): DiffLine[] => lines.map((text) => ({ kind: 'same', text }));
+  const middleA = a.slice(head, a.length - tail);
+  const middleB = b.slice(head, b.length - tail);
+  const middle =
+    (middleA.length + 1) * (middleB.length + 1) > MAX_LCS_CELLS
+      ? [
+          ...middleA.map((text): DiffLine => ({ kind: 'removed', text })),
+          ...middleB.map((text): DiffLine => ({ kind: 'added', text })),
+        ]
+      : lcsDiff(middleA, middleB);
+  return [...same(a.slice(0, head)), ...middle, ...same(a.slice(a.length - tail))];
+}
+
+function lcsDiff(a: string[], b: string[]): DiffLine[] {
   // common[i][j]: length of the LCS of a[i..] and b[j..].
   const common = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i -= 1) {

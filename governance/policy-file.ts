@@ -1,10 +1,11 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, stringify, type Document, type LineCounter } from 'yaml';
 import { z } from 'zod';
 import { DATA_CLASSES, dataClassSchema, type DataClass } from '../domain/data-class';
 import { RETRIEVAL_RANKINGS, retrievalSourceSchema } from '../domain/retrieval-policy';
 import { promptReferenceSchema } from '../domain/request-contract';
 import { guardrailPolicySchema } from './guardrails/guardrail-policy';
 import { requestRedactionSchema } from './policy-controls';
+import { readYamlFile } from './yaml-file';
 
 /**
  * A tenant's policy as a person writes it (YAML or JSON), versioned like code: `gatehouse policy
@@ -207,19 +208,9 @@ export function parsePolicyFile(
   fileName: string,
   options: { knownRoutes?: readonly string[] } = {},
 ): PolicyFileParse {
-  const lines = new LineCounter();
-  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    return {
-      ok: false,
-      problems: document.errors.map((error) => {
-        const position = lines.linePos(error.pos[0]);
-        const where = `${fileName}:${position.line}:${position.col}`;
-        return `${where}: not valid YAML or JSON: ${error.message.split('\n')[0] ?? error.code}`;
-      }),
-    };
-  }
-  const input: unknown = document.toJS();
+  const read = readYamlFile(text, fileName);
+  if (!read.ok) return read;
+  const { document, lines, value: input } = read;
   if (!isMap(document.contents)) {
     const got = isSeq(document.contents)
       ? 'a list'

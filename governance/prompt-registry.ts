@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { parseDocument, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { PROMPT_LABELS, type PromptLabel } from '../domain/prompt-canary';
 import type { AuditWriter } from '../store/audit-repository';
@@ -15,6 +15,7 @@ import { canonicalJson } from './canonical-json';
 import { attestGovernanceChanges, promptContentHash, type GovernanceChange } from './governance-attestation';
 import { diffLines, formatLineDiff } from './line-diff';
 import { formatFieldPath, sortKeysDeep } from './policy-file';
+import { readYamlFile } from './yaml-file';
 import { promptVariablesSchema, publishProblems, type PromptVariables } from './prompt-variables';
 
 /** A prompt version as a person writes it: `system`, `user` and optionally `variables`. */
@@ -36,17 +37,9 @@ export function parsePromptFile(
   text: string,
   fileName: string,
 ): { ok: true; prompt: PromptFile } | { ok: false; problems: string[] } {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    return {
-      ok: false,
-      problems: document.errors.map((error) => {
-        const position = error.linePos?.[0];
-        return `${fileName}${position ? `:${position.line}:${position.col}` : ''}: not valid YAML or JSON: ${error.message.split('\n')[0] ?? error.code}`;
-      }),
-    };
-  }
-  const parsed = promptFileSchema.safeParse(document.toJS());
+  const read = readYamlFile(text, fileName);
+  if (!read.ok) return read;
+  const parsed = promptFileSchema.safeParse(read.value);
   if (!parsed.success) {
     return {
       ok: false,
@@ -199,19 +192,16 @@ export async function findPromptVersion(
   input: { tenantId: string; name: string; reference: string },
 ): Promise<PromptListing> {
   const asNumber = /^\d+$/.test(input.reference) ? Number(input.reference) : undefined;
-  const found = await resolvePrompt(db, {
-    tenantId: input.tenantId,
-    name: input.name,
-    ...(asNumber === undefined ? { label: input.reference } : { version: asNumber }),
-  });
-  if (!found) {
+  // One read of the listing: it carries each version's labels, so it answers both kinds of reference.
+  const listing = await listPromptVersions(db, input.tenantId, input.name);
+  const entry = listing.find((candidate) =>
+    asNumber === undefined ? candidate.labels.includes(input.reference) : candidate.version === asNumber,
+  );
+  if (!entry) {
     throw new PromptRegistryError(
       `prompt '${input.name}' of tenant '${input.tenantId}' has no ${asNumber === undefined ? `label '${input.reference}'` : `version ${asNumber}`}`,
     );
   }
-  const listing = await listPromptVersions(db, input.tenantId, input.name);
-  const entry = listing.find((candidate) => candidate.version === found.version);
-  if (!entry) throw new PromptRegistryError(`prompt '${input.name}' version ${found.version} vanished`);
   return entry;
 }
 

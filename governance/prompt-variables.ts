@@ -97,7 +97,8 @@ export function checkPromptVariables(
 ): void {
   const where = `prompt '${templates.name}' version ${templates.version}`;
   for (const placeholder of templatePlaceholders(`${templates.systemTemplate}\n${templates.userTemplate}`)) {
-    if (values[placeholder] === undefined) {
+    // Own values only: `{{toString}}` must not be filled from Object.prototype.
+    if (!Object.hasOwn(values, placeholder) || values[placeholder] === undefined) {
       throw new PromptVariablesError(
         `${where} uses variable '${placeholder}', which is missing (supplied: ${Object.keys(values).join(', ')})`,
       );

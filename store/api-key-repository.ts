@@ -78,28 +78,42 @@ export async function findApiKey(
   return firstRecord(db<ApiKeyRow>('api_keys').where({ tenant_id: tenantId, key_id: keyId }), toRecord);
 }
 
-/** Revokes the key from `at` on; a key already revoked keeps its first revocation time. */
-export async function revokeApiKey(db: Knex, tenantId: string, keyId: string, at: Date): Promise<void> {
-  await db('api_keys')
-    .where({ tenant_id: tenantId, key_id: keyId })
+/**
+ * Revokes the key from `at` on and returns it as stored; a key already revoked keeps its first
+ * revocation time.
+ */
+export async function revokeApiKey(db: Knex, key: ApiKeyRecord, at: Date): Promise<ApiKeyRecord> {
+  if (key.revokedAt !== undefined) return key;
+  const updated = await db('api_keys')
+    .where({ tenant_id: key.tenantId, key_id: key.keyId })
     .whereNull('revoked_at')
     .update({ revoked_at: at.toISOString() });
+  // Revoked meanwhile by someone else: theirs is the first revocation time.
+  if (updated === 0) return (await findApiKey(db, key.tenantId, key.keyId)) ?? key;
+  return { ...key, revokedAt: at.toISOString() };
 }
 
 /**
- * Marks `keyId` as replaced by `replacement` and ends it at `endsAt` (its grace period), or revokes it
- * now when there is no grace. An earlier expiry is kept.
+ * Marks `key` as replaced by `replacement` and ends it at `endsAt` (its grace period), or revokes it at
+ * `at` when there is no grace. An earlier expiry is kept. Returns the key as stored.
  */
 export async function retireRotatedKey(
   db: Knex,
-  input: { tenantId: string; keyId: string; replacement: string; endsAt?: Date },
-): Promise<void> {
-  const current = await findApiKey(db, input.tenantId, input.keyId);
-  if (current === undefined) return;
-  const update: Record<string, unknown> = { replaced_by: input.replacement };
-  if (input.endsAt === undefined) update.revoked_at = nowIso();
-  else if (current.expiresAt === undefined || Date.parse(current.expiresAt) > input.endsAt.getTime()) {
-    update.expires_at = input.endsAt.toISOString();
-  }
-  await db('api_keys').where({ tenant_id: input.tenantId, key_id: input.keyId }).update(update);
+  key: ApiKeyRecord,
+  input: { replacement: string; at: Date; endsAt?: Date },
+): Promise<ApiKeyRecord> {
+  const ends: { revokedAt?: string; expiresAt?: string } =
+    input.endsAt === undefined
+      ? { revokedAt: input.at.toISOString() }
+      : key.expiresAt === undefined || Date.parse(key.expiresAt) > input.endsAt.getTime()
+        ? { expiresAt: input.endsAt.toISOString() }
+        : {};
+  await db('api_keys')
+    .where({ tenant_id: key.tenantId, key_id: key.keyId })
+    .update({
+      replaced_by: input.replacement,
+      ...(ends.revokedAt === undefined ? {} : { revoked_at: ends.revokedAt }),
+      ...(ends.expiresAt === undefined ? {} : { expires_at: ends.expiresAt }),
+    });
+  return { ...key, ...ends, replacedBy: input.replacement };
 }

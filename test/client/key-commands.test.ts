@@ -55,30 +55,22 @@ describe('gatehouse keys', () => {
   const keyIdOf = (stdout: string) => /key ([0-9a-f]{32})/.exec(stdout)?.[1];
   const verify = (apiKey: string) =>
     runCli(settings, 'audit', 'verify', '--tenant', 'demo', '--no-history', '--api-key', apiKey);
+  /** `gatehouse keys <command> -t demo …` */
+  const keys = (command: string, ...args: string[]) =>
+    runCli(settings, 'keys', command, '-t', 'demo', ...args);
+  /** A key for demo-analyst with these scopes, made by erin. */
+  const createAnalystKey = (scopes: string, ...args: string[]) =>
+    keys('create', '--principal', 'demo-analyst', '--scopes', scopes, ...args, '--author', 'erin');
 
   it('creates a scoped key whose secret is shown once; list never prints it', async () => {
-    const created = await runCli(
-      settings,
-      'keys',
-      'create',
-      '-t',
-      'demo',
-      '--principal',
-      'demo-analyst',
-      '--scopes',
-      'audit',
-      '--expires',
-      '30d',
-      '--author',
-      'erin',
-    );
+    const created = await createAnalystKey('audit', '--expires', '30d');
     expect(created.stderr).toBe('');
     const secret = secretOf(created.stdout);
     const keyId = keyIdOf(created.stdout);
     expect(secret).toBeDefined();
     expect(created.stdout).toMatch(/\(scopes audit, expires \d{4}-\d\d-\d\dT.*\), created by erin/);
 
-    const listed = await runCli(settings, 'keys', 'list', '-t', 'demo');
+    const listed = await keys('list');
     expect(listed.stdout).toContain(`${keyId}  demo-analyst  active  scopes audit`);
     expect(listed.stdout).not.toContain(secret);
     expect(listed.stdout).not.toContain('ghk_');
@@ -88,51 +80,17 @@ describe('gatehouse keys', () => {
     const operate = await runCli(settings, 'requests', 'list', '--tenant', 'demo', '--api-key', secret!);
     expect(operate.stderr).toContain(`key ${keyId} lacks scope 'operate' (it has: audit)`);
 
-    const unknownScope = await runCli(
-      settings,
-      'keys',
-      'create',
-      '-t',
-      'demo',
-      '--principal',
-      'demo-analyst',
-      '--scopes',
-      'audit,admin',
-      '--author',
-      'erin',
-    );
+    const unknownScope = await createAnalystKey('audit,admin');
     expect(unknownScope.stderr).toContain(
       'scopes must be one or more of requests, operate, audit (unknown: admin)',
     );
   });
 
   it('rotates with a grace period or at once, revokes, and refuses expired keys by name', async () => {
-    const created = await runCli(
-      settings,
-      'keys',
-      'create',
-      '-t',
-      'demo',
-      '--principal',
-      'demo-analyst',
-      '--scopes',
-      'audit,operate',
-      '--author',
-      'erin',
-    );
+    const created = await createAnalystKey('audit,operate');
     const first = secretOf(created.stdout)!;
     const firstId = keyIdOf(created.stdout)!;
-    const rotated = await runCli(
-      settings,
-      'keys',
-      'rotate',
-      '-t',
-      'demo',
-      '--key',
-      firstId,
-      '--author',
-      'erin',
-    );
+    const rotated = await keys('rotate', '--key', firstId, '--author', 'erin');
     expect(rotated.stdout).toMatch(
       new RegExp(
         `^key ${firstId} rotated by erin: new key [0-9a-f]{32} \\(scopes audit,operate\\); the old key is valid until `,
@@ -144,36 +102,14 @@ describe('gatehouse keys', () => {
     expect((await verify(first)).stdout).toMatch(/verifies/);
     expect((await verify(second)).stdout).toMatch(/verifies/);
 
-    const immediate = await runCli(
-      settings,
-      'keys',
-      'rotate',
-      '-t',
-      'demo',
-      '--key',
-      secondId,
-      '--grace',
-      '0',
-      '--author',
-      'erin',
-    );
+    const immediate = await keys('rotate', '--key', secondId, '--grace', '0', '--author', 'erin');
     expect(immediate.stdout).toMatch(/the old key is revoked at /);
     const revokedMessage = await verify(second);
     expect(revokedMessage.exitCode).toBe(5);
     expect(revokedMessage.stderr).toMatch(new RegExp(`key ${secondId} was revoked at \\d{4}-`));
     const third = secretOf(immediate.stdout)!;
     const thirdId = /new key ([0-9a-f]{32})/.exec(immediate.stdout)![1]!;
-    const revoked = await runCli(
-      settings,
-      'keys',
-      'revoke',
-      '-t',
-      'demo',
-      '--key',
-      thirdId,
-      '--author',
-      'frank',
-    );
+    const revoked = await keys('revoke', '--key', thirdId, '--author', 'frank');
     expect(revoked.stdout).toMatch(new RegExp(`^key ${thirdId} of 'demo' revoked at .* by frank`));
     expect((await verify(third)).stderr).toContain(`key ${thirdId} was revoked at`);
 
@@ -189,7 +125,7 @@ describe('gatehouse keys', () => {
     await attestGovernanceChanges({ db: database.db, chainKey }, 'demo', 'test setup');
     const refused = await verify(expiredSecret);
     expect(refused.stderr).toContain(`key ${expired.keyId} expired at ${expired.expiresAt}`);
-    const listed = await runCli(settings, 'keys', 'list', '-t', 'demo');
+    const listed = await keys('list');
     expect(listed.stdout).toContain(`${expired.keyId}  demo-analyst  expired`);
     expect(listed.stdout).toContain(`${firstId}  demo-analyst  active  scopes audit,operate`);
     expect(listed.stdout).toContain(`replaced by ${secondId}`);
@@ -202,19 +138,7 @@ describe('gatehouse keys', () => {
     });
     const authors = events.map((event) => (event.payload as { author: string }).author);
     expect(authors).toEqual(['seed', 'erin', 'erin', 'erin', 'erin', 'frank', 'test setup']);
-    const admin = await runCli(
-      settings,
-      'keys',
-      'create',
-      '-t',
-      'demo',
-      '--principal',
-      'demo-analyst',
-      '--scopes',
-      'audit',
-      '--author',
-      'erin',
-    );
+    const admin = await createAnalystKey('audit');
     const secret = secretOf(admin.stdout)!;
     const keyId = keyIdOf(admin.stdout)!;
     expect((await verify(secret)).stdout).toMatch(/verifies/);

@@ -71,6 +71,10 @@ describe('gatehouse policy', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
+  /** `gatehouse policy apply <file> --tenant <tenant> --author <author>` */
+  const apply = (file: string, tenant: string, author: string) =>
+    runCli(settings, 'policy', 'apply', file, '--tenant', tenant, '--author', author);
+
   it('validate needs no database and lists every problem with its line', async () => {
     const valid = await runCli(
       { ...settings, databaseUrl: 'postgres://nobody@127.0.0.1:1/none' },
@@ -119,16 +123,7 @@ describe('gatehouse policy', () => {
     expect(diff.stdout).toContain('- logging: full\n');
     expect(diff.stdout).toContain('+ logging: redacted\n');
 
-    const applied = await runCli(
-      settings,
-      'policy',
-      'apply',
-      policyFile,
-      '--tenant',
-      'demo',
-      '--author',
-      'alice',
-    );
+    const applied = await apply(policyFile, 'demo', 'alice');
     expect(applied.stderr).toBe('');
     expect(applied.stdout).toMatch(
       /^policy version 2 of 'demo' applied by alice \(sha256 [0-9a-f]{64}\); budget limit 250\.00 USD; 1 change\(s\)/,
@@ -144,16 +139,7 @@ describe('gatehouse policy', () => {
     const hash = /sha256 ([0-9a-f]{64})/.exec(applied.stdout)?.[1];
     expect(last?.payload).toEqual({ author: 'alice', changes: [{ item: 'policy@2', contentHash: hash }] });
 
-    const again = await runCli(
-      settings,
-      'policy',
-      'apply',
-      policyFile,
-      '--tenant',
-      'demo',
-      '--author',
-      'bob',
-    );
+    const again = await apply(policyFile, 'demo', 'bob');
     expect(again.stdout).toMatch(/^policy version 2 of 'demo' already says this .* no new version/);
     const same = await runCli(settings, 'policy', 'diff', policyFile, '--tenant', 'demo');
     expect(same.stdout).toMatch(/says what active version 2 says/);
@@ -165,7 +151,7 @@ describe('gatehouse policy', () => {
       file,
       'dataClasses:\n  allowed: [internal]\ntaskTypes:\n  qa:\n    prompt: { name: qa-v9, label: production }\n',
     );
-    const refused = await runCli(settings, 'policy', 'apply', file, '--tenant', 'demo', '--author', 'alice');
+    const refused = await apply(file, 'demo', 'alice');
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain(
       "taskTypes.qa.prompt: prompt 'qa-v9' label 'production' does not exist for 'demo' (publish and promote it first",
@@ -174,16 +160,7 @@ describe('gatehouse policy', () => {
   });
 
   it('refuses a file written for another tenant', async () => {
-    const other = await runCli(
-      settings,
-      'policy',
-      'apply',
-      policyFile,
-      '--tenant',
-      'globex',
-      '--author',
-      'alice',
-    );
+    const other = await apply(policyFile, 'globex', 'alice');
     expect(other.exitCode).toBe(1);
     expect(other.stderr).toContain("the file is the policy of tenant 'demo', not 'globex' (--tenant)");
   });

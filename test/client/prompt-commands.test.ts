@@ -38,35 +38,22 @@ describe('gatehouse prompts', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
+  /** `gatehouse prompts <command> … -t demo --name qa` */
+  const qaPrompt = (command: string, ...args: string[]) =>
+    runCli(settings, 'prompts', command, ...args, '-t', 'demo', '--name', 'qa');
+
   it('publishes, promotes a canary, lists and diffs; audit verify passes afterwards', async () => {
     const file = path.join(directory, 'qa.prompt.yaml');
     writeFileSync(
       file,
       'system: Answer in one sentence.\nuser: |\n  {{context}}\n  Question: {{question}}\nvariables:\n  question: { maxLength: 4000 }\n  context: {}\n',
     );
-    const published = await runCli(
-      settings,
-      'prompts',
-      'publish',
-      file,
-      '-t',
-      'demo',
-      '--name',
-      'qa',
-      '--author',
-      'dana',
-    );
+    const published = await qaPrompt('publish', file, '--author', 'dana');
     expect(published.stderr).toBe('');
     expect(published.stdout).toMatch(/^prompt qa@2 of 'demo' published by dana \(sha256 [0-9a-f]{64}\)/);
 
-    const promoted = await runCli(
-      settings,
-      'prompts',
+    const promoted = await qaPrompt(
       'promote',
-      '-t',
-      'demo',
-      '--name',
-      'qa',
       '--version',
       '2',
       '--label',
@@ -80,57 +67,19 @@ describe('gatehouse prompts', () => {
       /^qa:canary of 'demo' now points at version 2 for 10 % of production requests/,
     );
 
-    const listed = await runCli(settings, 'prompts', 'list', '-t', 'demo', '--name', 'qa');
+    const listed = await qaPrompt('list');
     expect(listed.stdout).toMatch(/^qa@1 .* sha256 [0-9a-f]{64} {2}\[production\]\n/);
     expect(listed.stdout).toMatch(
       /\nqa@2 .* sha256 [0-9a-f]{64} {2}\[canary 10 %\] {2}variables: context, question\n$/,
     );
 
-    const diff = await runCli(
-      settings,
-      'prompts',
-      'diff',
-      '-t',
-      'demo',
-      '--name',
-      'qa',
-      '--from',
-      'production',
-      '--to',
-      'canary',
-    );
+    const diff = await qaPrompt('diff', '--from', 'production', '--to', 'canary');
     expect(diff.stdout).toMatch(/^--- qa@1\n\+\+\+ qa@2\n/);
     expect(diff.stdout).toContain('+ system: Answer in one sentence.\n');
-    const same = await runCli(
-      settings,
-      'prompts',
-      'diff',
-      '-t',
-      'demo',
-      '--name',
-      'qa',
-      '--from',
-      '2',
-      '--file',
-      file,
-    );
+    const same = await qaPrompt('diff', '--from', '2', '--file', file);
     expect(same.stdout).toBe(`qa@2 and ${file} are the same\n`);
 
-    const badPercent = await runCli(
-      settings,
-      'prompts',
-      'promote',
-      '-t',
-      'demo',
-      '--name',
-      'qa',
-      '--version',
-      '2',
-      '--label',
-      'canary',
-      '--author',
-      'dana',
-    );
+    const badPercent = await qaPrompt('promote', '--version', '2', '--label', 'canary', '--author', 'dana');
     expect(badPercent.exitCode).toBe(1);
     expect(badPercent.stderr).toContain('the canary label needs --percent');
 

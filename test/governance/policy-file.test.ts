@@ -10,6 +10,7 @@ import {
   toStoredPolicy,
   type PolicyFile,
 } from '../../governance/policy-file';
+import { parsePromptFile } from '../../governance/prompt-registry';
 import { DEMO_POLICY_DOCUMENT } from '../../store/seed-demo';
 
 const fixtures = path.resolve(__dirname, '../fixtures/policy-files');
@@ -89,6 +90,28 @@ describe('policy files: five broken files each say where and what was expected',
     expect(
       parsePolicyFile(readFileSync(path.join(fixtures, 'unknown-route.policy.yaml'), 'utf8'), 'f').ok,
     ).toBe(true);
+  });
+});
+
+describe('pathological files are refused as problems, not thrown', () => {
+  // Nine levels of nine aliases: 9^9 strings if expanded.
+  const aliasBomb = [
+    'x: &a [l, l, l, l, l, l, l, l, l]',
+    ...['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].map(
+      (name, index) =>
+        `${name}: &${name} [${Array(9)
+          .fill(`*${String.fromCharCode(97 + index)}`)
+          .join(', ')}]`,
+    ),
+  ].join('\n');
+
+  it.each<[string, (text: string) => { ok: boolean; problems?: string[] }]>([
+    ['policy', (text) => parsePolicyFile(text, 'bomb.yaml')],
+    ['prompt', (text) => parsePromptFile(`system: s\nuser: u\n${text}`, 'bomb.yaml')],
+  ])('a %s file that is a YAML alias bomb', (_, parse) => {
+    const parsed = parse(aliasBomb);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.problems?.[0]).toMatch(/^bomb\.yaml: not valid YAML or JSON: Excessive alias count/);
   });
 });
 
@@ -207,5 +230,18 @@ describe('line diff', () => {
       ['@@ line 7 @@', '  g', '- h', '+ H', '  i', '  j', '+ k', ''].join('\n'),
     );
     expect(formatLineDiff(diffLines(before, before))).toBe('');
+  });
+
+  it('stays linear when two long texts have no lines in common (a 1 MB prompt against another)', () => {
+    const before = Array.from({ length: 30_000 }, (_, index) => `a${index}`).join('\n');
+    const after = Array.from({ length: 30_000 }, (_, index) => `b${index}`).join('\n');
+    const started = Date.now();
+    const lines = diffLines(`same\n${before}\nend`, `same\n${after}\nend`);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(lines).toHaveLength(60_002);
+    expect(lines[0]).toEqual({ kind: 'same', text: 'same' });
+    expect(lines[1]).toEqual({ kind: 'removed', text: 'a0' });
+    expect(lines[30_001]).toEqual({ kind: 'added', text: 'b0' });
+    expect(lines.at(-1)).toEqual({ kind: 'same', text: 'end' });
   });
 });

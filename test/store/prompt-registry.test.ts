@@ -50,6 +50,13 @@ function parsed(text: string) {
 }
 
 describe('prompt files and variables', () => {
+  it('a placeholder named like an Object method is missing, not filled from the prototype', () => {
+    const template = { systemTemplate: '{{toString}}', userTemplate: '{{question}}', name: 'p', version: 1 };
+    expect(() => checkPromptVariables(template, undefined, { question: 'q', context: 'c' })).toThrow(
+      "prompt 'p' version 1 uses variable 'toString', which is missing (supplied: question, context)",
+    );
+  });
+
   it('refuses a template whose placeholders requests cannot fill, or that its variables do not declare', () => {
     const result = parsePromptFile(
       'system: s\nuser: "{{question}} for {{customer}}"\nvariables:\n  context: { type: string }\n',

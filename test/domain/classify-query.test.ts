@@ -1,4 +1,5 @@
 import { classifyQuery } from '../../domain/classify-query';
+import { bestCpuMsOf } from '../support/cpu-time';
 
 describe('classifyQuery', () => {
   it.each([
@@ -30,15 +31,16 @@ describe('classifyQuery', () => {
   });
 
   it('stays linear on pathological input', () => {
-    const started = performance.now();
-    for (const question of [
-      '`'.repeat(32_000),
-      `hi${' '.repeat(32_000)}x`,
-      `fix${':'.repeat(32_000)}`,
-      '"'.repeat(32_000),
-    ]) {
-      classifyQuery(question);
-    }
-    expect(performance.now() - started).toBeLessThan(200);
+    const spent = bestCpuMsOf(() => {
+      for (const question of [
+        '`'.repeat(32_000),
+        `hi${' '.repeat(32_000)}x`,
+        `fix${':'.repeat(32_000)}`,
+        '"'.repeat(32_000),
+      ]) {
+        classifyQuery(question);
+      }
+    });
+    expect(spent).toBeLessThan(200);
   });
 });

@@ -1,5 +1,6 @@
 import { compileTenantPatterns, createEntityFinder, redactText } from '../../../governance/redaction';
 import { BUILT_IN_RECOGNIZERS } from '../../../governance/redaction/built-in-recognizers';
+import { bestCpuMsOf } from '../../support/cpu-time';
 
 /**
  * Redaction runs on the worker's event loop over text callers control, so no input may make it slow.
@@ -51,17 +52,6 @@ const ADVERSARIAL: Record<string, string> = {
   '100k characters of mixed scripts': mixedScripts(100_000),
 };
 
-function bestOfThree(run: () => void): number {
-  let best = Infinity;
-  for (let round = 0; round < 3; round += 1) {
-    const started = process.cpuUsage();
-    run();
-    const spent = process.cpuUsage(started);
-    best = Math.min(best, (spent.user + spent.system) / 1000);
-  }
-  return best;
-}
-
 const tenant = compileTenantPatterns([
   { name: 'EMPLOYEE_ID', pattern: 'EMP-\\d{6}' },
   { name: 'NESTED', pattern: 'X(a+)+(b|bb)*\\d' },
@@ -95,13 +85,13 @@ describe('every recognizer is linear in its input', () => {
   it.each(Object.entries(ADVERSARIAL))('%s', (name, text) => {
     const timings: Record<string, number> = {};
     for (const [type, recognizer] of Object.entries(BUILT_IN_RECOGNIZERS)) {
-      timings[type] = bestOfThree(() => recognizer.find(text));
+      timings[type] = bestCpuMsOf(() => recognizer.find(text));
     }
     for (const recognizer of tenant.recognizers) {
-      timings[recognizer.type] = bestOfThree(() => recognizer.find(text));
+      timings[recognizer.type] = bestCpuMsOf(() => recognizer.find(text));
     }
-    timings['all, with overlaps resolved'] = bestOfThree(() => finder.find(text));
-    timings['redact'] = bestOfThree(() => redactText(text, { tenantPatterns: tenant.recognizers }));
+    timings['all, with overlaps resolved'] = bestCpuMsOf(() => finder.find(text));
+    timings['redact'] = bestCpuMsOf(() => redactText(text, { tenantPatterns: tenant.recognizers }));
     worst.push([name, Math.max(...Object.values(timings)), timings['redact']]);
     const slow = Object.entries(timings).filter(([, ms]) => ms >= LIMIT_MS);
     expect(slow).toEqual([]);
@@ -112,10 +102,10 @@ describe('every recognizer is linear in its input', () => {
     const small = mixedScripts(12_500) + fill('1 ', 12_500);
     const large = mixedScripts(100_000) + fill('1 ', 100_000);
     const smallMs = Math.max(
-      bestOfThree(() => finder.find(small)),
+      bestCpuMsOf(() => finder.find(small)),
       1,
     );
-    const largeMs = bestOfThree(() => finder.find(large));
+    const largeMs = bestCpuMsOf(() => finder.find(large));
     console.log(
       `redaction scan, CPU time: ${small.length} chars ${smallMs.toFixed(1)} ms, ${large.length} chars ${largeMs.toFixed(1)} ms`,
     );

@@ -16,7 +16,8 @@ type Authorized = Extract<PolicyDecision, { allowed: true }>;
  * Step 6: reserves the attempt budget. A refusal by window hard limits that allow an override (and only
  * those, never the tenant's budget row) waits for one approver's decision, with the policy's approver
  * roles and timeout; approved, the reservation is made once more past those limits and the override is
- * audited with the approver's id in the step's event. Otherwise the request ends `FAILURE_TYPES.budgetExceeded`.
+ * audited with the approver's id in the step's event. Otherwise the request ends `FAILURE_TYPES.budgetExceeded`,
+ * or `FAILURE_TYPES.rateLimitExceeded` where the tenant's minute is full (before or after the wait).
  */
 export async function reserveBudgetStep(
   run: RequestRun,
@@ -71,6 +72,14 @@ export async function reserveBudgetStep(
     () => localSteps.reserveBudget({ ...input, overrideApprovedBy: outcome.approverId }),
     1,
   );
+  if (!overridden.admitted && overridden.rateLimitedForMs !== undefined) {
+    // The wait for an approver can outlast the minute; a full next minute is backpressure, not budget.
+    fail(
+      FAILURE_TYPES.rateLimitExceeded,
+      'reserve-budget',
+      `rate limited after the override: ${overridden.reason ?? 'no headroom'}; retry in ${Math.ceil(overridden.rateLimitedForMs / 1000)} s`,
+    );
+  }
   if (!overridden.admitted) {
     fail(
       FAILURE_TYPES.budgetExceeded,

@@ -125,6 +125,39 @@ describe('budget limits on the request path', () => {
     expect((denied as Error).message).toMatch(/the override was denied by 'budget-approver'/);
   });
 
+  it('ends an approved override with RateLimit.Exceeded, not Budget.Exceeded, when the minute filled during the wait', async () => {
+    // Start early in a minute so that the wait, the filling request and the approval share it.
+    const secondsIntoMinute = new Date().getUTCSeconds();
+    if (secondsIntoMinute > 40)
+      await new Promise((resolve) => setTimeout(resolve, (61 - secondsIntoMinute) * 1000));
+    const submitted = await harness.gatehouse.submit(
+      harness.input({ requestId: 'gated-rate-1', feature: 'gated' }),
+    );
+    await waitForOutcome(harness, submitted.workflowId, 'awaiting-approval');
+    await putTenantRateLimit(harness.db, {
+      tenantId: 'demo',
+      requestsPerMinute: 1,
+      tokensPerMinute: null,
+      author: 'ops',
+    });
+    try {
+      await harness.gatehouse.execute(harness.input({ requestId: 'gated-rate-filler' }));
+      await harness.gatehouse.approve(submitted.workflowId, {
+        approverId: 'budget-approver',
+        apiKey: APPROVER_KEY,
+      });
+      const error = await harness.gatehouse
+        .result(submitted.workflowId, harness.caller)
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RateLimitExceededError);
+      expect((error as Error).message).toMatch(
+        /rate limited after the override: .*limited to 1 requests per minute.*; retry in \d+ s/,
+      );
+    } finally {
+      await harness.db('tenant_rate_limits').where({ tenant_id: 'demo' }).delete();
+    }
+  }, 90_000);
+
   it('ends a request over the tenant’s rate limit with RateLimit.Exceeded, saying when to retry', async () => {
     await putTenantRateLimit(harness.db, {
       tenantId: 'demo',

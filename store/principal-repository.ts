@@ -57,23 +57,28 @@ interface ApiKeyJoinRow extends Omit<PrincipalRow, 'api_key_hash' | 'key_id' | '
 
 /** A key made with `gatehouse keys create`, with the principal holding it. */
 function apiKeys(db: Knex) {
-  return db('api_keys as k')
-    .join('principals as p', 'p.id', 'k.principal_id')
-    .select(
-      'k.key_id',
-      'k.key_hash',
-      'k.scopes',
-      'k.expires_at',
-      'k.revoked_at',
-      'k.principal_id',
-      'p.tenant_id',
-      'p.name',
-      'p.capabilities',
-      'p.groups',
-      'p.clearance',
-      'p.role',
-      'p.status',
-    );
+  return (
+    db('api_keys as k')
+      // The key's own tenant must be its principal's: a row edited to pair them across tenants matches nothing.
+      .join('principals as p', (on) =>
+        on.on('p.id', '=', 'k.principal_id').andOn('p.tenant_id', '=', 'k.tenant_id'),
+      )
+      .select(
+        'k.key_id',
+        'k.key_hash',
+        'k.scopes',
+        'k.expires_at',
+        'k.revoked_at',
+        'k.principal_id',
+        'p.tenant_id',
+        'p.name',
+        'p.capabilities',
+        'p.groups',
+        'p.clearance',
+        'p.role',
+        'p.status',
+      )
+  );
 }
 
 function apiKeyCredential(row: ApiKeyJoinRow): PrincipalCredential {

@@ -1,4 +1,5 @@
 import { putPolicy, getLatestPolicy } from '../../store/policy-repository';
+import { createApiKey } from '../../store/api-key-repository';
 import { hashApiKey, keyIdForKeyHash } from '../../governance/caller-proof';
 import {
   findPrincipalByApiKey,
@@ -119,6 +120,32 @@ describe('tenants, principals and policies', () => {
     expect((await findPrincipalByApiKey(database.db, 'dave-key'))?.tenantId).toBe('globex');
     expect(await findPrincipalByApiKey(database.db, 'carol-key ')).toBeUndefined();
     expect(await findPrincipalByApiKey(database.db, 'nobody-has-this-key')).toBeUndefined();
+  });
+
+  it('honours a key only in the tenant of the principal holding it, even where the store pairs them across tenants', async () => {
+    await upsertPrincipal(database.db, {
+      id: 'erin',
+      tenantId: 'globex',
+      name: 'Erin',
+      capabilities: ['qa'],
+      groups: ['everyone'],
+      clearance: 'public',
+      role: 'requester',
+      status: 'active',
+      apiKeyHash: hashApiKey('erin-own-key'),
+    });
+    const key = await createApiKey(database.db, {
+      tenantId: 'globex',
+      principalId: 'erin',
+      rawKey: 'erin-issued-key',
+      scopes: ['requests'],
+    });
+    expect((await findPrincipalByApiKey(database.db, 'erin-issued-key', 'globex'))?.id).toBe('erin');
+    // Someone with write access to the table files Erin's key under acme.
+    await database.db('api_keys').where({ key_id: key.keyId }).update({ tenant_id: 'acme' });
+    expect(await findPrincipalByApiKey(database.db, 'erin-issued-key', 'acme')).toBeUndefined();
+    expect(await findPrincipalByApiKey(database.db, 'erin-issued-key')).toBeUndefined();
+    expect(await findPrincipalByApiKey(database.db, 'erin-issued-key', 'globex')).toBeUndefined();
   });
 
   it('versions policies atomically, even under concurrent puts', async () => {

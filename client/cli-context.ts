@@ -1,6 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { keyRefusal, type KeyScope } from '../domain/api-key-access';
+import { keyRefusal, type GovernanceScope, type KeyScope } from '../domain/api-key-access';
+import {
+  authenticateGovernanceKey,
+  GovernanceAccessError,
+  type GovernanceActor,
+} from '../governance/api-keys';
 import { parseRequestWorkflowId, requestWorkflowId } from '../domain/request-contract';
 import { findPrincipalByApiKey, type PrincipalCredential } from '../store/principal-repository';
 import { createKnex } from '../store/knex-client';
@@ -112,6 +117,71 @@ export function resolveApiKey(settings: GatehouseSettings, tenantId: string, exp
   if (!key)
     throw new CliError(`no API key for tenant '${tenantId}': pass --api-key or set GATEHOUSE_API_KEY`);
   return key;
+}
+
+/**
+ * The key a governance command presents: `--api-key`, else GATEHOUSE_API_KEY, else (for tenant demo) the
+ * governance key `npm start` saved. Undefined when there is none; the check names that refusal.
+ */
+export function resolveGovernanceKey(
+  settings: GatehouseSettings,
+  tenantId: string,
+  explicit?: string,
+): string | undefined {
+  return (
+    explicit ??
+    settings.apiKey ??
+    (tenantId === 'demo' ? readDemoCredentials(settings.dataDir)?.governanceApiKey : undefined)
+  );
+}
+
+/**
+ * Runs a governance command as the principal of its key: the key must belong to `options.tenant`, be
+ * neither revoked nor expired, and hold `scope`. A refusal exits with `EXIT_CODES.forbidden` and says
+ * which check failed; nothing is read or changed before the check passes.
+ */
+export async function asGovernor<T>(
+  settings: GatehouseSettings,
+  options: { tenant: string; apiKey?: string },
+  scope: GovernanceScope,
+  run: (context: { db: Knex; actor: GovernanceActor }) => Promise<T>,
+): Promise<T> {
+  const rawKey = resolveGovernanceKey(settings, options.tenant, options.apiKey);
+  return withDatabase(settings, async (db) => {
+    let actor: GovernanceActor;
+    try {
+      actor = await authenticateGovernanceKey(db, {
+        tenantId: options.tenant,
+        rawKey,
+        scope,
+        atMs: Date.now(),
+      });
+    } catch (error) {
+      if (error instanceof GovernanceAccessError) throw new CliError(error.message, EXIT_CODES.forbidden);
+      throw error;
+    }
+    return run({ db, actor });
+  });
+}
+
+/**
+ * One audited governance change made with a `governance:write` key: `change` gets the audit writer and
+ * the key's actor (the author of record); an error of class `refusal` becomes a one-line CliError.
+ */
+export async function governanceChange<T>(
+  settings: GatehouseSettings,
+  options: { tenant: string; apiKey?: string; note?: string },
+  refusal: abstract new (...args: never[]) => Error,
+  change: (writer: AuditWriter, actor: GovernanceActor) => Promise<T>,
+): Promise<T> {
+  return asGovernor(settings, options, 'governance:write', ({ db, actor }) =>
+    refusalsToCli(refusal, () =>
+      change(auditWriter(settings, db), {
+        ...actor,
+        ...(options.note === undefined ? {} : { note: options.note }),
+      }),
+    ),
+  );
 }
 
 /** A request's workflow id from `gatehouse/<tenant>/<request>` or a bare request id with `--tenant`. */

@@ -26,6 +26,19 @@ export function operatorKeyOption(): Option {
   );
 }
 
+/** `--api-key <key>` of a governance command: a key of the tenant with the command's governance scope. */
+export function governanceKeyOption(scope: 'governance:read' | 'governance:write'): Option {
+  return new Option(
+    '--api-key <key>',
+    `a key of the tenant with scope ${scope}; its principal is recorded as the author (default: GATEHOUSE_API_KEY, or the demo governance key)`,
+  );
+}
+
+/** `--note <text>`: free text recorded beside the authenticated author of a change, never as it. */
+export function noteOption(): Option {
+  return new Option('--note <text>', "a note recorded with the change (the author is the key's principal)");
+}
+
 /**
  * A commander parser for whole numbers from `min` to `max` (inclusive), written in decimal digits;
  * anything else (a blank, which `Number` reads as 0, `1e3`, `0x10`) is refused with `message`, which the

@@ -9,8 +9,9 @@ import {
   policyHistory,
   PolicyNotApplicableError,
 } from '../governance/policy-versions';
-import { auditedChange, CliError, refusalsToCli, withDatabase } from './cli-context';
-import { authorOption, tenantOption } from './command-options';
+import { asGovernor, CliError, governanceChange, refusalsToCli } from './cli-context';
+import { governanceKeyOption, noteOption, tenantOption } from './command-options';
+import { byActor } from './key-commands';
 
 /** Reads and validates a policy file; every problem is printed on its own line before the CLI exits 1. */
 function readPolicyFile(file: string, routesFile: string, settings: GatehouseSettings): PolicyFile {
@@ -44,7 +45,9 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
 
   policy
     .command('validate')
-    .description('check a policy file without touching the database; name every problem and its line')
+    .description(
+      'check a policy file without touching the database (no key: it reads only the file and the route table); name every problem and its line',
+    )
     .argument('<file>', 'policy file (.yaml, .yml or .json)')
     .option('--routes <file>', routesHelp, settings.routesFile)
     .action((file: string, options: { routes: string }) => {
@@ -60,33 +63,43 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     .description('publish the file as the next immutable policy version and record it in the audit chain')
     .argument('<file>', 'policy file (.yaml, .yml or .json)')
     .addOption(tenantOption())
-    .addOption(authorOption())
+    .addOption(governanceKeyOption('governance:write'))
+    .addOption(noteOption())
     .option('--routes <file>', routesHelp, settings.routesFile)
-    .action(async (file: string, options: { tenant: string; author: string; routes: string }) => {
-      const parsed = readPolicyFile(file, options.routes, settings);
-      const applied = await auditedChange(settings, PolicyNotApplicableError, (writer) =>
-        applyPolicy(writer, { tenantId: options.tenant, author: options.author, policy: parsed }),
-      );
-      const budget =
-        applied.budgetLimitMicroUsd === undefined
-          ? ''
-          : `; budget limit ${(applied.budgetLimitMicroUsd / 1_000_000).toFixed(2)} USD`;
-      process.stdout.write(
-        applied.created
-          ? `policy version ${applied.version} of '${options.tenant}' applied by ${options.author} (sha256 ${applied.contentHash})${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`
-          : `policy version ${applied.version} of '${options.tenant}' already says this (sha256 ${applied.contentHash}); no new version${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`,
-      );
-    });
+    .action(
+      async (file: string, options: { tenant: string; apiKey?: string; note?: string; routes: string }) => {
+        const parsed = readPolicyFile(file, options.routes, settings);
+        const applied = await governanceChange(
+          settings,
+          options,
+          PolicyNotApplicableError,
+          async (writer, actor) => ({
+            ...(await applyPolicy(writer, { tenantId: options.tenant, actor, policy: parsed })),
+            actor,
+          }),
+        );
+        const budget =
+          applied.budgetLimitMicroUsd === undefined
+            ? ''
+            : `; budget limit ${(applied.budgetLimitMicroUsd / 1_000_000).toFixed(2)} USD`;
+        process.stdout.write(
+          applied.created
+            ? `policy version ${applied.version} of '${options.tenant}' applied ${byActor(applied.actor)} (sha256 ${applied.contentHash})${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`
+            : `policy version ${applied.version} of '${options.tenant}' already says this (sha256 ${applied.contentHash}); no new version${budget}; ${applied.changes.length} change(s) recorded in the audit chain\n`,
+        );
+      },
+    );
 
   policy
     .command('diff')
     .description("the file against the tenant's active policy version, line by line")
     .argument('<file>', 'policy file (.yaml, .yml or .json)')
     .addOption(tenantOption())
+    .addOption(governanceKeyOption('governance:read'))
     .option('--routes <file>', routesHelp, settings.routesFile)
-    .action(async (file: string, options: { tenant: string; routes: string }) => {
+    .action(async (file: string, options: { tenant: string; apiKey?: string; routes: string }) => {
       const parsed = readPolicyFile(file, options.routes, settings);
-      await withDatabase(settings, async (db) => {
+      await asGovernor(settings, options, 'governance:read', async ({ db }) => {
         const { activeVersion, diff } = await refusalsToCli(PolicyNotApplicableError, () =>
           diffPolicy(db, { tenantId: options.tenant, policy: parsed }),
         );
@@ -107,8 +120,9 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
     )
     .addOption(tenantOption())
     .option('--json', 'print the versions as JSON')
-    .action(async (options: { tenant: string; json?: boolean }) => {
-      await withDatabase(settings, async (db) => {
+    .addOption(governanceKeyOption('governance:read'))
+    .action(async (options: { tenant: string; json?: boolean; apiKey?: string }) => {
+      await asGovernor(settings, options, 'governance:read', async ({ db }) => {
         const entries = await policyHistory(db, options.tenant);
         if (options.json) {
           process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
@@ -119,12 +133,13 @@ export function registerPolicyCommands(program: Command, settings: GatehouseSett
           return;
         }
         for (const entry of entries) {
+          const author = `by ${entry.author ?? '?'}${entry.authorKeyId === undefined ? '' : ` with key ${entry.authorKeyId}`}`;
           const audit =
             entry.matchesAudit === undefined
               ? 'not in the audit chain'
               : entry.matchesAudit
-                ? `by ${entry.author ?? '?'}`
-                : `by ${entry.author ?? '?'}, CHANGED since the audit recorded it`;
+                ? author
+                : `${author}, CHANGED since the audit recorded it`;
           process.stdout.write(
             `v${entry.version}${entry.active ? ' (active)' : ''}  ${entry.createdAt}  ${audit}  sha256 ${entry.contentHash}\n`,
           );

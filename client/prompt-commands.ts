@@ -11,8 +11,9 @@ import {
   publishPrompt,
   type PromptFile,
 } from '../governance/prompt-registry';
-import { auditedChange, auditWriter, CliError, refusalsToCli, withDatabase } from './cli-context';
-import { authorOption, tenantOption, wholeNumberIn } from './command-options';
+import { asGovernor, CliError, governanceChange, refusalsToCli } from './cli-context';
+import { governanceKeyOption, noteOption, tenantOption, wholeNumberIn } from './command-options';
+import { byActor } from './key-commands';
 
 function readPromptFile(file: string): PromptFile {
   let text: string;
@@ -48,23 +49,27 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
     .argument('<file>', 'prompt file (.yaml, .yml or .json)')
     .addOption(tenantOption())
     .requiredOption('--name <name>', 'prompt name', promptName)
-    .addOption(authorOption())
-    .action(async (file: string, options: { tenant: string; name: string; author: string }) => {
-      const prompt = readPromptFile(file);
-      await withDatabase(settings, async (db) => {
-        const published = await publishPrompt(auditWriter(settings, db), {
-          tenantId: options.tenant,
-          name: options.name,
-          author: options.author,
-          prompt,
-        });
+    .addOption(governanceKeyOption('governance:write'))
+    .addOption(noteOption())
+    .action(
+      async (file: string, options: { tenant: string; name: string; apiKey?: string; note?: string }) => {
+        const prompt = readPromptFile(file);
+        const published = await governanceChange(
+          settings,
+          options,
+          PromptRegistryError,
+          async (writer, actor) => ({
+            ...(await publishPrompt(writer, { tenantId: options.tenant, name: options.name, actor, prompt })),
+            actor,
+          }),
+        );
         process.stdout.write(
           published.created
-            ? `prompt ${options.name}@${published.version} of '${options.tenant}' published by ${options.author} (sha256 ${published.contentHash}); no label points at it yet: use prompts promote\n`
+            ? `prompt ${options.name}@${published.version} of '${options.tenant}' published ${byActor(published.actor)} (sha256 ${published.contentHash}); no label points at it yet: use prompts promote\n`
             : `prompt ${options.name}@${published.version} of '${options.tenant}' already has this content (sha256 ${published.contentHash}); no new version\n`,
         );
-      });
-    });
+      },
+    );
 
   prompts
     .command('promote')
@@ -74,7 +79,8 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
     .requiredOption('--version <n>', 'the version to point at', wholeNumber)
     .requiredOption('--label <label>', 'production | staging | canary')
     .option('--percent <n>', 'canary only: the share of production requests (0–100) it takes', wholeNumber)
-    .addOption(authorOption())
+    .addOption(governanceKeyOption('governance:write'))
+    .addOption(noteOption())
     .action(
       async (options: {
         tenant: string;
@@ -82,21 +88,28 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
         version: number;
         label: string;
         percent?: number;
-        author: string;
+        apiKey?: string;
+        note?: string;
       }) => {
-        const changes = await auditedChange(settings, PromptRegistryError, (writer) =>
-          promotePrompt(writer, {
-            tenantId: options.tenant,
-            name: options.name,
-            version: options.version,
-            label: options.label,
-            percent: options.percent,
-            author: options.author,
+        const promoted = await governanceChange(
+          settings,
+          options,
+          PromptRegistryError,
+          async (writer, actor) => ({
+            changes: await promotePrompt(writer, {
+              tenantId: options.tenant,
+              name: options.name,
+              version: options.version,
+              label: options.label,
+              percent: options.percent,
+              actor,
+            }),
+            actor,
           }),
         );
         const share = options.percent === undefined ? '' : ` for ${options.percent} % of production requests`;
         process.stdout.write(
-          `${options.name}:${options.label} of '${options.tenant}' now points at version ${options.version}${share} (by ${options.author}; ${changes.length} change(s) recorded in the audit chain)\n`,
+          `${options.name}:${options.label} of '${options.tenant}' now points at version ${options.version}${share} (${byActor(promoted.actor)}; ${promoted.changes.length} change(s) recorded in the audit chain)\n`,
         );
       },
     );
@@ -107,8 +120,9 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
     .addOption(tenantOption())
     .option('--name <name>', 'only this prompt', promptName)
     .option('--json', 'print the versions as JSON (templates included)')
-    .action(async (options: { tenant: string; name?: string; json?: boolean }) => {
-      await withDatabase(settings, async (db) => {
+    .addOption(governanceKeyOption('governance:read'))
+    .action(async (options: { tenant: string; name?: string; json?: boolean; apiKey?: string }) => {
+      await asGovernor(settings, options, 'governance:read', async ({ db }) => {
         const versions = await listPromptVersions(db, options.tenant, options.name);
         if (options.json) {
           process.stdout.write(`${JSON.stringify(versions, null, 2)}\n`);
@@ -141,28 +155,38 @@ export function registerPromptCommands(program: Command, settings: GatehouseSett
     .option('--from <version-or-label>', 'the version or label to compare from', 'production')
     .option('--to <version-or-label>', 'the version or label to compare with')
     .option('--file <file>', 'compare with this prompt file instead of a stored version')
-    .action(async (options: { tenant: string; name: string; from: string; to?: string; file?: string }) => {
-      if ((options.to === undefined) === (options.file === undefined)) {
-        throw new CliError('name exactly one of --to <version-or-label> and --file <file>');
-      }
-      const file = options.file === undefined ? undefined : readPromptFile(options.file);
-      await withDatabase(settings, async (db) => {
-        await refusalsToCli(PromptRegistryError, async () => {
-          const reference = { tenantId: options.tenant, name: options.name };
-          const from = await findPromptVersion(db, { ...reference, reference: options.from });
-          const to =
-            file === undefined
-              ? await findPromptVersion(db, { ...reference, reference: options.to as string })
-              : { systemTemplate: file.system, userTemplate: file.user, variables: file.variables };
-          const target =
-            file === undefined ? `${options.name}@${(to as { version: number }).version}` : options.file;
-          const diff = diffPrompts(from, to);
-          process.stdout.write(
-            diff === ''
-              ? `${options.name}@${from.version} and ${target} are the same\n`
-              : `--- ${options.name}@${from.version}\n+++ ${target}\n${diff}`,
-          );
+    .addOption(governanceKeyOption('governance:read'))
+    .action(
+      async (options: {
+        tenant: string;
+        name: string;
+        from: string;
+        to?: string;
+        file?: string;
+        apiKey?: string;
+      }) => {
+        if ((options.to === undefined) === (options.file === undefined)) {
+          throw new CliError('name exactly one of --to <version-or-label> and --file <file>');
+        }
+        const file = options.file === undefined ? undefined : readPromptFile(options.file);
+        await asGovernor(settings, options, 'governance:read', async ({ db }) => {
+          await refusalsToCli(PromptRegistryError, async () => {
+            const reference = { tenantId: options.tenant, name: options.name };
+            const from = await findPromptVersion(db, { ...reference, reference: options.from });
+            const to =
+              file === undefined
+                ? await findPromptVersion(db, { ...reference, reference: options.to as string })
+                : { systemTemplate: file.system, userTemplate: file.user, variables: file.variables };
+            const target =
+              file === undefined ? `${options.name}@${(to as { version: number }).version}` : options.file;
+            const diff = diffPrompts(from, to);
+            process.stdout.write(
+              diff === ''
+                ? `${options.name}@${from.version} and ${target} are the same\n`
+                : `--- ${options.name}@${from.version}\n+++ ${target}\n${diff}`,
+            );
+          });
         });
-      });
-    });
+      },
+    );
 }

@@ -7,6 +7,8 @@ const credentialsSchema = z.object({
   tenantId: z.literal('demo'),
   apiKey: z.string(),
   contractorApiKey: z.string(),
+  /** The demo tenant's governance key (`governance:read`, `governance:write`), issued by its bootstrap. */
+  governanceApiKey: z.string().optional(),
 });
 export type DemoCredentials = z.infer<typeof credentialsSchema>;
 
@@ -32,6 +34,17 @@ export function loadOrCreateDemoCredentials(dataDir: string): DemoCredentials {
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   return credentials;
+}
+
+/** Records the demo tenant's governance key beside its other keys (same file, same mode). */
+export function saveDemoGovernanceKey(
+  dataDir: string,
+  credentials: DemoCredentials,
+  secret: string,
+): DemoCredentials {
+  const updated: DemoCredentials = { ...credentials, governanceApiKey: secret };
+  writeFileSync(demoCredentialsFile(dataDir), `${JSON.stringify(updated, null, 2)}\n`, { mode: 0o600 });
+  return updated;
 }
 
 export function readDemoCredentials(dataDir: string): DemoCredentials | undefined {

@@ -1,11 +1,23 @@
 /**
  * What an API key may do. `requests`: submit and read requests (client, HTTP front door); `operate`:
  * inspect, retry, cancel and terminate requests (operator commands); `audit`: read and
- * verify the audit trail. A principal's own key (the one it was created with) has every scope and no
- * expiry; keys made with `gatehouse keys create` have the scopes and expiry they were given.
+ * verify the audit trail; `governance:read`: read the tenant's keys, policy versions and prompts;
+ * `governance:write`: apply policies, publish and promote prompts, create, revoke and rotate keys.
+ * A principal's own key (the one it was created with) has `PRINCIPAL_KEY_SCOPES` and no expiry; keys
+ * made with `gatehouse keys create` have the scopes and expiry they were given.
  */
-export const KEY_SCOPES = ['requests', 'operate', 'audit'] as const;
+export const KEY_SCOPES = ['requests', 'operate', 'audit', 'governance:read', 'governance:write'] as const;
 export type KeyScope = (typeof KEY_SCOPES)[number];
+
+/** The scopes that change or read a tenant's governance (policy, prompts, keys). */
+export const GOVERNANCE_SCOPES = ['governance:read', 'governance:write'] as const;
+export type GovernanceScope = (typeof GOVERNANCE_SCOPES)[number];
+
+/**
+ * The scopes of a principal's own key: every scope but governance. Governance is held only by keys
+ * issued for it, so each change names the key that made it and a seeded or shared principal key cannot.
+ */
+export const PRINCIPAL_KEY_SCOPES: readonly KeyScope[] = ['requests', 'operate', 'audit'];
 
 export interface KeyAccess {
   keyId: string;

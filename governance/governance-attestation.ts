@@ -30,9 +30,36 @@ export interface GovernanceChange {
   contentHash: string | null;
 }
 
+/**
+ * Who made a change through an authenticated command: the principal of the API key it presented, and
+ * that key. `bootstrap` marks the tenant's first governance key, made without a key; `note` is free text
+ * the person added, recorded as a note and never as the author.
+ */
+export interface GovernanceActor {
+  principalId: string;
+  keyId: string;
+  bootstrap?: boolean;
+  note?: string;
+}
+
 interface GovernanceChangedPayload {
+  /** The key's principal; for changes made by deployment code (seeding), the name of that code. */
   author: string;
+  authorKeyId?: string;
+  bootstrap?: true;
+  note?: string;
   changes: GovernanceChange[];
+}
+
+/** The author fields of the event: a system name as is, an actor as its principal, key, bootstrap and note. */
+function authorFields(author: string | GovernanceActor): Omit<GovernanceChangedPayload, 'changes'> {
+  if (typeof author === 'string') return { author };
+  return {
+    author: author.principalId,
+    authorKeyId: author.keyId,
+    ...(author.bootstrap === true ? { bootstrap: true as const } : {}),
+    ...(author.note === undefined || author.note === '' ? {} : { note: author.note }),
+  };
 }
 
 /** The content hash the chain records for a policy version (its stored canonical JSON). */
@@ -178,12 +205,14 @@ function differences(
 
 /**
  * Records, as one audit event by `author`, every configuration item of the tenant that differs from what
- * the chain last recorded. Returns the changes (none: nothing was appended).
+ * the chain last recorded. Returns the changes (none: nothing was appended). `author` is a
+ * `GovernanceActor` for changes made with an API key, or the name of the deployment code that made
+ * them (e.g. the demo seed).
  */
 export async function attestGovernanceChanges(
   writer: AuditWriter,
   tenantId: string,
-  author: string,
+  author: string | GovernanceActor,
 ): Promise<GovernanceChange[]> {
   const [current, audited] = await Promise.all([
     currentGovernanceItems(writer.db, tenantId),
@@ -191,7 +220,7 @@ export async function attestGovernanceChanges(
   ]);
   const changes = differences(current, audited.items);
   if (changes.length === 0) return [];
-  const payload: GovernanceChangedPayload = { author, changes };
+  const payload: GovernanceChangedPayload = { ...authorFields(author), changes };
   await appendOperatorEvent(writer.db, writer.chainKey, {
     tenantId,
     workflowId: governanceWorkflowId(tenantId),
@@ -205,6 +234,10 @@ export async function attestGovernanceChanges(
 /** Who recorded an item's latest state, when, and with which hash: what `policy history` shows. */
 export interface GovernanceAttribution {
   author: string;
+  /** The API key the author presented (absent for changes made by deployment code). */
+  authorKeyId?: string;
+  bootstrap?: true;
+  note?: string;
   at: string;
   seq: number;
   contentHash: string | null;
@@ -223,6 +256,9 @@ export async function governanceAttributions(
     for (const change of payload.changes ?? []) {
       attributions.set(change.item, {
         author: payload.author,
+        ...(payload.authorKeyId === undefined ? {} : { authorKeyId: payload.authorKeyId }),
+        ...(payload.bootstrap === true ? { bootstrap: true as const } : {}),
+        ...(payload.note === undefined ? {} : { note: payload.note }),
         at: event.createdAt,
         seq: event.seq,
         contentHash: change.contentHash,

@@ -9,6 +9,7 @@ import {
   attestGovernanceChanges,
   governanceAttributions,
   policyContentHash,
+  type GovernanceActor,
   type GovernanceChange,
 } from './governance-attestation';
 import { diffLines, formatLineDiff } from './line-diff';
@@ -63,12 +64,12 @@ function assertTenant(policy: PolicyFile, tenantId: string): void {
 
 /**
  * Publishes a validated policy file as the tenant's next immutable version, applies its budget limit,
- * and records both in the audit chain as one `governance.changed` event by `author`. Applying the same
- * content again changes nothing and appends nothing.
+ * and records both in the audit chain as one `governance.changed` event by `actor` (the principal and key
+ * the caller authenticated with). Applying the same content again changes nothing and appends nothing.
  */
 export async function applyPolicy(
   writer: AuditWriter,
-  input: { tenantId: string; author: string; policy: PolicyFile },
+  input: { tenantId: string; actor: GovernanceActor; policy: PolicyFile },
 ): Promise<AppliedPolicy> {
   assertTenant(input.policy, input.tenantId);
   await assertPromptsExist(writer.db, input.tenantId, input.policy);
@@ -82,7 +83,7 @@ export async function applyPolicy(
   if (budgetLimitMicroUsd !== undefined) {
     await setBudget(writer.db, { tenantId: input.tenantId, limitMicroUsd: budgetLimitMicroUsd });
   }
-  const changes = await attestGovernanceChanges(writer, input.tenantId, input.author);
+  const changes = await attestGovernanceChanges(writer, input.tenantId, input.actor);
   return {
     version,
     created: !unchanged,
@@ -116,6 +117,10 @@ export interface PolicyHistoryEntry {
   contentHash: string;
   /** Who the audit chain says published the version; undefined for versions it never recorded. */
   author?: string;
+  /** The API key the author presented, when the version was applied with one. */
+  authorKeyId?: string;
+  /** A note the author added (`--note`), recorded beside the author, not as it. */
+  note?: string;
   /** Whether the stored content still has the hash the chain recorded. */
   matchesAudit: boolean | undefined;
   active: boolean;
@@ -136,6 +141,8 @@ export async function policyHistory(db: Knex, tenantId: string): Promise<PolicyH
       createdAt: row.createdAt,
       contentHash,
       ...(audited === undefined ? {} : { author: audited.author }),
+      ...(audited?.authorKeyId === undefined ? {} : { authorKeyId: audited.authorKeyId }),
+      ...(audited?.note === undefined ? {} : { note: audited.note }),
       matchesAudit: audited === undefined ? undefined : audited.contentHash === contentHash,
       active: row.version === latest,
     };

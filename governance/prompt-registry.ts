@@ -12,7 +12,12 @@ import {
   type PromptVersionSummary,
 } from '../store/prompt-repository';
 import { canonicalJson } from './canonical-json';
-import { attestGovernanceChanges, promptContentHash, type GovernanceChange } from './governance-attestation';
+import {
+  attestGovernanceChanges,
+  promptContentHash,
+  type GovernanceActor,
+  type GovernanceChange,
+} from './governance-attestation';
 import { diffLines, formatLineDiff } from './line-diff';
 import { formatFieldPath, sortKeysDeep } from './policy-file';
 import { readYamlFile } from './yaml-file';
@@ -73,10 +78,10 @@ export interface PublishedPrompt {
   changes: GovernanceChange[];
 }
 
-/** Publishes the next immutable version of `name` and records it in the audit chain by `author`. */
+/** Publishes the next immutable version of `name` and records it in the audit chain by `actor`. */
 export async function publishPrompt(
   writer: AuditWriter,
-  input: { tenantId: string; name: string; author: string; prompt: PromptFile },
+  input: { tenantId: string; name: string; actor: GovernanceActor; prompt: PromptFile },
 ): Promise<PublishedPrompt> {
   const before = (await listPrompts(writer.db, input.tenantId)).filter((entry) => entry.name === input.name);
   const version = await createPromptVersion(writer.db, {
@@ -86,7 +91,7 @@ export async function publishPrompt(
     userTemplate: input.prompt.user,
     variables: input.prompt.variables ?? null,
   });
-  const changes = await attestGovernanceChanges(writer, input.tenantId, input.author);
+  const changes = await attestGovernanceChanges(writer, input.tenantId, input.actor);
   return {
     version,
     created: !before.some((entry) => entry.version === version),
@@ -101,7 +106,7 @@ export async function publishPrompt(
 
 /**
  * Points `label` at a version. `canary` needs the share of `production` requests it takes (0–100, by
- * request id); the other labels take none. Audited by `author`.
+ * request id); the other labels take none. Audited by `actor`.
  */
 export async function promotePrompt(
   writer: AuditWriter,
@@ -111,7 +116,7 @@ export async function promotePrompt(
     version: number;
     label: string;
     percent?: number;
-    author: string;
+    actor: GovernanceActor;
   },
 ): Promise<GovernanceChange[]> {
   if (!(PROMPT_LABELS as readonly string[]).includes(input.label)) {
@@ -149,7 +154,7 @@ export async function promotePrompt(
     version: input.version,
     ...(label === CANARY_PROMPT_LABEL ? { canaryPercent: input.percent } : {}),
   });
-  return attestGovernanceChanges(writer, input.tenantId, input.author);
+  return attestGovernanceChanges(writer, input.tenantId, input.actor);
 }
 
 export interface PromptListing extends PromptVersionSummary {

@@ -2,6 +2,7 @@ import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials, demoCredentialsFile } from '../devtools/demo-credentials';
+import { ensureDemoGovernanceKey } from '../devtools/demo-governance-key';
 import { readSettings } from '../config/environment';
 import { ensureEmbeddedOperatorToken, loadPayloadKeyring } from '../codec/payload-encryption';
 import { loadAuditKeys } from '../governance/audit-key-store';
@@ -31,6 +32,12 @@ async function main(): Promise<void> {
       'npm run db:seed-demo',
     );
     console.log(`audit: ${changes.length} policy, prompt or principal change(s) recorded`);
+    const governance = await ensureDemoGovernanceKey(
+      { db, chainKey: auditKeys.keys.chainKey },
+      settings.dataDir,
+      credentials,
+    );
+    console.log(`governance key: ${governance.state} (kept in ${demoCredentialsFile(settings.dataDir)})`);
     console.log(
       `demo tenant 'demo' seeded in ${settings.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : settings.sqliteFile}`,
     );

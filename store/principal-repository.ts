@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { KEY_SCOPES, type KeyAccess } from '../domain/api-key-access';
+import { PRINCIPAL_KEY_SCOPES, type KeyAccess } from '../domain/api-key-access';
 import type { DataClass } from '../domain/data-class';
 import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
 import { firstRecord, nowIso, toIsoTimestamp } from './knex-client';
@@ -29,7 +29,7 @@ export interface UpsertPrincipalInput extends Principal {
 export interface PrincipalCredential extends Principal {
   apiKeyHash: string;
   keyId: string;
-  /** The key's scopes, expiry and revocation (the principal's own key: every scope, no expiry). */
+  /** The key's scopes, expiry and revocation (the principal's own key: `PRINCIPAL_KEY_SCOPES`, no expiry). */
   key: KeyAccess;
 }
 
@@ -177,7 +177,7 @@ function toCredential(row: PrincipalRow): PrincipalCredential {
     ...toPrincipal(row),
     apiKeyHash: row.api_key_hash,
     keyId,
-    key: { keyId, scopes: KEY_SCOPES },
+    key: { keyId, scopes: PRINCIPAL_KEY_SCOPES },
   };
 }
 

@@ -9,6 +9,7 @@ import { createKnex, WORKER_SQLITE_BUSY_WAIT_MS } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo } from '../store/seed-demo';
 import { loadOrCreateDemoCredentials } from '../devtools/demo-credentials';
+import { ensureDemoGovernanceKey } from '../devtools/demo-governance-key';
 import { startDevServer } from '../devtools/dev-server';
 import { readSettings, type GatehouseSettings } from '../config/environment';
 import { describeWorkers, startHealthServer } from './health-server';
@@ -172,7 +173,7 @@ export async function startPlatform(
     });
     cleanups.push(() => db.destroy());
     await migrateLatest(db);
-    const credentials = options.seed ? loadOrCreateDemoCredentials(settings.dataDir) : undefined;
+    let credentials = options.seed ? loadOrCreateDemoCredentials(settings.dataDir) : undefined;
     if (credentials) {
       const seeded = await seedDemo(db, {
         apiKey: credentials.apiKey,
@@ -184,6 +185,12 @@ export async function startPlatform(
         seeded.tenantId,
         'npm start (demo seed)',
       );
+      // Governance commands need a governance key; the demo gets its own through the audited bootstrap.
+      ({ credentials } = await ensureDemoGovernanceKey(
+        { db, chainKey: audit.keys.chainKey },
+        settings.dataDir,
+        credentials,
+      ));
     }
 
     let bedrockEndpoint: string | undefined;
@@ -282,6 +289,11 @@ export async function startPlatform(
       say(
         `demo tenant 'demo', API key ${credentials.apiKey} (saved in ${path.relative(process.cwd(), settings.dataDir)}/demo-credentials.json)`,
       );
+      if (credentials.governanceApiKey !== undefined) {
+        say(
+          '  its governance key (policy, prompts, keys) is saved there too; the CLI uses it for tenant demo',
+        );
+      }
       say('send a first request (in another terminal):');
       say('  npx gatehouse ask --tenant demo --task qa "What is the refund policy?"');
       say('then: npx gatehouse requests list --tenant demo   ·   npx gatehouse audit verify --tenant demo');

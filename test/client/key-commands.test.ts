@@ -1,7 +1,8 @@
 /**
  * `gatehouse keys create | list | revoke | rotate` on a real store (SQLite, or PostgreSQL): secrets are
  * shown once, scopes and expiry are enforced where the CLI authenticates, rotation keeps the old secret
- * for its grace period, and every change is in the audit chain with its author.
+ * for its grace period, and every change is in the audit chain with its author: the principal of the
+ * governance key that made it.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,9 @@ describe('gatehouse keys', () => {
   let settings: GatehouseSettings;
   let directory: string;
   let chainKey: AuditChainKey;
+  /** demo-analyst's governance key (the tenant's bootstrap key) and demo-contractor's. */
+  let analystGovernance: { secret: string; keyId: string };
+  let contractorGovernance: { secret: string; keyId: string };
 
   beforeAll(async () => {
     database = await createIsolatedDatabase();
@@ -42,9 +46,24 @@ describe('gatehouse keys', () => {
       ...readSettings({
         GATEHOUSE_AUDIT_KEYS: auditKeyFile,
         GATEHOUSE_AUDIT_CHECKPOINT_FILE: path.join(directory, 'audit-checkpoints.jsonl'),
+        GATEHOUSE_DATA_DIR: directory,
       }),
       ...database.location,
     };
+    const bootstrap = await keys('create', '--principal', 'demo-analyst', '--bootstrap');
+    expect(bootstrap.stderr).toBe('');
+    analystGovernance = { secret: secretOf(bootstrap.stdout)!, keyId: keyIdOf(bootstrap.stdout)! };
+    const second = await keys(
+      'create',
+      '--principal',
+      'demo-contractor',
+      '--scopes',
+      'governance:read,governance:write',
+      '--api-key',
+      analystGovernance.secret,
+    );
+    expect(second.stderr).toBe('');
+    contractorGovernance = { secret: secretOf(second.stdout)!, keyId: keyIdOf(second.stdout)! };
   });
   afterAll(async () => {
     await database.drop();
@@ -58,9 +77,20 @@ describe('gatehouse keys', () => {
   /** `gatehouse keys <command> -t demo …` */
   const keys = (command: string, ...args: string[]) =>
     runCli(settings, 'keys', command, '-t', 'demo', ...args);
-  /** A key for demo-analyst with these scopes, made by erin. */
+  /** A key for demo-analyst with these scopes, made with demo-analyst's governance key. */
   const createAnalystKey = (scopes: string, ...args: string[]) =>
-    keys('create', '--principal', 'demo-analyst', '--scopes', scopes, ...args, '--author', 'erin');
+    keys(
+      'create',
+      '--principal',
+      'demo-analyst',
+      '--scopes',
+      scopes,
+      ...args,
+      '--api-key',
+      analystGovernance.secret,
+    );
+  /** `by <principal> with key <key id>`, as the CLI names the author of a change. */
+  const by = (principal: string, key: { keyId: string }) => `by ${principal} with key ${key.keyId}`;
 
   it('creates a scoped key whose secret is shown once; list never prints it', async () => {
     const created = await createAnalystKey('audit', '--expires', '30d');
@@ -68,9 +98,12 @@ describe('gatehouse keys', () => {
     const secret = secretOf(created.stdout);
     const keyId = keyIdOf(created.stdout);
     expect(secret).toBeDefined();
-    expect(created.stdout).toMatch(/\(scopes audit, expires \d{4}-\d\d-\d\dT.*\), created by erin/);
+    expect(created.stdout).toMatch(
+      /\(scopes audit, expires \d{4}-\d\d-\d\dT.*\), created by demo-analyst with key /,
+    );
+    expect(created.stdout).toContain(`created ${by('demo-analyst', analystGovernance)}\n`);
 
-    const listed = await keys('list');
+    const listed = await keys('list', '--api-key', analystGovernance.secret);
     expect(listed.stdout).toContain(`${keyId}  demo-analyst  active  scopes audit`);
     expect(listed.stdout).not.toContain(secret);
     expect(listed.stdout).not.toContain('ghk_');
@@ -82,7 +115,7 @@ describe('gatehouse keys', () => {
 
     const unknownScope = await createAnalystKey('audit,admin');
     expect(unknownScope.stderr).toContain(
-      'scopes must be one or more of requests, operate, audit (unknown: admin)',
+      'scopes must be one or more of requests, operate, audit, governance:read, governance:write (unknown: admin)',
     );
   });
 
@@ -90,10 +123,10 @@ describe('gatehouse keys', () => {
     const created = await createAnalystKey('audit,operate');
     const first = secretOf(created.stdout)!;
     const firstId = keyIdOf(created.stdout)!;
-    const rotated = await keys('rotate', '--key', firstId, '--author', 'erin');
+    const rotated = await keys('rotate', '--key', firstId, '--api-key', analystGovernance.secret);
     expect(rotated.stdout).toMatch(
       new RegExp(
-        `^key ${firstId} rotated by erin: new key [0-9a-f]{32} \\(scopes audit,operate\\); the old key is valid until `,
+        `^key ${firstId} rotated ${by('demo-analyst', analystGovernance)}: new key [0-9a-f]{32} \\(scopes audit,operate\\); the old key is valid until `,
       ),
     );
     const second = secretOf(rotated.stdout)!;
@@ -102,15 +135,25 @@ describe('gatehouse keys', () => {
     expect((await verify(first)).stdout).toMatch(/verifies/);
     expect((await verify(second)).stdout).toMatch(/verifies/);
 
-    const immediate = await keys('rotate', '--key', secondId, '--grace', '0', '--author', 'erin');
+    const immediate = await keys(
+      'rotate',
+      '--key',
+      secondId,
+      '--grace',
+      '0',
+      '--api-key',
+      analystGovernance.secret,
+    );
     expect(immediate.stdout).toMatch(/the old key is revoked at /);
     const revokedMessage = await verify(second);
     expect(revokedMessage.exitCode).toBe(5);
     expect(revokedMessage.stderr).toMatch(new RegExp(`key ${secondId} was revoked at \\d{4}-`));
     const third = secretOf(immediate.stdout)!;
     const thirdId = /new key ([0-9a-f]{32})/.exec(immediate.stdout)![1]!;
-    const revoked = await keys('revoke', '--key', thirdId, '--author', 'frank');
-    expect(revoked.stdout).toMatch(new RegExp(`^key ${thirdId} of 'demo' revoked at .* by frank`));
+    const revoked = await keys('revoke', '--key', thirdId, '--api-key', contractorGovernance.secret);
+    expect(revoked.stdout).toMatch(
+      new RegExp(`^key ${thirdId} of 'demo' revoked at .* ${by('demo-contractor', contractorGovernance)}\n$`),
+    );
     expect((await verify(third)).stderr).toContain(`key ${thirdId} was revoked at`);
 
     // A key whose lifetime is over (made here already expired, as one would be after 30 days).
@@ -125,7 +168,7 @@ describe('gatehouse keys', () => {
     await attestGovernanceChanges({ db: database.db, chainKey }, 'demo', 'test setup');
     const refused = await verify(expiredSecret);
     expect(refused.stderr).toContain(`key ${expired.keyId} expired at ${expired.expiresAt}`);
-    const listed = await keys('list');
+    const listed = await keys('list', '--api-key', contractorGovernance.secret);
     expect(listed.stdout).toContain(`${expired.keyId}  demo-analyst  expired`);
     expect(listed.stdout).toContain(`${firstId}  demo-analyst  active  scopes audit,operate`);
     expect(listed.stdout).toContain(`replaced by ${secondId}`);
@@ -136,8 +179,22 @@ describe('gatehouse keys', () => {
       tenantId: 'demo',
       workflowId: governanceWorkflowId('demo'),
     });
-    const authors = events.map((event) => (event.payload as { author: string }).author);
-    expect(authors).toEqual(['seed', 'erin', 'erin', 'erin', 'erin', 'frank', 'test setup']);
+    const authors = events.map((event) => {
+      const payload = event.payload as { author: string; authorKeyId?: string; bootstrap?: boolean };
+      return `${payload.author}${payload.authorKeyId === undefined ? '' : ` ${payload.authorKeyId}`}${payload.bootstrap ? ' (bootstrap)' : ''}`;
+    });
+    const analyst = `demo-analyst ${analystGovernance.keyId}`;
+    expect(authors).toEqual([
+      'seed',
+      `${analyst} (bootstrap)`,
+      analyst,
+      analyst,
+      analyst,
+      analyst,
+      analyst,
+      `demo-contractor ${contractorGovernance.keyId}`,
+      'test setup',
+    ]);
     const admin = await createAnalystKey('audit');
     const secret = secretOf(admin.stdout)!;
     const keyId = keyIdOf(admin.stdout)!;

@@ -1,7 +1,8 @@
 /**
  * `gatehouse policy validate | apply | diff | history` against a real store, on SQLite and (with
- * DATABASE_URL) PostgreSQL: every applied version is an audited change with its author and content hash,
- * `audit verify` passes after changes made this way and names a version edited by SQL.
+ * DATABASE_URL) PostgreSQL: every applied version is an audited change with its author (the principal of
+ * the governance key that applied it) and content hash, `audit verify` passes after changes made this way
+ * and names a version edited by SQL.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,10 @@ import { migrateLatest } from '../../store/migrate';
 import { rejectUpdatesOn } from '../../store/migrations/20261127000100-core-tables';
 import { getLatestPolicy } from '../../store/policy-repository';
 import { seedDemo } from '../../store/seed-demo';
+import { upsertPrincipal } from '../../store/principal-repository';
+import { upsertTenant } from '../../store/tenant-repository';
+import { bootstrapGovernanceKey, createKey, type IssuedKey } from '../../governance/api-keys';
+import { hashApiKey } from '../../governance/caller-proof';
 import { createIsolatedDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
 import { runCli } from '../support/run-cli';
 
@@ -33,6 +38,10 @@ describe('gatehouse policy', () => {
   let settings: GatehouseSettings;
   let directory: string;
   let policyFile: string;
+  /** Governance keys: demo-analyst's (the bootstrap), demo-contractor's, and the admin of tenant globex. */
+  let analystKey: IssuedKey;
+  let contractorKey: IssuedKey;
+  let globexKey: IssuedKey;
 
   beforeAll(async () => {
     database = await createIsolatedDatabase();
@@ -47,8 +56,29 @@ describe('gatehouse policy', () => {
       { keysFromEnvironment: auditKeyFile, keyFile: '/nonexistent' },
       { createIfMissing: false },
     );
-    // As `npm start` does: the seeded configuration enters the chain first.
-    await attestGovernanceChanges({ db: database.db, chainKey: keys.chainKey }, 'demo', 'seed');
+    // As `npm start` does: the seeded configuration enters the chain first, then its governance key.
+    const writer = { db: database.db, chainKey: keys.chainKey };
+    await attestGovernanceChanges(writer, 'demo', 'seed');
+    analystKey = await bootstrapGovernanceKey(writer, { tenantId: 'demo', principalId: 'demo-analyst' });
+    contractorKey = await createKey(writer, {
+      tenantId: 'demo',
+      principalId: 'demo-contractor',
+      scopes: ['governance:read', 'governance:write'],
+      actor: { principalId: 'demo-analyst', keyId: analystKey.record.keyId },
+    });
+    await upsertTenant(database.db, { id: 'globex', name: 'Globex', status: 'active', tier: 'team' });
+    await upsertPrincipal(database.db, {
+      id: 'globex-admin',
+      tenantId: 'globex',
+      name: 'Globex admin',
+      apiKeyHash: hashApiKey(`globex-${randomBytes(8).toString('hex')}`),
+      capabilities: ['qa'],
+      groups: ['everyone'],
+      clearance: 'internal',
+      role: 'admin',
+      status: 'active',
+    });
+    globexKey = await bootstrapGovernanceKey(writer, { tenantId: 'globex', principalId: 'globex-admin' });
     directory = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-policy-'));
     settings = {
       ...readSettings({
@@ -71,9 +101,12 @@ describe('gatehouse policy', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  /** `gatehouse policy apply <file> --tenant <tenant> --author <author>` */
-  const apply = (file: string, tenant: string, author: string) =>
-    runCli(settings, 'policy', 'apply', file, '--tenant', tenant, '--author', author);
+  /** `gatehouse policy apply <file> --tenant <tenant> --api-key <the key's secret>` */
+  const apply = (file: string, tenant: string, key: IssuedKey) =>
+    runCli(settings, 'policy', 'apply', file, '--tenant', tenant, '--api-key', key.secret);
+  /** `gatehouse policy diff | history … --tenant demo` with demo-analyst's governance key. */
+  const read = (...args: string[]) =>
+    runCli(settings, 'policy', ...args, '--tenant', 'demo', '--api-key', analystKey.secret);
 
   it('validate needs no database and lists every problem with its line', async () => {
     const valid = await runCli(
@@ -117,16 +150,18 @@ describe('gatehouse policy', () => {
   });
 
   it('diff shows what applying would change; apply publishes a version, its budget and an audit event', async () => {
-    const diff = await runCli(settings, 'policy', 'diff', policyFile, '--tenant', 'demo');
+    const diff = await read('diff', policyFile);
     expect(diff.exitCode).toBe(0);
     expect(diff.stdout).toMatch(/^--- active version 1\n\+\+\+ .*demo\.policy\.yaml\n/);
     expect(diff.stdout).toContain('- logging: full\n');
     expect(diff.stdout).toContain('+ logging: redacted\n');
 
-    const applied = await apply(policyFile, 'demo', 'alice');
+    const applied = await apply(policyFile, 'demo', analystKey);
     expect(applied.stderr).toBe('');
     expect(applied.stdout).toMatch(
-      /^policy version 2 of 'demo' applied by alice \(sha256 [0-9a-f]{64}\); budget limit 250\.00 USD; 1 change\(s\)/,
+      new RegExp(
+        `^policy version 2 of 'demo' applied by demo-analyst with key ${analystKey.record.keyId} \\(sha256 [0-9a-f]{64}\\); budget limit 250\\.00 USD; 1 change\\(s\\)`,
+      ),
     );
     expect((await getLatestPolicy(database.db, 'demo'))?.version).toBe(2);
     expect((await getBudget(database.db, 'demo'))?.limitMicroUsd).toBe(250_000_000);
@@ -137,11 +172,15 @@ describe('gatehouse policy', () => {
     const last = events.at(-1);
     expect(last?.eventType).toBe(AUDIT_EVENT_TYPES.governanceChanged);
     const hash = /sha256 ([0-9a-f]{64})/.exec(applied.stdout)?.[1];
-    expect(last?.payload).toEqual({ author: 'alice', changes: [{ item: 'policy@2', contentHash: hash }] });
+    expect(last?.payload).toEqual({
+      author: 'demo-analyst',
+      authorKeyId: analystKey.record.keyId,
+      changes: [{ item: 'policy@2', contentHash: hash }],
+    });
 
-    const again = await apply(policyFile, 'demo', 'bob');
+    const again = await apply(policyFile, 'demo', contractorKey);
     expect(again.stdout).toMatch(/^policy version 2 of 'demo' already says this .* no new version/);
-    const same = await runCli(settings, 'policy', 'diff', policyFile, '--tenant', 'demo');
+    const same = await read('diff', policyFile);
     expect(same.stdout).toMatch(/says what active version 2 says/);
   });
 
@@ -151,7 +190,7 @@ describe('gatehouse policy', () => {
       file,
       'dataClasses:\n  allowed: [internal]\ntaskTypes:\n  qa:\n    prompt: { name: qa-v9, label: production }\n',
     );
-    const refused = await apply(file, 'demo', 'alice');
+    const refused = await apply(file, 'demo', analystKey);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain(
       "taskTypes.qa.prompt: prompt 'qa-v9' label 'production' does not exist for 'demo' (publish and promote it first",
@@ -160,16 +199,26 @@ describe('gatehouse policy', () => {
   });
 
   it('refuses a file written for another tenant', async () => {
-    const other = await apply(policyFile, 'globex', 'alice');
+    const other = await apply(policyFile, 'globex', globexKey);
     expect(other.exitCode).toBe(1);
     expect(other.stderr).toContain("the file is the policy of tenant 'demo', not 'globex' (--tenant)");
+    // demo's key is refused for globex before the file is looked at.
+    const crossTenant = await apply(policyFile, 'globex', analystKey);
+    expect(crossTenant.exitCode).toBe(5);
+    expect(crossTenant.stderr).toContain(
+      "the API key belongs to another tenant and is not valid for tenant 'globex'",
+    );
   });
 
   it('history lists versions with author, time and hash; audit verify passes, then names a version edited by SQL', async () => {
-    const history = await runCli(settings, 'policy', 'history', '--tenant', 'demo');
+    const history = await read('history');
     const lines = history.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^v2 \(active\) {2}\d{4}-\d\d-\d\dT\S+ {2}by alice {2}sha256 [0-9a-f]{64}$/);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^v2 \\(active\\) {2}\\d{4}-\\d\\d-\\d\\dT\\S+ {2}by demo-analyst with key ${analystKey.record.keyId} {2}sha256 [0-9a-f]{64}$`,
+      ),
+    );
     expect(lines[1]).toMatch(/^v1 {2}\S+ {2}by seed {2}sha256 [0-9a-f]{64}$/);
 
     const verified = await runCli(settings, 'audit', 'verify', '--tenant', 'demo', '--no-history');
@@ -185,11 +234,14 @@ describe('gatehouse policy', () => {
     for (const statement of rejectUpdatesOn(database.db, 'policies')) await database.db.raw(statement);
 
     const broken = await runCli(settings, 'audit', 'verify', '--tenant', 'demo', '--no-history');
+    // #4 is the apply: after the seed, the bootstrap and the contractor's governance key.
     expect(broken.stdout).toMatch(
-      /is BROKEN at #2 \(request governance\/demo\): policy@2 was changed outside Gatehouse: no governance.changed event records it/,
+      /is BROKEN at #4 \(request governance\/demo\): policy@2 was changed outside Gatehouse: no governance.changed event records it/,
     );
-    const after = await runCli(settings, 'policy', 'history', '--tenant', 'demo');
-    expect(after.stdout).toContain('by alice, CHANGED since the audit recorded it');
+    const after = await read('history');
+    expect(after.stdout).toContain(
+      `by demo-analyst with key ${analystKey.record.keyId}, CHANGED since the audit recorded it`,
+    );
     expect(after.stdout).toContain(`sha256 ${policyContentHash(edited)}`);
   });
 });

@@ -1,4 +1,7 @@
-/** `gatehouse prompts publish | promote | list | diff` against a real store (SQLite, or PostgreSQL). */
+/**
+ * `gatehouse prompts publish | promote | list | diff` against a real store (SQLite, or PostgreSQL), with
+ * the tenant's governance key: the author of record is its principal.
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -7,6 +10,10 @@ import { readSettings, type GatehouseSettings } from '../../config/environment';
 import { newAuditKeyFile } from '../../governance/audit-key-store';
 import { migrateLatest } from '../../store/migrate';
 import { seedDemo } from '../../store/seed-demo';
+import { bootstrapGovernanceKey, type IssuedKey } from '../../governance/api-keys';
+import { loadAuditKeys } from '../../governance/audit-key-store';
+import { governanceWorkflowId } from '../../governance/governance-attestation';
+import { listAuditEvents } from '../../store/audit-repository';
 import { createIsolatedDatabase, type IsolatedDatabase } from '../support/gatehouse-harness';
 import { runCli } from '../support/run-cli';
 
@@ -14,6 +21,7 @@ describe('gatehouse prompts', () => {
   let database: IsolatedDatabase;
   let settings: GatehouseSettings;
   let directory: string;
+  let governanceKey: IssuedKey;
 
   beforeAll(async () => {
     database = await createIsolatedDatabase();
@@ -24,10 +32,19 @@ describe('gatehouse prompts', () => {
       contractorApiKey: `prompts-contractor-${randomBytes(8).toString('hex')}`,
     });
     directory = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-prompts-cli-'));
+    const auditKeyFile = JSON.stringify(newAuditKeyFile());
+    const { keys } = loadAuditKeys(
+      { keysFromEnvironment: auditKeyFile, keyFile: '/nonexistent' },
+      { createIfMissing: false },
+    );
+    governanceKey = await bootstrapGovernanceKey(
+      { db: database.db, chainKey: keys.chainKey },
+      { tenantId: 'demo', principalId: 'demo-analyst' },
+    );
     settings = {
       ...readSettings({
         GATEHOUSE_API_KEY: apiKey,
-        GATEHOUSE_AUDIT_KEYS: JSON.stringify(newAuditKeyFile()),
+        GATEHOUSE_AUDIT_KEYS: auditKeyFile,
         GATEHOUSE_AUDIT_CHECKPOINT_FILE: path.join(directory, 'audit-checkpoints.jsonl'),
       }),
       ...database.location,
@@ -38,9 +55,20 @@ describe('gatehouse prompts', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  /** `gatehouse prompts <command> … -t demo --name qa` */
+  /** `gatehouse prompts <command> … -t demo --name qa --api-key <the demo governance key>` */
   const qaPrompt = (command: string, ...args: string[]) =>
-    runCli(settings, 'prompts', command, ...args, '-t', 'demo', '--name', 'qa');
+    runCli(
+      settings,
+      'prompts',
+      command,
+      ...args,
+      '-t',
+      'demo',
+      '--name',
+      'qa',
+      '--api-key',
+      governanceKey.secret,
+    );
 
   it('publishes, promotes a canary, lists and diffs; audit verify passes afterwards', async () => {
     const file = path.join(directory, 'qa.prompt.yaml');
@@ -48,21 +76,25 @@ describe('gatehouse prompts', () => {
       file,
       'system: Answer in one sentence.\nuser: |\n  {{context}}\n  Question: {{question}}\nvariables:\n  question: { maxLength: 4000 }\n  context: {}\n',
     );
-    const published = await qaPrompt('publish', file, '--author', 'dana');
+    const published = await qaPrompt('publish', file, '--note', 'shorter answers');
     expect(published.stderr).toBe('');
-    expect(published.stdout).toMatch(/^prompt qa@2 of 'demo' published by dana \(sha256 [0-9a-f]{64}\)/);
-
-    const promoted = await qaPrompt(
-      'promote',
-      '--version',
-      '2',
-      '--label',
-      'canary',
-      '--percent',
-      '10',
-      '--author',
-      'dana',
+    expect(published.stdout).toMatch(
+      new RegExp(
+        `^prompt qa@2 of 'demo' published by demo-analyst with key ${governanceKey.record.keyId} \\(sha256 [0-9a-f]{64}\\)`,
+      ),
     );
+    const events = await listAuditEvents(database.db, {
+      tenantId: 'demo',
+      workflowId: governanceWorkflowId('demo'),
+    });
+    // The note is recorded as a note; the author of record is the key's principal.
+    expect(events.at(-1)?.payload).toMatchObject({
+      author: 'demo-analyst',
+      authorKeyId: governanceKey.record.keyId,
+      note: 'shorter answers',
+    });
+
+    const promoted = await qaPrompt('promote', '--version', '2', '--label', 'canary', '--percent', '10');
     expect(promoted.stdout).toMatch(
       /^qa:canary of 'demo' now points at version 2 for 10 % of production requests/,
     );
@@ -79,7 +111,7 @@ describe('gatehouse prompts', () => {
     const same = await qaPrompt('diff', '--from', '2', '--file', file);
     expect(same.stdout).toBe(`qa@2 and ${file} are the same\n`);
 
-    const badPercent = await qaPrompt('promote', '--version', '2', '--label', 'canary', '--author', 'dana');
+    const badPercent = await qaPrompt('promote', '--version', '2', '--label', 'canary');
     expect(badPercent.exitCode).toBe(1);
     expect(badPercent.stderr).toContain('the canary label needs --percent');
 

@@ -31,7 +31,7 @@ describe('API key scopes and revocation in the request path', () => {
       principalId: 'demo-analyst',
       scopes: ['requests'],
       expiresInMs: 30 * 86_400_000,
-      author: 'erin',
+      actor: { principalId: 'erin', keyId: 'key-of-erin' },
     });
     const answered = (await ask(issued.secret, 'scoped-key-1')) as { output: string };
     expect(answered.output.length).toBeGreaterThan(0);
@@ -39,7 +39,7 @@ describe('API key scopes and revocation in the request path', () => {
       tenantId: 'demo',
       keyId: issued.record.keyId,
       graceMs: 3_600_000,
-      author: 'erin',
+      actor: { principalId: 'erin', keyId: 'key-of-erin' },
     });
     expect(((await ask(issued.secret, 'scoped-key-2')) as { output: string }).output.length).toBeGreaterThan(
       0,
@@ -54,7 +54,7 @@ describe('API key scopes and revocation in the request path', () => {
       tenantId: 'demo',
       principalId: 'demo-analyst',
       scopes: ['audit'],
-      author: 'erin',
+      actor: { principalId: 'erin', keyId: 'key-of-erin' },
     });
     const unscoped = await ask(auditOnly.secret, 'unscoped-key');
     expect(unscoped).toBeInstanceOf(PolicyDeniedError);
@@ -66,9 +66,13 @@ describe('API key scopes and revocation in the request path', () => {
       tenantId: 'demo',
       principalId: 'demo-analyst',
       scopes: ['requests'],
-      author: 'erin',
+      actor: { principalId: 'erin', keyId: 'key-of-erin' },
     });
-    await revokeKey(writer(), { tenantId: 'demo', keyId: revokedKey.record.keyId, author: 'frank' });
+    await revokeKey(writer(), {
+      tenantId: 'demo',
+      keyId: revokedKey.record.keyId,
+      actor: { principalId: 'frank', keyId: 'key-of-frank' },
+    });
     const revoked = await ask(revokedKey.secret, 'revoked-key');
     expect(revoked).toBeInstanceOf(PolicyDeniedError);
     expect((revoked as Error).message).toMatch(
@@ -81,7 +85,7 @@ describe('API key scopes and revocation in the request path', () => {
       tenantId: 'demo',
       principalId: 'demo-analyst',
       scopes: ['audit'],
-      author: 'erin',
+      actor: { principalId: 'erin', keyId: 'key-of-erin' },
     });
     const frontDoor = await startTestFrontDoor(harness);
     try {

@@ -24,7 +24,7 @@ describe('prompt canaries and variables in the request path', () => {
     const published = await publishPrompt(writer, {
       tenantId: 'demo',
       name: 'qa',
-      author: 'alice',
+      actor: { principalId: 'alice', keyId: 'key-of-alice' },
       prompt: promptFile(
         'system: Answer from the quoted context only; cite document ids in square brackets.\nuser: "Context:\\n{{context}}\\n\\nQuestion: {{question}}"\n',
       ),
@@ -36,7 +36,7 @@ describe('prompt canaries and variables in the request path', () => {
       version: canaryVersion,
       label: 'canary',
       percent: 50,
-      author: 'alice',
+      actor: { principalId: 'alice', keyId: 'key-of-alice' },
     });
   });
   afterAll(async () => {
@@ -66,7 +66,7 @@ describe('prompt canaries and variables in the request path', () => {
     const strict = await publishPrompt(writer, {
       tenantId: 'demo',
       name: 'qa',
-      author: 'alice',
+      actor: { principalId: 'alice', keyId: 'key-of-alice' },
       prompt: promptFile(
         'system: Answer briefly.\nuser: "{{context}} {{question}}"\nvariables:\n  question: { maxLength: 10 }\n  context: {}\n',
       ),
@@ -76,7 +76,7 @@ describe('prompt canaries and variables in the request path', () => {
       name: 'qa',
       version: strict.version,
       label: 'staging',
-      author: 'alice',
+      actor: { principalId: 'alice', keyId: 'key-of-alice' },
     });
     const submitted = await harness.gatehouse.submit(
       harness.input({ requestId: 'variables-too-long', prompt: { name: 'qa', label: 'staging' } }),

@@ -126,7 +126,7 @@ describe('the prompt registry', () => {
     const first = await publishPrompt(writer(), {
       tenantId: 'acme',
       name: 'qa',
-      author: 'alice',
+      actor: { principalId: 'alice', keyId: 'key-of-alice' },
       prompt: parsed(PROMPT_V1),
     });
     expect(first).toMatchObject({
@@ -138,14 +138,14 @@ describe('the prompt registry', () => {
     const again = await publishPrompt(writer(), {
       tenantId: 'acme',
       name: 'qa',
-      author: 'bob',
+      actor: { principalId: 'bob', keyId: 'key-of-bob' },
       prompt: parsed(PROMPT_V1),
     });
     expect(again).toMatchObject({ version: 1, created: false, changes: [] });
     const second = await publishPrompt(writer(), {
       tenantId: 'acme',
       name: 'qa',
-      author: 'alice',
+      actor: { principalId: 'alice', keyId: 'key-of-alice' },
       prompt: parsed(PROMPT_V2),
     });
     expect(second).toMatchObject({ version: 2, created: true });
@@ -167,17 +167,23 @@ describe('the prompt registry', () => {
       name: 'qa',
       version: 1,
       label: 'production',
-      author: 'alice',
+      actor: { principalId: 'alice', keyId: 'key-of-alice' },
     });
     await promotePrompt(writer(), {
       tenantId: 'acme',
       name: 'qa',
       version: 2,
       label: 'staging',
-      author: 'alice',
+      actor: { principalId: 'alice', keyId: 'key-of-alice' },
     });
     await expect(
-      promotePrompt(writer(), { tenantId: 'acme', name: 'qa', version: 2, label: 'canary', author: 'alice' }),
+      promotePrompt(writer(), {
+        tenantId: 'acme',
+        name: 'qa',
+        version: 2,
+        label: 'canary',
+        actor: { principalId: 'alice', keyId: 'key-of-alice' },
+      }),
     ).rejects.toThrow(/canary label needs --percent/);
     await expect(
       promotePrompt(writer(), {
@@ -186,11 +192,17 @@ describe('the prompt registry', () => {
         version: 2,
         label: 'staging',
         percent: 5,
-        author: 'a',
+        actor: { principalId: 'a', keyId: 'key-of-a' },
       }),
     ).rejects.toThrow("--percent applies to the canary label only, not 'staging'");
     await expect(
-      promotePrompt(writer(), { tenantId: 'acme', name: 'qa', version: 9, label: 'production', author: 'a' }),
+      promotePrompt(writer(), {
+        tenantId: 'acme',
+        name: 'qa',
+        version: 9,
+        label: 'production',
+        actor: { principalId: 'a', keyId: 'key-of-a' },
+      }),
     ).rejects.toThrow("prompt 'qa' of tenant 'acme' has no version 9");
     const changes = await promotePrompt(writer(), {
       tenantId: 'acme',
@@ -198,7 +210,7 @@ describe('the prompt registry', () => {
       version: 2,
       label: 'canary',
       percent: 20,
-      author: 'carol',
+      actor: { principalId: 'carol', keyId: 'key-of-carol' },
     });
     expect(changes.map((change) => change.item)).toEqual(['prompt-label:qa:canary']);
 

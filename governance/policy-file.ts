@@ -94,7 +94,10 @@ function policyFileSchema(knownRoutes: readonly string[] | undefined) {
           enabled: z.boolean().optional(),
           topK: z.number().int().min(1).max(50).optional(),
           contextTokenBudget: z.number().int().min(0).max(200_000).optional(),
-          tasks: z.record(taskTypeName, z.enum(['always', 'auto', 'never'])).optional(),
+          tasks: z
+            .record(taskTypeName, z.enum(['always', 'auto', 'never']))
+            .refine(...keysAtMost(POLICY_FILE_LIMITS.taskTypes, 'task types with a retrieval mode'))
+            .optional(),
           source: retrievalSourceSchema.optional(),
           ranking: z.enum(RETRIEVAL_RANKINGS).optional(),
         })

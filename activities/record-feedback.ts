@@ -3,6 +3,7 @@ import { AUDIT_EVENT_TYPES, AUDIT_SLOTS, TERMINAL_AUDIT_EVENT_TYPES } from '../d
 import {
   FEEDBACK_PROOF_PURPOSE,
   feedbackProofClaims,
+  feedbackRecorded,
   isFeedbackScore,
   MAX_FEEDBACK_COMMENT_CHARACTERS,
   type FeedbackInput,
@@ -126,14 +127,6 @@ export function createRecordFeedbackActivity({ db, audit }: Pick<ActivityDepende
       }
       return item;
     });
-    return {
-      feedbackId: stored.id,
-      requestId: stored.requestId,
-      score: input.score,
-      routeId: stored.routeId,
-      promptRef: stored.promptRef,
-      retrievedDocumentIds: stored.retrievedDocumentIds,
-      recordedAt: stored.createdAt,
-    };
+    return feedbackRecorded(stored, input.score);
   };
 }

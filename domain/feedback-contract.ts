@@ -48,6 +48,22 @@ export function feedbackProofClaims(
   };
 }
 
+/** One feedback item on a request as the store keeps it, with what served the request at the time. */
+export interface RequestFeedback {
+  id: string;
+  tenantId: string;
+  workflowId: string;
+  requestId: string;
+  principalId: string;
+  /** -1 (bad), 0 (neutral) or 1 (good). */
+  score: number;
+  comment: string | null;
+  routeId: string | null;
+  promptRef: string | null;
+  retrievedDocumentIds: string[];
+  createdAt: string;
+}
+
 /** What was stored: the feedback and what served the request. */
 export interface FeedbackRecorded {
   feedbackId: string;
@@ -57,6 +73,19 @@ export interface FeedbackRecorded {
   promptRef: string | null;
   retrievedDocumentIds: string[];
   recordedAt: string;
+}
+
+/** What the caller is told of a stored item: its id and time under this contract's names, its score as sent. */
+export function feedbackRecorded(stored: RequestFeedback, score: FeedbackScore): FeedbackRecorded {
+  return {
+    feedbackId: stored.id,
+    requestId: stored.requestId,
+    score,
+    routeId: stored.routeId,
+    promptRef: stored.promptRef,
+    retrievedDocumentIds: stored.retrievedDocumentIds,
+    recordedAt: stored.createdAt,
+  };
 }
 
 export function isFeedbackScore(value: unknown): value is FeedbackScore {

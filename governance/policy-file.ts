@@ -16,9 +16,37 @@ import { readYamlFile } from './yaml-file';
  */
 
 const PRINCIPAL_ROLES = ['requester', 'approver', 'admin'] as const;
+
+/**
+ * Limits far above any real policy (a few kilobytes, tens of task types) that keep a generated or
+ * mistaken file from holding the CLI: the size is checked before the file is parsed, and a file with
+ * thousands of problems reports the first ones (each is located in the file, which costs a search).
+ */
+export const POLICY_FILE_LIMITS = {
+  bytes: 1024 * 1024,
+  taskTypes: 10_000,
+  routedTaskTypes: 10_000,
+  problemsShown: 100,
+} as const;
+
 const taskTypeName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a task type name (lower-case letters, digits, dashes)');
+
+/** A zod refinement: a mapping of at most `limit` keys, or a message that names its count and the limit. */
+function keysAtMost(limit: number, what: string) {
+  return [
+    (mapping: object) => Object.keys(mapping).length <= limit,
+    (mapping: object) => ({ message: `${Object.keys(mapping).length} ${what}, over the limit of ${limit}` }),
+  ] as const;
+}
+
+/** Names for a message: all of a short list, the first few of a long one (a message per problem repeats it). */
+function listNames(names: Iterable<string>, shown = 20): string {
+  const all = [...names];
+  const listed = all.slice(0, shown).join(', ');
+  return all.length > shown ? `${listed} and ${all.length - shown} more` : listed;
+}
 
 /** What the file may say, with no defaults filled in: a stored version renders back as it was written. */
 function policyFileSchema(knownRoutes: readonly string[] | undefined) {
@@ -49,20 +77,27 @@ function policyFileSchema(knownRoutes: readonly string[] | undefined) {
       /** Task types (capabilities) this tenant runs, each with the prompt it uses by default. */
       taskTypes: z
         .record(taskTypeName, z.object({ prompt: promptReferenceSchema.optional() }).strict())
-        .refine((tasks) => Object.keys(tasks).length > 0, 'expected at least one task type'),
+        .refine((tasks) => Object.keys(tasks).length > 0, 'expected at least one task type')
+        .refine(...keysAtMost(POLICY_FILE_LIMITS.taskTypes, 'task types')),
       /** Principal role → the task types principals of that role may run (on top of their own grants). */
       roles: z
         .object(Object.fromEntries(PRINCIPAL_ROLES.map((role) => [role, z.array(z.string()).optional()])))
         .strict()
         .optional() as z.ZodType<Partial<Record<(typeof PRINCIPAL_ROLES)[number], string[]>> | undefined>,
       /** Task type (or `default` for every other) → data class → the routes it may use, in no order. */
-      routes: z.record(z.string(), routesPerClass).optional(),
+      routes: z
+        .record(z.string(), routesPerClass)
+        .refine(...keysAtMost(POLICY_FILE_LIMITS.routedTaskTypes, 'task types with routes'))
+        .optional(),
       retrieval: z
         .object({
           enabled: z.boolean().optional(),
           topK: z.number().int().min(1).max(50).optional(),
           contextTokenBudget: z.number().int().min(0).max(200_000).optional(),
-          tasks: z.record(taskTypeName, z.enum(['always', 'auto', 'never'])).optional(),
+          tasks: z
+            .record(taskTypeName, z.enum(['always', 'auto', 'never']))
+            .refine(...keysAtMost(POLICY_FILE_LIMITS.taskTypes, 'task types with a retrieval mode'))
+            .optional(),
           source: retrievalSourceSchema.optional(),
           ranking: z.enum(RETRIEVAL_RANKINGS).optional(),
         })
@@ -99,24 +134,24 @@ function policyFileSchema(knownRoutes: readonly string[] | undefined) {
     })
     .strict()
     .superRefine((file, context) => {
-      const tasks = Object.keys(file.taskTypes);
+      const tasks = new Set(Object.keys(file.taskTypes));
       for (const [role, capabilities] of Object.entries(file.roles ?? {})) {
         for (const [index, capability] of (capabilities ?? []).entries()) {
-          if (!tasks.includes(capability)) {
+          if (!tasks.has(capability)) {
             context.addIssue({
               code: 'custom',
               path: ['roles', role, index],
-              message: `unknown capability "${capability}" (known task types: ${tasks.join(', ')})`,
+              message: `unknown capability "${capability}" (known task types: ${listNames(tasks)})`,
             });
           }
         }
       }
       for (const task of Object.keys(file.routes ?? {})) {
-        if (task !== 'default' && !tasks.includes(task)) {
+        if (task !== 'default' && !tasks.has(task)) {
           context.addIssue({
             code: 'custom',
             path: ['routes', task],
-            message: `unknown task type "${task}" (known: default, ${tasks.join(', ')})`,
+            message: `unknown task type "${task}" (known: default, ${listNames(tasks)})`,
           });
         }
       }
@@ -199,15 +234,25 @@ function lineOf(document: Document | undefined, lines: LineCounter, path: Readon
 }
 
 /**
- * Parses and validates a policy file. YAML syntax errors say line and column; every field problem names
- * the field by its path (with its line) and says what was expected. `knownRoutes` (the route table's
- * ids) makes an unknown route an error; without it routes are not checked.
+ * Parses and validates a policy file. A file over `POLICY_FILE_LIMITS.bytes` is refused unparsed; YAML
+ * syntax errors and duplicate keys say their line; every field problem names the field by its path
+ * (with its line) and says what was expected. `knownRoutes` (the route table's ids) makes an unknown
+ * route an error; without it routes are not checked.
  */
 export function parsePolicyFile(
   text: string,
   fileName: string,
   options: { knownRoutes?: readonly string[] } = {},
 ): PolicyFileParse {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > POLICY_FILE_LIMITS.bytes) {
+    return {
+      ok: false,
+      problems: [
+        `${fileName}: the file is ${bytes} bytes, over the ${POLICY_FILE_LIMITS.bytes}-byte limit for a policy file`,
+      ],
+    };
+  }
   const read = readYamlFile(text, fileName);
   if (!read.ok) return read;
   const { document, lines, value: input } = read;
@@ -221,14 +266,14 @@ export function parsePolicyFile(
   }
   const parsed = policyFileSchema(options.knownRoutes).safeParse(input);
   if (parsed.success) return { ok: true, policy: parsed.data };
-  return {
-    ok: false,
-    problems: parsed.error.issues.map((issue) => {
-      const line = lineOf(document, lines, issue.path);
-      const field = formatFieldPath(issue.path) || '(top level)';
-      return `${fileName}${line === undefined ? '' : `:${line}`}: ${field}: ${describeIssue(issue, input)}`;
-    }),
-  };
+  const { issues } = parsed.error;
+  const shown = issues.slice(0, POLICY_FILE_LIMITS.problemsShown).map((issue) => {
+    const line = lineOf(document, lines, issue.path);
+    const field = formatFieldPath(issue.path) || '(top level)';
+    return `${fileName}${line === undefined ? '' : `:${line}`}: ${field}: ${describeIssue(issue, input)}`;
+  });
+  const more = issues.length - shown.length;
+  return { ok: false, problems: more > 0 ? [...shown, `${fileName}: and ${more} more problems`] : shown };
 }
 
 /** The stored document the request path evaluates (domain/policy.ts `policyDocumentSchema`). */

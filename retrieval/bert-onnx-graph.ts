@@ -84,11 +84,17 @@ class ProtoWriter {
   }
 }
 
-const ONNX_FLOAT = 1;
-const ONNX_INT64 = 7;
-// IR version 8 and opset 17 (LayerNormalization is an ONNX operator from 17 on).
-const IR_VERSION = 8;
-const OPSET = 17;
+/**
+ * The numbers of onnx.proto this graph writes: element types (`TensorProto.DataType`), attribute types
+ * (`AttributeProto.AttributeType`), and IR version 8 with opset 17 (LayerNormalization is an ONNX
+ * operator from 17 on).
+ */
+const ONNX = {
+  elementType: { float: 1, int64: 7 },
+  attributeType: { float: 1, int: 2, ints: 7 },
+  irVersion: 8,
+  opset: 17,
+} as const;
 
 interface GraphNode {
   op: string;
@@ -121,17 +127,22 @@ export function buildBertGraph(weights: ReadonlyMap<string, NamedTensor>, config
     if (tensor.shape.join() !== shape.join()) {
       throw new Error(`${name} has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}]`);
     }
-    initializers.push({ name, dims: shape, type: ONNX_FLOAT, bytes: tensor.bytes });
+    initializers.push({ name, dims: shape, type: ONNX.elementType.float, bytes: tensor.bytes });
     return name;
   };
   const constantFloats = (name: string, dims: number[], values: number[]): string => {
     const data = Float32Array.from(values);
-    initializers.push({ name, dims, type: ONNX_FLOAT, bytes: new Uint8Array(data.buffer) });
+    initializers.push({ name, dims, type: ONNX.elementType.float, bytes: new Uint8Array(data.buffer) });
     return name;
   };
   const constantInts = (name: string, values: number[]): string => {
     const data = BigInt64Array.from(values.map(BigInt));
-    initializers.push({ name, dims: [values.length], type: ONNX_INT64, bytes: new Uint8Array(data.buffer) });
+    initializers.push({
+      name,
+      dims: [values.length],
+      type: ONNX.elementType.int64,
+      bytes: new Uint8Array(data.buffer),
+    });
     return name;
   };
   const node = (op: string, inputs: string[], attributes: GraphNode['attributes'] = [], name?: string) => {
@@ -172,7 +183,7 @@ export function buildBertGraph(weights: ReadonlyMap<string, NamedTensor>, config
   initializers.push({
     name: 'token_type_0',
     dims: [hidden],
-    type: ONNX_FLOAT,
+    type: ONNX.elementType.float,
     bytes: tokenTypes.bytes.subarray(0, hidden * 4),
   });
   let x = node('Add', [node('Add', [words, positions]), 'token_type_0']);
@@ -241,9 +252,9 @@ export function buildBertGraph(weights: ReadonlyMap<string, NamedTensor>, config
       });
     });
   const model = new ProtoWriter();
-  model.int(1, IR_VERSION);
+  model.int(1, ONNX.irVersion);
   model.string(2, 'gatehouse');
-  model.message(8, (opset) => opset.string(1, '').int(2, OPSET));
+  model.message(8, (opset) => opset.string(1, '').int(2, ONNX.opset));
   model.message(7, (graph) => {
     for (const entry of nodes) {
       graph.message(1, (writer) => {
@@ -253,11 +264,12 @@ export function buildBertGraph(weights: ReadonlyMap<string, NamedTensor>, config
         for (const attribute of entry.attributes) {
           writer.message(5, (attr) => {
             attr.string(1, attribute.name);
-            if (attribute.float !== undefined) attr.float(2, attribute.float).int(20, 1);
-            else if (attribute.int !== undefined) attr.int(3, attribute.int).int(20, 2);
+            const { attributeType } = ONNX;
+            if (attribute.float !== undefined) attr.float(2, attribute.float).int(20, attributeType.float);
+            else if (attribute.int !== undefined) attr.int(3, attribute.int).int(20, attributeType.int);
             else {
               for (const value of attribute.ints ?? []) attr.int(8, value);
-              attr.int(20, 7);
+              attr.int(20, attributeType.ints);
             }
           });
         }
@@ -272,11 +284,11 @@ export function buildBertGraph(weights: ReadonlyMap<string, NamedTensor>, config
     }
     for (const input of ['input_ids', 'position_ids']) {
       graph.message(11, (info) =>
-        info.string(1, input).message(2, (type) => tensorType(type, ONNX_INT64, ['tokens'])),
+        info.string(1, input).message(2, (type) => tensorType(type, ONNX.elementType.int64, ['tokens'])),
       );
     }
     graph.message(12, (info) =>
-      info.string(1, 'pooled').message(2, (type) => tensorType(type, ONNX_FLOAT, [hidden])),
+      info.string(1, 'pooled').message(2, (type) => tensorType(type, ONNX.elementType.float, [hidden])),
     );
   });
   return model.finish();

@@ -34,10 +34,11 @@ export interface ChunkIndexOptions {
 }
 
 const CLEARANCE_RANK: Record<DataClass, number> = { public: 0, internal: 1, confidential: 2, restricted: 3 };
-// BM25 parameters (Robertson & Zaragoza's defaults); a title word counts as much as 2.5 body words.
-const K1 = 1.2;
-const B = 0.75;
-const TITLE_WEIGHT = 2.5;
+/**
+ * BM25 parameters: term-frequency saturation `k1` and length normalisation `b` are Robertson &
+ * Zaragoza's defaults; a title word counts as much as `titleWeight` body words.
+ */
+const BM25 = { k1: 1.2, b: 0.75, titleWeight: 2.5 } as const;
 const DEFAULT_MAX_SCANNED_POSTINGS = 4096;
 const MASK_CACHE_SIZE = 64;
 
@@ -256,7 +257,7 @@ export class ChunkIndex {
     this.chunkAlive[slot] = 1;
     const counts = new Map<string, number>();
     countIndexTerms(chunk.title, counts);
-    for (const term of counts.keys()) counts.set(term, (counts.get(term) as number) * TITLE_WEIGHT);
+    for (const term of counts.keys()) counts.set(term, (counts.get(term) as number) * BM25.titleWeight);
     countIndexTerms(chunk.text, counts);
     const termIds = new Int32Array(counts.size);
     const weights = new Float32Array(counts.size);
@@ -359,7 +360,8 @@ export class ChunkIndex {
   }
 
   private saturate(weight: number, length: number, averageLength: number): number {
-    return (weight * (K1 + 1)) / (weight + K1 * (1 - B + (B * length) / averageLength));
+    const { k1, b } = BM25;
+    return (weight * (k1 + 1)) / (weight + k1 * (1 - b + (b * length) / averageLength));
   }
 
   /** The weight of `termId` in a chunk: a binary search in the chunk's sorted term list. */

@@ -1,21 +1,8 @@
 import type { Knex } from 'knex';
+import type { RequestFeedback } from '../domain/feedback-contract';
 import { isPostgres, toIsoTimestamp } from './knex-client';
 
-/** One feedback item on a request, with what served the request at the time it was given. */
-export interface RequestFeedback {
-  id: string;
-  tenantId: string;
-  workflowId: string;
-  requestId: string;
-  principalId: string;
-  /** -1 (bad), 0 (neutral) or 1 (good). */
-  score: number;
-  comment: string | null;
-  routeId: string | null;
-  promptRef: string | null;
-  retrievedDocumentIds: string[];
-  createdAt: string;
-}
+export type { RequestFeedback } from '../domain/feedback-contract';
 
 interface FeedbackRow {
   id: string;

@@ -4,12 +4,13 @@
  * `gen_ai.*` follows the OpenTelemetry GenAI semantic conventions **v1.37.0**
  * (https://github.com/open-telemetry/semantic-conventions/tree/v1.37.0/docs/gen-ai), the first release
  * with `gen_ai.provider.name` (replacing `gen_ai.system`) and `gen_ai.input.messages`/`output.messages`.
- * The conventions are still "development" status; a newer pin changes names here only.
+ * The conventions are still "development" status; a newer pin changes names here only (this comment
+ * is the pin: nothing reads the version at run time).
  * `gatehouse.*` is the project's own namespace; deploy/README.md ("Telemetry contract") lists the
  * Prometheus names the dashboards read.
  */
-export const SEMCONV_VERSION = '1.37.0';
 
+/** The GenAI conventions' attributes Gatehouse sets on spans and metrics. */
 export const GEN_AI = {
   operationName: 'gen_ai.operation.name',
   providerName: 'gen_ai.provider.name',

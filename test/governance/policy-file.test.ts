@@ -6,12 +6,15 @@ import { diffLines, formatLineDiff } from '../../governance/line-diff';
 import {
   fromStoredPolicy,
   parsePolicyFile,
+  POLICY_FILE_LIMITS,
   renderPolicyFile,
   toStoredPolicy,
   type PolicyFile,
 } from '../../governance/policy-file';
 import { parsePromptFile } from '../../governance/prompt-registry';
+import { readYamlFile } from '../../governance/yaml-file';
 import { DEMO_POLICY_DOCUMENT } from '../../store/seed-demo';
+import { bestCpuMsOf } from '../support/cpu-time';
 
 const fixtures = path.resolve(__dirname, '../fixtures/policy-files');
 const knownRoutes = ['claude-haiku', 'nova-lite', 'extractive'];
@@ -112,6 +115,135 @@ describe('pathological files are refused as problems, not thrown', () => {
     const parsed = parse(aliasBomb);
     expect(parsed.ok).toBe(false);
     expect(parsed.problems?.[0]).toMatch(/^bomb\.yaml: not valid YAML or JSON: Excessive alias count/);
+  });
+});
+
+describe('policy files that cannot stall the CLI', () => {
+  /** A legal policy with `count` task types (every other one with a prompt), roles and routes for some. */
+  function policyWithTaskTypes(count: number, prefix = 'task'): string {
+    const names = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+    return [
+      'dataClasses:',
+      '  allowed: [public, internal]',
+      'taskTypes:',
+      ...names.map((name, index) =>
+        index % 2 === 0 ? `  ${name}: {}` : `  ${name}:\n    prompt: { name: ${name}, label: production }`,
+      ),
+      'roles:',
+      `  requester: [${names.slice(0, 50).join(', ')}]`,
+      'routes:',
+      ...names.slice(0, 100).map((name) => `  ${name}:\n    internal: [extractive]`),
+      '',
+    ].join('\n');
+  }
+
+  it('names a duplicated key and both its lines, in YAML, flow mappings and JSON', () => {
+    const yamlText = 'dataClasses:\n  allowed: [public]\ntaskTypes:\n  qa: {}\n  summarize: {}\n  qa: {}\n';
+    expect(parsePolicyFile(yamlText, 'dup.yaml')).toEqual({
+      ok: false,
+      problems: ['dup.yaml:6: duplicate key "qa" (first at line 4): a key may appear once per mapping'],
+    });
+    const flow = parsePolicyFile('dataClasses: { allowed: [public], allowed: [internal] }\n', 'flow.yaml');
+    expect(flow.ok ? [] : flow.problems).toEqual([
+      'flow.yaml:1: duplicate key "allowed" (first at line 1): a key may appear once per mapping',
+    ]);
+    const json = parsePolicyFile(
+      '{"taskTypes": {"qa": {}},\n "logging": "full",\n "taskTypes": {}}',
+      'p.json',
+    );
+    expect(json.ok ? [] : json.problems).toEqual([
+      'p.json:3: duplicate key "taskTypes" (first at line 1): a key may appear once per mapping',
+    ]);
+    // One property once the file is read: the second would silently replace the first.
+    const retyped = parsePolicyFile(
+      'dataClasses:\n  allowed: [public]\ntaskTypes:\n  "1": {}\n  1: {}\n',
+      'f',
+    );
+    expect(retyped.ok ? [] : retyped.problems).toEqual([
+      'f:5: duplicate key "1" (first at line 4): a key may appear once per mapping',
+    ]);
+  });
+
+  it('checks prompt files for duplicate keys the same way', () => {
+    expect(parsePromptFile('system: s\nuser: u\nsystem: t\n', 'p.prompt.yaml')).toEqual({
+      ok: false,
+      problems: [
+        'p.prompt.yaml:3: duplicate key "system" (first at line 1): a key may appear once per mapping',
+      ],
+    });
+  });
+
+  it('refuses an oversized file before parsing it, naming its size and the limit', () => {
+    const text = policyWithTaskTypes(40_000);
+    const bytes = Buffer.byteLength(text);
+    expect(bytes).toBeGreaterThan(POLICY_FILE_LIMITS.bytes);
+    let parsed: ReturnType<typeof parsePolicyFile> | undefined;
+    const cpuMs = bestCpuMsOf(() => {
+      parsed = parsePolicyFile(text, 'big.policy.yaml');
+    });
+    expect(parsed).toEqual({
+      ok: false,
+      problems: [
+        `big.policy.yaml: the file is ${bytes} bytes, over the 1048576-byte limit for a policy file`,
+      ],
+    });
+    expect(cpuMs).toBeLessThan(50);
+  });
+
+  it('refuses more task types, routed task types or retrieval modes than the limits, naming the limit', () => {
+    const count = POLICY_FILE_LIMITS.taskTypes + 1;
+    const names = Array.from({ length: count }, (_, index) => `t-${index}`);
+    const text = [
+      'dataClasses: { allowed: [public] }',
+      'taskTypes:',
+      ...names.map((name) => `  ${name}: {}`),
+      'routes:',
+      ...names.map((name) => `  ${name}: {}`),
+      'retrieval:',
+      '  tasks:',
+      ...names.map((name) => `    ${name}: auto`),
+    ].join('\n');
+    expect(Buffer.byteLength(text)).toBeLessThan(POLICY_FILE_LIMITS.bytes);
+    const parsed = parsePolicyFile(text, 'many.yaml');
+    expect(parsed.ok ? [] : parsed.problems).toEqual([
+      'many.yaml:3: taskTypes: 10001 task types, over the limit of 10000',
+      `many.yaml:${count + 4}: routes: 10001 task types with routes, over the limit of 10000`,
+      `many.yaml:${2 * count + 6}: retrieval.tasks: 10001 task types with a retrieval mode, over the limit of 10000`,
+    ]);
+  });
+
+  it('reports the first problems of a file with thousands and counts the rest', () => {
+    const text = ['dataClasses: { allowed: [public] }', 'taskTypes:']
+      .concat(Array.from({ length: 2_000 }, (_, index) => `  t-${index}: { prompt: 3 }`))
+      .join('\n');
+    const parsed = parsePolicyFile(text, 'bad.yaml');
+    const problems = parsed.ok ? [] : parsed.problems;
+    expect(problems).toHaveLength(POLICY_FILE_LIMITS.problemsShown + 1);
+    expect(problems[0]).toBe('bad.yaml:3: taskTypes.t-0.prompt: expected a mapping, got number 3');
+    expect(problems.at(-1)).toBe(`bad.yaml: and ${2_000 - POLICY_FILE_LIMITS.problemsShown} more problems`);
+  });
+
+  it('validates a large legal policy (5,000 task types) in under a second of CPU', () => {
+    const texts = [0, 1, 2].map((pass) => policyWithTaskTypes(5_000, `pass${pass}`));
+    const results: boolean[] = [];
+    const cpuMs = bestCpuMsOf((pass) => {
+      results.push(parsePolicyFile(texts[pass] ?? '', 'large.yaml', { knownRoutes: ['extractive'] }).ok);
+    });
+    expect(results).toEqual([true, true, true]);
+    expect(cpuMs).toBeLessThan(1_000);
+  });
+
+  it('finds duplicate keys in one pass: a mapping of 30,000 keys reads in well under a second of CPU', () => {
+    // Comparing each key with every earlier one (the parser's own check) spends seconds here.
+    const texts = [0, 1, 2].map((pass) =>
+      Array.from({ length: 30_000 }, (_, index) => `key-${pass}-${index}: ${index}`).join('\n'),
+    );
+    const results: boolean[] = [];
+    const cpuMs = bestCpuMsOf((pass) => {
+      results.push(readYamlFile(texts[pass] ?? '', 'keys.yaml').ok);
+    });
+    expect(results).toEqual([true, true, true]);
+    expect(cpuMs).toBeLessThan(1_000);
   });
 });
 

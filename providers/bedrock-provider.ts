@@ -5,12 +5,12 @@ import {
   type ConverseCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { classifyClientSideFailure } from '../domain/classify-provider-error';
-import type { InferenceRequest, InferenceResponse } from '../domain/step-contracts';
+import type { InferenceRequest } from '../domain/step-contracts';
 import { BEDROCK_STOP_REASONS, converse, converseStream, mapUsage } from './bedrock-converse';
 import { describeBedrockModelId, regionOfArn, sanitizeRequestMetadataValue } from './bedrock-model-id';
 import { extractCitations } from './extract-citations';
 import { toProviderError } from './map-bedrock-error';
-import { ProviderError, type GenerateOptions, type ModelProvider } from './model-provider';
+import { ProviderError, type ModelProvider } from './model-provider';
 
 export { BEDROCK_STOP_REASONS } from './bedrock-converse';
 export {
@@ -51,17 +51,10 @@ export function createBedrockProvider(options: BedrockProviderOptions): ModelPro
 
   return {
     name: 'bedrock',
-    async generate(
-      request: InferenceRequest,
-      generateOptions: GenerateOptions = {},
-    ): Promise<InferenceResponse> {
+    // Parameter types come from ModelProvider, the one home of the provider contract.
+    async generate(request, generateOptions = {}) {
       const { route } = request;
-      if (!describeBedrockModelId(route.model)) {
-        throw new ProviderError(
-          `route '${route.id}': '${route.model}' is not a Bedrock model id, inference profile id or model ARN`,
-          classifyClientSideFailure('invalidRoute', 'InvalidModelId'),
-        );
-      }
+      assertBedrockModelId(route);
       const region = route.region ?? regionOfArn(route.model) ?? options.defaultRegion;
       const client = clientFor(region, route.endpoint ?? options.endpoint);
       const input: ConverseCommandInput = {
@@ -120,4 +113,13 @@ export function createBedrockProvider(options: BedrockProviderOptions): ModelPro
       }
     },
   };
+}
+
+/** A route must name a Bedrock model id, inference profile id or model ARN. */
+function assertBedrockModelId(route: InferenceRequest['route']): void {
+  if (describeBedrockModelId(route.model)) return;
+  throw new ProviderError(
+    `route '${route.id}': '${route.model}' is not a Bedrock model id, inference profile id or model ARN`,
+    classifyClientSideFailure('invalidRoute', 'InvalidModelId'),
+  );
 }

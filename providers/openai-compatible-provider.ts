@@ -7,15 +7,10 @@ import {
   parseRetryAfter,
 } from '../domain/classify-provider-error';
 import type { TokenUsage } from '../domain/cost';
-import type { InferenceRequest, InferenceResponse } from '../domain/step-contracts';
+import type { InferenceRequest } from '../domain/step-contracts';
 import { extractCitations } from './extract-citations';
 import { finishReasonsFrom } from './finish-reasons';
-import {
-  ClientSideFailureError,
-  ProviderError,
-  type GenerateOptions,
-  type ModelProvider,
-} from './model-provider';
+import { ClientSideFailureError, ProviderError, type ModelProvider } from './model-provider';
 
 export interface OpenAiCompatibleProviderOptions {
   /** Injected for tests; defaults to the global fetch. */
@@ -105,6 +100,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
 
   async function post(
     request: InferenceRequest,
+    endpoint: string,
     stream: boolean,
     signal: AbortSignal | undefined,
   ): Promise<Response> {
@@ -125,7 +121,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
       accept: stream ? 'text/event-stream' : 'application/json',
     };
     if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`;
-    const response = await fetchImpl(`${(route.endpoint ?? '').replace(/\/+$/, '')}/chat/completions`, {
+    const response = await fetchImpl(`${endpoint.replace(/\/+$/, '')}/chat/completions`, {
       method: 'POST',
       headers,
       body: JSON.stringify(body),
@@ -144,17 +140,10 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
 
   return {
     name: 'openai-compatible',
-    async generate(
-      request: InferenceRequest,
-      generateOptions: GenerateOptions = {},
-    ): Promise<InferenceResponse> {
+    // Parameter types come from ModelProvider, the one home of the provider contract.
+    async generate(request, generateOptions = {}) {
       const { route } = request;
-      if (!route.endpoint) {
-        throw new ProviderError(
-          `route '${route.id}' has no endpoint; openai-compatible routes need the API base URL`,
-          classifyClientSideFailure('invalidRoute', 'MissingEndpoint'),
-        );
-      }
+      const endpoint = endpointOf(route);
       const { onDelta, signal } = generateOptions;
       const started = performance.now();
       let delivered = '';
@@ -163,7 +152,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
         let result: CompletionResult;
         if (onDelta) {
           result = await readStream(
-            await post(request, true, signal),
+            await post(request, endpoint, true, signal),
             (text) => {
               delivered += text;
               onDelta(text);
@@ -173,7 +162,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
             },
           );
         } else {
-          result = await readCompletion(await post(request, false, signal));
+          result = await readCompletion(await post(request, endpoint, false, signal));
         }
         return {
           text: result.text,
@@ -361,4 +350,13 @@ function toProviderError(error: unknown, model: string): ProviderError {
   }
   // fetch rejects with TypeError('fetch failed') whose cause carries the code, or with the abort reason.
   return new ProviderError(message, classifyTransportError(facts.code ?? facts.name));
+}
+
+/** The route's API base URL: openai-compatible routes cannot be called without one. */
+function endpointOf(route: InferenceRequest['route']): string {
+  if (route.endpoint) return route.endpoint;
+  throw new ProviderError(
+    `route '${route.id}' has no endpoint; openai-compatible routes need the API base URL`,
+    classifyClientSideFailure('invalidRoute', 'MissingEndpoint'),
+  );
 }

@@ -17,6 +17,7 @@ import {
   findFeedback,
   recordFeedback as storeFeedback,
 } from '../store/feedback-repository';
+import { serializeOn } from '../store/knex-client';
 import { findPrincipalByKeyId } from '../store/principal-repository';
 import { sha256Hex } from '../governance/sha256';
 import type { ActivityDependencies } from './activity-dependencies';
@@ -85,6 +86,9 @@ export function createRecordFeedbackActivity({ db, audit }: Pick<ActivityDepende
     };
 
     const stored = await db.transaction(async (trx) => {
+      // Items on one request are numbered in turn: two at once would otherwise count the same rows,
+      // and the second would meet the audit trail's unique attempt and wait for a retry.
+      await serializeOn(trx, 'request_feedback', input.workflowId);
       const count = (await trx('request_feedback')
         .where({ workflow_id: input.workflowId })
         .whereNot({ id: input.feedbackId })

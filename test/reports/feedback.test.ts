@@ -176,6 +176,29 @@ describe('feedback on a request', () => {
     const table = await runCli(harness.cliSettings(), 'report', 'cost', '--by', 'route,prompt');
     expect(table.stdout).toMatch(/feedback\s+score$/m);
   });
+
+  it('numbers items sent at the same moment in turn, each once in the audit trail', async () => {
+    // Last, on a request of its own: the cases above count this request's items and the tenant's.
+    const own = await harness.gatehouse.execute(harness.input({ requestId: 'feedback-concurrent' }));
+    const ids = ['fb-c1', 'fb-c2', 'fb-c3', 'fb-c4'];
+    await Promise.all(
+      ids.map((feedbackId, index) =>
+        harness.gatehouse.feedback(own.workflowId, harness.caller, {
+          score: index % 2 === 0 ? 1 : -1,
+          feedbackId,
+        }),
+      ),
+    );
+    const events = (
+      await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: own.workflowId })
+    ).filter((event) => event.eventType === 'feedback.recorded');
+    const attempts = events.map((event) => event.attempt);
+    expect(new Set(attempts).size).toBe(attempts.length);
+    expect(
+      events.filter((event) => ids.includes((event.payload as { feedbackId: string }).feedbackId)),
+    ).toHaveLength(ids.length);
+    expect(Math.max(...attempts)).toBe(attempts.length);
+  });
 });
 
 describe('gatehouse feedback --score', () => {

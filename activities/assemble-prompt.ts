@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { CONTENT_BY_REFERENCE_MIN_BYTES } from '../domain/content-reference';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import {
   MAX_QUESTION_TOKENS,
@@ -6,11 +7,12 @@ import {
   type PromptReference,
 } from '../domain/request-contract';
 import { maxPromptTokens } from '../domain/route-table';
-import type { AssembledPrompt, RetrievedChunk } from '../domain/step-contracts';
+import type { AssembledPrompt, RenderedPrompt, RetrievedChunk } from '../domain/step-contracts';
 import { assemblePrompt as renderPrompt, ContextBudgetError } from '../governance/assemble-prompt';
 import { PromptVariablesError } from '../governance/prompt-variables';
 import { resolvePrompt } from '../store/prompt-repository';
 import type { ActivityDependencies } from './activity-dependencies';
+import { storePromptContent } from './request-content';
 
 export interface AssemblePromptInput {
   tenantId: string;
@@ -26,8 +28,38 @@ export interface AssemblePromptInput {
  * so the workflow's input to this step stays as it was.
  */
 function currentRequestId(): string | undefined {
-  const workflowId = Context.current().info.workflowExecution?.workflowId;
+  const workflowId = currentWorkflowId();
   return workflowId === undefined ? undefined : (parseRequestWorkflowId(workflowId)?.requestId ?? workflowId);
+}
+
+function currentWorkflowId(): string | undefined {
+  return Context.current().info.workflowExecution?.workflowId;
+}
+
+/**
+ * A prompt of at least CONTENT_BY_REFERENCE_MIN_BYTES is stored, sealed for the tenant, and only its
+ * reference goes into history (docs/decisions/0026); a smaller one stays inline, as before.
+ */
+async function byReferenceWhenLarge(
+  deps: Pick<ActivityDependencies, 'db' | 'contentKeys'>,
+  tenantId: string,
+  rendered: RenderedPrompt,
+): Promise<AssembledPrompt> {
+  const bytes = Buffer.byteLength(rendered.system, 'utf8') + Buffer.byteLength(rendered.user, 'utf8');
+  if (bytes < CONTENT_BY_REFERENCE_MIN_BYTES) return rendered;
+  const workflowId = currentWorkflowId();
+  if (workflowId === undefined) {
+    throw new Error('assemble-prompt ran outside a workflow: a large prompt has no request to be stored for');
+  }
+  const { system, user, ...facts } = rendered;
+  const content = await storePromptContent(deps, {
+    tenantId,
+    workflowId,
+    step: 'assemble-prompt',
+    prompt: { system, user },
+    tokens: rendered.inputTokens,
+  });
+  return { ...facts, content };
 }
 
 /**
@@ -35,7 +67,7 @@ function currentRequestId(): string | undefined {
  * the context budget. The question's size is checked again here for starts that bypassed the client.
  */
 export function createAssemblePromptActivity(
-  deps: Pick<ActivityDependencies, 'db' | 'routeTable' | 'tokenCounter'>,
+  deps: Pick<ActivityDependencies, 'db' | 'contentKeys' | 'routeTable' | 'tokenCounter'>,
 ) {
   return async function assemblePrompt(input: AssemblePromptInput): Promise<AssembledPrompt> {
     const questionTokens = deps.tokenCounter.count(input.question);
@@ -60,8 +92,9 @@ export function createAssemblePromptActivity(
         FAILURE_TYPES.promptNotFound,
       );
     }
+    let rendered: RenderedPrompt;
     try {
-      return renderPrompt({
+      rendered = renderPrompt({
         template,
         question: input.question,
         chunks: input.chunks,
@@ -78,5 +111,6 @@ export function createAssemblePromptActivity(
       }
       throw error;
     }
+    return byReferenceWhenLarge(deps, input.tenantId, rendered);
   };
 }

@@ -10,6 +10,8 @@ import { maxPromptTokens } from '../domain/route-table';
 import type { AssembledPrompt, RenderedPrompt, RetrievedChunk } from '../domain/step-contracts';
 import { assemblePrompt as renderPrompt, ContextBudgetError } from '../governance/assemble-prompt';
 import { PromptVariablesError } from '../governance/prompt-variables';
+import { sha256Hex } from '../governance/sha256';
+import type { TokenCounter } from '../providers/token-counter';
 import { resolvePrompt } from '../store/prompt-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { storePromptContent } from './request-content';
@@ -62,6 +64,36 @@ async function byReferenceWhenLarge(
   return { ...facts, content };
 }
 
+/** Texts at least this long have their token count remembered, keyed by their SHA-256. */
+const REMEMBERED_COUNT_MIN_CHARS = 16 * 1024;
+/** How many such counts one worker keeps, the least recently used going first. */
+const REMEMBERED_COUNTS = 64;
+
+/**
+ * A large system prompt (a handbook in the template) is the same text on every request of its prompt
+ * version: counted once per worker, then found by its hash in well under a millisecond instead of
+ * 15-20 ms per 100k tokens (docs/decisions/0026). Small texts are counted every time.
+ */
+export function rememberingLargeCounts(counter: TokenCounter): TokenCounter {
+  const counts = new Map<string, number>();
+  return {
+    count(text) {
+      if (text.length < REMEMBERED_COUNT_MIN_CHARS) return counter.count(text);
+      const key = sha256Hex(text);
+      const known = counts.get(key);
+      if (known !== undefined) {
+        counts.delete(key);
+        counts.set(key, known);
+        return known;
+      }
+      const counted = counter.count(text);
+      if (counts.size >= REMEMBERED_COUNTS) counts.delete(counts.keys().next().value as string);
+      counts.set(key, counted);
+      return counted;
+    },
+  };
+}
+
 /**
  * Step 4. Resolves the template version (a `production` reference may land on the canary, by request id), fences retrieved text as untrusted data, counts tokens and fits
  * the context budget. The question's size is checked again here for starts that bypassed the client.
@@ -69,6 +101,7 @@ async function byReferenceWhenLarge(
 export function createAssemblePromptActivity(
   deps: Pick<ActivityDependencies, 'db' | 'contentKeys' | 'routeTable' | 'tokenCounter'>,
 ) {
+  const tokenCounter = rememberingLargeCounts(deps.tokenCounter);
   return async function assemblePrompt(input: AssemblePromptInput): Promise<AssembledPrompt> {
     const questionTokens = deps.tokenCounter.count(input.question);
     if (questionTokens > MAX_QUESTION_TOKENS) {
@@ -100,7 +133,7 @@ export function createAssemblePromptActivity(
         chunks: input.chunks,
         contextTokenBudget: input.contextTokenBudget,
         maxPromptTokens: maxPromptTokens(deps.routeTable, input.maxOutputTokens),
-        tokenCounter: deps.tokenCounter,
+        tokenCounter,
       });
     } catch (error) {
       if (error instanceof ContextBudgetError) {

@@ -165,6 +165,15 @@ describe('a large prompt goes by reference, sealed in the content store (docs/de
         tokens: expect.any(Number),
       });
     }
+    // The audit trail names the stored content the request used, never its text.
+    const audited = await listAuditEvents(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId });
+    const assembled = audited.find((event) => event.step === 'assemble-prompt');
+    expect(assembled?.payload).toEqual(
+      expect.objectContaining({
+        storedPrompt: { contentId: rows[0].content_id, sha256: sha256Hex(text) },
+      }),
+    );
+    expect(JSON.stringify(audited)).not.toContain('TC-4001');
     // Inline, the prompt alone would put ~2 × 95 KB (marker and infer input) into history.
     const { historySize } = await submitted.handle.describe();
     expect(historySize).toBeLessThan(64 * 1024);

@@ -2,6 +2,7 @@ import type { BedrockAgentRuntimeClient } from '@aws-sdk/client-bedrock-agent-ru
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import type { PayloadKeyring } from '../codec/payload-keyring';
 import type { AuditCheckpointSink } from '../governance/audit-checkpoint';
 import type { AuditKeys } from '../governance/audit-key-store';
 import type { Embedder } from '../retrieval/embedder';
@@ -22,6 +23,11 @@ export interface ActivityDependencies {
    * chain head go (docs/decisions/0016).
    */
   audit: { keys: AuditKeys; checkpointSink: AuditCheckpointSink };
+  /**
+   * The payload codec's keys: content the request path keeps by reference (a large rendered prompt) is
+   * sealed with them under the tenant's label, as its history payloads are (docs/decisions/0026).
+   */
+  contentKeys: PayloadKeyring;
   routeTable: RouteTable;
   providers: Partial<Record<InferenceRequest['route']['provider'], ModelProvider>>;
   tokenCounter: TokenCounter;

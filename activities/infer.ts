@@ -8,7 +8,14 @@ import {
   type InferenceFailureDetails,
   type InferHeartbeat,
 } from '../domain/inference-failure';
-import type { InferenceAttempt, InferenceRequest, InferenceResponse } from '../domain/step-contracts';
+import { isStoredPrompt } from '../domain/content-reference';
+import { findPromptLeak } from '../domain/prompt-leak';
+import type {
+  InferenceAttempt,
+  InferenceRequest,
+  InferenceResponse,
+  InferenceStepInput,
+} from '../domain/step-contracts';
 import { redactInferenceRequest, RedactionSettingsError } from '../governance/redaction';
 import { ProviderError } from '../providers/model-provider';
 import { isRunSettled, serializeOnRun, settleRun } from '../store/budget-repository';
@@ -16,6 +23,7 @@ import { getRouteHealth, recordRouteOutcome } from '../store/route-health-reposi
 import { listRunUsage, recordUsage } from '../store/usage-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { ledgerRowFor } from './ledger-rows';
+import { promptTextOf } from './request-content';
 import { StreamRelay } from './stream-relay';
 
 /**
@@ -35,7 +43,14 @@ export const INFER_HEARTBEAT_INTERVAL_MS = 500;
 export function createInferActivity(
   deps: Pick<
     ActivityDependencies,
-    'db' | 'providers' | 'routeTable' | 'clock' | 'streamPublisher' | 'tokenCounter' | 'telemetry'
+    | 'db'
+    | 'contentKeys'
+    | 'providers'
+    | 'routeTable'
+    | 'clock'
+    | 'streamPublisher'
+    | 'tokenCounter'
+    | 'telemetry'
   >,
 ) {
   async function writeLedgerRow(request: InferenceRequest, attempt: InferenceAttempt): Promise<boolean> {
@@ -101,7 +116,14 @@ export function createInferActivity(
     }
   }
 
-  return async function infer(request: InferenceRequest): Promise<InferenceResponse> {
+  return async function infer(input: InferenceStepInput): Promise<InferenceResponse> {
+    // A stored prompt is loaded and checked before anything else: content that fails its check never
+    // reaches a provider, and the attempt fails `FAILURE_TYPES.contentIntegrityFailed`, not retried.
+    const byReference = isStoredPrompt(input.prompt);
+    const request: InferenceRequest = {
+      ...input,
+      prompt: await promptTextOf(deps, input.tenantId, input.prompt),
+    };
     const context = Context.current();
     const runId = context.info.workflowExecution?.runId ?? '';
     const { route } = request;
@@ -183,6 +205,16 @@ export function createInferActivity(
           relay?.firstDeltaAt === undefined ? response.timeToFirstTokenMs : relay.firstDeltaAt - started,
         ledgerRecorded,
         ...(redaction ? { redaction } : {}),
+        // The workflow checks an inline prompt itself; a stored one is only here.
+        ...(byReference
+          ? {
+              promptLeak: findPromptLeak({
+                system: request.prompt.system,
+                context: [request.prompt.user, ...request.chunks.map((chunk) => chunk.text)],
+                output: response.text,
+              }),
+            }
+          : {}),
       };
       observation?.succeeded(attempt, answered);
       return answered;

@@ -3,11 +3,13 @@ import { reservationMicroUsd, reservationTokens } from '../domain/cost';
 import type { DataClass } from '../domain/data-class';
 import { redactionFor, type RedactionControl } from '../domain/governance-controls';
 import type { Route } from '../domain/route-table';
-import type { InferenceRequest, ReservationStep } from '../domain/step-contracts';
+import type { PromptContent } from '../domain/content-reference';
+import type { ReservationStep } from '../domain/step-contracts';
 import { redactPrompt } from '../governance/redaction';
 import { reserveBudget as reserveInStore, unusedRunReservation } from '../store/budget-repository';
 import { listPrincipalsByRole } from '../store/principal-repository';
 import type { ActivityDependencies } from './activity-dependencies';
+import { promptTextOf } from './request-content';
 import { currentRunId } from './timed';
 
 /** A reservation outlives any inference phase and the record's retries; then the reconciler frees it. */
@@ -20,7 +22,8 @@ export interface ReserveBudgetInput {
   slot: number;
   /** The routes the attempt may use: every candidate for slot 1, the attempt's route after that. */
   routeIds: string[];
-  prompt: InferenceRequest['prompt'];
+  /** Inline, or a reference to the content store: loaded only when a route counts tokens itself. */
+  prompt: PromptContent;
   /** The local count for slot 1; for later slots, the count slot 1 settled on. */
   promptTokens: number;
   maxOutputTokens: number;
@@ -46,20 +49,28 @@ export interface ReserveBudgetInput {
  * means the attempt does not run.
  */
 export function createReserveBudgetActivity(
-  deps: Pick<ActivityDependencies, 'db' | 'routeTable' | 'providers' | 'clock' | 'reservationTtlMs'>,
+  deps: Pick<
+    ActivityDependencies,
+    'db' | 'contentKeys' | 'routeTable' | 'providers' | 'clock' | 'reservationTtlMs'
+  >,
 ) {
   /** Prompt tokens as the costliest way of counting them says: local, or the provider's own count. */
   async function countPromptTokens(routes: Route[], input: ReserveBudgetInput) {
     let tokens = input.promptTokens;
-    for (const route of routes.filter((candidate) => candidate.countTokensWith === 'provider')) {
+    const counting = routes.filter(
+      (route) => route.countTokensWith === 'provider' && deps.providers[route.provider]?.countTokens,
+    );
+    // A stored prompt is loaded (and checked) once, and only when some route counts it.
+    const text = counting.length > 0 ? await promptTextOf(deps, input.tenantId, input.prompt) : undefined;
+    for (const route of counting) {
       const provider = deps.providers[route.provider];
-      if (!provider?.countTokens) continue;
+      if (!provider?.countTokens || text === undefined) continue;
       try {
         const redaction =
           input.dataClass === undefined
             ? undefined
             : redactionFor(input.redaction, route.id, input.dataClass);
-        const prompt = redaction ? redactPrompt(input.prompt, redaction.settings) : input.prompt;
+        const prompt = redaction ? redactPrompt(text, redaction.settings) : text;
         tokens = Math.max(tokens, await provider.countTokens({ route, prompt }));
       } catch (error) {
         // The local count (with its margin) still bounds the reservation; a count failure must not fail.

@@ -118,11 +118,11 @@ export async function startBenchEnvironment(options: {
   const routeTable = benchRouteTable(emulator.endpoint);
   const taskQueue = 'bench-requests';
   // Measured as shipped: every payload encrypted, like npm start and any deployment.
-  const dataConverter = createGatehouseDataConverter(
-    createPayloadKeyring([{ id: 'bench', material: newPayloadKeyMaterial() }], 'bench'),
-  );
+  const keyring = createPayloadKeyring([{ id: 'bench', material: newPayloadKeyMaterial() }], 'bench');
+  const dataConverter = createGatehouseDataConverter(keyring);
   const runtime = await startGatehouseRuntime({
     dataConverter,
+    keyring,
     address: server.address,
     namespace: 'default',
     taskQueue,

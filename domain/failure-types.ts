@@ -30,6 +30,7 @@ export const FAILURE_TYPES = {
   guardrailUnavailable: 'Guardrail.Unavailable',
   /** The request's retrieval source refused the search (bad configuration, access denied), or its retries ran out. */
   retrievalUnavailable: 'Retrieval.Unavailable',
+  contentIntegrityFailed: 'Content.IntegrityFailed',
   cancelled: 'Request.Cancelled',
   internal: 'Gatehouse.Internal',
 } as const;

@@ -30,15 +30,21 @@ function identifiersOf(text: string): Set<string> {
   );
 }
 
-/** Removes from `secret` what `text` also contains, looking only at runs that start with a secret run's word. */
-function subtractRuns(secret: Set<string>, text: string): void {
-  if (secret.size === 0) return;
-  const firstWords = new Set([...secret].map((run) => run.slice(0, run.indexOf(' '))));
+/**
+ * The runs of `candidates` that `text` also contains (`keep: true`) or does not (`keep: false`), looking
+ * only at runs that start with a candidate's first word: linear in `text`, with no set of all its runs.
+ */
+function filterRuns(candidates: Set<string>, text: string, keep: boolean): Set<string> {
+  if (candidates.size === 0) return candidates;
+  const firstWords = new Set([...candidates].map((run) => run.slice(0, run.indexOf(' '))));
   const list = words(text);
+  const found = new Set<string>();
   for (let start = 0; start + LEAK_RUN_WORDS <= list.length; start += 1) {
     if (!firstWords.has(list[start]!)) continue;
-    secret.delete(list.slice(start, start + LEAK_RUN_WORDS).join(' '));
+    const run = list.slice(start, start + LEAK_RUN_WORDS).join(' ');
+    if (candidates.has(run)) found.add(run);
   }
+  return keep ? found : new Set([...candidates].filter((run) => !found.has(run)));
 }
 
 /**
@@ -54,18 +60,20 @@ export function findPromptLeak(options: {
   context: readonly string[];
   output: string;
 }): PromptLeak {
-  const secretRuns = runsOf(options.system);
-  const secretIdentifiers = identifiersOf(options.system);
+  // Driven by the answer, which is short: its runs and identifiers that the system prompt holds and no
+  // context does. The system prompt may be 100k tokens (docs/decisions/0026); it is scanned, not indexed.
+  let runs = filterRuns(runsOf(options.output), options.system, true);
+  let identifiers = identifiersOf(options.output);
+  if (identifiers.size > 0) {
+    const secret = identifiersOf(options.system);
+    identifiers = new Set([...identifiers].filter((identifier) => secret.has(identifier)));
+  }
   for (const text of options.context) {
-    subtractRuns(secretRuns, text);
-    if (secretIdentifiers.size > 0) {
-      for (const identifier of identifiersOf(text)) secretIdentifiers.delete(identifier);
+    runs = filterRuns(runs, text, false);
+    if (identifiers.size > 0) {
+      for (const identifier of identifiersOf(text)) identifiers.delete(identifier);
     }
   }
-  let repeatedRuns = 0;
-  for (const run of runsOf(options.output)) if (secretRuns.has(run)) repeatedRuns += 1;
-  let identifiers = 0;
-  for (const identifier of identifiersOf(options.output))
-    if (secretIdentifiers.has(identifier)) identifiers += 1;
-  return { leaked: repeatedRuns > 0 || identifiers > 0, repeatedRuns, identifiers };
+  const repeatedRuns = runs.size;
+  return { leaked: repeatedRuns > 0 || identifiers.size > 0, repeatedRuns, identifiers: identifiers.size };
 }

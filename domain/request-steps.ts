@@ -1,3 +1,4 @@
+import { isStoredPrompt } from './content-reference';
 import { microToUsd } from './cost';
 import { verdictSummary, type GuardResult } from './governance-controls';
 import type { PolicyDecision } from './policy';
@@ -84,6 +85,10 @@ export const STEP_SUMMARIES: { [Step in ActivityStep]: (value: StepValues[Step])
       contextTokens: prompt.contextTokens,
       includedChunkIds: prompt.includedChunkIds,
       droppedChunkIds: prompt.droppedChunkIds,
+      // Which stored content the request used, for the audit trail: never the text (docs/decisions/0026).
+      ...(isStoredPrompt(prompt)
+        ? { storedPrompt: { contentId: prompt.content.contentId, sha256: prompt.content.sha256 } }
+        : {}),
     }),
   'select-route': (plan) => {
     const detail = {

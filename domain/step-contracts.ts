@@ -1,10 +1,12 @@
 import type { ProviderErrorClass } from './classify-provider-error';
+import type { PromptContent, PromptText } from './content-reference';
 import type { TokenUsage } from './cost';
 import type { DataClass } from './data-class';
 import type { FailureType } from './failure-types';
 import type { AttemptRedaction, RedactionControl } from './governance-controls';
 import type { GuardrailVerdict } from './guardrail-verdict';
 import type { LoggingMode } from './policy';
+import type { PromptLeak } from './prompt-leak';
 import type { ApprovalOutcome } from './request-messages';
 import type { RetrievalPlan } from './retrieval-plan';
 import type { RoutePlan } from './route-selection';
@@ -30,18 +32,25 @@ export interface RetrievedChunk {
   instructionSignals?: string[];
 }
 
-export interface AssembledPrompt {
+export interface AssembledPromptFacts {
   promptName: string;
   promptVersion: number;
   /** `name@version`, the value of the `PromptVersion` search attribute. */
   promptRef: string;
-  system: string;
-  user: string;
   inputTokens: number;
   contextTokens: number;
   includedChunkIds: string[];
   droppedChunkIds: string[];
 }
+
+/** The prompt as rendered, its text in hand. */
+export type RenderedPrompt = AssembledPromptFacts & PromptText;
+
+/**
+ * The assemble-prompt step's result as history holds it: the text inline, or, for a large prompt, a
+ * reference to it in the content store (docs/decisions/0026).
+ */
+export type AssembledPrompt = AssembledPromptFacts & PromptContent;
 
 /** What the ledger needs to know about the request an attempt belongs to. */
 export interface AttemptAttribution {
@@ -60,7 +69,7 @@ export interface InferenceRequest {
   tenantId: string;
   attempt: number;
   route: Route;
-  prompt: Pick<AssembledPrompt, 'system' | 'user'>;
+  prompt: PromptText;
   /** Local token count of the prompt: the input usage of an attempt the provider never reported on. */
   promptTokens: number;
   question: string;
@@ -78,6 +87,9 @@ export interface InferenceRequest {
   fallback?: FallbackRecord;
 }
 
+/** The infer activity's input: the request, its prompt inline or by reference. */
+export type InferenceStepInput = Omit<InferenceRequest, 'prompt'> & { prompt: PromptContent };
+
 export interface InferenceResponse {
   text: string;
   /** Document ids the model cited. */
@@ -91,6 +103,11 @@ export interface InferenceResponse {
   ledgerRecorded?: boolean;
   /** Present when the prompt left redacted: `text` then holds placeholders, not values. */
   redaction?: AttemptRedaction;
+  /**
+   * The prompt-leak check of this answer, made by the activity when the prompt came by reference (the
+   * workflow does not hold its text then); absent when the workflow checks it itself.
+   */
+  promptLeak?: PromptLeak;
 }
 
 export interface InferenceAttempt {

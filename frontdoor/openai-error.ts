@@ -62,6 +62,7 @@ const ERROR_RESPONSES: Record<FailureType | FrontDoorFailureType, ErrorResponse>
   [FAILURE_TYPES.guardrailBlocked]: { status: 400, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.guardrailUnavailable]: { status: 503, type: 'server_error', retry: false },
   [FAILURE_TYPES.retrievalUnavailable]: { status: 503, type: 'server_error', retry: false },
+  [FAILURE_TYPES.contentIntegrityFailed]: { status: 500, type: 'server_error', retry: false },
   [FAILURE_TYPES.cancelled]: { status: 409, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.internal]: { status: 500, type: 'server_error', retry: false },
   [FRONT_DOOR_FAILURE_TYPES.invalidApiKey]: { status: 401, type: 'invalid_request_error', retry: false },

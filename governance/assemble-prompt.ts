@@ -1,4 +1,4 @@
-import type { AssembledPrompt, RetrievedChunk } from '../domain/step-contracts';
+import type { RenderedPrompt, RetrievedChunk } from '../domain/step-contracts';
 import type { TokenCounter } from '../providers/token-counter';
 import { withholdInstructionText } from '../retrieval/instruction-signals';
 import { checkPromptVariables, PromptVariablesError, promptVariablesSchema } from './prompt-variables';
@@ -60,7 +60,7 @@ export function assemblePrompt(options: {
   contextTokenBudget: number;
   maxPromptTokens: number;
   tokenCounter: TokenCounter;
-}): AssembledPrompt {
+}): RenderedPrompt {
   const { template, question, chunks, tokenCounter } = options;
   const included: RetrievedChunk[] = [];
   const dropped: string[] = [];

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { policyDocumentSchema } from '../domain/policy';
 import { getLatestPolicy } from '../store/policy-repository';
 import { isPostgres, nowIso } from '../store/knex-client';
+import { deleteRequestContentsBefore } from '../store/request-content-repository';
 import { signAuditCheckpoint, type AuditCheckpointSink } from './audit-checkpoint';
 import type { AuditKeys } from './audit-key-store';
 import { verifyAuditTrail } from './verify-audit-trail';
@@ -15,18 +16,23 @@ export interface PruneResult {
   pruned: number;
   /** The chain now starts after this event (0: nothing was ever pruned). */
   prunedThroughSeq: number;
+  /** Stored request contents (large prompts kept by reference) removed by this call. */
+  prunedContents: number;
 }
 
 /**
  * Removes a tenant's audit events recorded before `before`, keeping the rest verifiable: only after the
  * whole trail verifies, it signs a checkpoint of the last event it removes — the new start of the chain
  * — writes that start to `audit_retention` (which is what lets the append-only guard allow the DELETE)
- * and deletes the rows at or below it, in one transaction. The head is never removed.
+ * and deletes the rows at or below it, in one transaction. The head is never removed. The tenant's
+ * stored request contents written before `before` go too (docs/decisions/0026): they hold the same
+ * customer data, and their requests' audit events carry no copy of them that a chain would need.
  */
 export async function pruneAuditTrail(
   db: Knex,
   input: { tenantId: string; before: Date; keys: AuditKeys; checkpointSink: AuditCheckpointSink; now: Date },
 ): Promise<PruneResult> {
+  const prunedContents = await deleteRequestContentsBefore(db, input.tenantId, input.before);
   const current = (await db('audit_retention').where({ tenant_id: input.tenantId }).first()) as
     { pruned_through_seq: number } | undefined;
   const prunedThrough = Number(current?.pruned_through_seq ?? 0);
@@ -40,7 +46,7 @@ export async function pruneAuditTrail(
     .first('seq', 'hash')) as { seq: number; hash: string } | undefined;
   const cutoff = Number(cutoffRow?.seq ?? 0);
   if (cutoffRow === undefined || cutoff <= prunedThrough)
-    return { pruned: 0, prunedThroughSeq: prunedThrough };
+    return { pruned: 0, prunedThroughSeq: prunedThrough, prunedContents };
 
   const report = await verifyAuditTrail(db, input.tenantId, {
     keys: input.keys,
@@ -80,7 +86,7 @@ export async function pruneAuditTrail(
       .delete();
     return deleted;
   });
-  return { pruned, prunedThroughSeq: cutoff };
+  return { pruned, prunedThroughSeq: cutoff, prunedContents };
 }
 
 /** The tenant's retention from its latest policy (`auditRetentionDays`); undefined keeps everything. */

@@ -17,6 +17,7 @@ import * as budgetWindows from './migrations/20261216000200-budget-windows';
 import * as tenantRateLimits from './migrations/20261216000300-tenant-rate-limits';
 import * as requestFeedback from './migrations/20261217000100-request-feedback';
 import * as instructionSignals from './migrations/20261218000100-instruction-signals';
+import * as requestContents from './migrations/20261219000100-request-contents';
 
 interface NamedMigration {
   name: string;
@@ -45,6 +46,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261216000300-tenant-rate-limits', migration: tenantRateLimits },
   { name: '20261217000100-request-feedback', migration: requestFeedback },
   { name: '20261218000100-instruction-signals', migration: instructionSignals },
+  { name: '20261219000100-request-contents', migration: requestContents },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import type { PayloadKeyring } from '../codec/payload-keyring';
 import {
   createActivities,
   type ActivityDependencies,
@@ -48,6 +49,8 @@ export function buildActivities(options: {
   client: Client;
   /** Audit keys and the checkpoint sink: every worker of a deployment holds the same keys. */
   audit: ActivityDependencies['audit'];
+  /** The payload keys the data converter encrypts with: stored content is sealed with them too. */
+  keyring: PayloadKeyring;
   providers?: Partial<ActivityDependencies['providers']>;
   clock?: () => number;
   /** How long reservations stay open before the reconciler frees them (default one hour). */
@@ -76,6 +79,7 @@ export function buildActivities(options: {
   return createActivities({
     db: options.db,
     audit: options.audit,
+    contentKeys: options.keyring,
     routeTable: options.routeTable,
     tokenCounter,
     embedder: options.embedder,

@@ -22,7 +22,7 @@ export interface GatehouseRuntime {
 
 type ActivityOptions = Omit<
   Parameters<typeof buildActivities>[0],
-  'db' | 'routeTable' | 'client' | 'audit' | 'telemetry'
+  'db' | 'routeTable' | 'client' | 'audit' | 'telemetry' | 'keyring'
 >;
 
 /**
@@ -41,6 +41,8 @@ export async function startGatehouseRuntime(options: {
   audit: Parameters<typeof buildActivities>[0]['audit'];
   /** `createGatehouseDataConverter(keyring)`: the same payload encryption on the client and every worker. */
   dataConverter: DataConverter;
+  /** The keyring of that converter: content kept by reference is sealed with it (docs/decisions/0026). */
+  keyring: Parameters<typeof buildActivities>[0]['keyring'];
   activities?: ActivityOptions;
   /** A bundle built ahead of time must include `ENCRYPTED_FAILURE_CONVERTER_PATH` as its failure converter. */
   workflowBundlePath?: string;
@@ -79,6 +81,7 @@ export async function startGatehouseRuntime(options: {
         ...options.activities,
         db: options.db,
         audit: options.audit,
+        keyring: options.keyring,
         routeTable: options.routeTable,
         client,
         telemetry: options.telemetry?.requestTelemetry,

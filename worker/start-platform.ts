@@ -212,6 +212,7 @@ export async function startPlatform(
       routeTable,
       workflowBundlePath: settings.workflowBundlePath,
       dataConverter: createGatehouseDataConverter(payloadKeys.keyring),
+      keyring: payloadKeys.keyring,
       telemetry,
       activities: {
         bedrock: {

@@ -1,4 +1,5 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { isStoredPrompt } from '../domain/content-reference';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import {
   decodeGuardUnavailable,
@@ -140,11 +141,21 @@ export function withholdPromptLeak(
   chunks: RetrievedChunk[],
   response: InferenceResponse,
 ): void {
-  const leak = findPromptLeak({
-    system: prompt.system,
-    context: [prompt.user, ...chunks.map((chunk) => chunk.text)],
-    output: response.text,
-  });
+  // A prompt kept by reference is not in the workflow: the infer activity that loaded it checked the answer.
+  const leak = isStoredPrompt(prompt)
+    ? response.promptLeak
+    : findPromptLeak({
+        system: prompt.system,
+        context: [prompt.user, ...chunks.map((chunk) => chunk.text)],
+        output: response.text,
+      });
+  if (leak === undefined) {
+    fail(
+      FAILURE_TYPES.internal,
+      'guard-output',
+      'the answer to a stored prompt came without its prompt-leak check',
+    );
+  }
   if (!leak.leaked) return;
   const reason =
     `the answer repeats the system prompt (${leak.repeatedRuns} run(s) of words, ` +

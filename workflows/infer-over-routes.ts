@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import { sumAttemptCosts } from '../domain/build-llm-result';
 import { microToUsd, usageCostMicroUsd } from '../domain/cost';
+import { promptContentOf } from '../domain/content-reference';
 import { decideNextAttempt, initialAttemptState, type AttemptDecision } from '../domain/decide-next-attempt';
 import type { DataClass } from '../domain/data-class';
 import { FAILURE_TYPES, type FailureType } from '../domain/failure-types';
@@ -192,7 +193,7 @@ export async function inferOverRoutes(options: {
             workflowId,
             slot: attempt,
             routeIds: [route.id],
-            prompt: { system: options.prompt.system, user: options.prompt.user },
+            prompt: promptContentOf(options.prompt),
             promptTokens: options.reservedPromptTokens,
             maxOutputTokens: options.maxOutputTokens,
             attemptsToCover: 1,
@@ -222,7 +223,7 @@ export async function inferOverRoutes(options: {
         tenantId: request.tenantId,
         attempt,
         route,
-        prompt: { system: options.prompt.system, user: options.prompt.user },
+        prompt: promptContentOf(options.prompt),
         promptTokens: options.prompt.inputTokens,
         question: request.question,
         chunks: options.chunks,
@@ -251,10 +252,19 @@ export async function inferOverRoutes(options: {
       });
       return { success: { route, response }, attempts, fallbacks };
     } catch (error) {
-      const failure = classifyAttemptFailure(observe(error));
+      const observed = observe(error);
+      const failure = classifyAttemptFailure(observed);
       const cancelled = isCancellation(error);
       attempts.push(failedAttempt(route, attempt, failure, cancelled ? 'cancelled' : 'failed', run.runId));
       if (cancelled) throw error;
+      // A stored prompt that fails its check fails on every route alike: no retry, no fallback.
+      if (observed.kind === 'application' && observed.type === FAILURE_TYPES.contentIntegrityFailed) {
+        return {
+          attempts,
+          fallbacks,
+          stop: { type: FAILURE_TYPES.contentIntegrityFailed, reason: failure.message },
+        };
+      }
       decision = decideNextAttempt(
         decision.state,
         {

@@ -1,5 +1,6 @@
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { buildLlmResult } from '../domain/build-llm-result';
+import { promptContentOf } from '../domain/content-reference';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import { reevaluateDataClass } from '../domain/policy';
 import { llmRequestSchema, type LlmRequest } from '../domain/request-contract';
@@ -103,7 +104,7 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       workflowId: info.workflowId,
       slot: 1,
       routeIds: routePlan.candidates.map((route) => route.id),
-      prompt: { system: prompt.system, user: prompt.user },
+      prompt: promptContentOf(prompt),
       promptTokens: prompt.inputTokens,
       maxOutputTokens: authorization.maxOutputTokens,
       attemptsToCover: routePlan.budget.maxTotalAttempts,

@@ -50,4 +50,21 @@ describe('findPromptLeak', () => {
       findPromptLeak({ system: 'Codename: Larkspurian. Pin 1234.', context: [], output: 'Larkspurian 1234' }),
     ).toEqual({ leaked: false, repeatedRuns: 0, identifiers: 0 });
   });
+
+  it('finds a run deep inside a long system prompt, counting each distinct run once', () => {
+    const filler = Array.from({ length: 5_000 }, (_, index) => `Section ${index} covers leave.`).join(' ');
+    const system = `${filler} The vault combination changes every third Tuesday at noon. ${filler}`;
+    const sentence = 'The vault combination changes every third Tuesday at noon.';
+    expect(findPromptLeak({ system, context: [USER], output: `${sentence} ${sentence}` })).toEqual({
+      leaked: true,
+      repeatedRuns: 2,
+      identifiers: 0,
+    });
+    // The same words in the context make them the caller's to repeat.
+    expect(findPromptLeak({ system, context: [USER, `Policy: ${sentence}`], output: sentence })).toEqual({
+      leaked: false,
+      repeatedRuns: 0,
+      identifiers: 0,
+    });
+  });
 });

@@ -59,7 +59,7 @@ describe('audit retention prunes old events and the rest stays verifiable', () =
       checkpointSink,
       now: new Date(),
     });
-    expect(result).toEqual({ pruned: 4, prunedThroughSeq: 4 });
+    expect(result).toEqual({ pruned: 4, prunedThroughSeq: 4, prunedContents: 0 });
     expect((await listAuditEvents(database.db, { tenantId: 'keep' })).map((event) => event.seq)).toEqual([
       5, 6,
     ]);
@@ -67,7 +67,7 @@ describe('audit retention prunes old events and the rest stays verifiable', () =
     // Pruning again changes nothing; appends continue the chain.
     expect(
       await pruneAuditTrail(database.db, { tenantId: 'keep', before, keys, checkpointSink, now: new Date() }),
-    ).toEqual({ pruned: 0, prunedThroughSeq: 4 });
+    ).toEqual({ pruned: 0, prunedThroughSeq: 4, prunedContents: 0 });
     await appendAuditEvents(database.db, keys.chainKey, events('keep', 7, 1));
     expect(await verify('keep')).toMatchObject({ ok: true, checked: 3, headSeq: 7 });
     // What retention kept is still append-only.
@@ -86,7 +86,7 @@ describe('audit retention prunes old events and the rest stays verifiable', () =
       checkpointSink,
       now: new Date(),
     });
-    expect(result).toEqual({ pruned: 1, prunedThroughSeq: 1 });
+    expect(result).toEqual({ pruned: 1, prunedThroughSeq: 1, prunedContents: 0 });
     expect(await verify('young')).toMatchObject({ ok: true, checked: 1, headSeq: 2 });
   });
 

@@ -184,6 +184,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gateho
     audit,
     routeTable,
     dataConverter,
+    keyring,
     activities: { providers: options.providers, bedrock: options.bedrock },
     // The shared test bundle has no tracing interceptors: a traced harness bundles with them at start.
     workflowBundlePath: options.telemetry?.tracing ? undefined : process.env[TEST_WORKFLOW_BUNDLE_ENV],

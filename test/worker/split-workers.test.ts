@@ -37,7 +37,8 @@ describe('request and route workers in separate processes', () => {
   let routeHealth: HealthServer | undefined;
   const apiKey = `test-analyst-${randomBytes(12).toString('hex')}`;
   // Both processes must share payload keys, as a deployment's do.
-  const dataConverter = createGatehouseDataConverter(randomPayloadKeyring());
+  const keyring = randomPayloadKeyring();
+  const dataConverter = createGatehouseDataConverter(keyring);
   // …and audit keys; the checkpoint sink is not written in this test (no reconciler pass runs).
   const audit = {
     keys: newAuditKeys(),
@@ -59,6 +60,7 @@ describe('request and route workers in separate processes', () => {
       audit,
       routeTable,
       dataConverter,
+      keyring,
       workflowBundlePath: process.env[TEST_WORKFLOW_BUNDLE_ENV],
     });
   };
@@ -151,6 +153,7 @@ describe('request and route workers in separate processes', () => {
         audit,
         routeTable,
         dataConverter,
+        keyring,
         workflowBundlePath: '/nonexistent/workflow-bundle.js',
       }),
     ).rejects.toThrow(

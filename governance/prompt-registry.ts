@@ -19,7 +19,8 @@ import {
   type GovernanceChange,
 } from './governance-attestation';
 import { diffLines, formatLineDiff } from './line-diff';
-import { formatFieldPath, sortKeysDeep } from './policy-file';
+import { sortKeysDeep } from './policy-file';
+import { formatFieldPath } from './policy-file-messages';
 import { readYamlFile } from './yaml-file';
 import { promptVariablesSchema, publishProblems, type PromptVariables } from './prompt-variables';
 

@@ -11,6 +11,7 @@ import { assemblePrompt as renderPrompt, ContextBudgetError } from '../governanc
 import { PromptVariablesError } from '../governance/prompt-variables';
 import { resolvePrompt } from '../store/prompt-repository';
 import type { ActivityDependencies } from './activity-dependencies';
+import { requireAttestedPrompt } from './require-attested-prompt';
 
 export interface AssemblePromptInput {
   tenantId: string;
@@ -35,7 +36,7 @@ function currentRequestId(): string | undefined {
  * the context budget. The question's size is checked again here for starts that bypassed the client.
  */
 export function createAssemblePromptActivity(
-  deps: Pick<ActivityDependencies, 'db' | 'routeTable' | 'tokenCounter'>,
+  deps: Pick<ActivityDependencies, 'db' | 'routeTable' | 'tokenCounter' | 'audit'>,
 ) {
   return async function assemblePrompt(input: AssemblePromptInput): Promise<AssembledPrompt> {
     const questionTokens = deps.tokenCounter.count(input.question);
@@ -60,6 +61,7 @@ export function createAssemblePromptActivity(
         FAILURE_TYPES.promptNotFound,
       );
     }
+    await requireAttestedPrompt(deps, input.tenantId, template);
     try {
       return renderPrompt({
         template,

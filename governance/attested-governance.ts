@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { listLinkedAuditEvents, latestAuditSeq, type LinkedAuditRow } from '../store/audit-repository';
+import { CANARY_PROMPT_LABEL, DEFAULT_PROMPT_LABEL } from '../store/prompt-repository';
 import { GENESIS_HASH, type AuditChainKey } from './audit-chain';
 import {
   apiKeyContentHash,
@@ -219,7 +220,8 @@ export async function unattestedAuthorization(
 
 /** Labels whose rows decide which version a label reference resolves to: `production` also reads `canary`'s share. */
 function decidingLabels(label: string): string[] {
-  return label === 'production' || label === 'canary' ? ['production', 'canary'] : [label];
+  const split = [DEFAULT_PROMPT_LABEL, CANARY_PROMPT_LABEL];
+  return split.includes(label) ? split : [label];
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { listLinkedAuditEvents, latestAuditSeq, type LinkedAuditRow } from '../store/audit-repository';
+import { listLinkedAuditEvents, latestAuditSeq, type LinkedAuditRow } from '../store/audit-chain-links';
 import { CANARY_PROMPT_LABEL, DEFAULT_PROMPT_LABEL } from '../store/prompt-repository';
 import { GENESIS_HASH, type AuditChainKey } from './audit-chain';
 import {

@@ -15,6 +15,7 @@ import type { TokenCounter } from '../providers/token-counter';
 import { resolvePrompt } from '../store/prompt-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { storePromptContent } from './request-content';
+import { requireAttestedPrompt } from './require-attested-prompt';
 
 export interface AssemblePromptInput {
   tenantId: string;
@@ -99,7 +100,7 @@ export function rememberingLargeCounts(counter: TokenCounter): TokenCounter {
  * the context budget. The question's size is checked again here for starts that bypassed the client.
  */
 export function createAssemblePromptActivity(
-  deps: Pick<ActivityDependencies, 'db' | 'contentKeys' | 'routeTable' | 'tokenCounter'>,
+  deps: Pick<ActivityDependencies, 'db' | 'contentKeys' | 'routeTable' | 'tokenCounter' | 'audit'>,
 ) {
   const tokenCounter = rememberingLargeCounts(deps.tokenCounter);
   return async function assemblePrompt(input: AssemblePromptInput): Promise<AssembledPrompt> {
@@ -125,6 +126,7 @@ export function createAssemblePromptActivity(
         FAILURE_TYPES.promptNotFound,
       );
     }
+    await requireAttestedPrompt(deps, input.tenantId, template);
     let rendered: RenderedPrompt;
     try {
       rendered = renderPrompt({

@@ -1,7 +1,9 @@
-import { log } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import { keyRefusal } from '../domain/api-key-access';
+import { FAILURE_TYPES } from '../domain/failure-types';
 import { decideAuthorization, approvalFor, type PolicyDecision } from '../domain/policy';
 import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
+import { unattestedAuthorization } from '../governance/attested-governance';
 import { verifyRequestProof } from '../governance/caller-proof';
 import { governanceControlsOf } from '../governance/policy-controls';
 import { requestFingerprint } from '../governance/request-fingerprint';
@@ -21,9 +23,11 @@ export interface AuthorizeInput {
 
 /**
  * Step 1. Authenticates the caller by the proof in the request (never a reusable credential), then
- * decides with the pure policy function: tenant, principal, capability, data class, approval.
+ * decides with the pure policy function: tenant, principal, capability, data class, approval. The policy
+ * version, principal and key it read must be what the tenant's audit chain attests
+ * (`FAILURE_TYPES.governanceUnattested` otherwise, docs/decisions/0028).
  */
-export function createAuthorizeActivity({ db }: Pick<ActivityDependencies, 'db'>) {
+export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies, 'db' | 'audit'>) {
   return async function authorize(input: AuthorizeInput): Promise<PolicyDecision> {
     const { request } = input;
     const denied = (reason: string, principalId?: string): PolicyDecision => {
@@ -58,6 +62,19 @@ export function createAuthorizeActivity({ db }: Pick<ActivityDependencies, 'db'>
       }
     }
     const policy = found ? await getLatestPolicy(db, request.tenantId) : undefined;
+    if (found) {
+      // The rows just read must be the ones the audit chain attests, or the request is served by an edit.
+      const unattested = await unattestedAuthorization(db, audit.keys.chainKeyById, {
+        tenantId: request.tenantId,
+        principalId: found.id,
+        keyId: found.keyId,
+        ...(policy === undefined ? {} : { policyVersion: Number(policy.version) }),
+      });
+      if (unattested !== undefined) {
+        log.warn('request refused: unattested configuration', { tenantId: request.tenantId, unattested });
+        throw ApplicationFailure.nonRetryable(unattested, FAILURE_TYPES.governanceUnattested);
+      }
+    }
     const allowed = decideAuthorization(request, tenant, found, policy);
     if (!allowed.allowed) {
       log.info('request denied', { tenantId: request.tenantId, reason: allowed.reason });

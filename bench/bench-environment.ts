@@ -18,6 +18,7 @@ import { createBedrockProvider } from '../providers/bedrock-provider';
 import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo, DEMO_TENANT_ID } from '../store/seed-demo';
+import { attestGovernanceChanges } from '../governance/governance-attestation';
 import { setBudget } from '../store/budget-repository';
 import { startDevServer } from '../devtools/dev-server';
 import { GATEHOUSE_SEARCH_ATTRIBUTES } from '../worker/search-attributes';
@@ -115,6 +116,9 @@ export async function startBenchEnvironment(options: {
   const apiKey = `bench-${randomBytes(12).toString('hex')}`;
   await seedDemo(db, { apiKey, contractorApiKey: `${apiKey}-contractor` });
   await setBudget(db, { tenantId: DEMO_TENANT_ID, limitMicroUsd: 1_000_000_000 });
+  // As npm start does: the demo's configuration is attested, so every request checks it (decision 0028).
+  const auditKeys = newAuditKeys();
+  await attestGovernanceChanges({ db, chainKey: auditKeys.chainKey }, DEMO_TENANT_ID, 'bench (demo seed)');
   const routeTable = benchRouteTable(emulator.endpoint);
   const taskQueue = 'bench-requests';
   // Measured as shipped: every payload encrypted, like npm start and any deployment.
@@ -130,7 +134,7 @@ export async function startBenchEnvironment(options: {
     routeTable,
     // Measured as shipped: every audit event keyed, checkpoints written on each reconciler pass.
     audit: {
-      keys: newAuditKeys(),
+      keys: auditKeys,
       checkpointSink: createFileAuditCheckpointSink(path.join(dir, 'audit-checkpoints.jsonl')),
     },
     activities: {

@@ -76,6 +76,8 @@ export const GuardrailBlockedError = namedErrorClass('GuardrailBlockedError');
 export const GuardrailUnavailableError = namedErrorClass('GuardrailUnavailableError');
 /** The request's retrieval source refused the search or stayed unreachable (`FAILURE_TYPES.retrievalUnavailable`). */
 export const RetrievalUnavailableError = namedErrorClass('RetrievalUnavailableError');
+/** A policy, principal, key or prompt the request relies on is not what the audit chain attests (`FAILURE_TYPES.governanceUnattested`). */
+export const GovernanceUnattestedError = namedErrorClass('GovernanceUnattestedError');
 
 /** Their instances' types, for annotations and casts (`error as PolicyDeniedError`). */
 export type PolicyDeniedError = GatehouseRequestError;
@@ -88,6 +90,7 @@ export type StreamInterruptedError = GatehouseRequestError;
 export type GuardrailBlockedError = GatehouseRequestError;
 export type GuardrailUnavailableError = GatehouseRequestError;
 export type RetrievalUnavailableError = GatehouseRequestError;
+export type GovernanceUnattestedError = GatehouseRequestError;
 
 /** Failure type → error class; a table, so the mapping survives minification of class names. */
 const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
@@ -102,6 +105,7 @@ const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
   [FAILURE_TYPES.guardrailBlocked]: GuardrailBlockedError,
   [FAILURE_TYPES.guardrailUnavailable]: GuardrailUnavailableError,
   [FAILURE_TYPES.retrievalUnavailable]: RetrievalUnavailableError,
+  [FAILURE_TYPES.governanceUnattested]: GovernanceUnattestedError,
 };
 
 /** Turns a workflow failure into the typed error a caller can branch on; other errors pass through. */

@@ -13,6 +13,11 @@ export const FAILURE_TYPES = {
   contextBudgetExceeded: 'Prompt.ContextBudgetExceeded',
   /** The prompt version's variables are missing or break its variables description. */
   promptVariablesInvalid: 'Prompt.VariablesInvalid',
+  /**
+   * A policy version, principal, API key or prompt the request relies on differs from what the tenant's
+   * audit chain last attested for it (edited outside Gatehouse), or the attesting events fail their check.
+   */
+  governanceUnattested: 'Governance.Unattested',
   routeUnavailable: 'Route.Unavailable',
   budgetExceeded: 'Budget.Exceeded',
   /** The tenant's requests or tokens per minute are used up; retry once the next minute opens. */

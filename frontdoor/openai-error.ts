@@ -48,6 +48,8 @@ const ERROR_RESPONSES: Record<FailureType | FrontDoorFailureType, ErrorResponse>
   [FAILURE_TYPES.promptNotFound]: { status: 400, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.contextBudgetExceeded]: { status: 400, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.promptVariablesInvalid]: { status: 400, type: 'invalid_request_error', retry: false },
+  // The tenant's configuration was edited outside Gatehouse: nothing the caller can change or retry.
+  [FAILURE_TYPES.governanceUnattested]: { status: 500, type: 'server_error', retry: false },
   [FAILURE_TYPES.routeUnavailable]: { status: 503, type: 'server_error', retry: false },
   // OpenAI answers a spent quota with 429 insufficient_quota; clients know not to hammer it.
   [FAILURE_TYPES.budgetExceeded]: { status: 429, type: 'insufficient_quota', retry: false },

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { AUDIT_EVENT_TYPES } from '../domain/audit-event';
+import { AUDIT_EVENT_TYPES, type AuditEvent } from '../domain/audit-event';
 import { appendOperatorEvent, listAuditEvents, type AuditWriter } from '../store/audit-repository';
 import { toIsoTimestamp } from '../store/knex-client';
 import { canonicalJson } from './canonical-json';
@@ -80,15 +80,62 @@ export function promptContentHash(row: {
   return sha256Hex(canonicalJson({ system: row.system_template, user: row.user_template, ...variables }));
 }
 
+/** The names of configuration items in `governance.changed` events. */
+export const GOVERNANCE_ITEMS = {
+  policy: (version: number) => `policy@${version}`,
+  prompt: (name: string, version: number) => `prompt:${name}@${version}`,
+  promptLabel: (name: string, label: string) => `prompt-label:${name}:${label}`,
+  principal: (id: string) => `principal:${id}`,
+  apiKey: (keyId: string) => `api-key:${keyId}`,
+} as const;
+
+const hashOf = (value: unknown) => sha256Hex(canonicalJson(value));
+
+/** The content hash of a prompt label row (a label without a canary share hashes as before shares existed). */
+export function promptLabelContentHash(row: {
+  version: number | string;
+  canary_percent?: number | string | null;
+}): string {
+  const share = row.canary_percent == null ? {} : { canaryPercent: Number(row.canary_percent) };
+  return hashOf({ version: Number(row.version), ...share });
+}
+
+/** The content hash of a principals row: its name, own key, capabilities, groups, clearance, role, status. */
+export function principalContentHash(row: Record<string, unknown>): string {
+  return hashOf({
+    name: row.name,
+    apiKeyHash: row.api_key_hash,
+    capabilities: row.capabilities,
+    groups: row.groups,
+    clearance: row.clearance,
+    role: row.role,
+    status: row.status,
+  });
+}
+
+/** The content hash of an api_keys row: its principal, key, scopes, expiry, revocation and successor. */
+export function apiKeyContentHash(row: Record<string, unknown>): string {
+  const time = (value: unknown) => (value == null ? null : toIsoTimestamp(value));
+  return hashOf({
+    principalId: row.principal_id,
+    keyHash: row.key_hash,
+    scopes: row.scopes,
+    expiresAt: time(row.expires_at),
+    revokedAt: time(row.revoked_at),
+    replacedBy: row.replaced_by ?? null,
+  });
+}
+
 /** The tenant's configuration as it is stored now: item → content hash. */
 export async function currentGovernanceItems(db: Knex, tenantId: string): Promise<Map<string, string>> {
   const items = new Map<string, string>();
-  const hash = (value: unknown) => sha256Hex(canonicalJson(value));
   const policies = (await db('policies').where({ tenant_id: tenantId })) as Array<{
     version: number | string;
     document: string;
   }>;
-  for (const row of policies) items.set(`policy@${Number(row.version)}`, policyContentHash(row.document));
+  for (const row of policies) {
+    items.set(GOVERNANCE_ITEMS.policy(Number(row.version)), policyContentHash(row.document));
+  }
   const prompts = (await db('prompt_templates').where({ tenant_id: tenantId })) as Array<{
     name: string;
     version: number | string;
@@ -96,7 +143,9 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
     user_template: string;
     variables_schema?: string | null;
   }>;
-  for (const row of prompts) items.set(`prompt:${row.name}@${Number(row.version)}`, promptContentHash(row));
+  for (const row of prompts) {
+    items.set(GOVERNANCE_ITEMS.prompt(row.name, Number(row.version)), promptContentHash(row));
+  }
   const labels = (await db('prompt_labels').where({ tenant_id: tenantId })) as Array<{
     name: string;
     label: string;
@@ -104,47 +153,20 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
     canary_percent?: number | string | null;
   }>;
   for (const row of labels) {
-    // A label without a canary share hashes as it did before shares existed, so older chains verify.
-    const share = row.canary_percent == null ? {} : { canaryPercent: Number(row.canary_percent) };
-    items.set(`prompt-label:${row.name}:${row.label}`, hash({ version: Number(row.version), ...share }));
+    items.set(GOVERNANCE_ITEMS.promptLabel(row.name, row.label), promptLabelContentHash(row));
   }
   const principals = (await db('principals').where({ tenant_id: tenantId })) as Array<
     Record<string, unknown>
   >;
-  for (const row of principals) {
-    items.set(
-      `principal:${String(row.id)}`,
-      hash({
-        name: row.name,
-        apiKeyHash: row.api_key_hash,
-        capabilities: row.capabilities,
-        groups: row.groups,
-        clearance: row.clearance,
-        role: row.role,
-        status: row.status,
-      }),
-    );
-  }
+  for (const row of principals)
+    items.set(GOVERNANCE_ITEMS.principal(String(row.id)), principalContentHash(row));
   const keys = (await db('api_keys').where({ tenant_id: tenantId })) as Array<Record<string, unknown>>;
-  const time = (value: unknown) => (value == null ? null : toIsoTimestamp(value));
-  for (const row of keys) {
-    items.set(
-      `api-key:${String(row.key_id)}`,
-      hash({
-        principalId: row.principal_id,
-        keyHash: row.key_hash,
-        scopes: row.scopes,
-        expiresAt: time(row.expires_at),
-        revokedAt: time(row.revoked_at),
-        replacedBy: row.replaced_by ?? null,
-      }),
-    );
-  }
+  for (const row of keys) items.set(GOVERNANCE_ITEMS.apiKey(String(row.key_id)), apiKeyContentHash(row));
   const limits = (await db('budget_limits').where({ tenant_id: tenantId })) as Array<Record<string, unknown>>;
   for (const row of limits) {
     items.set(
       `budget-limit:${String(row.feature) || '*'}:${String(row.budget_window)}:${String(row.unit)}:${String(row.kind)}`,
-      hash({
+      hashOf({
         limit: Number(row.limit_value),
         approvalOverride: row.approval_override === true || Number(row.approval_override) === 1,
       }),
@@ -156,7 +178,7 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
     const optional = (value: number | string | null) => (value === null ? null : Number(value));
     items.set(
       'rate-limit',
-      hash({
+      hashOf({
         requestsPerMinute: optional(rate.requests_per_minute),
         tokensPerMinute: optional(rate.tokens_per_minute),
       }),
@@ -165,28 +187,40 @@ export async function currentGovernanceItems(db: Knex, tenantId: string): Promis
   return items;
 }
 
-/** What the chain says the configuration is: the latest audited hash of every item (null: removed). */
-async function auditedGovernanceItems(
-  db: Knex,
-  tenantId: string,
-): Promise<{
-  items: Map<string, { contentHash: string | null; seq: number }>;
-  events: number;
-  lastSeq: number;
-}> {
-  const events = await listAuditEvents(db, { tenantId, workflowId: governanceWorkflowId(tenantId) });
-  const items = new Map<string, { contentHash: string | null; seq: number }>();
+/** An item's latest audited hash (null: removed) and the event that recorded it. */
+export type AuditedGovernanceItems = Map<string, { contentHash: string | null; seq: number }>;
+
+/** Folds `governance.changed` events (in seq order) into each item's latest audited hash. */
+export function foldGovernanceEvents(
+  events: ReadonlyArray<Pick<AuditEvent, 'seq' | 'eventType' | 'payload'>>,
+): { items: AuditedGovernanceItems; events: number; lastSeq: number } {
+  const items: AuditedGovernanceItems = new Map();
   let count = 0;
   let lastSeq = 0;
   for (const event of events) {
     if (event.eventType !== AUDIT_EVENT_TYPES.governanceChanged) continue;
     count += 1;
     lastSeq = event.seq;
-    for (const change of (event.payload as GovernanceChangedPayload).changes ?? []) {
+    for (const change of governanceChangesOf(event.payload)) {
       items.set(change.item, { contentHash: change.contentHash, seq: event.seq });
     }
   }
   return { items, events: count, lastSeq };
+}
+
+/** The changes a `governance.changed` payload lists. */
+export function governanceChangesOf(payload: unknown): GovernanceChange[] {
+  return (payload as Partial<GovernanceChangedPayload> | null)?.changes ?? [];
+}
+
+/** What the chain says the configuration is: the latest audited hash of every item (null: removed). */
+async function auditedGovernanceItems(
+  db: Knex,
+  tenantId: string,
+): Promise<{ items: AuditedGovernanceItems; events: number; lastSeq: number }> {
+  return foldGovernanceEvents(
+    await listAuditEvents(db, { tenantId, workflowId: governanceWorkflowId(tenantId) }),
+  );
 }
 
 function differences(

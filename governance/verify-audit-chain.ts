@@ -62,7 +62,7 @@ export function verifyAuditEvents(input: VerifyAuditEventsInput): AuditChainVeri
   let walkFailure: Failure | undefined;
   const hashAt = new Map<number, { hash: string; workflowId: string }>();
   for (const event of input.events) {
-    const failure = checkEvent(event, expectedSeq, prevHash, keyed, input.chainKeyById);
+    const failure = checkAuditEvent(event, expectedSeq, prevHash, keyed, input.chainKeyById);
     if (failure !== undefined) {
       walkFailure = { ok: false, checked, ...failure };
       break;
@@ -103,7 +103,12 @@ export function verifyAuditEvents(input: VerifyAuditEventsInput): AuditChainVeri
   return { ok: true, checked, headSeq: lastSeq, anchorsChecked: (input.anchors ?? []).length };
 }
 
-function checkEvent(
+/**
+ * One event against the chain: its seq, its link to the hash before it, its payload as stored, and its
+ * hash recomputed (HMAC with the key it names, or plain SHA-256 before any keyed event). `keyed` says
+ * whether a keyed event came before it, which makes an unkeyed one a downgrade. Undefined when it holds.
+ */
+export function checkAuditEvent(
   event: AuditEvent & { payloadText?: string },
   expectedSeq: number,
   prevHash: string,

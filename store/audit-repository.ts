@@ -45,7 +45,8 @@ export interface AuditWriter {
   chainKey: AuditChainKey;
 }
 
-interface StoredAuditRow {
+/** An `audit_events` row as stored. */
+export interface StoredAuditRow {
   tenant_id: string;
   seq: number;
   workflow_id: string;
@@ -315,7 +316,8 @@ export async function verifyAuditChain(
   });
 }
 
-function toAuditEvent(row: StoredAuditRow): AuditEvent {
+/** A stored row as the domain's event (the payload parsed: throws on text that is not JSON). */
+export function toAuditEvent(row: StoredAuditRow): AuditEvent {
   return {
     tenantId: row.tenant_id,
     seq: Number(row.seq),

@@ -15,6 +15,7 @@ import type { LlmRequestInput } from '../domain/request-contract';
 import { routeTableSchema, type RouteTable } from '../domain/route-table';
 import { startBedrockEmulator, type BedrockEmulator } from '../emulators/bedrock-runtime-emulator';
 import { createBedrockProvider } from '../providers/bedrock-provider';
+import type { AuditWriter } from '../store/audit-repository';
 import { createKnex } from '../store/knex-client';
 import { migrateLatest } from '../store/migrate';
 import { seedDemo, DEMO_TENANT_ID } from '../store/seed-demo';
@@ -47,6 +48,8 @@ export interface BenchEnvironment {
   client: Client;
   taskQueue: string;
   db: Knex;
+  /** Writes audit events with the workers' chain key: configuration added later is attested with it. */
+  audit: AuditWriter;
   routeTable: RouteTable;
   emulator: BedrockEmulator;
   /** The Temporal dev server's process id, to read its CPU time. */
@@ -175,6 +178,7 @@ export async function startBenchEnvironment(options: {
     client,
     taskQueue,
     db,
+    audit: { db, chainKey: auditKeys.chainKey },
     routeTable,
     emulator,
     serverPid: server.pid,

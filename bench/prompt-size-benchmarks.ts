@@ -1,5 +1,6 @@
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { createLocalTokenCounter, type TokenCounter } from '../providers/token-counter';
+import { attestGovernanceChanges } from '../governance/governance-attestation';
 import { createPromptVersion } from '../store/prompt-repository';
 import { DEMO_PROMPT_TEMPLATES, DEMO_TENANT_ID } from '../store/seed-demo';
 import { benchRequest, PRIMARY_MODEL, type BenchEnvironment } from './bench-environment';
@@ -56,6 +57,8 @@ export async function runLargePromptBenchmark(
     systemTemplate: `${qa.systemTemplate}\n\nEmployee handbook:\n${handbook}`,
     userTemplate: qa.userTemplate,
   });
+  // Attested like any published version: requests are served only under attested prompts (decision 0028).
+  await attestGovernanceChanges(env.audit, DEMO_TENANT_ID, 'bench (B6 prompt)');
   const send = async (large: boolean) => {
     const started = performance.now();
     try {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { openContent, sealContent, SealedContentError } from '../codec/sealed-content';
 import {
@@ -25,7 +24,7 @@ type ContentDependencies = Pick<ActivityDependencies, 'db' | 'contentKeys'>;
  * as a Reset makes new runs of the same request.
  */
 function contentIdFor(workflowId: string, sha256: string): string {
-  return `rc-${createHash('sha256').update(`${workflowId}\0${sha256}`, 'utf8').digest('hex')}`;
+  return `rc-${sha256Hex(`${workflowId}\0${sha256}`)}`;
 }
 
 /**

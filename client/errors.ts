@@ -52,32 +52,42 @@ export class RequestConflictError extends GatehouseRequestError {
   }
 }
 
-/** An error class that adds nothing to GatehouseRequestError but its name: one per failure a caller branches on. */
-function namedErrorClass(className: string): typeof GatehouseRequestError {
+/** Failure type → error class, filled as each class below is made: the mapping survives minification of class names. */
+const ERROR_CLASSES = new Map<string, typeof GatehouseRequestError>();
+
+/**
+ * An error class that adds nothing to GatehouseRequestError but its name: one per failure a caller branches
+ * on. `toGatehouseError` turns a workflow failure of any of `failureTypes` (FAILURE_TYPES' names) into it.
+ */
+function errorClass(
+  className: string,
+  ...failureTypes: (keyof typeof FAILURE_TYPES)[]
+): typeof GatehouseRequestError {
   const ErrorClass = class extends GatehouseRequestError {
     override name = className;
   };
   // The constructor carries the name too, for debuggers and test failure messages.
   Object.defineProperty(ErrorClass, 'name', { value: className });
+  for (const failureType of failureTypes) ERROR_CLASSES.set(FAILURE_TYPES[failureType], ErrorClass);
   return ErrorClass;
 }
 
-export const PolicyDeniedError = namedErrorClass('PolicyDeniedError');
-export const BudgetExceededError = namedErrorClass('BudgetExceededError');
+export const PolicyDeniedError = errorClass('PolicyDeniedError', 'policyDenied');
+export const BudgetExceededError = errorClass('BudgetExceededError', 'budgetExceeded');
 /** The tenant's requests or tokens per minute are used up (`FAILURE_TYPES.rateLimitExceeded`); retry in the next minute. */
-export const RateLimitExceededError = namedErrorClass('RateLimitExceededError');
-export const InferenceExhaustedError = namedErrorClass('InferenceExhaustedError');
-export const ValidationFailedError = namedErrorClass('ValidationFailedError');
-export const ApprovalDeniedError = namedErrorClass('ApprovalDeniedError');
-export const StreamInterruptedError = namedErrorClass('StreamInterruptedError');
+export const RateLimitExceededError = errorClass('RateLimitExceededError', 'rateLimitExceeded');
+export const InferenceExhaustedError = errorClass('InferenceExhaustedError', 'inferenceExhausted');
+export const ValidationFailedError = errorClass('ValidationFailedError', 'validationFailed');
+export const ApprovalDeniedError = errorClass('ApprovalDeniedError', 'approvalDenied', 'approvalTimedOut');
+export const StreamInterruptedError = errorClass('StreamInterruptedError', 'streamInterrupted');
 /** A guardrail blocked the question or the answer (`FAILURE_TYPES.guardrailBlocked`). */
-export const GuardrailBlockedError = namedErrorClass('GuardrailBlockedError');
+export const GuardrailBlockedError = errorClass('GuardrailBlockedError', 'guardrailBlocked');
 /** A guardrail gave no verdict and the tenant's policy fails closed (`FAILURE_TYPES.guardrailUnavailable`). */
-export const GuardrailUnavailableError = namedErrorClass('GuardrailUnavailableError');
+export const GuardrailUnavailableError = errorClass('GuardrailUnavailableError', 'guardrailUnavailable');
 /** The request's retrieval source refused the search or stayed unreachable (`FAILURE_TYPES.retrievalUnavailable`). */
-export const RetrievalUnavailableError = namedErrorClass('RetrievalUnavailableError');
+export const RetrievalUnavailableError = errorClass('RetrievalUnavailableError', 'retrievalUnavailable');
 /** A policy, principal, key or prompt the request relies on is not what the audit chain attests (`FAILURE_TYPES.governanceUnattested`). */
-export const GovernanceUnattestedError = namedErrorClass('GovernanceUnattestedError');
+export const GovernanceUnattestedError = errorClass('GovernanceUnattestedError', 'governanceUnattested');
 
 /** Their instances' types, for annotations and casts (`error as PolicyDeniedError`). */
 export type PolicyDeniedError = GatehouseRequestError;
@@ -92,22 +102,6 @@ export type GuardrailUnavailableError = GatehouseRequestError;
 export type RetrievalUnavailableError = GatehouseRequestError;
 export type GovernanceUnattestedError = GatehouseRequestError;
 
-/** Failure type → error class; a table, so the mapping survives minification of class names. */
-const ERROR_CLASSES: Partial<Record<string, typeof GatehouseRequestError>> = {
-  [FAILURE_TYPES.policyDenied]: PolicyDeniedError,
-  [FAILURE_TYPES.budgetExceeded]: BudgetExceededError,
-  [FAILURE_TYPES.rateLimitExceeded]: RateLimitExceededError,
-  [FAILURE_TYPES.inferenceExhausted]: InferenceExhaustedError,
-  [FAILURE_TYPES.validationFailed]: ValidationFailedError,
-  [FAILURE_TYPES.approvalDenied]: ApprovalDeniedError,
-  [FAILURE_TYPES.approvalTimedOut]: ApprovalDeniedError,
-  [FAILURE_TYPES.streamInterrupted]: StreamInterruptedError,
-  [FAILURE_TYPES.guardrailBlocked]: GuardrailBlockedError,
-  [FAILURE_TYPES.guardrailUnavailable]: GuardrailUnavailableError,
-  [FAILURE_TYPES.retrievalUnavailable]: RetrievalUnavailableError,
-  [FAILURE_TYPES.governanceUnattested]: GovernanceUnattestedError,
-};
-
 /** Turns a workflow failure into the typed error a caller can branch on; other errors pass through. */
 export function toGatehouseError(error: unknown, workflowId: string): unknown {
   if (!(error instanceof WorkflowFailedError)) return error;
@@ -115,6 +109,6 @@ export function toGatehouseError(error: unknown, workflowId: string): unknown {
   if (!(cause instanceof ApplicationFailure) || !cause.type) return error;
   const details = cause.details?.[0] as { step?: string } | undefined;
   if (cause.type === FAILURE_TYPES.requestInvalid) return new RequestInvalidError(cause.message);
-  const ErrorClass = ERROR_CLASSES[cause.type] ?? GatehouseRequestError;
+  const ErrorClass = ERROR_CLASSES.get(cause.type) ?? GatehouseRequestError;
   return new ErrorClass(cause.message, cause.type, workflowId, details?.step);
 }

@@ -2,7 +2,8 @@
  * Dotted failure types: the registry. Request failures are carried by the workflow's
  * `ApplicationFailure.type`; clients map them to typed errors, operators filter on them, and the audit
  * trail records them. Inference failure types classify one attempt. Treat each string as a public
- * contract: it appears nowhere else in the source.
+ * contract: it appears nowhere else in the source. The HTTP front door's own refusals, made before any
+ * workflow starts, are registered with their HTTP answers in frontdoor/openai-error.ts.
  */
 export const FAILURE_TYPES = {
   requestInvalid: 'Request.Invalid',
@@ -41,30 +42,6 @@ export const FAILURE_TYPES = {
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
-
-/**
- * Refusals of the HTTP front door, made before any workflow starts (or, for `unavailable`, when Temporal
- * cannot be reached): carried as the `code` of OpenAI-format error bodies beside the request failure
- * types above, so a caller branches on one dotted vocabulary.
- */
-export const FRONT_DOOR_FAILURE_TYPES = {
-  /** Missing, malformed, unknown or disabled API key. */
-  invalidApiKey: 'Auth.InvalidApiKey',
-  /** The key's per-minute request allowance is used up. */
-  rateLimited: 'Request.RateLimited',
-  /** The body is over the size limit. */
-  tooLarge: 'Request.TooLarge',
-  /** The `model` names no task type. */
-  modelNotFound: 'Request.ModelNotFound',
-  /** No such endpoint. */
-  endpointNotFound: 'Request.EndpointNotFound',
-  /** The endpoint exists but this deployment has no capability to serve it (e.g. embeddings). */
-  capabilityNotAvailable: 'Capability.NotAvailable',
-  /** Temporal or the database cannot be reached. */
-  unavailable: 'Gatehouse.Unavailable',
-} as const;
-
-export type FrontDoorFailureType = (typeof FRONT_DOOR_FAILURE_TYPES)[keyof typeof FRONT_DOOR_FAILURE_TYPES];
 
 /** How one inference attempt failed (domain/classify-provider-error.ts maps provider errors to these). */
 export const INFERENCE_FAILURE_TYPES = {

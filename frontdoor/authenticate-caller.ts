@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { keyRefusal } from '../domain/api-key-access';
 import type { Caller } from '../client/gatehouse-client';
-import { FAILURE_TYPES, FRONT_DOOR_FAILURE_TYPES } from '../domain/failure-types';
+import { FAILURE_TYPES } from '../domain/failure-types';
 import { apiKeySchema } from '../domain/request-contract';
 import type { FrontDoorDirectory, KeyHolder } from './front-door-directory';
-import { FrontDoorError } from './openai-error';
+import { FRONT_DOOR_FAILURE_TYPES, FrontDoorError } from './openai-error';
 import { formatResetDuration, type RateLimiter } from './rate-limiter';
 
 /** The caller of one HTTP request: their key (which signs the request's proof) and its holder. */

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Caller } from '../client/gatehouse-client';
-import { FAILURE_TYPES, FRONT_DOOR_FAILURE_TYPES } from '../domain/failure-types';
+import { FAILURE_TYPES } from '../domain/failure-types';
 import type { LlmRequestInput } from '../domain/request-contract';
 import type { GatehouseHeaderValues } from './gatehouse-headers';
-import { FrontDoorError } from './openai-error';
+import { FRONT_DOOR_FAILURE_TYPES, FrontDoorError } from './openai-error';
 import { taskTypeOfModel } from './task-models';
 
 const contentPartSchema = z

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { FRONT_DOOR_FAILURE_TYPES } from '../domain/failure-types';
 import type { FrontDoorApp } from './front-door-context';
-import { FrontDoorError, openAiErrorBodySchema } from './openai-error';
+import { FRONT_DOOR_FAILURE_TYPES, FrontDoorError, openAiErrorBodySchema } from './openai-error';
 
 /** OpenAI's embeddings request (https://platform.openai.com/docs/api-reference/embeddings/create). */
 export const embeddingsRequestSchema = z

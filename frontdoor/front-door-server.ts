@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError } from 'fastify';
 import type { GatehouseClient } from '../client/gatehouse-client';
-import { FAILURE_TYPES, FRONT_DOOR_FAILURE_TYPES } from '../domain/failure-types';
+import { FAILURE_TYPES } from '../domain/failure-types';
 import { authenticateCaller } from './authenticate-caller';
 import { registerChatCompletionsRoute } from './chat-completions-route';
 import { registerEmbeddingsRoute } from './embeddings-route';
@@ -10,7 +10,7 @@ import type { FrontDoorApp, FrontDoorContext } from './front-door-context';
 import { cacheKeyHolders, type FrontDoorDirectory } from './front-door-directory';
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes';
 import { registerModelsRoutes } from './models-route';
-import { describeError, FrontDoorError } from './openai-error';
+import { describeError, FRONT_DOOR_FAILURE_TYPES, FrontDoorError } from './openai-error';
 import { createRateLimiter } from './rate-limiter';
 import { registerRequestsRoutes } from './requests-routes';
 import {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { FRONT_DOOR_FAILURE_TYPES } from '../domain/failure-types';
 import { callerOf } from './authenticate-caller';
 import type { FrontDoorApp, FrontDoorContext } from './front-door-context';
-import { FrontDoorError, openAiErrorBodySchema } from './openai-error';
+import { FRONT_DOOR_FAILURE_TYPES, FrontDoorError, openAiErrorBodySchema } from './openai-error';
 import type { TaskModel } from './task-models';
 
 const modelSchema = z.object({

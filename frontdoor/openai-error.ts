@@ -6,12 +6,7 @@ import {
   WorkflowFailedError,
 } from '@temporalio/client';
 import { GatehouseRequestError, RequestInvalidError } from '../client/errors';
-import {
-  FAILURE_TYPES,
-  FRONT_DOOR_FAILURE_TYPES,
-  type FailureType,
-  type FrontDoorFailureType,
-} from '../domain/failure-types';
+import { FAILURE_TYPES, type FailureType } from '../domain/failure-types';
 
 /**
  * OpenAI's error body, which every OpenAI client parses (https://platform.openai.com/docs/guides/error-codes).
@@ -36,11 +31,53 @@ interface ErrorResponse {
 }
 
 /**
+ * The registry of the front door's own refusals, made before any workflow starts (or, for `unavailable`,
+ * when Temporal cannot be reached): each one's dotted failure type, carried as the `code` of the error body
+ * beside the request failure types of domain/failure-types.ts so a caller branches on one dotted vocabulary,
+ * and its HTTP answer.
+ */
+const FRONT_DOOR_REFUSALS = {
+  /** Missing, malformed, unknown or disabled API key. */
+  invalidApiKey: { code: 'Auth.InvalidApiKey', status: 401, type: 'invalid_request_error', retry: false },
+  /** The key's per-minute request allowance is used up. */
+  rateLimited: { code: 'Request.RateLimited', status: 429, type: 'requests', retry: true },
+  /** The body is over the size limit. */
+  tooLarge: { code: 'Request.TooLarge', status: 413, type: 'invalid_request_error', retry: false },
+  /** The `model` names no task type. */
+  modelNotFound: { code: 'Request.ModelNotFound', status: 404, type: 'invalid_request_error', retry: false },
+  /** No such endpoint. */
+  endpointNotFound: {
+    code: 'Request.EndpointNotFound',
+    status: 404,
+    type: 'invalid_request_error',
+    retry: false,
+  },
+  /** The endpoint exists but this deployment has no capability to serve it (e.g. embeddings): not our fault. */
+  capabilityNotAvailable: {
+    code: 'Capability.NotAvailable',
+    status: 501,
+    type: 'invalid_request_error',
+    retry: false,
+  },
+  /** Temporal or the database cannot be reached. */
+  unavailable: { code: 'Gatehouse.Unavailable', status: 503, type: 'server_error', retry: true },
+} as const satisfies Record<string, ErrorResponse & { code: string }>;
+
+type FrontDoorRefusals = typeof FRONT_DOOR_REFUSALS;
+
+/** The failure types of the front door's refusals, by name. */
+export const FRONT_DOOR_FAILURE_TYPES = Object.fromEntries(
+  Object.entries(FRONT_DOOR_REFUSALS).map(([name, refusal]) => [name, refusal.code]),
+) as { readonly [Name in keyof FrontDoorRefusals]: FrontDoorRefusals[Name]['code'] };
+
+export type FrontDoorFailureType = FrontDoorRefusals[keyof FrontDoorRefusals]['code'];
+
+/**
  * Failure type → HTTP status and OpenAI error type. Gatehouse already retried and fell back within the
  * request's budgets, so a failed request is not retried by the client again: only a refusal that time
  * cures (rate limit, Temporal unreachable) invites a retry.
  */
-const ERROR_RESPONSES: Record<FailureType | FrontDoorFailureType, ErrorResponse> = {
+const REQUEST_FAILURE_RESPONSES: Record<FailureType, ErrorResponse> = {
   [FAILURE_TYPES.requestInvalid]: { status: 400, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.requestConflict]: { status: 409, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.requestNotFound]: { status: 404, type: 'invalid_request_error', retry: false },
@@ -67,18 +104,12 @@ const ERROR_RESPONSES: Record<FailureType | FrontDoorFailureType, ErrorResponse>
   [FAILURE_TYPES.contentIntegrityFailed]: { status: 500, type: 'server_error', retry: false },
   [FAILURE_TYPES.cancelled]: { status: 409, type: 'invalid_request_error', retry: false },
   [FAILURE_TYPES.internal]: { status: 500, type: 'server_error', retry: false },
-  [FRONT_DOOR_FAILURE_TYPES.invalidApiKey]: { status: 401, type: 'invalid_request_error', retry: false },
-  [FRONT_DOOR_FAILURE_TYPES.rateLimited]: { status: 429, type: 'requests', retry: true },
-  [FRONT_DOOR_FAILURE_TYPES.tooLarge]: { status: 413, type: 'invalid_request_error', retry: false },
-  [FRONT_DOOR_FAILURE_TYPES.modelNotFound]: { status: 404, type: 'invalid_request_error', retry: false },
-  [FRONT_DOOR_FAILURE_TYPES.endpointNotFound]: { status: 404, type: 'invalid_request_error', retry: false },
-  [FRONT_DOOR_FAILURE_TYPES.capabilityNotAvailable]: {
-    status: 501,
-    type: 'invalid_request_error',
-    retry: false,
-  },
-  [FRONT_DOOR_FAILURE_TYPES.unavailable]: { status: 503, type: 'server_error', retry: true },
 };
+
+function errorResponseOf(failureType: FailureType | FrontDoorFailureType): ErrorResponse {
+  const refusal = Object.values(FRONT_DOOR_REFUSALS).find((candidate) => candidate.code === failureType);
+  return refusal ?? REQUEST_FAILURE_RESPONSES[failureType as FailureType];
+}
 
 /** A refusal of the front door itself, with the failure type that decides its status. */
 export class FrontDoorError extends Error {
@@ -106,7 +137,7 @@ function response(
   message: string,
   extra: { param?: string | null; headers?: Record<string, string>; status?: number } = {},
 ): DescribedError {
-  const entry = ERROR_RESPONSES[failureType];
+  const entry = errorResponseOf(failureType);
   return {
     status: extra.status ?? entry.status,
     headers: { 'x-should-retry': String(entry.retry), ...extra.headers },
@@ -130,7 +161,10 @@ function grpcCodeOf(error: unknown): number | undefined {
 }
 
 function isKnownFailureType(value: string): value is FailureType | FrontDoorFailureType {
-  return Object.hasOwn(ERROR_RESPONSES, value);
+  return (
+    Object.hasOwn(REQUEST_FAILURE_RESPONSES, value) ||
+    Object.values(FRONT_DOOR_REFUSALS).some((refusal) => refusal.code === value)
+  );
 }
 
 /**

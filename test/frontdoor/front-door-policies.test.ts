@@ -12,10 +12,10 @@ import {
   RequestInvalidError,
   RequestNotFoundError,
 } from '../../client/errors';
-import { FAILURE_TYPES, FRONT_DOOR_FAILURE_TYPES } from '../../domain/failure-types';
+import { FAILURE_TYPES } from '../../domain/failure-types';
 import { routeTableSchema } from '../../domain/route-table';
 import { cacheKeyHolders } from '../../frontdoor/front-door-directory';
-import { describeError, FrontDoorError } from '../../frontdoor/openai-error';
+import { describeError, FRONT_DOOR_FAILURE_TYPES, FrontDoorError } from '../../frontdoor/openai-error';
 import { createRateLimiter, formatResetDuration } from '../../frontdoor/rate-limiter';
 import { taskModelsFor, taskTypeOfModel } from '../../frontdoor/task-models';
 

@@ -10,6 +10,7 @@ import {
   type WindowUsage,
 } from '../domain/budget-limits';
 import { isPostgres, nowIso, toIsoTimestamp, toSafeInteger } from './knex-client';
+import { columnsAsFields } from './row-fields';
 
 /**
  * The counters of budget windows (docs/decisions/0021). Every function that changes them runs in a
@@ -172,11 +173,8 @@ export async function adjustWindows(
 
 function toLimit(row: LimitRow): BudgetLimit {
   return {
-    tenantId: row.tenant_id,
-    feature: row.feature,
+    ...columnsAsFields(row, ['tenant_id', 'feature', 'unit', 'kind']),
     window: row.budget_window,
-    unit: row.unit,
-    kind: row.kind,
     limit: toSafeInteger(row.limit_value),
     approvalOverride: row.approval_override === true || Number(row.approval_override) === 1,
   };

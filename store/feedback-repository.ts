@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { RequestFeedback } from '../domain/feedback-contract';
 import { isPostgres, toIsoTimestamp } from './knex-client';
+import { columnsAsFields } from './row-fields';
 
 export type { RequestFeedback } from '../domain/feedback-contract';
 
@@ -20,15 +21,17 @@ interface FeedbackRow {
 
 function toFeedback(row: FeedbackRow): RequestFeedback {
   return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    workflowId: row.workflow_id,
-    requestId: row.request_id,
-    principalId: row.principal_id,
+    ...columnsAsFields(row, [
+      'id',
+      'tenant_id',
+      'workflow_id',
+      'request_id',
+      'principal_id',
+      'comment',
+      'route_id',
+      'prompt_ref',
+    ]),
     score: Number(row.score),
-    comment: row.comment,
-    routeId: row.route_id,
-    promptRef: row.prompt_ref,
     retrievedDocumentIds: JSON.parse(row.retrieved_document_ids) as string[],
     createdAt: toIsoTimestamp(row.created_at),
   };

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { isPostgres, nowIso, toSafeInteger } from './knex-client';
+import { columnsAsFields } from './row-fields';
 
 /** One stored content as the repository returns it; `sealed` is the codec's ciphertext, never plaintext. */
 export interface StoredContent {
@@ -32,11 +33,7 @@ export class ContentConflictError extends Error {
 
 function toStoredContent(row: StoredContentRow): StoredContent {
   return {
-    contentId: row.content_id,
-    tenantId: row.tenant_id,
-    workflowId: row.workflow_id,
-    step: row.step,
-    sha256: row.sha256,
+    ...columnsAsFields(row, ['content_id', 'tenant_id', 'workflow_id', 'step', 'sha256']),
     bytes: toSafeInteger(row.bytes),
     tokens: toSafeInteger(row.tokens),
     sealed: Buffer.from(row.sealed),

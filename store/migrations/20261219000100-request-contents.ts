@@ -17,10 +17,11 @@ export async function up(knex: Knex): Promise<void> {
       workflow_id TEXT NOT NULL,
       step TEXT NOT NULL,
       sha256 TEXT NOT NULL,
-      bytes INTEGER NOT NULL CHECK (bytes >= 0),
-      tokens INTEGER NOT NULL CHECK (tokens >= 0),
+      bytes INTEGER NOT NULL,
+      tokens INTEGER NOT NULL,
       sealed ${postgres ? 'BYTEA' : 'BLOB'} NOT NULL,
-      created_at ${timestamp} NOT NULL
+      created_at ${timestamp} NOT NULL,
+      CHECK (bytes >= 0 AND tokens >= 0)
     )`,
     `CREATE INDEX IF NOT EXISTS request_contents_retention_idx ON request_contents (tenant_id, created_at)`,
   ]);

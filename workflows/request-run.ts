@@ -184,18 +184,14 @@ export class RequestRun {
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.route, value: routeId }]);
   }
 
-  /**
-   * Keeps what the audit needs from an allowed decision: who, under which policy, charged to which
-   * feature, logged how. `Feature` was set at start from the caller's claim; where the key charges
-   * another (a key bound to one feature, the request naming none) it is set to the one charged.
-   */
+  /** Keeps what the audit needs from an allowed decision: who, which policy, which feature, logged how. */
   authorized(decision: Extract<PolicyDecision, { allowed: true }>): void {
     this.facts.principalId = decision.principalId;
     this.facts.feature = chargedFeatureOf(decision, this.request);
-    // Only when they differ, which no decision recorded before 0029 makes: replayed histories keep their commands.
-    if (this.facts.feature !== undefined && this.facts.feature !== this.request.feature) {
+    // `Feature` holds the caller's claim from the start and follows the charge where it differs, which no
+    // decision recorded before 0029 does: replayed histories keep their commands.
+    if (this.facts.feature !== undefined && this.facts.feature !== this.request.feature)
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.feature, value: this.facts.feature }]);
-    }
     this.facts.policyVersion = decision.policyVersion;
     this.facts.logging = decision.logging;
     this.dataClass = { declared: this.request.dataClass, effective: decision.dataClass, raisedBy: [] };

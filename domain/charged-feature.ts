@@ -17,7 +17,8 @@ export interface FeatureChargingFacts {
 export type FeatureDecision =
   | {
       allowed: true;
-      /** null: charged to no feature, only the tenant-wide limits apply. */ feature: string | null;
+      /** null: charged to no feature, only the tenant-wide limits apply. */
+      feature: string | null;
     }
   | { allowed: false; reason: string };
 

@@ -7,6 +7,7 @@ import { unattestedAuthorization } from '../governance/attested-governance';
 import { verifyRequestProof } from '../governance/caller-proof';
 import { governanceControlsOf } from '../governance/policy-controls';
 import { requestFingerprint } from '../governance/request-fingerprint';
+import { featuresOfWorkingKeys } from '../store/api-key-repository';
 import { findSucceededChains } from '../store/audit-repository';
 import { getLatestPolicy } from '../store/policy-repository';
 import { findPrincipalByKeyId, listPrincipalsByRole } from '../store/principal-repository';
@@ -23,7 +24,8 @@ export interface AuthorizeInput {
 
 /**
  * Step 1. Authenticates the caller by the proof in the request (never a reusable credential), then
- * decides with the pure policy function: tenant, principal, capability, data class, approval. The policy
+ * decides with the pure policy function: tenant, principal, capability, the feature the request is
+ * charged to (as its key allows, docs/decisions/0029), data class, approval. The policy
  * version, principal and key it read must be what the tenant's audit chain attests
  * (`FAILURE_TYPES.governanceUnattested` otherwise, docs/decisions/0028).
  */
@@ -61,7 +63,13 @@ export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies
         return denied(`request ${workflowId} already succeeded; its result belongs to that run`, found.id);
       }
     }
-    const policy = found ? await getLatestPolicy(db, request.tenantId) : undefined;
+    const [policy, reservedFeatures] = found
+      ? await Promise.all([
+          getLatestPolicy(db, request.tenantId),
+          // Keys working when the request started, as the key itself is judged.
+          featuresOfWorkingKeys(db, request.tenantId, input.chainStartedAt),
+        ])
+      : [undefined, []];
     if (found) {
       // The rows just read must be the ones the audit chain attests, or the request is served by an edit.
       const unattested = await unattestedAuthorization(db, audit.keys.chainKeyById, {
@@ -75,7 +83,11 @@ export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies
         throw ApplicationFailure.nonRetryable(unattested, FAILURE_TYPES.governanceUnattested);
       }
     }
-    const allowed = decideAuthorization(request, tenant, found, policy);
+    const allowed = decideAuthorization(request, tenant, found, policy, {
+      keyId: request.caller.keyId,
+      ...(found?.key.features === undefined ? {} : { keyFeatures: found.key.features }),
+      reservedFeatures,
+    });
     if (!allowed.allowed) {
       log.info('request denied', { tenantId: request.tenantId, reason: allowed.reason });
       return allowed;

@@ -83,6 +83,7 @@ export function buildAuditEvents(input: RecordInput): AuditEventDraft[] {
         requestId: input.requestId,
         taskType: input.taskType,
         feature: input.feature ?? null,
+        declaredFeature: input.declaredFeature ?? null,
         declaredDataClass: input.dataClass.declared,
         question: contentForLog(input.question, input.logging),
       });

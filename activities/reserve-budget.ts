@@ -33,7 +33,7 @@ export interface ReserveBudgetInput {
   redaction?: RedactionControl;
   /** The effective data class, which decides with the route whether redaction applies. */
   dataClass?: DataClass;
-  /** The request's feature: its window limits apply beside the tenant's. */
+  /** The feature authorize charged the request to: its window limits apply beside the tenant's. */
   feature?: string;
   /** The approver who allowed this request past the window hard limits, once (docs/decisions/0021). */
   overrideApprovedBy?: string;

@@ -30,6 +30,16 @@ function scopeList(value: string): string[] {
     .filter((scope) => scope !== '');
 }
 
+/** `--feature` may be given once per feature. */
+function collectFeature(value: string, previous: string[] = []): string[] {
+  return [...previous, value.trim()];
+}
+
+/** `, features faq,search` for a bound key; nothing for an unbound one. */
+function bindingOf(key: ApiKeyRecord): string {
+  return key.features === undefined ? '' : `, features ${key.features.join(',')}`;
+}
+
 function describeKey(key: ApiKeyRecord, now: number): string {
   const status = keyStatus(key, now);
   const until =
@@ -39,7 +49,8 @@ function describeKey(key: ApiKeyRecord, now: number): string {
         ? 'no expiry'
         : `${status === 'expired' ? 'expired' : 'expires'} ${key.expiresAt}`;
   const rotated = key.replacedBy === undefined ? '' : `  replaced by ${key.replacedBy}`;
-  return `${key.keyId}  ${key.principalId}  ${status}  scopes ${key.scopes.join(',')}  created ${key.createdAt}  ${until}${rotated}`;
+  const features = key.features === undefined ? '' : `  features ${key.features.join(',')}`;
+  return `${key.keyId}  ${key.principalId}  ${status}  scopes ${key.scopes.join(',')}${features}  created ${key.createdAt}  ${until}${rotated}`;
 }
 
 /** `by <principal> with key <key id>`: the author of record of a change, as the CLI prints it. */
@@ -52,6 +63,7 @@ interface CreateOptions {
   principal: string;
   scopes?: string[];
   expires?: number;
+  feature?: string[];
   bootstrap?: boolean;
   apiKey?: string;
   note?: string;
@@ -62,6 +74,7 @@ async function bootstrap(settings: GatehouseSettings, options: CreateOptions): P
   const conflicting = [
     options.scopes === undefined ? undefined : '--scopes',
     options.expires === undefined ? undefined : '--expires',
+    options.feature === undefined ? undefined : '--feature',
     options.apiKey === undefined ? undefined : '--api-key',
   ].filter((flag): flag is string => flag !== undefined);
   if (conflicting.length > 0) {
@@ -87,7 +100,9 @@ async function bootstrap(settings: GatehouseSettings, options: CreateOptions): P
 export function registerKeyCommands(program: Command, settings: GatehouseSettings): void {
   const keys = program
     .command('keys')
-    .description(`API keys with scopes (${KEY_SCOPES.join(', ')}) and expiry; secrets are shown once`);
+    .description(
+      `API keys with scopes (${KEY_SCOPES.join(', ')}), expiry and feature binding; secrets are shown once`,
+    );
 
   keys
     .command('create')
@@ -98,6 +113,11 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
     .requiredOption('--principal <id>', 'the principal the key acts as')
     .option('--scopes <list>', `comma-separated: ${KEY_SCOPES.join(', ')}`, scopeList)
     .option('--expires <duration>', 'lifetime, e.g. 30d, 12h (default: no expiry)', duration)
+    .option(
+      '--feature <name>',
+      "bind the key's requests to this feature (repeatable): they are charged to it, and naming another is refused",
+      collectFeature,
+    )
     .option(
       '--bootstrap',
       `issue the tenant's first governance key (${BOOTSTRAP_SCOPES.join(',')}) without a key; refused once the tenant has one`,
@@ -121,12 +141,13 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
           principalId: options.principal,
           scopes,
           ...(options.expires === undefined ? {} : { expiresInMs: options.expires }),
+          ...(options.feature === undefined ? {} : { features: options.feature }),
           actor,
         })),
         actor,
       }));
       process.stdout.write(
-        `key ${issued.record.keyId} for ${options.principal} of '${options.tenant}' (scopes ${issued.record.scopes.join(',')}, ${issued.record.expiresAt === undefined ? 'no expiry' : `expires ${issued.record.expiresAt}`}), created ${byActor(issued.actor)}\n` +
+        `key ${issued.record.keyId} for ${options.principal} of '${options.tenant}' (scopes ${issued.record.scopes.join(',')}${bindingOf(issued.record)}, ${issued.record.expiresAt === undefined ? 'no expiry' : `expires ${issued.record.expiresAt}`}), created ${byActor(issued.actor)}\n` +
           `secret (shown only now): ${issued.secret}\n`,
       );
     });
@@ -205,7 +226,7 @@ export function registerKeyCommands(program: Command, settings: GatehouseSetting
             ? `revoked at ${rotated.old.revokedAt}`
             : `valid until ${rotated.old.expiresAt ?? '?'}`;
         process.stdout.write(
-          `key ${rotated.old.keyId} rotated ${byActor(rotated.actor)}: new key ${rotated.record.keyId} (scopes ${rotated.record.scopes.join(',')}); the old key is ${old}\n` +
+          `key ${rotated.old.keyId} rotated ${byActor(rotated.actor)}: new key ${rotated.record.keyId} (scopes ${rotated.record.scopes.join(',')}${bindingOf(rotated.record)}); the old key is ${old}\n` +
             `secret (shown only now): ${rotated.secret}\n`,
         );
       },

@@ -4,7 +4,7 @@
  * verify the audit trail; `governance:read`: read the tenant's keys, policy versions and prompts;
  * `governance:write`: apply policies, publish and promote prompts, create, revoke and rotate keys.
  * A principal's own key (the one it was created with) has `PRINCIPAL_KEY_SCOPES` and no expiry; keys
- * made with `gatehouse keys create` have the scopes and expiry they were given.
+ * made with `gatehouse keys create` have the scopes, expiry and feature binding they were given.
  */
 export const KEY_SCOPES = ['requests', 'operate', 'audit', 'governance:read', 'governance:write'] as const;
 export type KeyScope = (typeof KEY_SCOPES)[number];
@@ -26,6 +26,11 @@ export interface KeyAccess {
   expiresAt?: string;
   /** ISO time the key was revoked. */
   revokedAt?: string;
+  /**
+   * The features requests made with the key are charged to (docs/decisions/0029); absent: unbound. A
+   * principal's own key is never bound.
+   */
+  features?: readonly string[];
 }
 
 export type KeyStatus = 'active' | 'expired' | 'revoked';

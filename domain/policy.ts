@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { GuardrailControl, RedactionControl } from './governance-controls';
 import { dataClassSchema, isClearedFor, strictestDataClass, type DataClass } from './data-class';
+import { decideChargedFeature, type FeatureChargingFacts } from './charged-feature';
 import { usdToMicro } from './cost';
 import { routesForDataClass } from './task-routes';
 import { promptReferenceSchema, type LlmRequest, type PromptReference } from './request-contract';
@@ -93,6 +94,12 @@ export type PolicyDecision =
       /** The class the request is treated as before retrieval: the declaration raised to the policy floor. */
       dataClass: DataClass;
       dataClassRules: DataClassRules;
+      /**
+       * The feature the request is charged to, as its key allows (docs/decisions/0029); null: none. Budget
+       * windows, the ledger and the audit use it, never the caller's `feature`. Absent only in decisions
+       * recorded before it existed (see `chargedFeatureOf`).
+       */
+      feature?: string | null;
       /** Principals who may approve, never the requester; filled in by the authorize activity. */
       approverIds: string[];
       allowedRoutes: string[] | null;
@@ -135,14 +142,15 @@ export type ApprovalRequirement =
     };
 
 /**
- * Decides whether a request may proceed. Pure, so every denial reason is unit-tested; the authorize
- * activity only loads the facts.
+ * Decides whether a request may proceed, and which feature it is charged to. Pure, so every denial reason
+ * is unit-tested; the authorize activity only loads the facts.
  */
 export function decideAuthorization(
-  request: Pick<LlmRequest, 'tenantId' | 'taskType' | 'dataClass' | 'prompt' | 'maxOutputTokens'>,
+  request: Pick<LlmRequest, 'tenantId' | 'taskType' | 'feature' | 'dataClass' | 'prompt' | 'maxOutputTokens'>,
   tenant: TenantFacts | undefined,
   principal: PrincipalFacts | undefined,
   policy: PolicyFacts | undefined,
+  charging: FeatureChargingFacts,
 ): PolicyDecision {
   const deny = (
     reason: string,
@@ -195,6 +203,8 @@ export function decideAuthorization(
       );
     }
   }
+  const charged = decideChargedFeature(request.feature, charging);
+  if (!charged.allowed) return deny(charged.reason, context);
   const dataClass = strictestDataClass([
     request.dataClass,
     ...(document.dataClassFloor ? [document.dataClassFloor] : []),
@@ -221,6 +231,7 @@ export function decideAuthorization(
     clearance: principal.clearance,
     policyVersion: policy.version,
     dataClass,
+    feature: charged.feature,
     dataClassRules: {
       allowed: document.allowedDataClasses,
       floor: document.dataClassFloor,
@@ -308,4 +319,17 @@ export function reevaluateDataClass(
   const before = approvalFor(decision, decision.dataClass);
   const after = approvalFor(decision, effective);
   return { ...base, newApproval: after.required && !before.required ? after : { required: false } };
+}
+
+/**
+ * The feature a run charges: the one its authorization decided. A decision recorded before decisions
+ * carried one (docs/decisions/0029) was made when the caller's `feature` was all there was, so a run that
+ * resumes with such a decision in its history keeps charging what it was admitted with.
+ */
+export function chargedFeatureOf(
+  decision: Pick<Extract<PolicyDecision, { allowed: true }>, 'feature'>,
+  request: Pick<LlmRequest, 'feature'>,
+): string | undefined {
+  if (decision.feature === undefined) return request.feature;
+  return decision.feature ?? undefined;
 }

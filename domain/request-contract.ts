@@ -46,6 +46,14 @@ export const taskTypeSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'task types are lower-case words joined by dashes');
 
+/** A product feature a request is charged to (budgets and reports), or an API key is bound to. */
+export const featureSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,62}$/,
+    'features are 1-63 lower-case letters, digits, dots, dashes or underscores',
+  );
+
 export const promptReferenceSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
@@ -75,10 +83,7 @@ const requestFields = {
   tenantId: tenantIdSchema,
   requestId: requestIdSchema,
   taskType: taskTypeSchema,
-  feature: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)
-    .optional(),
+  feature: featureSchema.optional(),
   dataClass: dataClassSchema.default('internal'),
   question: wellFormedText(MAX_QUESTION_CHARS).pipe(z.string().trim().min(1, 'question must not be empty')),
   prompt: promptReferenceSchema.optional(),

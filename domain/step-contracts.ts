@@ -56,6 +56,7 @@ export type AssembledPrompt = AssembledPromptFacts & PromptContent;
 export interface AttemptAttribution {
   principalId: string;
   taskType: string;
+  /** The feature authorize charged the request to. */
   feature?: string;
   promptRef: string;
   /** The policy version the request was authorized under (telemetry attribute). */
@@ -228,7 +229,10 @@ export interface RecordInput {
   requestId: string;
   principalId?: string;
   taskType: string;
+  /** The feature the request was charged to, as authorize decided (absent: none, or not authorized). */
   feature?: string;
+  /** The feature the caller named, which authorize may have refused or filled in. */
+  declaredFeature?: string;
   dataClass: DataClassView;
   policyVersion?: number;
   promptRef?: string;

@@ -8,6 +8,7 @@ import {
   type GovernanceScope,
   type KeyScope,
 } from '../domain/api-key-access';
+import { featureSchema } from '../domain/request-contract';
 import {
   createApiKey,
   findApiKey,
@@ -54,6 +55,26 @@ function checkScopes(scopes: string[]): KeyScope[] {
   return [...new Set(scopes)] as KeyScope[];
 }
 
+/**
+ * A key's feature binding, checked: feature names as requests name them, each once. Only a key that makes
+ * requests has anything to charge, so a binding on any other key is refused rather than ignored.
+ */
+function checkFeatures(features: readonly string[], scopes: readonly KeyScope[]): string[] | undefined {
+  if (features.length === 0) return undefined;
+  const invalid = features.filter((feature) => !featureSchema.safeParse(feature).success);
+  if (invalid.length > 0) {
+    throw new ApiKeyError(
+      `features are 1-63 lower-case letters, digits, dots, dashes or underscores (invalid: ${invalid.join(', ')})`,
+    );
+  }
+  if (!scopes.includes('requests')) {
+    throw new ApiKeyError(
+      `a feature binding limits what requests charge; give the key the 'requests' scope or no --feature`,
+    );
+  }
+  return [...new Set(features)];
+}
+
 export interface IssuedKey {
   /** Shown once: only its hash is stored. */
   secret: string;
@@ -68,10 +89,13 @@ export async function createKey(
     principalId: string;
     scopes: string[];
     expiresInMs?: number;
+    /** The features its requests are charged to (docs/decisions/0029); none: unbound. */
+    features?: readonly string[];
     actor: GovernanceActor;
   },
 ): Promise<IssuedKey> {
   const scopes = checkScopes(input.scopes);
+  const features = checkFeatures(input.features ?? [], scopes);
   const principal = await findPrincipalCredential(writer.db, input.tenantId, input.principalId);
   if (!principal) {
     throw new ApiKeyError(`tenant '${input.tenantId}' has no principal '${input.principalId}'`);
@@ -83,6 +107,7 @@ export async function createKey(
     rawKey: secret,
     scopes,
     ...(input.expiresInMs === undefined ? {} : { expiresAt: new Date(Date.now() + input.expiresInMs) }),
+    ...(features === undefined ? {} : { features }),
   });
   const changes = await attestGovernanceChanges(writer, input.tenantId, input.actor);
   return { secret, record, changes };
@@ -262,7 +287,7 @@ export async function revokeKey(
 }
 
 /**
- * Issues a new secret with the old key's principal, scopes and lifetime, and ends the old key after
+ * Issues a new secret with the old key's principal, scopes, feature binding and lifetime, and ends the old key after
  * `graceMs` (0: revoked at once). A revoked key cannot be rotated: create a new one.
  */
 export async function rotateKey(
@@ -286,6 +311,7 @@ export async function rotateKey(
     rawKey: secret,
     scopes: old.scopes,
     ...(lifetime === undefined ? {} : { expiresAt: new Date(now + lifetime) }),
+    ...(old.features === undefined ? {} : { features: old.features }),
   });
   const retired = await retireRotatedKey(writer.db, old, {
     replacement: record.keyId,

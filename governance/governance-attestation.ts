@@ -7,7 +7,7 @@ import { sha256Hex } from './sha256';
 
 /**
  * Policy versions, prompt versions and labels, principals (their own key, roles, clearance) and the API
- * keys made for them (scopes, expiry, revocation) in the audit chain. Every change made through Gatehouse's code ends with `attestGovernanceChanges`: one
+ * keys made for them (scopes, expiry, revocation, feature binding) in the audit chain. Every change made through Gatehouse's code ends with `attestGovernanceChanges`: one
  * `governance.changed` event naming the author and the content hash of each item that changed. Once a
  * tenant has such an event, `audit verify` compares the tables with the chain, so a policy version, a
  * prompt, a label or an API key inserted, edited or deleted by SQL is reported — writing the event that
@@ -113,9 +113,13 @@ export function principalContentHash(row: Record<string, unknown>): string {
   });
 }
 
-/** The content hash of an api_keys row: its principal, key, scopes, expiry, revocation and successor. */
+/**
+ * The content hash of an api_keys row: its principal, key, scopes, expiry, revocation, successor and
+ * feature binding (an unbound key hashes as keys did before bindings existed).
+ */
 export function apiKeyContentHash(row: Record<string, unknown>): string {
   const time = (value: unknown) => (value == null ? null : toIsoTimestamp(value));
+  const binding = row.features == null ? {} : { features: row.features };
   return hashOf({
     principalId: row.principal_id,
     keyHash: row.key_hash,
@@ -123,6 +127,7 @@ export function apiKeyContentHash(row: Record<string, unknown>): string {
     expiresAt: time(row.expires_at),
     revokedAt: time(row.revoked_at),
     replacedBy: row.replaced_by ?? null,
+    ...binding,
   });
 }
 

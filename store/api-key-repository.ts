@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { keyStatus } from '../domain/api-key-access';
 import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
 import { firstRecord, nowIso, toIsoTimestamp } from './knex-client';
 
@@ -12,6 +13,8 @@ export interface ApiKeyRecord {
   revokedAt?: string;
   /** The key that replaced this one when it was rotated. */
   replacedBy?: string;
+  /** The features its requests are charged to (docs/decisions/0029); absent: unbound. */
+  features?: string[];
 }
 
 interface ApiKeyRow {
@@ -24,26 +27,46 @@ interface ApiKeyRow {
   revoked_at: unknown;
   replaced_by: string | null;
   created_at: unknown;
+  /** JSON array of features; NULL for an unbound key. */
+  features: string | null;
+}
+
+function stringsOf(json: string): string[] {
+  const values: unknown = JSON.parse(json);
+  return Array.isArray(values) ? values.filter((value): value is string => typeof value === 'string') : [];
+}
+
+/** A key's feature binding as stored: absent when it has none, so an unbound key reads as before. */
+export function featuresOf(json: string | null | undefined): { features?: string[] } {
+  const features = json == null ? [] : stringsOf(json);
+  return features.length === 0 ? {} : { features };
 }
 
 function toRecord(row: ApiKeyRow): ApiKeyRecord {
-  const scopes: unknown = JSON.parse(row.scopes);
   return {
     keyId: row.key_id,
     tenantId: row.tenant_id,
     principalId: row.principal_id,
-    scopes: Array.isArray(scopes) ? scopes.filter((scope): scope is string => typeof scope === 'string') : [],
+    scopes: stringsOf(row.scopes),
     createdAt: toIsoTimestamp(row.created_at),
     ...(row.expires_at == null ? {} : { expiresAt: toIsoTimestamp(row.expires_at) }),
     ...(row.revoked_at == null ? {} : { revokedAt: toIsoTimestamp(row.revoked_at) }),
     ...(row.replaced_by === null ? {} : { replacedBy: row.replaced_by }),
+    ...featuresOf(row.features),
   };
 }
 
 /** Stores a new key for a principal (only its hash) and returns its record. */
 export async function createApiKey(
   db: Knex,
-  input: { tenantId: string; principalId: string; rawKey: string; scopes: string[]; expiresAt?: Date },
+  input: {
+    tenantId: string;
+    principalId: string;
+    rawKey: string;
+    scopes: string[];
+    expiresAt?: Date;
+    features?: readonly string[];
+  },
 ): Promise<ApiKeyRecord> {
   const keyHash = hashApiKey(input.rawKey);
   const row: ApiKeyRow = {
@@ -56,6 +79,9 @@ export async function createApiKey(
     revoked_at: null,
     replaced_by: null,
     created_at: nowIso(),
+    // An unbound key keeps NULL, so its attested content hash is the one it had before bindings existed.
+    features:
+      input.features === undefined || input.features.length === 0 ? null : JSON.stringify(input.features),
   };
   await db('api_keys').insert(row);
   return toRecord(row);
@@ -68,6 +94,21 @@ export async function listApiKeys(db: Knex, tenantId: string, principalId?: stri
     .orderBy([{ column: 'created_at' }, { column: 'key_id' }]);
   if (principalId !== undefined) query.andWhere({ principal_id: principalId });
   return ((await query) as ApiKeyRow[]).map(toRecord);
+}
+
+/**
+ * The features that a key of the tenant working at `atMs` (not revoked, not expired) is bound to: those
+ * the tenant charges only through keys bound to them (docs/decisions/0029).
+ */
+export async function featuresOfWorkingKeys(db: Knex, tenantId: string, atMs: number): Promise<string[]> {
+  const rows = (await db<ApiKeyRow>('api_keys')
+    .where({ tenant_id: tenantId })
+    .whereNotNull('features')) as ApiKeyRow[];
+  const features = rows
+    .map(toRecord)
+    .filter((key) => keyStatus(key, atMs) === 'active')
+    .flatMap((key) => key.features ?? []);
+  return [...new Set(features)].sort();
 }
 
 export async function findApiKey(

@@ -18,6 +18,7 @@ import * as tenantRateLimits from './migrations/20261216000300-tenant-rate-limit
 import * as requestFeedback from './migrations/20261217000100-request-feedback';
 import * as instructionSignals from './migrations/20261218000100-instruction-signals';
 import * as requestContents from './migrations/20261219000100-request-contents';
+import * as apiKeyFeatures from './migrations/20261220000100-api-key-features';
 
 interface NamedMigration {
   name: string;
@@ -47,6 +48,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261217000100-request-feedback', migration: requestFeedback },
   { name: '20261218000100-instruction-signals', migration: instructionSignals },
   { name: '20261219000100-request-contents', migration: requestContents },
+  { name: '20261220000100-api-key-features', migration: apiKeyFeatures },
 ];
 
 const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { PRINCIPAL_KEY_SCOPES, type KeyAccess } from '../domain/api-key-access';
 import type { DataClass } from '../domain/data-class';
 import { hashApiKey, keyIdForKeyHash } from '../governance/caller-proof';
+import { featuresOf } from './api-key-repository';
 import { firstRecord, nowIso, toIsoTimestamp } from './knex-client';
 
 export type PrincipalRole = 'requester' | 'approver' | 'admin';
@@ -53,6 +54,7 @@ interface ApiKeyJoinRow extends Omit<PrincipalRow, 'api_key_hash' | 'key_id' | '
   scopes: string;
   expires_at: unknown;
   revoked_at: unknown;
+  features: string | null;
 }
 
 /** A key made with `gatehouse keys create`, with the principal holding it. */
@@ -69,6 +71,7 @@ function apiKeys(db: Knex) {
         'k.scopes',
         'k.expires_at',
         'k.revoked_at',
+        'k.features',
         'k.principal_id',
         'p.tenant_id',
         'p.name',
@@ -91,6 +94,7 @@ function apiKeyCredential(row: ApiKeyJoinRow): PrincipalCredential {
       scopes: parseStringArray(row.scopes),
       ...(row.expires_at == null ? {} : { expiresAt: toIsoTimestamp(row.expires_at) }),
       ...(row.revoked_at == null ? {} : { revokedAt: toIsoTimestamp(row.revoked_at) }),
+      ...featuresOf(row.features),
     },
   };
 }

@@ -197,7 +197,7 @@ export async function inferOverRoutes(options: {
             promptTokens: options.reservedPromptTokens,
             maxOutputTokens: options.maxOutputTokens,
             attemptsToCover: 1,
-            feature: request.feature,
+            feature: options.attribution.feature,
           }),
         attempt,
       );

@@ -110,7 +110,7 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       attemptsToCover: routePlan.budget.maxTotalAttempts,
       redaction: authorization.redaction,
       dataClass: reevaluated.effective,
-      feature: request.feature,
+      feature: run.facts.feature,
     });
 
     // 7 infer: attempts over the route plan; each prompt leaves redacted where the policy requires it.
@@ -125,7 +125,7 @@ export async function llmRequestWorkflow(rawRequest: LlmRequest): Promise<LlmRes
       attribution: {
         principalId: authorization.principalId,
         taskType: request.taskType,
-        feature: request.feature,
+        feature: run.facts.feature,
         promptRef: prompt.promptRef,
         policyVersion: authorization.policyVersion,
         logging: authorization.logging,

@@ -12,11 +12,12 @@ import {
 import { sumAttemptCosts } from '../domain/build-llm-result';
 import { microToUsd } from '../domain/cost';
 import { FAILURE_TYPES, isFailureType, type FailureType } from '../domain/failure-types';
-import type {
-  ApprovalRequirement,
-  DataClassReevaluation,
-  LoggingMode,
-  PolicyDecision,
+import {
+  chargedFeatureOf,
+  type ApprovalRequirement,
+  type DataClassReevaluation,
+  type LoggingMode,
+  type PolicyDecision,
 } from '../domain/policy';
 import type { GuardrailVerdict } from '../domain/guardrail-verdict';
 import type { LlmRequest } from '../domain/request-contract';
@@ -76,6 +77,8 @@ function failedRunOf(error: unknown): string | undefined {
 /** What `record` needs to know about the run so far, on the success path and on every failure path. */
 export interface RunFacts {
   principalId?: string;
+  /** The feature the request is charged to, as authorize decided: never the caller's claim on its own. */
+  feature?: string;
   policyVersion?: number;
   logging: LoggingMode;
   prompt?: AssembledPrompt;
@@ -181,9 +184,14 @@ export class RequestRun {
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.route, value: routeId }]);
   }
 
-  /** Keeps what the audit needs from an allowed decision: who, under which policy, logged how. */
+  /** Keeps what the audit needs from an allowed decision: who, which policy, which feature, logged how. */
   authorized(decision: Extract<PolicyDecision, { allowed: true }>): void {
     this.facts.principalId = decision.principalId;
+    this.facts.feature = chargedFeatureOf(decision, this.request);
+    // `Feature` holds the caller's claim from the start and follows the charge where it differs, which no
+    // decision recorded before 0029 does: replayed histories keep their commands.
+    if (this.facts.feature !== undefined && this.facts.feature !== this.request.feature)
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.feature, value: this.facts.feature }]);
     this.facts.policyVersion = decision.policyVersion;
     this.facts.logging = decision.logging;
     this.dataClass = { declared: this.request.dataClass, effective: decision.dataClass, raisedBy: [] };
@@ -320,7 +328,8 @@ export class RequestRun {
       requestId: request.requestId,
       principalId: facts.principalId,
       taskType: request.taskType,
-      feature: request.feature,
+      feature: facts.feature,
+      declaredFeature: request.feature,
       dataClass: this.dataClass,
       policyVersion: facts.policyVersion,
       promptRef: facts.prompt?.promptRef,

@@ -208,4 +208,35 @@ describe('gatehouse keys', () => {
       new RegExp(`BROKEN at #\\d+ .*api-key:${keyId} was changed outside Gatehouse`),
     );
   });
+
+  it('binds a key to features with --feature, shows the binding, keeps it through a rotation', async () => {
+    const created = await createAnalystKey('requests', '--feature', 'faq', '--feature', 'search');
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toMatch(/\(scopes requests, features faq,search, no expiry\), created by /);
+    const keyId = keyIdOf(created.stdout)!;
+    const stored = (await database.db('api_keys').where({ key_id: keyId }).first('features')) as {
+      features: string;
+    };
+    expect(JSON.parse(stored.features)).toEqual(['faq', 'search']);
+
+    const listed = await keys('list', '--api-key', analystGovernance.secret);
+    expect(listed.stdout).toContain(
+      `${keyId}  demo-analyst  active  scopes requests  features faq,search  created`,
+    );
+    const json = await keys('list', '--json', '--api-key', analystGovernance.secret);
+    const rows = JSON.parse(json.stdout) as Array<{ keyId: string; features?: string[] }>;
+    expect(rows.find((row) => row.keyId === keyId)?.features).toEqual(['faq', 'search']);
+
+    const rotated = await keys('rotate', '--key', keyId, '--api-key', analystGovernance.secret);
+    expect(rotated.stdout).toMatch(/new key [0-9a-f]{32} \(scopes requests, features faq,search\)/);
+
+    const withoutRequests = await createAnalystKey('audit', '--feature', 'faq');
+    expect(withoutRequests.stderr).toContain("give the key the 'requests' scope or no --feature");
+    const invalid = await createAnalystKey('requests', '--feature', 'FAQ!');
+    expect(invalid.stderr).toContain(
+      'features are 1-63 lower-case letters, digits, dots, dashes or underscores (invalid: FAQ!)',
+    );
+    const bootstrap = await keys('create', '--principal', 'demo-analyst', '--bootstrap', '--feature', 'faq');
+    expect(bootstrap.stderr).toContain('drop --feature');
+  });
 });

@@ -48,6 +48,7 @@ describe('the effective data class, over generated requests', () => {
             { id: 't', status: 'active', tier: 'team' },
             { id: 'p', status: 'active', capabilities: ['qa'], groups: [], clearance: 'restricted' },
             { version: 1, document: { allowedDataClasses: allowed, dataClassFloor: floor } },
+            { keyId: 'k', reservedFeatures: [] },
           );
           if (!decision.allowed) return;
           const documents = documentClasses.map((classification, index) => ({

@@ -1,3 +1,4 @@
+import type { FeatureChargingFacts } from '../../domain/charged-feature';
 import {
   approvalFor,
   decideAuthorization,
@@ -27,6 +28,7 @@ const request = {
   prompt: undefined,
   maxOutputTokens: undefined,
 };
+const unboundKey: FeatureChargingFacts = { keyId: 'k1', reservedFeatures: [] };
 const policy = (overrides: Record<string, unknown> = {}) => ({
   version: 7,
   document: { ...document, ...overrides },
@@ -39,37 +41,57 @@ function allowed(decision: PolicyDecision): Extract<PolicyDecision, { allowed: t
 
 describe('decideAuthorization', () => {
   it.each<[string, Parameters<typeof decideAuthorization>, RegExp]>([
-    ['an unknown tenant', [request, undefined, principal, policy()], /tenant 'acme' does not exist/],
+    [
+      'an unknown tenant',
+      [request, undefined, principal, policy(), unboundKey],
+      /tenant 'acme' does not exist/,
+    ],
     [
       'a suspended tenant',
-      [request, { ...tenant, status: 'suspended' }, principal, policy()],
+      [request, { ...tenant, status: 'suspended' }, principal, policy(), unboundKey],
       /is suspended, not active/,
     ],
-    ['a key of nobody', [request, tenant, undefined, policy()], /the API key is not valid for tenant 'acme'/],
+    [
+      'a key of nobody',
+      [request, tenant, undefined, policy(), unboundKey],
+      /the API key is not valid for tenant 'acme'/,
+    ],
     [
       'a disabled principal',
-      [request, tenant, { ...principal, status: 'disabled' }, policy()],
+      [request, tenant, { ...principal, status: 'disabled' }, policy(), unboundKey],
       /principal 'ana' is disabled/,
     ],
-    ['a tenant without policy', [request, tenant, principal, undefined], /has no policy/],
+    ['a tenant without policy', [request, tenant, principal, undefined, unboundKey], /has no policy/],
     [
       'an invalid policy',
-      [request, tenant, principal, { version: 3, document: { allowedDataClasses: [] } }],
+      [request, tenant, principal, { version: 3, document: { allowedDataClasses: [] } }, unboundKey],
       /policy version 3 is invalid/,
     ],
     [
       'a task the principal may not run',
-      [{ ...request, taskType: 'summarize' }, tenant, principal, policy()],
+      [{ ...request, taskType: 'summarize' }, tenant, principal, policy(), unboundKey],
       /may not run task 'summarize' \(allowed: qa\)/,
     ],
     [
       'a data class the policy does not allow',
-      [{ ...request, dataClass: 'restricted' }, tenant, { ...principal, clearance: 'restricted' }, policy()],
+      [
+        { ...request, dataClass: 'restricted' },
+        tenant,
+        { ...principal, clearance: 'restricted' },
+        policy(),
+        unboundKey,
+      ],
       /'restricted' is not allowed by policy version 7/,
     ],
     [
       'a data class above the clearance',
-      [{ ...request, dataClass: 'confidential' }, tenant, { ...principal, clearance: 'internal' }, policy()],
+      [
+        { ...request, dataClass: 'confidential' },
+        tenant,
+        { ...principal, clearance: 'internal' },
+        policy(),
+        unboundKey,
+      ],
       /cleared for 'internal' data, not 'confidential'/,
     ],
     [
@@ -79,8 +101,20 @@ describe('decideAuthorization', () => {
         tenant,
         { ...principal, clearance: 'internal' },
         policy({ dataClassFloor: 'confidential' }),
+        unboundKey,
       ],
       /not 'confidential'/,
+    ],
+    [
+      "a feature outside the key's binding",
+      [
+        { ...request, feature: 'other' },
+        tenant,
+        principal,
+        policy(),
+        { ...unboundKey, keyFeatures: ['faq'] },
+      ],
+      /key k1 may not charge feature 'other' \(it is bound to 'faq'\)/,
     ],
   ])('denies %s', (_name, args, reason) => {
     const decision = decideAuthorization(...args);
@@ -90,7 +124,7 @@ describe('decideAuthorization', () => {
 
   it('allows, with the policy version, the prompt of the task and the smaller of the output caps', () => {
     const decision = allowed(
-      decideAuthorization({ ...request, maxOutputTokens: 999 }, tenant, principal, policy()),
+      decideAuthorization({ ...request, maxOutputTokens: 999 }, tenant, principal, policy(), unboundKey),
     );
     expect(decision).toMatchObject({
       principalId: 'ana',
@@ -109,6 +143,7 @@ describe('decideAuthorization', () => {
         tenant,
         principal,
         policy({ dataClassFloor: 'confidential' }),
+        unboundKey,
       ),
     );
     expect(decision.dataClass).toBe('confidential');
@@ -122,7 +157,7 @@ describe('decideAuthorization', () => {
 
 describe('the effective data class after retrieval', () => {
   const decision = {
-    ...allowed(decideAuthorization(request, tenant, principal, policy())),
+    ...allowed(decideAuthorization(request, tenant, principal, policy(), unboundKey)),
     approverIds: ['boss'],
   };
 

@@ -9,6 +9,7 @@ const decision = (retrieval: Record<string, unknown> = {}) => {
     { id: 't', status: 'active', tier: 'team' },
     { id: 'p', status: 'active', capabilities: ['qa', 'rewrite'], groups: [], clearance: 'internal' },
     { version: 2, document: { allowedDataClasses: ['internal'], retrieval } },
+    { keyId: 'k', reservedFeatures: [] },
   );
   if (!made.allowed) throw new Error(made.reason);
   return made;

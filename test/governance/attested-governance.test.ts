@@ -10,6 +10,7 @@ import { createKey, rotateKey } from '../../governance/api-keys';
 import { unattestedAuthorization, unattestedPrompt } from '../../governance/attested-governance';
 import { newAuditKeys } from '../../governance/audit-key-store';
 import {
+  apiKeyContentHash,
   attestGovernanceChanges,
   currentGovernanceItems,
   governanceWorkflowId,
@@ -123,6 +124,33 @@ describe('the request path checks configuration against the audit chain', () => 
     const rotated = await rotateKey(writer(), { tenantId, keyId, graceMs: 3_600_000, actor });
     expect(await authorization(database.db, keyId)).toBeUndefined();
     expect(await authorization(database.db, rotated.record.keyId)).toBeUndefined();
+  });
+
+  it('names a key whose feature binding was widened or removed by SQL; an unbound key hashes as before bindings', async () => {
+    const issued = await createKey(writer(), {
+      tenantId,
+      principalId: 'demo-analyst',
+      scopes: ['requests'],
+      features: ['faq'],
+      actor,
+    });
+    const keyId = issued.record.keyId;
+    expect(await authorization(database.db, keyId)).toBeUndefined();
+    const edited = new RegExp(`^api-key:${keyId} was changed outside Gatehouse`);
+    for (const features of [JSON.stringify(['faq', 'other']), null]) {
+      await database.db('api_keys').where({ key_id: keyId }).update({ features });
+      expect(await authorization(database.db, keyId)).toMatch(edited);
+    }
+    await database
+      .db('api_keys')
+      .where({ key_id: keyId })
+      .update({ features: JSON.stringify(['faq']) });
+    expect(await authorization(database.db, keyId)).toBeUndefined();
+
+    const unbound = (await database.db('api_keys').whereNull('features').first()) as Record<string, unknown>;
+    const { features, ...withoutColumn } = unbound;
+    expect(features).toBeNull();
+    expect(apiKeyContentHash(unbound)).toBe(apiKeyContentHash(withoutColumn));
   });
 
   it('names a key inserted by SQL, never attested', async () => {

@@ -323,10 +323,13 @@ describe('what the request path does with the new sections', () => {
   };
   const request = { tenantId: 'acme', taskType: 'qa', dataClass: 'internal' as const };
   const decide = (overrides: Partial<typeof request> = {}, who = principal) =>
-    decideAuthorization({ ...request, ...overrides }, tenant, who, {
-      version: 7,
-      document: toStoredPolicy(validPolicy()),
-    });
+    decideAuthorization(
+      { ...request, ...overrides },
+      tenant,
+      who,
+      { version: 7, document: toStoredPolicy(validPolicy()) },
+      { keyId: 'k', reservedFeatures: [] },
+    );
 
   it('roles narrow what a principal may run', () => {
     const denied = decide({ taskType: 'extract' });

@@ -297,8 +297,8 @@ async function runRequestPathBenchmarks(quick: boolean): Promise<void> {
   printTable(results, verdicts);
   printFrontDoorResult(frontDoor);
   console.log(
-    `\nTemporal dispatch floor on this server (the request path's skeleton with no-op steps: 1 local activity,\n` +
-      `2 activities on the request queue, 1 on a route queue): p50 ${round(floor.p50)} ms, p95 ${round(floor.p95)} ms, ` +
+    `\nTemporal dispatch floor on this server (the request path's skeleton with no-op steps: a local activity,\n` +
+      `an activity on a route queue, a local activity): p50 ${round(floor.p50)} ms, p95 ${round(floor.p95)} ms, ` +
       `p99 ${round(floor.p99)} ms.\nB1 added p50 beyond that floor: ${round(b1.added.p50 - floor.p50)} ms. ` +
       `The same skeleton with every step a local activity: p50 ${round(localFloor.p50)} ms.`,
   );

@@ -9,6 +9,7 @@ import { INFERENCE_FAILURE_TYPES } from '../domain/failure-types';
 import { decodeInferenceFailure } from '../domain/inference-failure';
 import type { LlmRequest } from '../domain/request-contract';
 import { STEP_ACTIVITY_TYPES, stepOfActivityType, type StepName } from '../domain/step-names';
+import { localActivityMarkerOf } from './local-activity-marker';
 import type {
   AttemptAttribution,
   InferenceAttempt,
@@ -52,7 +53,7 @@ export interface RunHistoryFacts {
   closeReason?: string;
   /** Who terminated the run, when Temporal recorded it. */
   closedBy?: string;
-  /** Steps whose activity this run completed itself (copied ones are excluded). */
+  /** Steps this run completed itself, as activities or local activities (copied ones are excluded). */
   stepsCompleted: StepName[];
   /** Inference attempts this run made and that finished: their usage is proven by the history. */
   attempts: InferenceAttempt[];
@@ -141,6 +142,7 @@ export async function readRunHistory(
       });
     }
     await readActivityOutcome(event, scheduled, finished, facts, converter);
+    await readLocalStep(event, facts, converter);
     const status = CLOSE_STATUS[event.eventType ?? 0];
     if (status) {
       facts.status = status;
@@ -162,6 +164,19 @@ export async function readRunHistory(
     facts.attemptsInFlight.push({ attempt: entry.input.attempt, routeId: entry.input.route.id });
   }
   return facts;
+}
+
+/** A step that ran as a local activity and completed in this run (a Reset copies earlier runs' markers too). */
+async function readLocalStep(
+  event: HistoryEvent,
+  facts: RunHistoryFacts,
+  converter: Client['options']['loadedDataConverter'],
+): Promise<void> {
+  const marker = localActivityMarkerOf(event);
+  const step = marker ? stepOfActivityType(marker.activityType) : undefined;
+  if (!marker?.result || !step) return;
+  const result = await decodeFromPayloadsAtIndex<Timed<unknown>>(converter, 0, marker.result);
+  if (result.runId === facts.runId) facts.stepsCompleted.push(step);
 }
 
 async function readActivityOutcome(

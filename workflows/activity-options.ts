@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { GatehouseActivities } from '../activities/create-activities';
 import type { Route } from '../domain/route-table';
@@ -41,12 +41,35 @@ export const localSteps = proxyLocalActivities<GatehouseActivities>(
   activityOptions({ timeout: '10s', attempts: 45, firstRetry: '50ms', longestWait: '10s' }),
 );
 
-export const retrievalSteps = stepsWith({
-  timeout: '30s',
-  attempts: 5,
-  firstRetry: '200ms',
-  longestWait: '5s',
-});
+const RETRIEVAL_TIMING: StepTiming = { timeout: '30s', attempts: 5, firstRetry: '200ms', longestWait: '5s' };
+/** Recording must not be lost: it keeps retrying through a database outage of about six minutes. */
+const RECORD_TIMING: StepTiming = { timeout: '30s', attempts: 40, firstRetry: '200ms', longestWait: '10s' };
+
+/**
+ * Since decision 0030, retrieve and record run as local activities too, with their own timing: two task
+ * queue round trips, two workflow tasks and ten history events fewer per request. Runs started before
+ * that replay them as the regular activities they were.
+ */
+export const LOCAL_RETRIEVE_AND_RECORD_PATCH = 'local-retrieve-and-record';
+
+function runsRetrieveAndRecordLocally(): boolean {
+  return patched(LOCAL_RETRIEVE_AND_RECORD_PATCH);
+}
+
+const localRetrievalSteps = proxyLocalActivities<GatehouseActivities>(activityOptions(RETRIEVAL_TIMING));
+const regularRetrievalSteps = stepsWith(RETRIEVAL_TIMING);
+const localRecordSteps = proxyLocalActivities<GatehouseActivities>(activityOptions(RECORD_TIMING));
+const regularRecordSteps = stepsWith(RECORD_TIMING);
+
+/** The retrieve step's activity: local, or regular in a run from before decision 0030. */
+export function retrievalSteps() {
+  return runsRetrieveAndRecordLocally() ? localRetrievalSteps : regularRetrievalSteps;
+}
+
+/** The record step's activity: local, or regular in a run from before decision 0030. */
+export function recordSteps() {
+  return runsRetrieveAndRecordLocally() ? localRecordSteps : regularRecordSteps;
+}
 
 /**
  * Remote guardrails (Bedrock ApplyGuardrail): a few quick tries, honouring Retry-After; once they are
@@ -57,14 +80,6 @@ export const guardrailSteps = stepsWith({
   attempts: 3,
   firstRetry: '200ms',
   longestWait: '2s',
-});
-
-/** Recording must not be lost: it keeps retrying through a database outage of about six minutes. */
-export const recordSteps = stepsWith({
-  timeout: '30s',
-  attempts: 40,
-  firstRetry: '200ms',
-  longestWait: '10s',
 });
 
 /**

@@ -23,7 +23,7 @@ export async function retrieve(
     return [];
   }
   return run.step('retrieve', () =>
-    retrievalSteps.retrieve({
+    retrievalSteps().retrieve({
       tenantId: request.tenantId,
       query: plan.query,
       groups: authorization.groups,

@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { createGatehouseDataConverter } from '../../codec/gatehouse-data-converter';
+import { LOCAL_RETRIEVE_AND_RECORD_PATCH } from '../../workflows/activity-options';
 import { randomPayloadKeyring, startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 import { TEST_WORKFLOW_BUNDLE_ENV } from '../support/temporal-test-env';
 import {
@@ -53,6 +54,15 @@ describe('payload encryption on a real request (history as stored by Temporal)',
     expect(visible).not.toContain(answer.slice(0, 40));
     // The shipped demo documents the retrieval step read are no more visible than the seeded one.
     expect(visible).not.toContain('Customers can request a full refund');
+  });
+
+  it('leaves in plain text only the patch id of a patch marker, no application data', () => {
+    const patches = payloadsInJson(JSON.parse(historyJson)).filter((payload) =>
+      payload.path.includes('.patch-data.'),
+    );
+    expect(
+      patches.map((payload) => JSON.parse(Buffer.from(payload.data ?? '', 'base64').toString('utf8'))),
+    ).toEqual([{ id: LOCAL_RETRIEVE_AND_RECORD_PATCH, deprecated: false }]);
   });
 
   it('encrypts every payload the application wrote, each labelled with key id and tenant', () => {

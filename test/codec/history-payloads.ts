@@ -52,11 +52,12 @@ export async function rawHistoryJson(client: Client, workflowId: string): Promis
 }
 
 /**
- * Payloads Temporal itself writes and no codec sees: search attributes (opaque ids by design) and the
- * bookkeeping record Temporal's core keeps for each local activity (type, attempt, timing).
+ * Payloads Temporal itself writes and no codec sees: search attributes (opaque ids by design), the
+ * bookkeeping record Temporal's core keeps for each local activity (type, attempt, timing), and a patch
+ * marker's patch id.
  */
 export function isTemporalBookkeeping(payload: JsonPayload): boolean {
-  return /searchAttributes\.indexedFields|markerRecordedEventAttributes\.details\.data\.payloads/.test(
+  return /searchAttributes\.indexedFields|markerRecordedEventAttributes\.details\.(data|patch-data)\.payloads/.test(
     payload.path,
   );
 }

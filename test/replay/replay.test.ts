@@ -12,14 +12,24 @@ import { WORKFLOW_BUNDLER_OPTIONS } from '../../worker/workflow-bundle-options';
 import { readableText } from '../codec/history-payloads';
 import { HISTORY_DIR, replayFixtureKeyring } from '../support/history-recording';
 
-const historyFiles = readdirSync(HISTORY_DIR)
-  .filter((file) => file.endsWith('.json'))
+/**
+ * Histories recorded before retrieve and record ran as local activities (docs/decisions/0030), kept so
+ * that runs started then are still replayed by the current code.
+ */
+const BEFORE_LOCAL_STEPS = 'before-local-retrieve-and-record';
+
+const historyFiles = [HISTORY_DIR, path.join(HISTORY_DIR, BEFORE_LOCAL_STEPS)]
+  .flatMap((dir) =>
+    readdirSync(dir)
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => path.relative(HISTORY_DIR, path.join(dir, file))),
+  )
   .sort();
 
 function* histories() {
   for (const file of historyFiles) {
     yield {
-      workflowId: path.basename(file, '.json'),
+      workflowId: file.replace(/\.json$/, ''),
       history: historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))),
     };
   }
@@ -65,8 +75,34 @@ describe('replay of committed histories', () => {
         'ingested-directory.json',
         'redacted-request.json',
         'guardrail-blocked.json',
+        ...[
+          'succeeded-qa.json',
+          'budget-exceeded.json',
+          'retried-then-fell-back.json',
+          'reset-after-failed-infer.json',
+          'terminated-during-infer.json',
+        ].map((file) => path.join(BEFORE_LOCAL_STEPS, file)),
       ]),
     );
+  });
+
+  it('has histories of both shapes: retrieve and record as local activities, and as regular ones', () => {
+    const scheduledTypes = (file: string) =>
+      (historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))).events ?? []).flatMap(
+        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+      );
+    const patchMarkers = (file: string) =>
+      (historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))).events ?? []).filter(
+        (event) => event.markerRecordedEventAttributes?.markerName === 'core_patch',
+      ).length;
+    expect(scheduledTypes('succeeded-qa.json')).toEqual(['infer']);
+    expect(patchMarkers('succeeded-qa.json')).toBe(1);
+    expect(scheduledTypes(path.join(BEFORE_LOCAL_STEPS, 'succeeded-qa.json'))).toEqual([
+      'retrieve',
+      'infer',
+      'record',
+    ]);
+    expect(patchMarkers(path.join(BEFORE_LOCAL_STEPS, 'succeeded-qa.json'))).toBe(0);
   });
 
   it('keeps the redaction mapping of the redacted request only inside encrypted payloads', async () => {

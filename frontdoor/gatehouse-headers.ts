@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { dataClassSchema, type DataClass } from '../domain/data-class';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import {
+  featureSchema,
   promptReferenceSchema,
   requestIdSchema,
   taskTypeSchema,
@@ -95,13 +96,6 @@ function parsePrompt(value: string): PromptReference {
     ...(match[3] ? { label: match[3] } : {}),
   });
 }
-
-const featureSchema = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9._-]{0,62}$/,
-    'features are 1-63 lower-case letters, digits, dots, dashes or underscores',
-  );
 
 /** Reads and checks the Gatehouse headers; a malformed one is a 400 naming the header. */
 export function readGatehouseHeaders(headers: Headers): GatehouseHeaderValues {

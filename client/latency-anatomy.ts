@@ -76,19 +76,11 @@ function timedRow(
   };
 }
 
-function localWorkOf(timings: readonly HistoryTiming[], step: string): number[] {
-  return timings.flatMap((timing) =>
-    timing.kind === 'local-activity' && timing.step === step && timing.workMs !== undefined
-      ? [timing.workMs]
-      : [],
-  );
-}
-
 /**
  * Percentiles per step, in the request path's order. Where histories were read, an activity's queueing
  * and work come from Temporal's timestamps; a local activity leaves no timestamps of its own, so its work
- * is what its activity measured (the audit trail's `elapsedMs`, or for record, which writes that trail,
- * its result in history). Without histories every step is the audit trail's measurement, with no queueing.
+ * is what its activity measured (the audit trail's `elapsedMs`). Without histories every step is the
+ * audit trail's measurement, with no queueing.
  */
 export function buildLatencyAnatomy(input: {
   recorded: readonly RecordedStepTiming[];
@@ -111,9 +103,9 @@ export function buildLatencyAnatomy(input: {
       rows.push(fromHistory);
       continue;
     }
-    const audited = input.recorded.filter((timing) => timing.step === step).map((timing) => timing.elapsedMs);
-    // record writes the audit trail, so the trail does not time it: its history does.
-    const measured = audited.length > 0 ? audited : localWorkOf(history?.timings ?? [], step);
+    const measured = input.recorded
+      .filter((timing) => timing.step === step)
+      .map((timing) => timing.elapsedMs);
     if (measured.length === 0) continue;
     rows.push({
       name: step,

@@ -1,18 +1,14 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { STEP_ACTIVITY_TYPES, stepOfActivityType, type StepName } from '../domain/step-names';
-import type { Timed } from '../domain/step-contracts';
-import { localActivityMarkerOf } from './local-activity-marker';
+import { stepOfActivityType, type StepName } from '../domain/step-names';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /**
  * One timed piece of a run as its history tells it. Activities: scheduled → started is queueing (the task
  * waited for a worker, retry backoff included), started → closed is work. Workflow tasks likewise. Local
- * activities run inside a workflow task and leave only a marker: no queueing, and work only where the
- * caller read it from the step's result (`localWork`, by marker event id); `request` is the whole run,
- * start to close.
+ * activities run inside a workflow task and leave only a marker, so the history gives their step, not
+ * their duration; `request` is the whole run, start to close.
  */
 export interface HistoryTiming {
   kind: 'activity' | 'local-activity' | 'workflow-task' | 'request';
@@ -24,10 +20,25 @@ export interface HistoryTiming {
   offsetMs?: number;
 }
 
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
 function millisecondsOf(event: HistoryEvent): number | undefined {
   const seconds = event.eventTime?.seconds;
   if (seconds === undefined || seconds === null) return undefined;
   return Number(seconds) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
+}
+
+function localActivityType(event: HistoryEvent): string | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== LOCAL_ACTIVITY_MARKER) return undefined;
+  const data = marker.details?.['data']?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: unknown };
+    return typeof parsed.activity_type === 'string' ? parsed.activity_type : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function closingScheduledEventId(event: HistoryEvent): number | undefined {
@@ -44,10 +55,7 @@ function closingScheduledEventId(event: HistoryEvent): number | undefined {
 }
 
 /** Reads the timings of one run's history: every activity, local activity, workflow task, and the run. */
-export function readStepTimings(
-  events: readonly HistoryEvent[],
-  localWork: ReadonlyMap<number, number> = new Map(),
-): HistoryTiming[] {
+export function readStepTimings(events: readonly HistoryEvent[]): HistoryTiming[] {
   const timings: HistoryTiming[] = [];
   const open = new Map<
     number,
@@ -73,15 +81,10 @@ export function readStepTimings(
     if (started?.scheduledEventId !== undefined && started.scheduledEventId !== null) {
       startedAt.set(Number(started.scheduledEventId), at);
     }
-    const localType = localActivityMarkerOf(event)?.activityType;
-    const localStep = localType === undefined ? undefined : stepOfActivityType(localType);
-    if (localStep) {
-      const work = localWork.get(id);
-      timings.push({
-        kind: 'local-activity',
-        step: localStep,
-        ...(work === undefined ? {} : { workMs: work }),
-      });
+    const localType = localActivityType(event);
+    if (localType !== undefined) {
+      const step = stepOfActivityType(localType);
+      if (step) timings.push({ kind: 'local-activity', step });
     }
     const scheduledId = closingScheduledEventId(event);
     if (scheduledId !== undefined) {
@@ -132,8 +135,7 @@ export async function readRunsStepTimings(
       const run = runs[next++]!;
       try {
         const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-        const events = history.events ?? [];
-        timings.push(...readStepTimings(events, await recordWork(client, events)));
+        timings.push(...readStepTimings(history.events ?? []));
         runsRead++;
       } catch (error) {
         // Gone (retention), or an id this server cannot hold (3: INVALID_ARGUMENT, 5: NOT_FOUND).
@@ -145,28 +147,4 @@ export async function readRunsStepTimings(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, runs.length) }, readNext));
   return { timings, runsRead, runsMissing };
-}
-
-/**
- * `record` writes the audit trail, so the trail holds no measurement of it: its work is the time its own
- * result reports (`Timed.elapsedMs`), read from its local activity's marker, by marker event id. A result
- * this client cannot decode (no key for it) is left untimed.
- */
-async function recordWork(client: Client, events: readonly HistoryEvent[]): Promise<Map<number, number>> {
-  const work = new Map<number, number>();
-  for (const event of events) {
-    const marker = localActivityMarkerOf(event);
-    if (marker?.activityType !== STEP_ACTIVITY_TYPES.record || !marker.result) continue;
-    try {
-      const result = await decodeFromPayloadsAtIndex<Timed<unknown>>(
-        client.options.loadedDataConverter,
-        0,
-        marker.result,
-      );
-      if (typeof result.elapsedMs === 'number') work.set(Number(event.eventId), result.elapsedMs);
-    } catch {
-      // Encrypted under a key this process does not hold: the step stays untimed.
-    }
-  }
-  return work;
 }

@@ -15,10 +15,7 @@ function committedHistory(name: string) {
 }
 
 describe('readStepTimings', () => {
-  // Recorded while retrieve and record were regular activities (decision 0030): every kind of timing.
-  const timings = readStepTimings(
-    committedHistory('before-local-retrieve-and-record/retried-then-fell-back.json'),
-  );
+  const timings = readStepTimings(committedHistory('retried-then-fell-back.json'));
 
   it('times each activity from its scheduled, started and closing events', () => {
     const infer = timings.filter((timing) => timing.kind === 'activity' && timing.step === 'infer');

@@ -1,6 +1,7 @@
 // Runs in the workflow sandbox. The same Temporal skeleton as a request — local steps, one activity on a
-// route queue, local steps again (retrieve and record are local activities since decision 0030) — with
-// no work in any of them, so the benchmark can tell the platform's own dispatch cost from Gatehouse's.
+// route queue, a local step, then an activity on the request queue (record; retrieve is a local activity
+// since decision 0030) — with no work in any of them, so the benchmark can tell the platform's own
+// dispatch cost from Gatehouse's.
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 
 interface CalibrationActivities {
@@ -8,6 +9,10 @@ interface CalibrationActivities {
 }
 
 const local = proxyLocalActivities<CalibrationActivities>({ startToCloseTimeout: '10s' });
+const sameQueue = proxyActivities<CalibrationActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 1 },
+});
 const routeQueue = proxyActivities<CalibrationActivities>({
   startToCloseTimeout: '10s',
   taskQueue: 'bench-calibration-route',
@@ -18,6 +23,7 @@ export async function dispatchFloorWorkflow(): Promise<void> {
   await local.noop();
   await routeQueue.noop();
   await local.noop();
+  await sameQueue.noop();
 }
 
 /** The same steps all as local activities: what the path would cost if nothing left the workflow task. */

@@ -298,7 +298,7 @@ async function runRequestPathBenchmarks(quick: boolean): Promise<void> {
   printFrontDoorResult(frontDoor);
   console.log(
     `\nTemporal dispatch floor on this server (the request path's skeleton with no-op steps: a local activity,\n` +
-      `an activity on a route queue, a local activity): p50 ${round(floor.p50)} ms, p95 ${round(floor.p95)} ms, ` +
+      `an activity on a route queue, a local activity, an activity on the request queue): p50 ${round(floor.p50)} ms, p95 ${round(floor.p95)} ms, ` +
       `p99 ${round(floor.p99)} ms.\nB1 added p50 beyond that floor: ${round(b1.added.p50 - floor.p50)} ms. ` +
       `The same skeleton with every step a local activity: p50 ${round(localFloor.p50)} ms.`,
   );

@@ -1,13 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import type { temporal } from '@temporalio/proto';
 import { STEP_ACTIVITY_TYPES } from '../domain/step-names';
 import type { RecordOutcome, Timed } from '../domain/step-contracts';
 import type { AuditAnchor } from '../governance/verify-audit-chain';
-import { localActivityMarkerOf } from './local-activity-marker';
-
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-type Payload = temporal.api.common.v1.IPayload;
 
 export interface AuditWitnesses {
   anchors: AuditAnchor[];
@@ -39,9 +34,17 @@ export async function readAuditWitnesses(
       const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
       const recordScheduled = new Set<string>();
       for (const event of history.events ?? []) {
-        const payloads = recordResultOf(event, recordScheduled);
-        if (!payloads) continue;
-        const result = await decodeFromPayloadsAtIndex<Timed<RecordOutcome>>(converter, 0, payloads);
+        const scheduled = event.activityTaskScheduledEventAttributes;
+        if (scheduled?.activityType?.name === STEP_ACTIVITY_TYPES.record)
+          recordScheduled.add(String(event.eventId));
+        const completed = event.activityTaskCompletedEventAttributes;
+        if (!completed?.result?.payloads || !recordScheduled.has(String(completed.scheduledEventId)))
+          continue;
+        const result = await decodeFromPayloadsAtIndex<Timed<RecordOutcome>>(
+          converter,
+          0,
+          completed.result.payloads,
+        );
         const head = result.value.auditHead;
         if (head === undefined || head.seq === 0) continue;
         witnesses.anchors.push({
@@ -57,21 +60,4 @@ export async function readAuditWitnesses(
     }
   }
   return witnesses;
-}
-
-/**
- * The result payloads of a `record` step the event completes: a local activity's marker, or (in histories
- * from before record ran locally) the completion of a `record` activity scheduled earlier, whose event ids
- * `recordScheduled` collects.
- */
-function recordResultOf(event: HistoryEvent, recordScheduled: Set<string>): Payload[] | undefined {
-  const marker = localActivityMarkerOf(event);
-  if (marker) return marker.activityType === STEP_ACTIVITY_TYPES.record ? marker.result : undefined;
-  const scheduled = event.activityTaskScheduledEventAttributes;
-  if (scheduled?.activityType?.name === STEP_ACTIVITY_TYPES.record)
-    recordScheduled.add(String(event.eventId));
-  const completed = event.activityTaskCompletedEventAttributes;
-  if (!completed?.result?.payloads || !recordScheduled.has(String(completed.scheduledEventId)))
-    return undefined;
-  return completed.result.payloads;
 }

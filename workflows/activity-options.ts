@@ -42,34 +42,33 @@ export const localSteps = proxyLocalActivities<GatehouseActivities>(
 );
 
 const RETRIEVAL_TIMING: StepTiming = { timeout: '30s', attempts: 5, firstRetry: '200ms', longestWait: '5s' };
-/** Recording must not be lost: it keeps retrying through a database outage of about six minutes. */
-const RECORD_TIMING: StepTiming = { timeout: '30s', attempts: 40, firstRetry: '200ms', longestWait: '10s' };
 
 /**
- * Since decision 0030, retrieve and record run as local activities too, with their own timing: two task
- * queue round trips, two workflow tasks and ten history events fewer per request. Runs started before
- * that replay them as the regular activities they were.
+ * Since decision 0030, retrieve runs as a local activity with its own timing: a task-queue round trip, a
+ * workflow task and six history events fewer per request. Runs started before replay it as the regular
+ * activity it was.
  */
-export const LOCAL_RETRIEVE_AND_RECORD_PATCH = 'local-retrieve-and-record';
-
-function runsRetrieveAndRecordLocally(): boolean {
-  return patched(LOCAL_RETRIEVE_AND_RECORD_PATCH);
-}
+export const LOCAL_RETRIEVE_PATCH = 'local-retrieve';
 
 const localRetrievalSteps = proxyLocalActivities<GatehouseActivities>(activityOptions(RETRIEVAL_TIMING));
 const regularRetrievalSteps = stepsWith(RETRIEVAL_TIMING);
-const localRecordSteps = proxyLocalActivities<GatehouseActivities>(activityOptions(RECORD_TIMING));
-const regularRecordSteps = stepsWith(RECORD_TIMING);
 
 /** The retrieve step's activity: local, or regular in a run from before decision 0030. */
 export function retrievalSteps() {
-  return runsRetrieveAndRecordLocally() ? localRetrievalSteps : regularRetrievalSteps;
+  return patched(LOCAL_RETRIEVE_PATCH) ? localRetrievalSteps : regularRetrievalSteps;
 }
 
-/** The record step's activity: local, or regular in a run from before decision 0030. */
-export function recordSteps() {
-  return runsRetrieveAndRecordLocally() ? localRecordSteps : regularRecordSteps;
-}
+/**
+ * Recording must not be lost: it keeps retrying through a database outage of about six minutes. It stays
+ * a regular activity (decision 0030): its completion is the run's commit point and must be in history the
+ * moment it happens, which a local activity's is not until its workflow task completes.
+ */
+export const recordSteps = stepsWith({
+  timeout: '30s',
+  attempts: 40,
+  firstRetry: '200ms',
+  longestWait: '10s',
+});
 
 /**
  * Remote guardrails (Bedrock ApplyGuardrail): a few quick tries, honouring Retry-After; once they are

@@ -238,9 +238,9 @@ export class RequestRun {
 
   /** Step 9: records this run; a Reset to after `record` copied another run's record, so it records itself too. */
   async record(failure?: RequestFailure): Promise<void> {
-    await this.step('record', () => recordSteps().record(this.recordInput(failure)));
+    await this.step('record', () => recordSteps.record(this.recordInput(failure)));
     if (this.lastStepRunId() !== this.runId) {
-      await this.step('record', () => recordSteps().record(this.recordInput(failure)), 1);
+      await this.step('record', () => recordSteps.record(this.recordInput(failure)), 1);
     }
   }
 

@@ -3,7 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { createGatehouseDataConverter } from '../../codec/gatehouse-data-converter';
-import { LOCAL_RETRIEVE_AND_RECORD_PATCH } from '../../workflows/activity-options';
+import { LOCAL_RETRIEVE_PATCH } from '../../workflows/activity-options';
 import { randomPayloadKeyring, startHarness, type GatehouseHarness } from '../support/gatehouse-harness';
 import { TEST_WORKFLOW_BUNDLE_ENV } from '../support/temporal-test-env';
 import {
@@ -62,7 +62,7 @@ describe('payload encryption on a real request (history as stored by Temporal)',
     );
     expect(
       patches.map((payload) => JSON.parse(Buffer.from(payload.data ?? '', 'base64').toString('utf8'))),
-    ).toEqual([{ id: LOCAL_RETRIEVE_AND_RECORD_PATCH, deprecated: false }]);
+    ).toEqual([{ id: LOCAL_RETRIEVE_PATCH, deprecated: false }]);
   });
 
   it('encrypts every payload the application wrote, each labelled with key id and tenant', () => {

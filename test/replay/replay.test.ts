@@ -13,10 +13,10 @@ import { readableText } from '../codec/history-payloads';
 import { HISTORY_DIR, replayFixtureKeyring } from '../support/history-recording';
 
 /**
- * Histories recorded before retrieve and record ran as local activities (docs/decisions/0030), kept so
+ * Histories recorded before retrieve ran as a local activity (docs/decisions/0030), kept so
  * that runs started then are still replayed by the current code.
  */
-const BEFORE_LOCAL_STEPS = 'before-local-retrieve-and-record';
+const BEFORE_LOCAL_STEPS = 'before-local-retrieve';
 
 const historyFiles = [HISTORY_DIR, path.join(HISTORY_DIR, BEFORE_LOCAL_STEPS)]
   .flatMap((dir) =>
@@ -86,7 +86,7 @@ describe('replay of committed histories', () => {
     );
   });
 
-  it('has histories of both shapes: retrieve and record as local activities, and as regular ones', () => {
+  it('has histories of both shapes: retrieve as a local activity, and as a regular one', () => {
     const scheduledTypes = (file: string) =>
       (historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))).events ?? []).flatMap(
         (event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
@@ -95,7 +95,7 @@ describe('replay of committed histories', () => {
       (historyFromJSON(JSON.parse(readFileSync(path.join(HISTORY_DIR, file), 'utf8'))).events ?? []).filter(
         (event) => event.markerRecordedEventAttributes?.markerName === 'core_patch',
       ).length;
-    expect(scheduledTypes('succeeded-qa.json')).toEqual(['infer']);
+    expect(scheduledTypes('succeeded-qa.json')).toEqual(['infer', 'record']);
     expect(patchMarkers('succeeded-qa.json')).toBe(1);
     expect(scheduledTypes(path.join(BEFORE_LOCAL_STEPS, 'succeeded-qa.json'))).toEqual([
       'retrieve',

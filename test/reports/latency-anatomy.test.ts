@@ -15,7 +15,8 @@ function committedHistory(name: string) {
 }
 
 describe('readStepTimings', () => {
-  const timings = readStepTimings(committedHistory('retried-then-fell-back.json'));
+  // Recorded while retrieve was a regular activity (decision 0030): every kind of timing.
+  const timings = readStepTimings(committedHistory('before-local-retrieve/retried-then-fell-back.json'));
 
   it('times each activity from its scheduled, started and closing events', () => {
     const infer = timings.filter((timing) => timing.kind === 'activity' && timing.step === 'infer');

@@ -63,11 +63,13 @@ export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies
         return denied(`request ${workflowId} already succeeded; its result belongs to that run`, found.id);
       }
     }
+    // Other keys' bindings matter only to an unbound key that names a feature (decideChargedFeature).
+    const judgedByOtherKeys = found?.key.features === undefined && request.feature !== undefined;
     const [policy, reservedFeatures] = found
       ? await Promise.all([
           getLatestPolicy(db, request.tenantId),
           // Keys working when the request started, as the key itself is judged.
-          featuresOfWorkingKeys(db, request.tenantId, input.chainStartedAt),
+          judgedByOtherKeys ? featuresOfWorkingKeys(db, request.tenantId, input.chainStartedAt) : [],
         ])
       : [undefined, []];
     if (found) {

@@ -38,6 +38,15 @@ export const PRIMARY_MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 export const FALLBACK_MODEL = 'amazon.nova-lite-v1:0';
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
+export type CalibrationFloor = 'dispatch' | 'localOnly' | 'empty' | 'requestShape';
+
+const CALIBRATION_WORKFLOWS: Record<CalibrationFloor, string> = {
+  dispatch: 'dispatchFloorWorkflow',
+  localOnly: 'localOnlyFloorWorkflow',
+  empty: 'emptyFloorWorkflow',
+  requestShape: 'requestShapeFloorWorkflow',
+};
+
 export interface BenchEnvironment {
   /** Starts requests eagerly, as `npm start` and its front door do (client and worker share a process). */
   gatehouse: GatehouseClient;
@@ -56,10 +65,13 @@ export interface BenchEnvironment {
   serverPid: number;
   /** The baseline: the same AWS SDK client a service would use without Gatehouse. */
   direct: BedrockRuntimeClient;
-  /** Runs the request path's Temporal skeleton with no-op steps: the platform's own floor. */
-  runDispatchFloor(): Promise<void>;
-  /** The same skeleton with every step a local activity. */
-  runLocalOnlyFloor(): Promise<void>;
+  /**
+   * Runs one calibration workflow: `dispatch` is the request path's Temporal skeleton with no-op steps
+   * (the platform's own floor), `localOnly` the same skeleton with every step a local activity, `empty`
+   * a workflow with no step (one start, one completion), `requestShape` the request path's nine steps with
+   * no work in any of them.
+   */
+  runFloor(floor: CalibrationFloor): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -183,16 +195,9 @@ export async function startBenchEnvironment(options: {
     emulator,
     serverPid: server.pid,
     direct,
-    async runDispatchFloor() {
+    async runFloor(floor) {
       calibrationRuns += 1;
-      await client.workflow.execute('dispatchFloorWorkflow', {
-        taskQueue: 'bench-calibration',
-        workflowId: `calibration-${calibrationRuns}`,
-      });
-    },
-    async runLocalOnlyFloor() {
-      calibrationRuns += 1;
-      await client.workflow.execute('localOnlyFloorWorkflow', {
+      await client.workflow.execute(CALIBRATION_WORKFLOWS[floor], {
         taskQueue: 'bench-calibration',
         workflowId: `calibration-${calibrationRuns}`,
       });

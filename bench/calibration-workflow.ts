@@ -30,3 +30,20 @@ export async function dispatchFloorWorkflow(): Promise<void> {
 export async function localOnlyFloorWorkflow(): Promise<void> {
   for (let step = 0; step < 4; step++) await local.noop();
 }
+
+/**
+ * The request path's own step count with no work in any step: six local steps (authorize, plan-retrieval,
+ * retrieve, assemble-prompt, select-route, reserve-budget), infer on a route queue, validate, then record on
+ * the request queue. What the SDK and the server cost for a request's shape before Gatehouse does anything.
+ */
+export async function requestShapeFloorWorkflow(): Promise<void> {
+  for (let step = 0; step < 6; step++) await local.noop();
+  await routeQueue.noop();
+  await local.noop();
+  await sameQueue.noop();
+}
+
+/** A workflow with no step at all: what the SDK and the server cost for one start and one completion. */
+export async function emptyFloorWorkflow(): Promise<void> {
+  return;
+}

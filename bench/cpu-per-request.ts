@@ -82,3 +82,27 @@ export async function countHistoryEvents(
   }
   return { total: history.events?.length ?? 0, byType };
 }
+
+/**
+ * CPU this process and the dev server use per second while no request runs (pollers, timers, the
+ * server's own housekeeping): the background that every block's per-request figure includes.
+ */
+export async function measureIdleCpu(options: {
+  serverPid: number;
+  ms: number;
+}): Promise<{ processCpuMsPerSecond: number; serverCpuMsPerSecond?: number }> {
+  const processBefore = process.cpuUsage();
+  const serverBefore = processCpuMs(options.serverPid);
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, options.ms));
+  const seconds = (performance.now() - started) / 1000;
+  const processUsed = process.cpuUsage(processBefore);
+  const serverAfter = processCpuMs(options.serverPid);
+  return {
+    processCpuMsPerSecond: round((processUsed.user + processUsed.system) / 1000 / seconds, 1),
+    serverCpuMsPerSecond:
+      serverBefore === undefined || serverAfter === undefined
+        ? undefined
+        : round((serverAfter - serverBefore) / seconds, 1),
+  };
+}

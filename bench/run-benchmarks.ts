@@ -12,6 +12,7 @@ import {
   PRIMARY_MODEL,
   FALLBACK_MODEL,
   type BenchEnvironment,
+  type CalibrationFloor,
 } from './bench-environment';
 import {
   formatRetrievalResults,
@@ -23,7 +24,12 @@ import {
   runFrontDoorScenario,
   type FrontDoorScenarioResult,
 } from './front-door-benchmark';
-import { countHistoryEvents, measureCpuPerRequest, type CpuPerRequest } from './cpu-per-request';
+import {
+  countHistoryEvents,
+  measureCpuPerRequest,
+  measureIdleCpu,
+  type CpuPerRequest,
+} from './cpu-per-request';
 import { round, runPairedRounds, summarize, type Summary } from './statistics';
 import { LOAD_SCENARIOS, runLoadBenchmarks } from './load-benchmarks';
 
@@ -218,10 +224,25 @@ async function runRequestPathBenchmarks(quick: boolean): Promise<void> {
   let localFloor: Summary;
   let frontDoor: FrontDoorScenarioResult;
   const cpuBlocks: { dispatched: CpuPerRequest[]; eager: CpuPerRequest[] } = { dispatched: [], eager: [] };
+  const floorCpu: Partial<Record<CalibrationFloor, CpuPerRequest>> = {};
+  let idleCpu: Awaited<ReturnType<typeof measureIdleCpu>>;
   let events: Awaited<ReturnType<typeof countHistoryEvents>>;
   try {
-    floor = await measureFloor(() => fast.runDispatchFloor(), rounds(100));
-    localFloor = await measureFloor(() => fast.runLocalOnlyFloor(), rounds(100));
+    floor = await measureFloor(() => fast.runFloor('dispatch'), rounds(100));
+    localFloor = await measureFloor(() => fast.runFloor('localOnly'), rounds(100));
+    // The same blocks as the request path's CPU blocks below, for workflows that do nothing: what the
+    // SDK and the server cost before any Gatehouse step runs.
+    idleCpu = await measureIdleCpu({ serverPid: fast.serverPid, ms: 5_000 });
+    for (const kind of ['empty', 'localOnly', 'dispatch', 'requestShape'] as const) {
+      floorCpu[kind] = await measureCpuPerRequest({
+        requests: rounds(100),
+        serverPid: fast.serverPid,
+        send: async () => {
+          await fast.runFloor(kind);
+          return true;
+        },
+      });
+    }
     log(
       `dispatch floor (no-op skeleton): p50 ${round(floor.p50)} ms; all-local skeleton: p50 ${round(localFloor.p50)} ms`,
     );
@@ -313,6 +334,25 @@ async function runRequestPathBenchmarks(quick: boolean): Promise<void> {
     }
   }
   console.log(
+    'CPU per workflow of the calibration workflows, the same blocks (floors: no Gatehouse code runs):',
+  );
+  const floorLabels: Record<CalibrationFloor, string> = {
+    empty: 'no step',
+    localOnly: '4 local no-ops',
+    dispatch: 'no-op skeleton',
+    requestShape: "request's 9 no-op steps",
+  };
+  console.log(
+    `  idle (no request):        this process ${idleCpu.processCpuMsPerSecond} ms/s, ` +
+      `dev server ${idleCpu.serverCpuMsPerSecond ?? 'n/a'} ms/s`,
+  );
+  for (const [kind, block] of Object.entries(floorCpu) as [CalibrationFloor, CpuPerRequest][]) {
+    console.log(
+      `  ${floorLabels[kind].padEnd(24)} n ${block.requests}: this process ${block.processCpuMsPerRequest} ms, ` +
+        `dev server ${block.serverCpuMsPerRequest ?? 'n/a'} ms; latency p50 ${round(block.latency.p50)} ms`,
+    );
+  }
+  console.log(
     `History events per successful request: ${events.total} ` +
       `(${Object.entries(events.byType)
         .map(([type, count]) => `${count} ${type}`)
@@ -326,7 +366,7 @@ async function runRequestPathBenchmarks(quick: boolean): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(
     file,
-    `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, dispatchFloor: floor, localOnlyFloor: localFloor, cpuPerRequest: cpuBlocks, historyEvents: events, results, verdicts, frontDoor }, null, 2)}\n`,
+    `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, quick, dispatchFloor: floor, localOnlyFloor: localFloor, idleCpu, floorCpu, cpuPerRequest: cpuBlocks, historyEvents: events, results, verdicts, frontDoor }, null, 2)}\n`,
   );
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
 }

@@ -34,6 +34,7 @@ export const environmentSchema = z.object({
   GATEHOUSE_BEDROCK_EMULATOR_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   OPENAI_COMPATIBLE_API_KEY: optionalText,
   GATEHOUSE_EMBEDDER: z.enum(EMBEDDER_KINDS).default('static'),
+  GATEHOUSE_EMBEDDER_THREADS: z.coerce.number().int().min(1).max(64).optional(),
   GATEHOUSE_EMBEDDING_MODEL: optionalText,
   GATEHOUSE_EMBEDDING_DIMENSIONS: z.coerce.number().int().positive().optional(),
   GATEHOUSE_EMBEDDING_ENDPOINT: optionalText,
@@ -343,11 +344,17 @@ function embedderSettings(values: Environment): EmbedderSettings {
   const model = values.GATEHOUSE_EMBEDDING_MODEL;
   const dimensions = values.GATEHOUSE_EMBEDDING_DIMENSIONS;
   const endpoint = values.GATEHOUSE_EMBEDDING_ENDPOINT;
+  const threads = values.GATEHOUSE_EMBEDDER_THREADS;
+  if (threads !== undefined && values.GATEHOUSE_EMBEDDER !== 'minilm-l6') {
+    throw new Error(
+      `invalid environment:\n  GATEHOUSE_EMBEDDER_THREADS applies to GATEHOUSE_EMBEDDER=minilm-l6 only (it is ${values.GATEHOUSE_EMBEDDER})`,
+    );
+  }
   switch (values.GATEHOUSE_EMBEDDER) {
     case 'static':
       return { kind: 'static' };
     case 'minilm-l6':
-      return { kind: 'minilm-l6' };
+      return threads === undefined ? { kind: 'minilm-l6' } : { kind: 'minilm-l6', threads };
     case 'bedrock':
       if (dimensions !== undefined && dimensions !== 256 && dimensions !== 512 && dimensions !== 1024) {
         throw new Error(

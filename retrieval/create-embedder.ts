@@ -13,7 +13,7 @@ export function createEmbedder(settings: EmbedderSettings): Embedder {
     case 'static':
       return settings.directory === undefined ? defaultEmbedder() : StaticEmbedder.load(settings.directory);
     case 'minilm-l6':
-      return configuredTransformerEmbedder();
+      return configuredTransformerEmbedder(undefined, settings.threads);
     case 'bedrock':
       return createBedrockEmbedder({
         region: settings.region,

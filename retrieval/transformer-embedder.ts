@@ -179,30 +179,40 @@ export class TransformerEmbedder implements Embedder {
   }
 }
 
-let shared: Promise<TransformerEmbedder> | undefined;
+const shared = new Map<number, Promise<TransformerEmbedder>>();
 
-/** The process-wide MiniLM-L6 transformer from the default directory, loaded on first use (seconds). */
-export function sharedTransformerEmbedder(): Promise<TransformerEmbedder> {
-  shared ??= TransformerEmbedder.load().catch((error: unknown) => {
-    shared = undefined;
-    throw error;
-  });
-  return shared;
+/**
+ * The process-wide MiniLM-L6 transformer from the default directory, one per thread count, loaded on
+ * first use (seconds).
+ */
+export function sharedTransformerEmbedder(threads = 1): Promise<TransformerEmbedder> {
+  let loading = shared.get(threads);
+  if (loading === undefined) {
+    loading = TransformerEmbedder.load({ threads }).catch((error: unknown) => {
+      shared.delete(threads);
+      throw error;
+    });
+    shared.set(threads, loading);
+  }
+  return loading;
 }
 
 /**
  * The `minilm-l6` embedder of a deployment (GATEHOUSE_EMBEDDER=minilm-l6): the model files are checked
  * now, so a worker without them does not start, and the ONNX session (seconds to build) on first use.
+ * `threads` (GATEHOUSE_EMBEDDER_THREADS, default 1) is how many cores one embedding may use: a worker
+ * that only ingests can give it every core, one that also serves requests keeps the default.
  */
 export function configuredTransformerEmbedder(
   directory: string = DEFAULT_TRANSFORMER_MODEL_DIRECTORY,
+  threads = 1,
 ): Embedder {
   assertTransformerModelFiles(directory);
   let loaded: Promise<TransformerEmbedder> | undefined;
   const load = () =>
     directory === DEFAULT_TRANSFORMER_MODEL_DIRECTORY
-      ? sharedTransformerEmbedder()
-      : (loaded ??= TransformerEmbedder.load({ directory }));
+      ? sharedTransformerEmbedder(threads)
+      : (loaded ??= TransformerEmbedder.load({ directory, threads }));
   return {
     model: MINILM_L6.model,
     version: MINILM_L6.version,

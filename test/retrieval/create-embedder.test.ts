@@ -45,10 +45,21 @@ describe('embedder configuration', () => {
       readSettings({ GATEHOUSE_EMBEDDER: 'bedrock', GATEHOUSE_EMBEDDING_DIMENSIONS: '300' }),
     ).toThrow(/256, 512 or 1024/);
     expect(() => readSettings({ GATEHOUSE_EMBEDDER: 'word2vec' })).toThrow(/GATEHOUSE_EMBEDDER/);
+    expect(() => readSettings({ GATEHOUSE_EMBEDDER_THREADS: '2' })).toThrow(
+      /GATEHOUSE_EMBEDDER_THREADS applies to GATEHOUSE_EMBEDDER=minilm-l6 only \(it is static\)/,
+    );
+    for (const threads of ['0', '1.5', 'all']) {
+      expect(() =>
+        readSettings({ GATEHOUSE_EMBEDDER: 'minilm-l6', GATEHOUSE_EMBEDDER_THREADS: threads }),
+      ).toThrow(/GATEHOUSE_EMBEDDER_THREADS/);
+    }
   });
 
   it('takes the minilm-l6 transformer, and refuses to build it without its model files', () => {
     expect(readSettings({ GATEHOUSE_EMBEDDER: 'minilm-l6' }).embedder).toEqual({ kind: 'minilm-l6' });
+    expect(
+      readSettings({ GATEHOUSE_EMBEDDER: 'minilm-l6', GATEHOUSE_EMBEDDER_THREADS: '2' }).embedder,
+    ).toEqual({ kind: 'minilm-l6', threads: 2 });
     const empty = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-no-model-'));
     try {
       expect(() => configuredTransformerEmbedder(empty)).toThrow(TransformerModelError);

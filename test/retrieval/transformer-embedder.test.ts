@@ -44,15 +44,18 @@ describe('transformer embedder on a tiny seeded BERT', () => {
   const directory = path.join(FIXTURES, 'tiny-bert');
   const cases = readCases(path.join(directory, 'reference.json'));
 
-  it('tokenises and embeds as the numpy forward pass does, to 1e-4', async () => {
-    const embedder = await TransformerEmbedder.load({ directory, model: 'tiny-bert' });
-    expect(embedder.dimensions).toBe(8);
-    const vectors = await embedder.embed(cases.map((entry) => entry.text));
-    cases.forEach((entry, index) => {
-      expect(embedder.tokenIds(entry.text)).toEqual(entry.ids);
-      expect(maxDifference(vectors[index] as Float32Array, entry.vector)).toBeLessThan(TOLERANCE);
-    });
-  });
+  it.each([1, 2])(
+    'tokenises and embeds as the numpy forward pass does, to 1e-4, on %i thread(s)',
+    async (threads) => {
+      const embedder = await TransformerEmbedder.load({ directory, model: 'tiny-bert', threads });
+      expect(embedder.dimensions).toBe(8);
+      const vectors = await embedder.embed(cases.map((entry) => entry.text));
+      cases.forEach((entry, index) => {
+        expect(embedder.tokenIds(entry.text)).toEqual(entry.ids);
+        expect(maxDifference(vectors[index] as Float32Array, entry.vector)).toBeLessThan(TOLERANCE);
+      });
+    },
+  );
 
   it('refuses weights whose sha256 is not the expected one, naming the fetch command', async () => {
     await expect(TransformerEmbedder.load({ directory, weightsSha256: '0'.repeat(64) })).rejects.toThrow(

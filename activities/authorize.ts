@@ -3,11 +3,11 @@ import { keyRefusal } from '../domain/api-key-access';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import { decideAuthorization, approvalFor, type PolicyDecision } from '../domain/policy';
 import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
-import { unattestedAuthorization } from '../governance/attested-governance';
+import { unattestedAuthorization, unattestedKeySet } from '../governance/attested-governance';
 import { verifyRequestProof } from '../governance/caller-proof';
 import { governanceControlsOf } from '../governance/policy-controls';
 import { requestFingerprint } from '../governance/request-fingerprint';
-import { featuresOfWorkingKeys } from '../store/api-key-repository';
+import { featuresOfWorkingKeys, readTenantKeys } from '../store/api-key-repository';
 import { findSucceededChains } from '../store/audit-repository';
 import { getLatestPolicy } from '../store/policy-repository';
 import { findPrincipalByKeyId, listPrincipalsByRole } from '../store/principal-repository';
@@ -65,21 +65,30 @@ export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies
     }
     // Other keys' bindings matter only to an unbound key that names a feature (decideChargedFeature).
     const judgedByOtherKeys = found?.key.features === undefined && request.feature !== undefined;
-    const [policy, reservedFeatures] = found
+    const [policy, tenantKeys] = found
       ? await Promise.all([
           getLatestPolicy(db, request.tenantId),
-          // Keys working when the request started, as the key itself is judged.
-          judgedByOtherKeys ? featuresOfWorkingKeys(db, request.tenantId, input.chainStartedAt) : [],
+          judgedByOtherKeys ? readTenantKeys(db, request.tenantId) : undefined,
         ])
-      : [undefined, []];
+      : [undefined, undefined];
     if (found) {
       // The rows just read must be the ones the audit chain attests, or the request is served by an edit.
-      const unattested = await unattestedAuthorization(db, audit.keys.chainKeyById, {
-        tenantId: request.tenantId,
-        principalId: found.id,
-        keyId: found.keyId,
-        ...(policy === undefined ? {} : { policyVersion: Number(policy.version) }),
-      });
+      const unattested =
+        (await unattestedAuthorization(db, audit.keys.chainKeyById, {
+          tenantId: request.tenantId,
+          principalId: found.id,
+          keyId: found.keyId,
+          ...(policy === undefined ? {} : { policyVersion: Number(policy.version) }),
+        })) ??
+        // Other keys' bindings decide this request too: a binding removed in the store frees its feature.
+        (tenantKeys === undefined
+          ? undefined
+          : await unattestedKeySet(
+              db,
+              audit.keys.chainKeyById,
+              request.tenantId,
+              tenantKeys.map((key) => key.row),
+            ));
       if (unattested !== undefined) {
         log.warn('request refused: unattested configuration', { tenantId: request.tenantId, unattested });
         throw ApplicationFailure.nonRetryable(unattested, FAILURE_TYPES.governanceUnattested);
@@ -88,7 +97,14 @@ export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies
     const allowed = decideAuthorization(request, tenant, found, policy, {
       keyId: request.caller.keyId,
       ...(found?.key.features === undefined ? {} : { keyFeatures: found.key.features }),
-      reservedFeatures,
+      // Keys working when the request started, as the key itself is judged.
+      reservedFeatures:
+        tenantKeys === undefined
+          ? []
+          : featuresOfWorkingKeys(
+              tenantKeys.map((key) => key.record),
+              input.chainStartedAt,
+            ),
     });
     if (!allowed.allowed) {
       log.info('request denied', { tenantId: request.tenantId, reason: allowed.reason });

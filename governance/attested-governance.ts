@@ -158,13 +158,47 @@ async function refusalFor(
   tenantId: string,
   chainKeyById: ChainKeyById,
   used: () => Promise<UsedItem[]>,
-  extra?: (attested: AttestedGovernance) => string | undefined,
+  extra?: (attested: AttestedGovernance, used: readonly UsedItem[]) => string | undefined,
 ): Promise<string | undefined> {
   // The rows are read beside the seq, in one round trip's time on a pooled store.
   const [attested, items] = await Promise.all([attestedGovernance(db, tenantId, chainKeyById), used()]);
   if (attested.seq === 0) return undefined;
   if (attested.broken !== undefined) return attested.broken;
-  return firstUnattested(attested, items) ?? extra?.(attested);
+  return firstUnattested(attested, items) ?? extra?.(attested, items);
+}
+
+/**
+ * Why the tenant's keys, as read to decide which features only their bound keys may charge
+ * (docs/decisions/0029), are not the set its chain attests: a key whose binding was edited, a key added,
+ * or a key the chain records that is no longer stored. Undefined when they are, or when the tenant has
+ * never attested its configuration.
+ */
+export async function unattestedKeySet(
+  db: Knex,
+  chainKeyById: ChainKeyById,
+  tenantId: string,
+  rows: readonly Readonly<Record<string, unknown>>[],
+): Promise<string | undefined> {
+  const used = rows.map((row) => ({
+    item: GOVERNANCE_ITEMS.apiKey(String(row['key_id'])),
+    contentHash: apiKeyContentHash(row as Record<string, unknown>),
+  }));
+  return refusalFor(
+    db,
+    tenantId,
+    chainKeyById,
+    () => Promise.resolve(used),
+    (attested, read) => {
+      const stored = new Set(read.map(({ item }) => item));
+      const keyItem = GOVERNANCE_ITEMS.apiKey('');
+      for (const [item, known] of attested.items) {
+        if (item.startsWith(keyItem) && known.contentHash !== null && !stored.has(item)) {
+          return `${item} was deleted outside Gatehouse: governance.changed #${known.seq} records it`;
+        }
+      }
+      return undefined;
+    },
+  );
 }
 
 /**

@@ -96,16 +96,24 @@ export async function listApiKeys(db: Knex, tenantId: string, principalId?: stri
   return ((await query) as ApiKeyRow[]).map(toRecord);
 }
 
+/** One key as stored (for hashing against the audit chain) and as read. Hashes stay in `row` only. */
+export interface StoredApiKey {
+  row: Readonly<Record<string, unknown>>;
+  record: ApiKeyRecord;
+}
+
+/** Every key of the tenant, revoked and expired ones too: the set whose bindings decide a feature's keys. */
+export async function readTenantKeys(db: Knex, tenantId: string): Promise<StoredApiKey[]> {
+  const rows = (await db<ApiKeyRow>('api_keys').where({ tenant_id: tenantId })) as ApiKeyRow[];
+  return rows.map((row) => ({ row: row as unknown as Record<string, unknown>, record: toRecord(row) }));
+}
+
 /**
- * The features that a key of the tenant working at `atMs` (not revoked, not expired) is bound to: those
- * the tenant charges only through keys bound to them (docs/decisions/0029).
+ * The features that a key working at `atMs` (not revoked, not expired) is bound to: those the tenant
+ * charges only through keys bound to them (docs/decisions/0029).
  */
-export async function featuresOfWorkingKeys(db: Knex, tenantId: string, atMs: number): Promise<string[]> {
-  const rows = (await db<ApiKeyRow>('api_keys')
-    .where({ tenant_id: tenantId })
-    .whereNotNull('features')) as ApiKeyRow[];
-  const features = rows
-    .map(toRecord)
+export function featuresOfWorkingKeys(keys: readonly ApiKeyRecord[], atMs: number): string[] {
+  const features = keys
     .filter((key) => keyStatus(key, atMs) === 'active')
     .flatMap((key) => key.features ?? []);
   return [...new Set(features)].sort();

@@ -3,7 +3,8 @@
  * bound to `faq` that names another feature is refused `Policy.Denied`, one that names none is charged to
  * `faq` and meets its hard limit, the ledger, the audit trail and the `Feature` search attribute carry the
  * feature charged, an unbound key may not name a feature a working key is bound to, and a binding edited
- * in the store ends the request `Governance.Unattested`.
+ * in the store, the caller's or another key's, or a bound key deleted there, ends the request
+ * `Governance.Unattested`.
  */
 import {
   BudgetExceededError,
@@ -135,5 +136,41 @@ describe('the feature a request is charged to is the one its key allows', () => 
     } finally {
       await harness.db('api_keys').where({ key_id: keyId }).update({ features: stored.features });
     }
+  });
+
+  it("ends an unbound key's request naming faq with Governance.Unattested when faq's binding was removed from another key in the store", async () => {
+    const keyId = faqKey.record.keyId;
+    await harness.db('api_keys').where({ key_id: keyId }).update({ features: null });
+    try {
+      const { result, submitted } = await outcome({ requestId: 'freed-by-sql', feature: 'faq' });
+      expect(result).toBeInstanceOf(GovernanceUnattestedError);
+      expect((result as Error).message).toMatch(
+        new RegExp(`^api-key:${keyId} was changed outside Gatehouse`),
+      );
+      expect(await listUsage(harness.db, { tenantId: 'demo', workflowId: submitted.workflowId })).toEqual([]);
+    } finally {
+      await harness
+        .db('api_keys')
+        .where({ key_id: keyId })
+        .update({ features: JSON.stringify(['faq']) });
+    }
+  });
+
+  it("ends an unbound key's request naming faq with Governance.Unattested when faq's bound key was deleted in the store", async () => {
+    const keyId = faqKey.record.keyId;
+    const row = (await harness.db('api_keys').where({ key_id: keyId }).first()) as Record<string, unknown>;
+    await harness.db('api_keys').where({ key_id: keyId }).delete();
+    try {
+      const { result } = await outcome({ requestId: 'deleted-by-sql', feature: 'faq' });
+      expect(result).toBeInstanceOf(GovernanceUnattestedError);
+      expect((result as Error).message).toMatch(
+        new RegExp(`^api-key:${keyId} was deleted outside Gatehouse: governance.changed #\\d+ records it`),
+      );
+    } finally {
+      await harness.db('api_keys').insert(row);
+    }
+    // Restored as it was, the same request is refused as before the edit: faq is charged through its key.
+    const restored = await outcome({ requestId: 'after-restore', feature: 'faq' });
+    expect(restored.result).toBeInstanceOf(PolicyDeniedError);
   });
 });

@@ -80,15 +80,24 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv, name: string): 
   const exited = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? String(code))),
   );
-  await Promise.race([
-    ready,
-    exited.then((how) => {
-      throw new Error(`worker ${name} exited (${how}) before it was ready:\n${output}`);
-    }),
-    new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(`worker ${name} not ready after 90 s:\n${output}`)), 90_000),
-    ),
-  ]);
+  // Cleared once the race is decided: a pending 90 s timer kept the test process alive after its run.
+  let readyTimer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ready,
+      exited.then((how) => {
+        throw new Error(`worker ${name} exited (${how}) before it was ready:\n${output}`);
+      }),
+      new Promise((_, reject) => {
+        readyTimer = setTimeout(
+          () => reject(new Error(`worker ${name} not ready after 90 s:\n${output}`)),
+          90_000,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(readyTimer);
+  }
   return {
     child,
     logFile,

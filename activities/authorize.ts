@@ -9,8 +9,8 @@ import { governanceControlsOf } from '../governance/policy-controls';
 import { requestFingerprint } from '../governance/request-fingerprint';
 import { featuresOfWorkingKeys, readTenantKeys } from '../store/api-key-repository';
 import { findSucceededChains } from '../store/audit-repository';
-import { getLatestPolicy } from '../store/policy-repository';
-import { findPrincipalByKeyId, listPrincipalsByRole } from '../store/principal-repository';
+import { getLatestPolicyAsStored } from '../store/policy-repository';
+import { credentialOfRows, findCallerRows, listPrincipalsByRole } from '../store/principal-repository';
 import { getTenant } from '../store/tenant-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 
@@ -37,7 +37,9 @@ export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies
       return { allowed: false, tenantId: request.tenantId, reason, principalId };
     };
     const tenant = await getTenant(db, request.tenantId);
-    const found = tenant ? await findPrincipalByKeyId(db, request.tenantId, request.caller.keyId) : undefined;
+    // The rows the decision reads are the rows hashed against the audit chain below: read once.
+    const callerRows = tenant ? await findCallerRows(db, request.tenantId, request.caller.keyId) : undefined;
+    const found = callerRows && credentialOfRows(callerRows, request.caller.keyId);
     const workflowId = requestWorkflowId(request.tenantId, request.requestId);
     if (found) {
       const fingerprint = requestFingerprint(request);
@@ -65,20 +67,30 @@ export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies
     }
     // Other keys' bindings matter only to an unbound key that names a feature (decideChargedFeature).
     const judgedByOtherKeys = found?.key.features === undefined && request.feature !== undefined;
-    const [policy, tenantKeys] = found
+    const [latestPolicy, tenantKeys] = found
       ? await Promise.all([
-          getLatestPolicy(db, request.tenantId),
+          getLatestPolicyAsStored(db, request.tenantId),
           judgedByOtherKeys ? readTenantKeys(db, request.tenantId) : undefined,
         ])
       : [undefined, undefined];
-    if (found) {
+    const policy = latestPolicy?.policy;
+    if (found && callerRows) {
       // The rows just read must be the ones the audit chain attests, or the request is served by an edit.
       const unattested =
         (await unattestedAuthorization(db, audit.keys.chainKeyById, {
           tenantId: request.tenantId,
           principalId: found.id,
           keyId: found.keyId,
-          ...(policy === undefined ? {} : { policyVersion: Number(policy.version) }),
+          principal: callerRows.principal,
+          ...(callerRows.key === undefined ? {} : { key: callerRows.key }),
+          ...(latestPolicy === undefined
+            ? {}
+            : {
+                policy: {
+                  version: Number(latestPolicy.policy.version),
+                  documentText: latestPolicy.documentText,
+                },
+              }),
         })) ??
         // Other keys' bindings decide this request too: a binding removed in the store frees its feature.
         (tenantKeys === undefined

@@ -201,53 +201,56 @@ export async function unattestedKeySet(
   );
 }
 
+/** The rows a request was authorized with, exactly as read (a missing row: absent). */
+export interface AuthorizationRows {
+  tenantId: string;
+  principalId: string;
+  keyId: string;
+  principal?: Readonly<Record<string, unknown>>;
+  /** The `api_keys` row of the key id; none for a principal's own key. */
+  key?: Readonly<Record<string, unknown>>;
+  /** The policy version decided on and its stored document text (absent: no such row). */
+  policy?: { version: number; documentText?: string };
+}
+
 /**
- * Why the policy version, principal and key a request was authorized with are not what the tenant's chain
- * attests (undefined when they are, or when the tenant has never attested its configuration).
+ * Why the rows a request was authorized with are not what the tenant's chain attests (undefined when they
+ * are, or when the tenant has never attested its configuration). The rows hashed are the rows the
+ * decision read, so an edit between a read and a check cannot slip through.
  */
 export async function unattestedAuthorization(
   db: Knex,
   chainKeyById: ChainKeyById,
-  input: { tenantId: string; principalId: string; keyId: string; policyVersion?: number },
+  rows: AuthorizationRows,
 ): Promise<string | undefined> {
-  const { tenantId } = input;
+  const used: UsedItem[] = [
+    {
+      item: GOVERNANCE_ITEMS.principal(rows.principalId),
+      contentHash:
+        rows.principal === undefined ? null : principalContentHash(rows.principal as Record<string, unknown>),
+    },
+    {
+      item: GOVERNANCE_ITEMS.apiKey(rows.keyId),
+      contentHash: rows.key === undefined ? null : apiKeyContentHash(rows.key as Record<string, unknown>),
+    },
+  ];
+  const { policy } = rows;
+  if (policy !== undefined) {
+    used.push({
+      item: GOVERNANCE_ITEMS.policy(policy.version),
+      contentHash: policy.documentText === undefined ? null : policyContentHash(policy.documentText),
+    });
+  }
   return refusalFor(
     db,
-    tenantId,
+    rows.tenantId,
     chainKeyById,
-    async () => {
-      const [principal, key, policy] = await Promise.all([
-        db('principals').where({ tenant_id: tenantId, id: input.principalId }).first(),
-        db('api_keys').where({ tenant_id: tenantId, key_id: input.keyId }).first(),
-        input.policyVersion === undefined
-          ? undefined
-          : db('policies').where({ tenant_id: tenantId, version: input.policyVersion }).first('document'),
-      ]);
-      const used: UsedItem[] = [
-        {
-          item: GOVERNANCE_ITEMS.principal(input.principalId),
-          contentHash:
-            principal === undefined ? null : principalContentHash(principal as Record<string, unknown>),
-        },
-        {
-          item: GOVERNANCE_ITEMS.apiKey(input.keyId),
-          contentHash: key === undefined ? null : apiKeyContentHash(key as Record<string, unknown>),
-        },
-      ];
-      if (input.policyVersion !== undefined) {
-        used.push({
-          item: GOVERNANCE_ITEMS.policy(input.policyVersion),
-          contentHash:
-            policy === undefined ? null : policyContentHash((policy as { document: string }).document),
-        });
-      }
-      return used;
-    },
+    () => Promise.resolve(used),
     (attested) =>
-      input.policyVersion !== undefined &&
+      policy !== undefined &&
       attested.latestPolicyVersion !== undefined &&
-      input.policyVersion < attested.latestPolicyVersion
-        ? `${GOVERNANCE_ITEMS.policy(attested.latestPolicyVersion)} was deleted outside Gatehouse: the tenant's newest stored policy is version ${input.policyVersion}`
+      policy.version < attested.latestPolicyVersion
+        ? `${GOVERNANCE_ITEMS.policy(attested.latestPolicyVersion)} was deleted outside Gatehouse: the tenant's newest stored policy is version ${policy.version}`
         : undefined,
   );
 }

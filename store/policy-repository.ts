@@ -18,6 +18,14 @@ interface PolicyRow {
 }
 
 export async function getLatestPolicy(db: Knex, tenantId: string): Promise<StoredPolicy | undefined> {
+  return (await getLatestPolicyAsStored(db, tenantId))?.policy;
+}
+
+/** The latest policy with its document exactly as stored: the text the audit chain's hash covers. */
+export async function getLatestPolicyAsStored(
+  db: Knex,
+  tenantId: string,
+): Promise<{ policy: StoredPolicy; documentText: string } | undefined> {
   const row = (await db<PolicyRow>('policies')
     .where({ tenant_id: tenantId })
     .orderBy('version', 'desc')
@@ -25,10 +33,13 @@ export async function getLatestPolicy(db: Knex, tenantId: string): Promise<Store
   return row === undefined
     ? undefined
     : {
-        tenantId: row.tenant_id,
-        version: row.version,
-        document: JSON.parse(row.document) as unknown,
-        createdAt: toIsoTimestamp(row.created_at),
+        policy: {
+          tenantId: row.tenant_id,
+          version: row.version,
+          document: JSON.parse(row.document) as unknown,
+          createdAt: toIsoTimestamp(row.created_at),
+        },
+        documentText: row.document,
       };
 }
 

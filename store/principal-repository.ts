@@ -120,6 +120,57 @@ export async function findPrincipalByKeyId(
 }
 
 /**
+ * The rows a key id finds, whole and as stored: the principal's, and the `api_keys` row of that key id when
+ * there is one. `authorize` decides on exactly these rows and hashes exactly these against the audit chain.
+ */
+export interface CallerRows {
+  principal: Readonly<Record<string, unknown>>;
+  key?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The caller's rows for `keyId` in `tenantId`, as `findPrincipalByKeyId` finds them: a principal's own key
+ * first, else a key made with `keys create` and its principal in the same tenant.
+ */
+export async function findCallerRows(
+  db: Knex,
+  tenantId: string,
+  keyId: string,
+): Promise<CallerRows | undefined> {
+  const [own, key] = (await Promise.all([
+    db('principals').where({ tenant_id: tenantId, key_id: keyId }).first(),
+    db('api_keys').where({ tenant_id: tenantId, key_id: keyId }).first(),
+  ])) as [Record<string, unknown> | undefined, Record<string, unknown> | undefined];
+  if (own !== undefined) return key === undefined ? { principal: own } : { principal: own, key };
+  if (key === undefined) return undefined;
+  const principal = (await db('principals')
+    .where({ tenant_id: tenantId, id: key['principal_id'] as string })
+    .first()) as Record<string, unknown> | undefined;
+  return principal === undefined ? undefined : { principal, key };
+}
+
+/** The credential `findCallerRows`' rows stand for, as `findPrincipalByKeyId` would return it. */
+export function credentialOfRows(rows: CallerRows, keyId: string): PrincipalCredential {
+  const principal = rows.principal as unknown as PrincipalRow;
+  // A principal's own key wins, as in findPrincipalByKeyId; an api_keys row beside it is only hashed.
+  if (principal.key_id === keyId || rows.key === undefined) return toCredential(principal);
+  const key = rows.key as unknown as Pick<
+    ApiKeyJoinRow,
+    'key_id' | 'key_hash' | 'scopes' | 'expires_at' | 'revoked_at' | 'features'
+  >;
+  return apiKeyCredential({
+    ...principal,
+    principal_id: principal.id,
+    key_id: key.key_id,
+    key_hash: key.key_hash,
+    scopes: key.scopes,
+    expires_at: key.expires_at,
+    revoked_at: key.revoked_at,
+    features: key.features,
+  });
+}
+
+/**
  * The principal holding this raw API key, in `tenantId` when one is given (the CLI names its tenant; the
  * HTTP front door lets the key decide). The stored hash must match too; the key id only finds the row.
  */

@@ -18,7 +18,8 @@ import {
 import { canonicalJson } from '../../governance/canonical-json';
 import { publishPrompt, promotePrompt } from '../../governance/prompt-registry';
 import { listAuditEvents } from '../../store/audit-repository';
-import { getLatestPolicy, putPolicy } from '../../store/policy-repository';
+import { getLatestPolicy, getLatestPolicyAsStored, putPolicy } from '../../store/policy-repository';
+import { findCallerRows } from '../../store/principal-repository';
 import { resolvePrompt } from '../../store/prompt-repository';
 import { DEMO_TENANT_ID, seedDemo } from '../../store/seed-demo';
 import { createTestDatabase, type TestDatabase } from '../store/test-database';
@@ -42,6 +43,28 @@ async function ownKeyId(db: Knex, principalId: string): Promise<string> {
   return row.key_id;
 }
 
+/** What `authorize` checks: the rows it read for the caller's key and the tenant's latest policy. */
+async function authorizedWith(
+  db: Knex,
+  chainKeyById: ReturnType<typeof newAuditKeys>['chainKeyById'],
+  keyId: string,
+): Promise<string | undefined> {
+  const [caller, latest] = await Promise.all([
+    findCallerRows(db, tenantId, keyId),
+    getLatestPolicyAsStored(db, tenantId),
+  ]);
+  return unattestedAuthorization(db, chainKeyById, {
+    tenantId,
+    principalId: caller === undefined ? 'demo-analyst' : String(caller.principal['id']),
+    keyId,
+    ...(caller === undefined ? {} : { principal: caller.principal }),
+    ...(caller?.key === undefined ? {} : { key: caller.key }),
+    ...(latest === undefined
+      ? {}
+      : { policy: { version: latest.policy.version, documentText: latest.documentText } }),
+  });
+}
+
 async function seeded(): Promise<TestDatabase> {
   const database = await createTestDatabase();
   await seedDemo(database.db, {
@@ -55,12 +78,7 @@ describe('the request path checks configuration against the audit chain', () => 
   let database: TestDatabase;
   const writer = () => ({ db: database.db, chainKey: keys.chainKey });
   const authorization = async (db: Knex = database.db, keyId?: string) =>
-    unattestedAuthorization(db, keys.chainKeyById, {
-      tenantId,
-      principalId: 'demo-analyst',
-      keyId: keyId ?? (await ownKeyId(db, 'demo-analyst')),
-      policyVersion: (await getLatestPolicy(db, tenantId))!.version,
-    });
+    authorizedWith(db, keys.chainKeyById, keyId ?? (await ownKeyId(db, 'demo-analyst')));
   const prompt = async (db: Knex = database.db) => {
     const resolved = await resolvePrompt(db, { tenantId, name: 'qa', label: 'production' });
     return unattestedPrompt(db, keys.chainKeyById, {
@@ -295,11 +313,11 @@ describe('the request path checks configuration against the audit chain', () => 
 
   it('refuses events the worker cannot check: a chain key it does not hold', async () => {
     const other = newAuditKeys();
-    const refusal = await unattestedAuthorization(database.connect(), other.chainKeyById, {
-      tenantId,
-      principalId: 'demo-analyst',
-      keyId: await ownKeyId(database.db, 'demo-analyst'),
-    });
+    const refusal = await authorizedWith(
+      database.connect(),
+      other.chainKeyById,
+      await ownKeyId(database.db, 'demo-analyst'),
+    );
     expect(refusal).toMatch(/names audit key '.+', which this verifier does not hold$/);
   });
 });

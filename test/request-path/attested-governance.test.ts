@@ -85,6 +85,22 @@ describe('requests are served only under the configuration the audit chain attes
     });
   }
 
+  it('reads the caller and policy rows it checks once: the rows decided on are the rows hashed', async () => {
+    const reads: string[] = [];
+    const listener = (query: { sql: string }) => {
+      const table = /^select .* from [`"](principals|api_keys|policies)[`"]/i.exec(query.sql)?.[1];
+      if (table !== undefined) reads.push(table);
+    };
+    harness.db.on('query', listener);
+    try {
+      expect((await answered({ requestId: 'read-once' })).length).toBeGreaterThan(0);
+    } finally {
+      harness.db.off('query', listener);
+    }
+    // The demo analyst's own key: its principal row, the api_keys row of that key id (none), the policy.
+    expect(reads.sort()).toEqual(['api_keys', 'policies', 'principals']);
+  });
+
   it('serves an attested tenant, and refuses a principal whose clearance was raised by SQL', async () => {
     expect((await answered({ requestId: 'attested-1' })).length).toBeGreaterThan(0);
     await harness.db('principals').where({ id: 'demo-analyst' }).update({ clearance: 'restricted' });

@@ -2,6 +2,8 @@ import { putPolicy, getLatestPolicy } from '../../store/policy-repository';
 import { createApiKey } from '../../store/api-key-repository';
 import { hashApiKey, keyIdForKeyHash } from '../../governance/caller-proof';
 import {
+  credentialOfRows,
+  findCallerRows,
   findPrincipalByApiKey,
   findPrincipalByKeyId,
   upsertPrincipal,
@@ -146,6 +148,49 @@ describe('tenants, principals and policies', () => {
     expect(await findPrincipalByApiKey(database.db, 'erin-issued-key', 'acme')).toBeUndefined();
     expect(await findPrincipalByApiKey(database.db, 'erin-issued-key')).toBeUndefined();
     expect(await findPrincipalByApiKey(database.db, 'erin-issued-key', 'globex')).toBeUndefined();
+  });
+
+  it("reads the same caller from authorize's rows as from a key lookup: own key, issued key, a key filed under another tenant", async () => {
+    await upsertPrincipal(database.db, {
+      id: 'frank',
+      tenantId: 'acme',
+      name: 'Frank',
+      capabilities: ['qa'],
+      groups: ['everyone', 'finance'],
+      clearance: 'confidential',
+      role: 'requester',
+      status: 'active',
+      apiKeyHash: hashApiKey('frank-own-key'),
+    });
+    const issued = await createApiKey(database.db, {
+      tenantId: 'acme',
+      principalId: 'frank',
+      rawKey: 'frank-issued-key',
+      scopes: ['requests'],
+      expiresAt: new Date('2031-01-01T00:00:00Z'),
+      features: ['faq'],
+    });
+    const viaRows = async (tenantId: string, keyId: string) => {
+      const rows = await findCallerRows(database.db, tenantId, keyId);
+      return rows && credentialOfRows(rows, keyId);
+    };
+    const ownKeyId = keyIdForKeyHash(hashApiKey('frank-own-key'));
+    for (const keyId of [ownKeyId, issued.keyId]) {
+      const expected = await findPrincipalByKeyId(database.db, 'acme', keyId);
+      expect(expected?.id).toBe('frank');
+      expect(await viaRows('acme', keyId)).toEqual(expected);
+    }
+    expect((await viaRows('acme', issued.keyId))?.key).toMatchObject({
+      scopes: ['requests'],
+      features: ['faq'],
+      expiresAt: '2031-01-01T00:00:00.000Z',
+    });
+    // The key filed under another tenant by SQL finds no caller in either, by either way.
+    await database.db('api_keys').where({ key_id: issued.keyId }).update({ tenant_id: 'globex' });
+    for (const tenantId of ['acme', 'globex']) {
+      expect(await findPrincipalByKeyId(database.db, tenantId, issued.keyId)).toBeUndefined();
+      expect(await viaRows(tenantId, issued.keyId)).toBeUndefined();
+    }
   });
 
   it('versions policies atomically, even under concurrent puts', async () => {

@@ -12,7 +12,7 @@ import { assemblePrompt as renderPrompt, ContextBudgetError } from '../governanc
 import { PromptVariablesError } from '../governance/prompt-variables';
 import { sha256Hex } from '../governance/sha256';
 import type { TokenCounter } from '../providers/token-counter';
-import { resolvePrompt } from '../store/prompt-repository';
+import { resolvePromptAsStored } from '../store/prompt-repository';
 import type { ActivityDependencies } from './activity-dependencies';
 import { storePromptContent } from './request-content';
 import { requireAttestedPrompt } from './require-attested-prompt';
@@ -112,12 +112,12 @@ export function createAssemblePromptActivity(
       );
     }
     const requestId = currentRequestId();
-    const template = await resolvePrompt(deps.db, {
+    const resolved = await resolvePromptAsStored(deps.db, {
       tenantId: input.tenantId,
       ...input.prompt,
       ...(requestId === undefined ? {} : { requestId }),
     });
-    if (!template) {
+    if (!resolved) {
       const which = input.prompt.version
         ? `version ${input.prompt.version}`
         : `label '${input.prompt.label ?? 'production'}'`;
@@ -126,7 +126,8 @@ export function createAssemblePromptActivity(
         FAILURE_TYPES.promptNotFound,
       );
     }
-    await requireAttestedPrompt(deps, input.tenantId, template);
+    await requireAttestedPrompt(deps, input.tenantId, resolved);
+    const template = resolved.prompt;
     let rendered: RenderedPrompt;
     try {
       rendered = renderPrompt({

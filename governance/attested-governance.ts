@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { listLinkedAuditEvents, latestAuditSeq, type LinkedAuditRow } from '../store/audit-chain-links';
-import { CANARY_PROMPT_LABEL, DEFAULT_PROMPT_LABEL } from '../store/prompt-repository';
+import { decidingLabels, type ResolvedPromptAsStored } from '../store/prompt-repository';
 import { GENESIS_HASH, type AuditChainKey } from './audit-chain';
 import {
   apiKeyContentHash,
@@ -255,47 +255,32 @@ export async function unattestedAuthorization(
   );
 }
 
-/** Labels whose rows decide which version a label reference resolves to: `production` also reads `canary`'s share. */
-function decidingLabels(label: string): string[] {
-  const split = [DEFAULT_PROMPT_LABEL, CANARY_PROMPT_LABEL];
-  return split.includes(label) ? split : [label];
-}
-
 /**
- * Why the prompt version a request resolved (and the labels that chose it) are not what the tenant's
- * chain attests; undefined when they are, or when the tenant has never attested its configuration.
+ * Why the prompt version a request resolved, and the label rows that chose it, are not what the tenant's
+ * chain attests; undefined when they are, or when the tenant has never attested its configuration. The
+ * rows hashed are the rows `resolvePromptAsStored` decided on.
  */
 export async function unattestedPrompt(
   db: Knex,
   chainKeyById: ChainKeyById,
-  input: { tenantId: string; name: string; version: number; label?: string },
+  input: { tenantId: string; resolved: ResolvedPromptAsStored },
 ): Promise<string | undefined> {
-  const { tenantId, name } = input;
-  return refusalFor(db, tenantId, chainKeyById, async () => {
-    const labels = input.label === undefined ? [] : decidingLabels(input.label);
-    const [template, labelRows] = await Promise.all([
-      db('prompt_templates').where({ tenant_id: tenantId, name, version: input.version }).first(),
-      labels.length === 0
-        ? []
-        : (db('prompt_labels').where({ tenant_id: tenantId, name }).whereIn('label', labels) as Promise<
-            Array<{ label: string; version: number | string; canary_percent?: number | string | null }>
-          >),
-    ]);
-    return [
-      {
-        item: GOVERNANCE_ITEMS.prompt(name, input.version),
+  const { prompt, template, labels: labelRows } = input.resolved;
+  const used: UsedItem[] = [
+    {
+      item: GOVERNANCE_ITEMS.prompt(prompt.name, prompt.version),
+      contentHash: promptContentHash(template as unknown as Parameters<typeof promptContentHash>[0]),
+    },
+    ...(prompt.label === undefined ? [] : decidingLabels(prompt.label)).map((label) => {
+      const row = labelRows.find((candidate) => candidate['label'] === label);
+      return {
+        item: GOVERNANCE_ITEMS.promptLabel(prompt.name, label),
         contentHash:
-          template === undefined
+          row === undefined
             ? null
-            : promptContentHash(template as Parameters<typeof promptContentHash>[0]),
-      },
-      ...labels.map((label) => {
-        const row = labelRows.find((candidate) => candidate.label === label);
-        return {
-          item: GOVERNANCE_ITEMS.promptLabel(name, label),
-          contentHash: row === undefined ? null : promptLabelContentHash(row),
-        };
-      }),
-    ];
-  });
+            : promptLabelContentHash(row as unknown as Parameters<typeof promptLabelContentHash>[0]),
+      };
+    }),
+  ];
+  return refusalFor(db, input.tenantId, chainKeyById, () => Promise.resolve(used));
 }

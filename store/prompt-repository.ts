@@ -148,6 +148,62 @@ export async function resolvePrompt(
   return row === undefined ? undefined : toResolvedPrompt(row, label);
 }
 
+/** Labels whose rows decide which version a label reference resolves to: `production` also reads `canary`'s share. */
+export function decidingLabels(label: string): string[] {
+  const split = [DEFAULT_PROMPT_LABEL, CANARY_PROMPT_LABEL];
+  return split.includes(label) ? split : [label];
+}
+
+/** A resolved prompt with the rows that decided it, whole and as stored. */
+export interface ResolvedPromptAsStored {
+  prompt: ResolvedPrompt;
+  /** The `prompt_templates` row of the version. */
+  template: Readonly<Record<string, unknown>>;
+  /** The `prompt_labels` rows of the deciding labels that exist (none for an explicit version). */
+  labels: ReadonlyArray<Readonly<Record<string, unknown>>>;
+}
+
+/**
+ * `resolvePrompt` that also returns the rows it decided on, each read once: `assemble-prompt` renders
+ * from them and hashes the same rows against the audit chain (docs/decisions/0028).
+ */
+export async function resolvePromptAsStored(
+  db: Knex,
+  input: ResolvePromptInput,
+): Promise<ResolvedPromptAsStored | undefined> {
+  const templateOf = async (version: number | string) =>
+    (await db('prompt_templates').where({ tenant_id: input.tenantId, name: input.name, version }).first()) as
+      PromptTemplateRow | undefined;
+  if (input.version !== undefined) {
+    const template = await templateOf(input.version);
+    return template === undefined
+      ? undefined
+      : { prompt: toResolvedPrompt(template, undefined), template: { ...template }, labels: [] };
+  }
+  const requested = input.label ?? DEFAULT_PROMPT_LABEL;
+  const labels = (await db('prompt_labels')
+    .where({ tenant_id: input.tenantId, name: input.name })
+    .whereIn('label', decidingLabels(requested))) as Array<{
+    label: string;
+    version: number | string;
+    canary_percent: number | string | null;
+  }>;
+  const rowOf = (label: string) => labels.find((row) => row.label === label);
+  const percent = Number(rowOf(CANARY_PROMPT_LABEL)?.canary_percent ?? 0);
+  const label =
+    requested === DEFAULT_PROMPT_LABEL &&
+    input.requestId !== undefined &&
+    percent > 0 &&
+    takesCanary(percent, input.tenantId, input.name, input.requestId)
+      ? CANARY_PROMPT_LABEL
+      : requested;
+  const chosen = rowOf(label);
+  const template = chosen === undefined ? undefined : await templateOf(chosen.version);
+  return template === undefined
+    ? undefined
+    : { prompt: toResolvedPrompt(template, label), template: { ...template }, labels };
+}
+
 /** `production`, or `canary` when a canary takes a share and the request id falls in it. */
 async function splitProduction(db: Knex, tenantId: string, name: string, requestId: string): Promise<string> {
   const canary = (await db('prompt_labels')

@@ -20,7 +20,7 @@ import { publishPrompt, promotePrompt } from '../../governance/prompt-registry';
 import { listAuditEvents } from '../../store/audit-repository';
 import { getLatestPolicy, getLatestPolicyAsStored, putPolicy } from '../../store/policy-repository';
 import { findCallerRows } from '../../store/principal-repository';
-import { resolvePrompt } from '../../store/prompt-repository';
+import { resolvePrompt, resolvePromptAsStored } from '../../store/prompt-repository';
 import { DEMO_TENANT_ID, seedDemo } from '../../store/seed-demo';
 import { createTestDatabase, type TestDatabase } from '../store/test-database';
 
@@ -80,13 +80,8 @@ describe('the request path checks configuration against the audit chain', () => 
   const authorization = async (db: Knex = database.db, keyId?: string) =>
     authorizedWith(db, keys.chainKeyById, keyId ?? (await ownKeyId(db, 'demo-analyst')));
   const prompt = async (db: Knex = database.db) => {
-    const resolved = await resolvePrompt(db, { tenantId, name: 'qa', label: 'production' });
-    return unattestedPrompt(db, keys.chainKeyById, {
-      tenantId,
-      name: 'qa',
-      version: resolved!.version,
-      label: resolved!.label!,
-    });
+    const resolved = await resolvePromptAsStored(db, { tenantId, name: 'qa', label: 'production' });
+    return unattestedPrompt(db, keys.chainKeyById, { tenantId, resolved: resolved! });
   };
 
   beforeAll(async () => {

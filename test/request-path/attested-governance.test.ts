@@ -85,10 +85,13 @@ describe('requests are served only under the configuration the audit chain attes
     });
   }
 
-  it('reads the caller and policy rows it checks once: the rows decided on are the rows hashed', async () => {
+  it('reads the caller, policy and prompt rows it checks once: the rows decided on are the rows hashed', async () => {
     const reads: string[] = [];
     const listener = (query: { sql: string }) => {
-      const table = /^select .* from [`"](principals|api_keys|policies)[`"]/i.exec(query.sql)?.[1];
+      const table =
+        /^select .* from [`"](principals|api_keys|policies|prompt_templates|prompt_labels)[`"]/i.exec(
+          query.sql,
+        )?.[1];
       if (table !== undefined) reads.push(table);
     };
     harness.db.on('query', listener);
@@ -97,8 +100,9 @@ describe('requests are served only under the configuration the audit chain attes
     } finally {
       harness.db.off('query', listener);
     }
-    // The demo analyst's own key: its principal row, the api_keys row of that key id (none), the policy.
-    expect(reads.sort()).toEqual(['api_keys', 'policies', 'principals']);
+    // The demo analyst's own key: its principal row, the api_keys row of that key id (none), the policy;
+    // the production and canary label rows in one read, and the template they chose.
+    expect(reads.sort()).toEqual(['api_keys', 'policies', 'principals', 'prompt_labels', 'prompt_templates']);
   });
 
   it('serves an attested tenant, and refuses a principal whose clearance was raised by SQL', async () => {

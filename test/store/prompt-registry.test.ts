@@ -20,7 +20,7 @@ import { verifyAuditTrail } from '../../governance/verify-audit-trail';
 import { createFileAuditCheckpointSink } from '../../governance/file-audit-checkpoint-sink';
 import { createLocalTokenCounter } from '../../providers/token-counter';
 import { listAuditEvents } from '../../store/audit-repository';
-import { resolvePrompt } from '../../store/prompt-repository';
+import { resolvePrompt, resolvePromptAsStored } from '../../store/prompt-repository';
 import { upsertTenant } from '../../store/tenant-repository';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -242,6 +242,28 @@ describe('the prompt registry', () => {
     expect((await resolvePrompt(database.db, { tenantId: 'acme', name: 'qa' }))?.version).toBe(1);
     const listed = await listPromptVersions(database.db, 'acme', 'qa');
     expect(listed[1]).toMatchObject({ labels: ['canary', 'staging'], canaryPercent: 20 });
+
+    // What assemble-prompt resolves with (and hashes): the same prompt, from the rows it returns.
+    const lookups = [
+      ...ids.slice(0, 40).map((requestId) => ({ label: 'production', requestId })),
+      { label: 'production' },
+      { label: 'canary', requestId: 'x' },
+      { label: 'staging', requestId: 'x' },
+      { version: 2, requestId: 'x' },
+      { label: 'missing' },
+      { version: 99 },
+      {},
+    ];
+    for (const lookup of lookups) {
+      const input = { tenantId: 'acme', name: 'qa', ...lookup };
+      const stored = await resolvePromptAsStored(database.db, input);
+      expect(stored?.prompt).toEqual(await resolvePrompt(database.db, input));
+      if (stored !== undefined) expect(stored.template['version']).toBe(stored.prompt.version);
+    }
+    const production = await resolvePromptAsStored(database.db, { tenantId: 'acme', name: 'qa' });
+    expect(production?.labels.map((row) => row['label']).sort()).toEqual(['canary', 'production']);
+    const explicit = await resolvePromptAsStored(database.db, { tenantId: 'acme', name: 'qa', version: 1 });
+    expect(explicit?.labels).toEqual([]);
   });
 
   it('diffs versions by number or label', async () => {

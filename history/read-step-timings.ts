@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { stepOfActivityType, type StepName } from '../domain/step-names';
+import { localActivityMarkerOf } from './local-activity-marker';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -20,25 +21,10 @@ export interface HistoryTiming {
   offsetMs?: number;
 }
 
-const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
-
 function millisecondsOf(event: HistoryEvent): number | undefined {
   const seconds = event.eventTime?.seconds;
   if (seconds === undefined || seconds === null) return undefined;
   return Number(seconds) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
-}
-
-function localActivityType(event: HistoryEvent): string | undefined {
-  const marker = event.markerRecordedEventAttributes;
-  if (marker?.markerName !== LOCAL_ACTIVITY_MARKER) return undefined;
-  const data = marker.details?.['data']?.payloads?.[0]?.data;
-  if (!data) return undefined;
-  try {
-    const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: unknown };
-    return typeof parsed.activity_type === 'string' ? parsed.activity_type : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function closingScheduledEventId(event: HistoryEvent): number | undefined {
@@ -81,7 +67,7 @@ export function readStepTimings(events: readonly HistoryEvent[]): HistoryTiming[
     if (started?.scheduledEventId !== undefined && started.scheduledEventId !== null) {
       startedAt.set(Number(started.scheduledEventId), at);
     }
-    const localType = localActivityType(event);
+    const localType = localActivityMarkerOf(event)?.activityType;
     if (localType !== undefined) {
       const step = stepOfActivityType(localType);
       if (step) timings.push({ kind: 'local-activity', step });

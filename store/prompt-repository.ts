@@ -125,27 +125,7 @@ export async function resolvePrompt(
   db: Knex,
   input: ResolvePromptInput,
 ): Promise<ResolvedPrompt | undefined> {
-  const base = db('prompt_templates as t').where({
-    't.tenant_id': input.tenantId,
-    't.name': input.name,
-  });
-  if (input.version !== undefined) {
-    const row = (await base.andWhere('t.version', input.version).first('t.*')) as
-      PromptTemplateRow | undefined;
-    return row === undefined ? undefined : toResolvedPrompt(row, undefined);
-  }
-  const requested = input.label ?? DEFAULT_PROMPT_LABEL;
-  const label =
-    requested === DEFAULT_PROMPT_LABEL && input.requestId !== undefined
-      ? await splitProduction(db, input.tenantId, input.name, input.requestId)
-      : requested;
-  const row = (await base
-    .join('prompt_labels as l', function joinLabel() {
-      this.on('l.tenant_id', 't.tenant_id').andOn('l.name', 't.name').andOn('l.version', 't.version');
-    })
-    .andWhere('l.label', label)
-    .first('t.*')) as PromptTemplateRow | undefined;
-  return row === undefined ? undefined : toResolvedPrompt(row, label);
+  return (await resolvePromptAsStored(db, input))?.prompt;
 }
 
 /** Labels whose rows decide which version a label reference resolves to: `production` also reads `canary`'s share. */
@@ -164,8 +144,10 @@ export interface ResolvedPromptAsStored {
 }
 
 /**
- * `resolvePrompt` that also returns the rows it decided on, each read once: `assemble-prompt` renders
- * from them and hashes the same rows against the audit chain (docs/decisions/0028).
+ * Resolves a prompt as `resolvePrompt` does and returns the rows it decided on, each read once: the
+ * deciding label rows (`production` with `canary`, whose share splits it by request id), then the chosen
+ * version's template. `assemble-prompt` renders from them and hashes the same rows against the audit chain
+ * (docs/decisions/0028).
  */
 export async function resolvePromptAsStored(
   db: Knex,
@@ -202,17 +184,6 @@ export async function resolvePromptAsStored(
   return template === undefined
     ? undefined
     : { prompt: toResolvedPrompt(template, label), template: { ...template }, labels };
-}
-
-/** `production`, or `canary` when a canary takes a share and the request id falls in it. */
-async function splitProduction(db: Knex, tenantId: string, name: string, requestId: string): Promise<string> {
-  const canary = (await db('prompt_labels')
-    .where({ tenant_id: tenantId, name, label: CANARY_PROMPT_LABEL })
-    .first('canary_percent')) as { canary_percent: number | string | null } | undefined;
-  const percent = Number(canary?.canary_percent ?? 0);
-  return percent > 0 && takesCanary(percent, tenantId, name, requestId)
-    ? CANARY_PROMPT_LABEL
-    : DEFAULT_PROMPT_LABEL;
 }
 
 export async function listPrompts(db: Knex, tenantId: string): Promise<PromptVersionSummary[]> {

@@ -244,20 +244,35 @@ describe('the prompt registry', () => {
     expect(listed[1]).toMatchObject({ labels: ['canary', 'staging'], canaryPercent: 20 });
 
     // What assemble-prompt resolves with (and hashes): the same prompt, from the rows it returns.
-    const lookups = [
-      ...ids.slice(0, 40).map((requestId) => ({ label: 'production', requestId })),
-      { label: 'production' },
-      { label: 'canary', requestId: 'x' },
-      { label: 'staging', requestId: 'x' },
-      { version: 2, requestId: 'x' },
-      { label: 'missing' },
-      { version: 99 },
-      {},
+    const lookups: Array<[Record<string, unknown>, { version: number; label?: string } | undefined]> = [
+      ...ids
+        .slice(0, 40)
+        .map((requestId): [Record<string, unknown>, { version: number; label: string }] => [
+          { label: 'production', requestId },
+          takesCanary(20, 'acme', 'qa', requestId)
+            ? { version: 2, label: 'canary' }
+            : { version: 1, label: 'production' },
+        ]),
+      [{ label: 'production' }, { version: 1, label: 'production' }],
+      [
+        { label: 'canary', requestId: 'x' },
+        { version: 2, label: 'canary' },
+      ],
+      [
+        { label: 'staging', requestId: 'x' },
+        { version: 2, label: 'staging' },
+      ],
+      [{ version: 2, requestId: 'x' }, { version: 2 }],
+      [{ label: 'missing' }, undefined],
+      [{ version: 99 }, undefined],
+      [{}, { version: 1, label: 'production' }],
     ];
-    for (const lookup of lookups) {
+    for (const [lookup, expected] of lookups) {
       const input = { tenantId: 'acme', name: 'qa', ...lookup };
       const stored = await resolvePromptAsStored(database.db, input);
       expect(stored?.prompt).toEqual(await resolvePrompt(database.db, input));
+      if (expected === undefined) expect(stored).toBeUndefined();
+      else expect({ version: stored?.prompt.version, label: stored?.prompt.label }).toEqual(expected);
       if (stored !== undefined) expect(stored.template['version']).toBe(stored.prompt.version);
     }
     const production = await resolvePromptAsStored(database.db, { tenantId: 'acme', name: 'qa' });

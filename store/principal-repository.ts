@@ -47,7 +47,9 @@ interface PrincipalRow {
   status: PrincipalStatus;
 }
 
-interface ApiKeyJoinRow extends Omit<PrincipalRow, 'api_key_hash' | 'key_id' | 'id'> {
+/** The columns of an `api_keys` row a credential is made of. */
+interface ApiKeyRow {
+  tenant_id: string;
   principal_id: string;
   key_id: string;
   key_hash: string;
@@ -57,44 +59,18 @@ interface ApiKeyJoinRow extends Omit<PrincipalRow, 'api_key_hash' | 'key_id' | '
   features: string | null;
 }
 
-/** A key made with `gatehouse keys create`, with the principal holding it. */
-function apiKeys(db: Knex) {
-  return (
-    db('api_keys as k')
-      // The key's own tenant must be its principal's: a row edited to pair them across tenants matches nothing.
-      .join('principals as p', (on) =>
-        on.on('p.id', '=', 'k.principal_id').andOn('p.tenant_id', '=', 'k.tenant_id'),
-      )
-      .select(
-        'k.key_id',
-        'k.key_hash',
-        'k.scopes',
-        'k.expires_at',
-        'k.revoked_at',
-        'k.features',
-        'k.principal_id',
-        'p.tenant_id',
-        'p.name',
-        'p.capabilities',
-        'p.groups',
-        'p.clearance',
-        'p.role',
-        'p.status',
-      )
-  );
-}
-
-function apiKeyCredential(row: ApiKeyJoinRow): PrincipalCredential {
+/** A key made with `gatehouse keys create`, held by `principal`. */
+function apiKeyCredential(principal: PrincipalRow, key: ApiKeyRow): PrincipalCredential {
   return {
-    ...toPrincipal({ ...row, id: row.principal_id }),
-    apiKeyHash: row.key_hash,
-    keyId: row.key_id,
+    ...toPrincipal(principal),
+    apiKeyHash: key.key_hash,
+    keyId: key.key_id,
     key: {
-      keyId: row.key_id,
-      scopes: parseStringArray(row.scopes),
-      ...(row.expires_at == null ? {} : { expiresAt: toIsoTimestamp(row.expires_at) }),
-      ...(row.revoked_at == null ? {} : { revokedAt: toIsoTimestamp(row.revoked_at) }),
-      ...featuresOf(row.features),
+      keyId: key.key_id,
+      scopes: parseStringArray(key.scopes),
+      ...(key.expires_at == null ? {} : { expiresAt: toIsoTimestamp(key.expires_at) }),
+      ...(key.revoked_at == null ? {} : { revokedAt: toIsoTimestamp(key.revoked_at) }),
+      ...featuresOf(key.features),
     },
   };
 }
@@ -109,14 +85,8 @@ export async function findPrincipalByKeyId(
   tenantId: string | undefined,
   keyId: string,
 ): Promise<PrincipalCredential | undefined> {
-  const row = (await db('principals')
-    .where(tenantId === undefined ? { key_id: keyId } : { tenant_id: tenantId, key_id: keyId })
-    .first()) as PrincipalRow | undefined;
-  if (row !== undefined) return toCredential(row);
-  const keyRow = (await apiKeys(db)
-    .where(tenantId === undefined ? { 'k.key_id': keyId } : { 'k.tenant_id': tenantId, 'k.key_id': keyId })
-    .first()) as ApiKeyJoinRow | undefined;
-  return keyRow === undefined ? undefined : apiKeyCredential(keyRow);
+  const rows = await findCallerRows(db, tenantId, keyId);
+  return rows && credentialOfRows(rows, keyId);
 }
 
 /**
@@ -129,45 +99,38 @@ export interface CallerRows {
 }
 
 /**
- * The caller's rows for `keyId` in `tenantId`, as `findPrincipalByKeyId` finds them: a principal's own key
- * first, else a key made with `keys create` and its principal in the same tenant.
+ * The rows `findPrincipalByKeyId` decides from: a principal's own key first, else a key made with `keys
+ * create` and its principal. The key's tenant must be its principal's: a row edited to pair them across
+ * tenants finds nothing.
  */
 export async function findCallerRows(
   db: Knex,
-  tenantId: string,
+  tenantId: string | undefined,
   keyId: string,
 ): Promise<CallerRows | undefined> {
+  const scoped = tenantId === undefined ? { key_id: keyId } : { tenant_id: tenantId, key_id: keyId };
   const [own, key] = (await Promise.all([
-    db('principals').where({ tenant_id: tenantId, key_id: keyId }).first(),
-    db('api_keys').where({ tenant_id: tenantId, key_id: keyId }).first(),
-  ])) as [Record<string, unknown> | undefined, Record<string, unknown> | undefined];
-  if (own !== undefined) return key === undefined ? { principal: own } : { principal: own, key };
+    db('principals').where(scoped).first(),
+    db('api_keys').where(scoped).first(),
+  ])) as [PrincipalRow | undefined, ApiKeyRow | undefined];
+  if (own !== undefined) {
+    return key === undefined || key.tenant_id !== own.tenant_id
+      ? { principal: { ...own } }
+      : { principal: { ...own }, key: { ...key } };
+  }
   if (key === undefined) return undefined;
   const principal = (await db('principals')
-    .where({ tenant_id: tenantId, id: key['principal_id'] as string })
-    .first()) as Record<string, unknown> | undefined;
-  return principal === undefined ? undefined : { principal, key };
+    .where({ tenant_id: key.tenant_id, id: key.principal_id })
+    .first()) as PrincipalRow | undefined;
+  return principal === undefined ? undefined : { principal: { ...principal }, key: { ...key } };
 }
 
-/** The credential `findCallerRows`' rows stand for, as `findPrincipalByKeyId` would return it. */
+/** The credential `findCallerRows`' rows stand for. */
 export function credentialOfRows(rows: CallerRows, keyId: string): PrincipalCredential {
   const principal = rows.principal as unknown as PrincipalRow;
-  // A principal's own key wins, as in findPrincipalByKeyId; an api_keys row beside it is only hashed.
+  // A principal's own key wins; an api_keys row beside it is only hashed.
   if (principal.key_id === keyId || rows.key === undefined) return toCredential(principal);
-  const key = rows.key as unknown as Pick<
-    ApiKeyJoinRow,
-    'key_id' | 'key_hash' | 'scopes' | 'expires_at' | 'revoked_at' | 'features'
-  >;
-  return apiKeyCredential({
-    ...principal,
-    principal_id: principal.id,
-    key_id: key.key_id,
-    key_hash: key.key_hash,
-    scopes: key.scopes,
-    expires_at: key.expires_at,
-    revoked_at: key.revoked_at,
-    features: key.features,
-  });
+  return apiKeyCredential(principal, rows.key as unknown as ApiKeyRow);
 }
 
 /**

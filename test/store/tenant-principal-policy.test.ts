@@ -180,6 +180,18 @@ describe('tenants, principals and policies', () => {
       expect(expected?.id).toBe('frank');
       expect(await viaRows('acme', keyId)).toEqual(expected);
     }
+    expect(await viaRows('acme', ownKeyId)).toMatchObject({
+      id: 'frank',
+      groups: ['everyone', 'finance'],
+      clearance: 'confidential',
+      apiKeyHash: hashApiKey('frank-own-key'),
+      key: { keyId: ownKeyId, scopes: ['requests', 'operate', 'audit'] },
+    });
+    expect(await viaRows('acme', issued.keyId)).toMatchObject({
+      id: 'frank',
+      apiKeyHash: hashApiKey('frank-issued-key'),
+      keyId: issued.keyId,
+    });
     expect((await viaRows('acme', issued.keyId))?.key).toMatchObject({
       scopes: ['requests'],
       features: ['faq'],

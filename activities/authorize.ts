@@ -3,7 +3,7 @@ import { keyRefusal } from '../domain/api-key-access';
 import { FAILURE_TYPES } from '../domain/failure-types';
 import { decideAuthorization, approvalFor, type PolicyDecision } from '../domain/policy';
 import { requestWorkflowId, type LlmRequest } from '../domain/request-contract';
-import { unattestedAuthorization, unattestedKeySet } from '../governance/attested-governance';
+import { unattestedAuthorization } from '../governance/attested-governance';
 import { verifyRequestProof } from '../governance/caller-proof';
 import { governanceControlsOf } from '../governance/policy-controls';
 import { requestFingerprint } from '../governance/request-fingerprint';
@@ -76,31 +76,23 @@ export function createAuthorizeActivity({ db, audit }: Pick<ActivityDependencies
     const policy = latestPolicy?.policy;
     if (found && callerRows) {
       // The rows just read must be the ones the audit chain attests, or the request is served by an edit.
-      const unattested =
-        (await unattestedAuthorization(db, audit.keys.chainKeyById, {
-          tenantId: request.tenantId,
-          principalId: found.id,
-          keyId: found.keyId,
-          principal: callerRows.principal,
-          ...(callerRows.key === undefined ? {} : { key: callerRows.key }),
-          ...(latestPolicy === undefined
-            ? {}
-            : {
-                policy: {
-                  version: Number(latestPolicy.policy.version),
-                  documentText: latestPolicy.documentText,
-                },
-              }),
-        })) ??
+      const unattested = await unattestedAuthorization(db, audit.keys.chainKeyById, {
+        tenantId: request.tenantId,
+        principalId: found.id,
+        keyId: found.keyId,
+        principal: callerRows.principal,
+        ...(callerRows.key === undefined ? {} : { key: callerRows.key }),
+        ...(latestPolicy === undefined
+          ? {}
+          : {
+              policy: {
+                version: Number(latestPolicy.policy.version),
+                documentText: latestPolicy.documentText,
+              },
+            }),
         // Other keys' bindings decide this request too: a binding removed in the store frees its feature.
-        (tenantKeys === undefined
-          ? undefined
-          : await unattestedKeySet(
-              db,
-              audit.keys.chainKeyById,
-              request.tenantId,
-              tenantKeys.map((key) => key.row),
-            ));
+        ...(tenantKeys === undefined ? {} : { tenantKeys: tenantKeys.map((key) => key.row) }),
+      });
       if (unattested !== undefined) {
         log.warn('request refused: unattested configuration', { tenantId: request.tenantId, unattested });
         throw ApplicationFailure.nonRetryable(unattested, FAILURE_TYPES.governanceUnattested);

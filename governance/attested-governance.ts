@@ -157,48 +157,35 @@ async function refusalFor(
   db: Knex,
   tenantId: string,
   chainKeyById: ChainKeyById,
-  used: () => Promise<UsedItem[]>,
-  extra?: (attested: AttestedGovernance, used: readonly UsedItem[]) => string | undefined,
+  used: readonly UsedItem[],
+  extra?: (attested: AttestedGovernance) => string | undefined,
 ): Promise<string | undefined> {
-  // The rows are read beside the seq, in one round trip's time on a pooled store.
-  const [attested, items] = await Promise.all([attestedGovernance(db, tenantId, chainKeyById), used()]);
+  const attested = await attestedGovernance(db, tenantId, chainKeyById);
   if (attested.seq === 0) return undefined;
   if (attested.broken !== undefined) return attested.broken;
-  return firstUnattested(attested, items) ?? extra?.(attested, items);
+  return firstUnattested(attested, used) ?? extra?.(attested);
 }
 
 /**
- * Why the tenant's keys, as read to decide which features only their bound keys may charge
- * (docs/decisions/0029), are not the set its chain attests: a key whose binding was edited, a key added,
- * or a key the chain records that is no longer stored. Undefined when they are, or when the tenant has
- * never attested its configuration.
+ * The api-key items a request's other keys stand for, and the attested keys that are no longer stored
+ * (docs/decisions/0029): an unbound key naming a feature is judged by every key of the tenant.
  */
-export async function unattestedKeySet(
-  db: Knex,
-  chainKeyById: ChainKeyById,
-  tenantId: string,
-  rows: readonly Readonly<Record<string, unknown>>[],
-): Promise<string | undefined> {
-  const used = rows.map((row) => ({
+function keySetItems(rows: readonly Readonly<Record<string, unknown>>[]): UsedItem[] {
+  return rows.map((row) => ({
     item: GOVERNANCE_ITEMS.apiKey(String(row['key_id'])),
     contentHash: apiKeyContentHash(row as Record<string, unknown>),
   }));
-  return refusalFor(
-    db,
-    tenantId,
-    chainKeyById,
-    () => Promise.resolve(used),
-    (attested, read) => {
-      const stored = new Set(read.map(({ item }) => item));
-      const keyItem = GOVERNANCE_ITEMS.apiKey('');
-      for (const [item, known] of attested.items) {
-        if (item.startsWith(keyItem) && known.contentHash !== null && !stored.has(item)) {
-          return `${item} was deleted outside Gatehouse: governance.changed #${known.seq} records it`;
-        }
-      }
-      return undefined;
-    },
-  );
+}
+
+function deletedKey(attested: AttestedGovernance, stored: readonly UsedItem[]): string | undefined {
+  const items = new Set(stored.map(({ item }) => item));
+  const keyItem = GOVERNANCE_ITEMS.apiKey('');
+  for (const [item, known] of attested.items) {
+    if (item.startsWith(keyItem) && known.contentHash !== null && !items.has(item)) {
+      return `${item} was deleted outside Gatehouse: governance.changed #${known.seq} records it`;
+    }
+  }
+  return undefined;
 }
 
 /** The rows a request was authorized with, exactly as read (a missing row: absent). */
@@ -211,6 +198,11 @@ export interface AuthorizationRows {
   key?: Readonly<Record<string, unknown>>;
   /** The policy version decided on and its stored document text (absent: no such row). */
   policy?: { version: number; documentText?: string };
+  /**
+   * Every key of the tenant, when other keys' bindings decide the request (an unbound key naming a
+   * feature): a binding edited, a key added or an attested key deleted in the store is refused too.
+   */
+  tenantKeys?: readonly Readonly<Record<string, unknown>>[];
 }
 
 /**
@@ -241,17 +233,18 @@ export async function unattestedAuthorization(
       contentHash: policy.documentText === undefined ? null : policyContentHash(policy.documentText),
     });
   }
+  const tenantKeys = rows.tenantKeys === undefined ? undefined : keySetItems(rows.tenantKeys);
   return refusalFor(
     db,
     rows.tenantId,
     chainKeyById,
-    () => Promise.resolve(used),
+    tenantKeys === undefined ? used : [...used, ...tenantKeys],
     (attested) =>
-      policy !== undefined &&
+      (policy !== undefined &&
       attested.latestPolicyVersion !== undefined &&
       policy.version < attested.latestPolicyVersion
         ? `${GOVERNANCE_ITEMS.policy(attested.latestPolicyVersion)} was deleted outside Gatehouse: the tenant's newest stored policy is version ${policy.version}`
-        : undefined,
+        : undefined) ?? (tenantKeys === undefined ? undefined : deletedKey(attested, tenantKeys)),
   );
 }
 
@@ -282,5 +275,5 @@ export async function unattestedPrompt(
       };
     }),
   ];
-  return refusalFor(db, input.tenantId, chainKeyById, () => Promise.resolve(used));
+  return refusalFor(db, input.tenantId, chainKeyById, used);
 }

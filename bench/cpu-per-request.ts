@@ -19,6 +19,29 @@ export function processCpuMs(pid: number): number | undefined {
   }
 }
 
+/**
+ * Starts measuring this process's CPU (every thread) and the dev server's; the function it returns reads
+ * what each used since, and the wall time (server undefined when its /proc entry is unreadable).
+ */
+export function startCpuMeter(
+  serverPid: number,
+): () => { processMs: number; serverMs?: number; wallMs: number } {
+  const processBefore = process.cpuUsage();
+  const serverBefore = processCpuMs(serverPid);
+  const started = performance.now();
+  return () => {
+    const used = process.cpuUsage(processBefore);
+    const serverAfter = processCpuMs(serverPid);
+    return {
+      processMs: (used.user + used.system) / 1000,
+      ...(serverBefore === undefined || serverAfter === undefined
+        ? {}
+        : { serverMs: serverAfter - serverBefore }),
+      wallMs: performance.now() - started,
+    };
+  };
+}
+
 export interface CpuPerRequest {
   requests: number;
   errors: number;
@@ -40,9 +63,7 @@ export async function measureCpuPerRequest(options: {
   serverPid: number;
   send: () => Promise<boolean>;
 }): Promise<CpuPerRequest> {
-  const processBefore = process.cpuUsage();
-  const serverBefore = processCpuMs(options.serverPid);
-  const started = performance.now();
+  const meter = startCpuMeter(options.serverPid);
   let errors = 0;
   const latencies: number[] = [];
   for (let index = 0; index < options.requests; index++) {
@@ -50,19 +71,14 @@ export async function measureCpuPerRequest(options: {
     if (await options.send()) latencies.push(performance.now() - sent);
     else errors += 1;
   }
-  const wallMs = performance.now() - started;
-  const processUsed = process.cpuUsage(processBefore);
-  const serverAfter = processCpuMs(options.serverPid);
+  const used = meter();
   const perRequest = (ms: number) => round(ms / options.requests, 1);
   return {
     requests: options.requests,
     errors,
-    processCpuMsPerRequest: perRequest((processUsed.user + processUsed.system) / 1000),
-    serverCpuMsPerRequest:
-      serverBefore === undefined || serverAfter === undefined
-        ? undefined
-        : perRequest(serverAfter - serverBefore),
-    wallMsPerRequest: perRequest(wallMs),
+    processCpuMsPerRequest: perRequest(used.processMs),
+    serverCpuMsPerRequest: used.serverMs === undefined ? undefined : perRequest(used.serverMs),
+    wallMsPerRequest: perRequest(used.wallMs),
     latency: summarize(latencies),
   };
 }
@@ -91,18 +107,12 @@ export async function measureIdleCpu(options: {
   serverPid: number;
   ms: number;
 }): Promise<{ processCpuMsPerSecond: number; serverCpuMsPerSecond?: number }> {
-  const processBefore = process.cpuUsage();
-  const serverBefore = processCpuMs(options.serverPid);
-  const started = performance.now();
+  const meter = startCpuMeter(options.serverPid);
   await new Promise((resolve) => setTimeout(resolve, options.ms));
-  const seconds = (performance.now() - started) / 1000;
-  const processUsed = process.cpuUsage(processBefore);
-  const serverAfter = processCpuMs(options.serverPid);
+  const used = meter();
+  const perSecond = (ms: number) => round(ms / (used.wallMs / 1000), 1);
   return {
-    processCpuMsPerSecond: round((processUsed.user + processUsed.system) / 1000 / seconds, 1),
-    serverCpuMsPerSecond:
-      serverBefore === undefined || serverAfter === undefined
-        ? undefined
-        : round((serverAfter - serverBefore) / seconds, 1),
+    processCpuMsPerSecond: perSecond(used.processMs),
+    serverCpuMsPerSecond: used.serverMs === undefined ? undefined : perSecond(used.serverMs),
   };
 }

@@ -1,6 +1,6 @@
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { BENCH_QUESTION, benchRequest, PRIMARY_MODEL, type BenchEnvironment } from './bench-environment';
-import { countHistoryEvents, processCpuMs } from './cpu-per-request';
+import { countHistoryEvents, startCpuMeter } from './cpu-per-request';
 import { round, summarize, type Summary } from './statistics';
 
 /** One closed-loop measurement window: N callers, each sending its next request when the last returns. */
@@ -77,8 +77,7 @@ export async function runClosedLoop(options: LoadOptions): Promise<LoadWindow> {
     () => performance.now() - warmupStarted >= options.warmupMs && warmedUp >= options.concurrency,
     Math.max(60_000, options.warmupMs),
   );
-  const processBefore = process.cpuUsage();
-  const serverBefore = processCpuMs(options.serverPid);
+  const meter = startCpuMeter(options.serverPid);
   const started = performance.now();
   measuring = true;
   await until(
@@ -86,9 +85,7 @@ export async function runClosedLoop(options: LoadOptions): Promise<LoadWindow> {
     Math.max(120_000, options.windowMs),
   );
   measuring = false;
-  const windowMs = performance.now() - started;
-  const processUsed = process.cpuUsage(processBefore);
-  const serverAfter = processCpuMs(options.serverPid);
+  const { processMs, serverMs, wallMs: windowMs } = meter();
   stopping = true;
   await Promise.all(callers);
   const perRequest = (ms: number) => (completed === 0 ? Number.NaN : round(ms / completed, 1));
@@ -99,11 +96,8 @@ export async function runClosedLoop(options: LoadOptions): Promise<LoadWindow> {
     errors,
     requestsPerSecond: round((completed - errors) / (windowMs / 1000), 2),
     latency: summarize(latencies),
-    processCpuMsPerRequest: perRequest((processUsed.user + processUsed.system) / 1000),
-    serverCpuMsPerRequest:
-      serverBefore === undefined || serverAfter === undefined
-        ? undefined
-        : perRequest(serverAfter - serverBefore),
+    processCpuMsPerRequest: perRequest(processMs),
+    serverCpuMsPerRequest: serverMs === undefined ? undefined : perRequest(serverMs),
     windowMs: round(windowMs, 0),
   };
 }
